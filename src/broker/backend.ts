@@ -1,0 +1,67 @@
+import type { BrokerError } from './errors.js';
+import type {
+  AccountMode,
+  Contract,
+  ContractQuery,
+  HistoryRequest,
+  HistoryResult,
+  MarketField,
+  MarketSnapshot,
+  SecType,
+  SessionStatus,
+} from './types.js';
+
+/** Per-call options every backend method accepts. */
+export interface CallOptions {
+  /** Aborts the call's outstanding requests (MCP cancellation). */
+  signal?: AbortSignal;
+}
+
+export interface SearchOptions extends CallOptions {
+  secType?: SecType;
+  /** Treat the text as a company name rather than a ticker. */
+  byName?: boolean;
+}
+
+export interface SnapshotOptions extends CallOptions {
+  /** Upper bound on the time spent polling until the requested fields arrive. Default chosen by the backend. */
+  maxWaitMs?: number;
+}
+
+/**
+ * What the tools need from a broker connection. A backend translates these calls into
+ * its own protocol (Client Portal REST today, TWS socket later). Errors are BrokerError.
+ *
+ * Later capabilities (options, portfolio, orders) add their own sections to this interface.
+ */
+export interface Backend {
+  /** Short name for logs and status lines, e.g. "cpapi https://127.0.0.1:5000". */
+  readonly name: string;
+
+  /** Session state; never throws for "not authenticated", reports it. */
+  sessionStatus(opts?: CallOptions): Promise<SessionStatus>;
+  /** SIMULATED / PAPER / LIVE, once known (UNKNOWN before the first successful account call). */
+  accountMode(): AccountMode;
+
+  /** Contracts matching a symbol or a company name, most relevant first. */
+  searchContracts(text: string, opts?: SearchOptions): Promise<Contract[]>;
+  /** Exactly one contract, or BrokerError NOT_FOUND / AMBIGUOUS (with candidates in details). Cached. */
+  resolveContract(query: ContractQuery, opts?: CallOptions): Promise<Contract>;
+  /** Many at once, in parallel within pacing. Results in input order; failures as BrokerError values. */
+  resolveContracts(queries: ContractQuery[], opts?: CallOptions): Promise<Array<Contract | BrokerError>>;
+  /** Full details of one contract by conid. */
+  contractDetails(conid: number, opts?: CallOptions): Promise<Contract>;
+
+  /** One snapshot for many conids (batched by the backend's per-request limit), fields by name. */
+  snapshot(conids: number[], fields: readonly MarketField[], opts?: SnapshotOptions): Promise<MarketSnapshot[]>;
+  /**
+   * Translates broker-specific field codes a user typed (IB's "31", "84", …) into field names.
+   * Unknown codes are returned in `unknown` so the tool can say which ones it could not use.
+   */
+  fieldsFromCodes(codes: readonly string[]): { fields: MarketField[]; unknown: string[] };
+  /** Historical bars; period/bar validated before any request. */
+  history(req: HistoryRequest, opts?: CallOptions): Promise<HistoryResult>;
+
+  /** Releases connections and timers. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,475 @@
+/**
+ * Market-data tools: get_quote, get_market_data, get_historical_data, search_contracts.
+ * Names and parameters of the original product are kept; lists of symbols, conids and
+ * disambiguators are additions.
+ */
+import * as z from 'zod';
+import { BrokerError } from '../broker/errors.js';
+import { type Contract, MARKET_FIELDS, type MarketField, type MarketSnapshot, SEC_TYPES, type SecType } from '../broker/types.js';
+import { defineTool } from '../mcp/tool.js';
+import {
+  bigNum,
+  callOpts,
+  ContractOut,
+  contractLabel,
+  contractOut,
+  instrumentFields,
+  num,
+  queryFrom,
+  resolveInstrument,
+  SymbolSchema,
+  signed,
+  untrusted,
+} from './common.js';
+
+const Availability = z
+  .enum(['live', 'delayed', 'frozen', 'frozen-delayed', 'not-subscribed', 'unknown'])
+  .describe('Market-data availability: live, delayed (15-20 min), frozen (last close), not-subscribed');
+
+// ---------------------------------------------------------------- get_quote
+
+const QUOTE_FIELDS: readonly MarketField[] = [
+  'last',
+  'bid',
+  'ask',
+  'volume',
+  'change',
+  'changePct',
+  'open',
+  'high',
+  'low',
+  'priorClose',
+];
+
+const MAX_QUOTES = 1000;
+
+const QuoteRow = z.object({
+  symbol: z.string(),
+  conid: z.number(),
+  exchange: z.string().optional(),
+  currency: z.string().optional(),
+  last: z.number().optional(),
+  bid: z.number().optional(),
+  ask: z.number().optional(),
+  volume: z.number().optional(),
+  change: z.number().optional(),
+  changePct: z.number().optional().describe('Change since prior close, in percent'),
+  open: z.number().optional(),
+  high: z.number().optional(),
+  low: z.number().optional(),
+  priorClose: z.number().optional(),
+  availability: Availability,
+  lastIsPriorClose: z.boolean().optional().describe('No trade today: last is the prior close'),
+  halted: z.boolean().optional(),
+});
+
+type QuoteRowT = z.infer<typeof QuoteRow>;
+
+function quoteRow(c: Contract, s: MarketSnapshot | undefined): QuoteRowT {
+  const row: QuoteRowT = { symbol: c.symbol, conid: c.conid, availability: s?.availability ?? 'unknown' };
+  if (c.exchange) row.exchange = c.exchange;
+  if (c.currency) row.currency = c.currency;
+  for (const f of QUOTE_FIELDS) {
+    const v = s?.values[f];
+    if (typeof v === 'number') (row as Record<string, unknown>)[f] = v;
+  }
+  if (s?.lastIsPriorClose) row.lastIsPriorClose = true;
+  if (s?.halted) row.halted = true;
+  return row;
+}
+
+export const getQuote = defineTool({
+  name: 'get_quote',
+  title: 'Quote',
+  toolset: 'marketdata',
+  kind: 'read',
+  description:
+    'Current quote (last, bid, ask, volume, change, day range) for one or many instruments in one call. ' +
+    'Pass symbol, or symbols for up to 1000 at once, or conid/conids. Stocks and ETFs by ticker; ' +
+    'for indexes, futures or FX add secType; for multi-listed symbols add exchange or currency.',
+  input: z.object({
+    symbol: SymbolSchema.optional().describe('Ticker, e.g. AAPL'),
+    symbols: z.array(SymbolSchema).max(MAX_QUOTES).optional().describe('Several tickers at once, e.g. ["AAPL","MSFT"]'),
+    conids: z.array(instrumentFields.conid.unwrap()).max(MAX_QUOTES).optional().describe('Several IB contract ids'),
+    ...instrumentFields,
+  }),
+  output: z.object({
+    quotes: z.array(QuoteRow),
+    errors: z
+      .array(z.object({ input: z.string(), error: z.string() }))
+      .optional()
+      .describe('Instruments that could not be quoted, with the reason'),
+  }),
+  async handle(args, ctx) {
+    const { exchange, currency, secType } = args;
+    const queries = [
+      ...(args.symbol ? [{ symbol: args.symbol }] : []),
+      ...(args.symbols ?? []).map((symbol) => ({ symbol })),
+      ...(args.conid !== undefined ? [{ conid: args.conid }] : []),
+      ...(args.conids ?? []).map((conid) => ({ conid })),
+    ].map((q) => queryFrom({ ...q, exchange, currency, secType }));
+    if (queries.length === 0) {
+      throw new BrokerError('INVALID_INPUT', 'No instrument given.', {
+        hint: 'Pass symbol (e.g. "AAPL"), symbols (e.g. ["AAPL","MSFT"]), conid or conids.',
+      });
+    }
+    if (queries.length > MAX_QUOTES) {
+      throw new BrokerError('INVALID_INPUT', `Too many instruments: ${queries.length}; at most ${MAX_QUOTES} per call.`, {
+        hint: 'Split the list into several calls.',
+      });
+    }
+    const resolved = await ctx.app.backend.resolveContracts(queries, callOpts(ctx));
+    const contracts: Contract[] = [];
+    const errors: { input: string; error: string }[] = [];
+    resolved.forEach((r, i) => {
+      const q = queries[i]!;
+      if (r instanceof BrokerError) errors.push({ input: q.symbol ?? String(q.conid), error: `${r.message}${r.hint ? ` ${r.hint}` : ''}` });
+      else contracts.push(r);
+    });
+    if (contracts.length === 0 && errors.length === 1 && queries.length === 1) {
+      const only = resolved[0];
+      if (only instanceof BrokerError) throw only;
+    }
+    const snaps = contracts.length
+      ? await ctx.app.backend.snapshot(
+          [...new Set(contracts.map((c) => c.conid))],
+          QUOTE_FIELDS,
+          callOpts(ctx),
+        )
+      : [];
+    const byConid = new Map(snaps.map((s) => [s.conid, s]));
+    const quotes = contracts.map((c) => quoteRow(c, byConid.get(c.conid)));
+    return errors.length ? { quotes, errors } : { quotes };
+  },
+  render(r) {
+    const lines = r.quotes.map((q) => {
+      const flags = [q.availability !== 'live' ? q.availability : '', q.lastIsPriorClose ? 'prior close' : '', q.halted ? 'HALTED' : '']
+        .filter(Boolean)
+        .join(', ');
+      return `${q.symbol}${q.currency && q.currency !== 'USD' ? ` ${q.currency}` : ''}: ${num(q.last)} bid ${num(q.bid)} ask ${num(q.ask)} vol ${bigNum(q.volume)} chg ${signed(q.change)} (${signed(q.changePct)}%) range ${num(q.low)}-${num(q.high)}${flags ? ` [${flags}]` : ''}`;
+    });
+    for (const e of r.errors ?? []) lines.push(`${e.input}: error: ${e.error}`);
+    return lines.join('\n');
+  },
+});
+
+// ---------------------------------------------------------------- get_market_data
+
+export const FIELD_SETS: Record<'basic' | 'detailed' | 'options' | 'fundamentals', readonly MarketField[]> = {
+  basic: ['last', 'bid', 'ask', 'volume', 'change', 'changePct'],
+  detailed: [
+    'last',
+    'bid',
+    'ask',
+    'bidSize',
+    'askSize',
+    'lastSize',
+    'volume',
+    'avgVolume',
+    'change',
+    'changePct',
+    'open',
+    'high',
+    'low',
+    'close',
+    'priorClose',
+    'high52w',
+    'low52w',
+    'mark',
+    'listingExchange',
+  ],
+  options: [
+    'last',
+    'bid',
+    'ask',
+    'impliedVolatility',
+    'historicalVolatility',
+    'optionImpliedVolatility',
+    'putCallRatio',
+    'optionVolume',
+    'openInterest',
+    'delta',
+    'gamma',
+    'theta',
+    'vega',
+  ],
+  fundamentals: [
+    'companyName',
+    'industry',
+    'category',
+    'marketCap',
+    'peRatio',
+    'eps',
+    'dividendYield',
+    'high52w',
+    'low52w',
+    'avgVolume',
+  ],
+};
+
+const FieldSetName = z.enum(['basic', 'detailed', 'options', 'fundamentals', 'all']);
+
+/** Turns the user's field selection (set name, field names, or IB codes) into field names. */
+export function selectFields(
+  fields: z.infer<typeof FieldSetName> | string[],
+  fromCodes: (codes: string[]) => { fields: MarketField[]; unknown: string[] },
+): MarketField[] {
+  if (typeof fields === 'string') {
+    if (fields === 'all') return [...new Set(Object.values(FIELD_SETS).flat())];
+    return [...FIELD_SETS[fields]];
+  }
+  const names = new Set<MarketField>();
+  const codes: string[] = [];
+  const unknownNames: string[] = [];
+  for (const f of fields) {
+    if ((MARKET_FIELDS as readonly string[]).includes(f)) names.add(f as MarketField);
+    else if (/^\d+(_raw)?$/.test(f)) codes.push(f);
+    else unknownNames.push(f);
+  }
+  const translated = fromCodes(codes);
+  for (const f of translated.fields) names.add(f);
+  const unknown = [...unknownNames, ...translated.unknown];
+  if (unknown.length) {
+    throw new BrokerError('INVALID_INPUT', `Unknown market-data field(s): ${unknown.join(', ')}.`, {
+      hint: `Use a set (basic, detailed, options, fundamentals, all), field names (${MARKET_FIELDS.join(', ')}) or IB field codes such as "31" (last), "84" (bid), "86" (ask).`,
+    });
+  }
+  if (names.size === 0) throw new BrokerError('INVALID_INPUT', 'No fields requested.', { hint: 'Use fields: "basic".' });
+  return [...names];
+}
+
+const FieldValueOut = z.union([z.number(), z.string(), z.boolean()]);
+
+export const getMarketData = defineTool({
+  name: 'get_market_data',
+  title: 'Market data',
+  toolset: 'marketdata',
+  kind: 'read',
+  description:
+    'Market data for one instrument with a field selection: "basic" (last, bid, ask, volume, change), "detailed" ' +
+    '(+ sizes, day and 52-week range, open/close), "options" (implied/historical volatility, greeks for options), ' +
+    '"fundamentals" (company, industry, market cap, P/E, EPS, dividend yield), "all", or a list of field names or IB ' +
+    'field codes ("31","84","86"). Returns named fields as numbers and states the data availability.',
+  input: z.object({
+    symbol: SymbolSchema.optional().describe('Ticker, e.g. AAPL'),
+    fields: z
+      .union([FieldSetName, z.array(z.string().max(32)).min(1).max(50)])
+      .default('basic')
+      .describe('A set name, or a list of field names / IB field codes'),
+    ...instrumentFields,
+  }),
+  output: z.object({
+    contract: ContractOut,
+    values: z.record(z.string(), FieldValueOut).describe('Named field values; absent when the broker had none'),
+    availability: Availability,
+    missing: z.array(z.string()).optional().describe('Requested fields the broker did not deliver'),
+    lastIsPriorClose: z.boolean().optional(),
+    halted: z.boolean().optional(),
+  }),
+  async handle(args, ctx) {
+    const fields = selectFields(args.fields, (codes) => ctx.app.backend.fieldsFromCodes(codes));
+    const contract = await resolveInstrument(ctx, args);
+    const [snap] = await ctx.app.backend.snapshot([contract.conid], fields, callOpts(ctx));
+    const values: Record<string, number | string | boolean> = {};
+    for (const f of fields) {
+      const v = snap?.values[f];
+      if (v !== null && v !== undefined) values[f] = v;
+    }
+    const out: {
+      contract: z.infer<typeof ContractOut>;
+      values: Record<string, number | string | boolean>;
+      availability: z.infer<typeof Availability>;
+      missing?: string[];
+      lastIsPriorClose?: boolean;
+      halted?: boolean;
+    } = { contract: contractOut(contract), values, availability: snap?.availability ?? 'unknown' };
+    const missing = fields.filter((f) => !(f in values));
+    if (missing.length) out.missing = missing;
+    if (snap?.lastIsPriorClose) out.lastIsPriorClose = true;
+    if (snap?.halted) out.halted = true;
+    return out;
+  },
+  render(r) {
+    const vals = Object.entries(r.values)
+      .map(([k, v]) => {
+        if (typeof v === 'number') return `${k} ${k === 'volume' || k === 'avgVolume' || k === 'marketCap' ? bigNum(v) : num(v)}`;
+        if (typeof v === 'string' && (k === 'companyName' || k === 'industry' || k === 'category')) return `${k} ${untrusted(v)}`;
+        return `${k} ${String(v)}`;
+      })
+      .join(', ');
+    const notes = [
+      `data ${r.availability}`,
+      r.lastIsPriorClose ? 'last is prior close' : '',
+      r.halted ? 'HALTED' : '',
+      r.missing?.length ? `not available: ${r.missing.join(', ')}` : '',
+    ].filter(Boolean);
+    return `${contractLabel(r.contract)}: ${vals || 'no values'}\n(${notes.join('; ')})`;
+  },
+});
+
+// ---------------------------------------------------------------- get_historical_data
+
+/** A sensible default bar for each period unit, sized to keep results small. */
+export function defaultBar(period: string): string {
+  const m = /^(\d+)\s*(min|h|d|w|m|y)$/.exec(period.trim().toLowerCase());
+  if (!m) return '1d';
+  const n = Number(m[1]);
+  switch (m[2]) {
+    case 'min':
+      return '1min';
+    case 'h':
+      return n <= 2 ? '1min' : '5min';
+    case 'd':
+      return n <= 1 ? '5min' : n <= 5 ? '30min' : n <= 30 ? '1h' : '1d';
+    case 'w':
+      return n <= 1 ? '1h' : n <= 8 ? '1d' : '1w';
+    case 'm':
+      return n <= 6 ? '1d' : '1w';
+    default:
+      return n <= 2 ? '1d' : '1w';
+  }
+}
+
+const HISTORY_DEFAULT_LIMIT = 500;
+
+const HistoryOut = z.object({
+  contract: ContractOut,
+  period: z.string(),
+  bar: z.string(),
+  columns: z.array(z.string()),
+  rows: z.array(z.tuple([z.string(), z.number(), z.number(), z.number(), z.number(), z.number()])),
+  summary: z
+    .object({
+      from: z.string(),
+      to: z.string(),
+      open: z.number(),
+      close: z.number(),
+      high: z.number(),
+      low: z.number(),
+      changePct: z.number(),
+      volume: z.number(),
+    })
+    .optional(),
+  availability: Availability,
+  omitted: z.number().optional().describe('Older bars left out by limit; raise limit to get them'),
+  truncated: z.boolean().optional().describe('IB capped the series at 1000 points'),
+});
+
+function isoMinute(t: number): string {
+  return new Date(t).toISOString().slice(0, 16) + 'Z';
+}
+
+export const getHistoricalData = defineTool({
+  name: 'get_historical_data',
+  title: 'Historical bars',
+  toolset: 'marketdata',
+  kind: 'read',
+  description:
+    'Historical OHLCV bars. period: {1-30}min, {1-8}h, {1-1000}d, {1-792}w, {1-182}m, {1-15}y; bar: 1min, 2min, 3min, ' +
+    '5min, 10min, 15min, 30min, 1h, 2h, 3h, 4h, 8h, 1d, 1w, 1m (IB allows only some bars per period; a wrong pair is ' +
+    'refused with the allowed bars). Bars come as compact rows [time, open, high, low, close, volume], most recent last.',
+  input: z.object({
+    symbol: SymbolSchema.optional().describe('Ticker, e.g. AAPL'),
+    period: z.string().trim().max(12).default('1d').describe('How far back, e.g. 1d, 1w, 3m, 1y'),
+    bar: z.string().trim().max(8).optional().describe('Bar size, e.g. 5min, 1h, 1d; default chosen from the period'),
+    outsideRth: z.boolean().default(false).describe('Include bars outside regular trading hours'),
+    limit: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(HISTORY_DEFAULT_LIMIT)
+      .describe('Most recent bars to return (IB gives at most 1000)'),
+    ...instrumentFields,
+  }),
+  output: HistoryOut,
+  async handle(args, ctx) {
+    const period = args.period.toLowerCase().replace(/\s+/g, '');
+    const bar = (args.bar ?? defaultBar(period)).toLowerCase().replace(/\s+/g, '');
+    const contract = await resolveInstrument(ctx, args);
+    const hist = await ctx.app.backend.history(
+      { conid: contract.conid, period, bar, outsideRth: args.outsideRth },
+      callOpts(ctx),
+    );
+    const all = hist.bars;
+    const bars = all.length > args.limit ? all.slice(all.length - args.limit) : all;
+    const rows = bars.map((b) => [isoMinute(b.t), b.o, b.h, b.l, b.c, b.v] as [string, number, number, number, number, number]);
+    const out: z.infer<typeof HistoryOut> = {
+      contract: contractOut(contract),
+      period,
+      bar,
+      columns: ['time', 'open', 'high', 'low', 'close', 'volume'],
+      rows,
+      availability: hist.availability,
+    };
+    if (bars.length) {
+      const first = bars[0]!;
+      const last = bars[bars.length - 1]!;
+      out.summary = {
+        from: isoMinute(first.t),
+        to: isoMinute(last.t),
+        open: first.o,
+        close: last.c,
+        high: Math.max(...bars.map((b) => b.h)),
+        low: Math.min(...bars.map((b) => b.l)),
+        changePct: first.o ? Number((((last.c - first.o) / first.o) * 100).toFixed(2)) : 0,
+        volume: bars.reduce((a, b) => a + b.v, 0),
+      };
+    }
+    if (all.length > bars.length) out.omitted = all.length - bars.length;
+    if (hist.truncated) out.truncated = true;
+    return out;
+  },
+  render(r) {
+    const head = `${contractLabel(r.contract)} ${r.period} of ${r.bar} bars: ${r.rows.length}`;
+    const s = r.summary;
+    const sum = s
+      ? `${s.from} → ${s.to}: open ${num(s.open)} close ${num(s.close)} (${signed(s.changePct)}%), high ${num(s.high)} low ${num(s.low)}, volume ${bigNum(s.volume)}`
+      : 'no bars';
+    const rows = r.rows.map((row) => row.map((v) => (typeof v === 'number' ? num(v) : v)).join(' ')).join('\n');
+    const notes = [r.omitted ? `${r.omitted} older bars omitted (raise limit)` : '', r.availability !== 'live' ? `data ${r.availability}` : '']
+      .filter(Boolean)
+      .join('; ');
+    return `${head}\n${sum}${notes ? `\n(${notes})` : ''}\ntime open high low close volume\n${rows}`;
+  },
+});
+
+// ---------------------------------------------------------------- search_contracts
+
+export const searchContracts = defineTool({
+  name: 'search_contracts',
+  title: 'Search contracts',
+  toolset: 'marketdata',
+  kind: 'read',
+  description:
+    'Find contracts by ticker or company name, to choose the right one when a symbol is ambiguous (listed on several ' +
+    'exchanges or currencies, or a stock vs an index). Returns conid, type, exchange, currency and name; pass the ' +
+    'conid to other tools.',
+  input: z.object({
+    query: z.string().trim().min(1).max(64).describe('A ticker (AAPL) or, with byName, a company name (apple)'),
+    byName: z.boolean().default(false).describe('Search by company name instead of ticker'),
+    secType: z.enum(SEC_TYPES as [SecType, ...SecType[]]).optional().describe('Only this security type'),
+    limit: z.number().int().min(1).max(50).default(10).describe('Maximum matches'),
+  }),
+  output: z.object({
+    matches: z.array(ContractOut),
+    more: z.number().optional().describe('Further matches left out by limit'),
+  }),
+  async handle(args, ctx) {
+    const found = await ctx.app.backend.searchContracts(args.query, {
+      byName: args.byName,
+      ...(args.secType ? { secType: args.secType } : {}),
+      ...callOpts(ctx),
+    });
+    const matches = found.slice(0, args.limit).map(contractOut);
+    return found.length > matches.length ? { matches, more: found.length - matches.length } : { matches };
+  },
+  render(r) {
+    if (!r.matches.length) return 'No matching contracts. Try byName: true with part of the company name.';
+    const lines = r.matches.map((m) => `${contractLabel(m)}${m.name ? ` ${untrusted(m.name)}` : ''}`);
+    if (r.more) lines.push(`(${r.more} more; raise limit)`);
+    return lines.join('\n');
+  },
+});
+
+export const MARKETDATA_TOOLS = [getQuote, getMarketData, getHistoricalData, searchContracts];
