@@ -1,4 +1,7 @@
 import type { BrokerError } from './errors.js';
+import type { OptionsBackend } from './options.js';
+import type { OrdersBackend } from './orders.js';
+import type { PortfolioBackend } from './portfolio.js';
 import type {
   AccountMode,
   Contract,
@@ -32,9 +35,9 @@ export interface SnapshotOptions extends CallOptions {
  * What the tools need from a broker connection. A backend translates these calls into
  * its own protocol (Client Portal REST today, TWS socket later). Errors are BrokerError.
  *
- * Later capabilities (options, portfolio, orders) add their own sections to this interface.
+ * Options, portfolio and orders have their own sections in options.ts, portfolio.ts, orders.ts.
  */
-export interface Backend {
+export interface Backend extends OptionsBackend, PortfolioBackend, OrdersBackend {
   /** Short name for logs and status lines, e.g. "cpapi https://127.0.0.1:5000". */
   readonly name: string;
 

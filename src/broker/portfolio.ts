@@ -1,0 +1,7 @@
+/**
+ * Portfolio part of the backend contract: domain types and the methods tools call.
+ * Filled in by the portfolio capability; a backend implements every method.
+ */
+
+// biome-ignore lint/suspicious/noEmptyInterface: filled in by the portfolio capability
+export interface PortfolioBackend {}
