@@ -70,7 +70,7 @@ async function simulator(argv: string[]): Promise<number> {
   if (flags.get('help')) {
     process.stdout.write(
       'ibkr-mcp simulator [--port 5000] [--host 127.0.0.1] [--seed 42] [--latency-ms 0] [--no-tls]\n' +
-        '  Runs the Client Portal gateway simulator; clients use it like IB\'s gateway at https://HOST:PORT/v1/api.\n' +
+        "  Runs the Client Portal gateway simulator; clients use it like IB's gateway at https://HOST:PORT/v1/api.\n" +
         '  Control surface for tests: GET /sim/stats, POST /sim/reset, POST /sim/faults, POST /sim/session.\n',
     );
     return 0;

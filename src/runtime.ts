@@ -3,7 +3,7 @@
  * simulator backend) the in-process simulator. One App is shared by every MCP connection,
  * so several clients share one IB session and one request pacer.
  */
-import { mkdirSync, chmodSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { createCpapiBackend } from './backends/cpapi/index.js';
 import type { Backend } from './broker/backend.js';
 import type { AccountMode } from './broker/types.js';

@@ -135,8 +135,10 @@ export function convert(spec: OptionSpec, raw: Raw, source: string): unknown {
       if (text === '' || !Number.isFinite(n) || (spec.type === 'int' && !Number.isInteger(n))) {
         throw new ConfigError(`${where} must be ${spec.type === 'int' ? 'a whole number' : 'a number'}, got ${shown}.`);
       }
-      if (spec.min !== undefined && n < spec.min) throw new ConfigError(`${where} must be at least ${spec.min}, got ${n}.`);
-      if (spec.max !== undefined && n > spec.max) throw new ConfigError(`${where} must be at most ${spec.max}, got ${n}.`);
+      if (spec.min !== undefined && n < spec.min)
+        throw new ConfigError(`${where} must be at least ${spec.min}, got ${n}.`);
+      if (spec.max !== undefined && n > spec.max)
+        throw new ConfigError(`${where} must be at most ${spec.max}, got ${n}.`);
       return n;
     }
     case 'enum': {
@@ -211,13 +213,15 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     values['gatewayUrl'] = `${hasScheme ? host : `https://${host}`}:${port}`;
     sources['gatewayUrl'] = sources['gatewayHost'] ?? sources['gatewayPort'] ?? 'default';
   }
-  values['gatewayUrl'] = String(values['gatewayUrl']).replace(/\/+$/, '').replace(/\/v1\/api$/, '');
+  values['gatewayUrl'] = String(values['gatewayUrl'])
+    .replace(/\/+$/, '')
+    .replace(/\/v1\/api$/, '');
 
   if (values['backend'] === undefined) {
     const gatewayWanted =
       GATEWAY_HINTS.some((n) => env[n] !== undefined && env[n] !== '') ||
-      ['gateway-url', 'gateway-host', 'gateway-port', 'ib-username', 'ib-password-auth', 'ib-headless-mode'].some(
-        (f) => flags.has(f),
+      ['gateway-url', 'gateway-host', 'gateway-port', 'ib-username', 'ib-password-auth', 'ib-headless-mode'].some((f) =>
+        flags.has(f),
       );
     values['backend'] = gatewayWanted ? 'gateway' : 'sim';
     sources['backend'] = 'derived';

@@ -52,7 +52,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     env: ['IB_GATEWAY_HOST'],
     type: 'string',
     group: 'Backend',
-    description: 'Gateway host (original product\'s setting); combined with --gateway-port into the gateway URL.',
+    description: "Gateway host (original product's setting); combined with --gateway-port into the gateway URL.",
   },
   {
     key: 'gatewayPort',
@@ -62,7 +62,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 1,
     max: 65535,
     group: 'Backend',
-    description: 'Gateway port (original product\'s setting); combined with --gateway-host into the gateway URL.',
+    description: "Gateway port (original product's setting); combined with --gateway-host into the gateway URL.",
   },
   {
     key: 'gatewayInsecureTls',

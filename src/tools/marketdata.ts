@@ -5,12 +5,19 @@
  */
 import * as z from 'zod';
 import { BrokerError } from '../broker/errors.js';
-import { type Contract, MARKET_FIELDS, type MarketField, type MarketSnapshot, SEC_TYPES, type SecType } from '../broker/types.js';
+import {
+  type Contract,
+  MARKET_FIELDS,
+  type MarketField,
+  type MarketSnapshot,
+  SEC_TYPES,
+  type SecType,
+} from '../broker/types.js';
 import { defineTool } from '../mcp/tool.js';
 import {
   bigNum,
-  callOpts,
   ContractOut,
+  callOpts,
   contractLabel,
   contractOut,
   instrumentFields,
@@ -114,16 +121,21 @@ export const getQuote = defineTool({
       });
     }
     if (queries.length > MAX_QUOTES) {
-      throw new BrokerError('INVALID_INPUT', `Too many instruments: ${queries.length}; at most ${MAX_QUOTES} per call.`, {
-        hint: 'Split the list into several calls.',
-      });
+      throw new BrokerError(
+        'INVALID_INPUT',
+        `Too many instruments: ${queries.length}; at most ${MAX_QUOTES} per call.`,
+        {
+          hint: 'Split the list into several calls.',
+        },
+      );
     }
     const resolved = await ctx.app.backend.resolveContracts(queries, callOpts(ctx));
     const contracts: Contract[] = [];
     const errors: { input: string; error: string }[] = [];
     resolved.forEach((r, i) => {
       const q = queries[i]!;
-      if (r instanceof BrokerError) errors.push({ input: q.symbol ?? String(q.conid), error: `${r.message}${r.hint ? ` ${r.hint}` : ''}` });
+      if (r instanceof BrokerError)
+        errors.push({ input: q.symbol ?? String(q.conid), error: `${r.message}${r.hint ? ` ${r.hint}` : ''}` });
       else contracts.push(r);
     });
     if (contracts.length === 0 && errors.length === 1 && queries.length === 1) {
@@ -131,11 +143,7 @@ export const getQuote = defineTool({
       if (only instanceof BrokerError) throw only;
     }
     const snaps = contracts.length
-      ? await ctx.app.backend.snapshot(
-          [...new Set(contracts.map((c) => c.conid))],
-          QUOTE_FIELDS,
-          callOpts(ctx),
-        )
+      ? await ctx.app.backend.snapshot([...new Set(contracts.map((c) => c.conid))], QUOTE_FIELDS, callOpts(ctx))
       : [];
     const byConid = new Map(snaps.map((s) => [s.conid, s]));
     const quotes = contracts.map((c) => quoteRow(c, byConid.get(c.conid)));
@@ -143,7 +151,11 @@ export const getQuote = defineTool({
   },
   render(r) {
     const lines = r.quotes.map((q) => {
-      const flags = [q.availability !== 'live' ? q.availability : '', q.lastIsPriorClose ? 'prior close' : '', q.halted ? 'HALTED' : '']
+      const flags = [
+        q.availability !== 'live' ? q.availability : '',
+        q.lastIsPriorClose ? 'prior close' : '',
+        q.halted ? 'HALTED' : '',
+      ]
         .filter(Boolean)
         .join(', ');
       return `${q.symbol}${q.currency && q.currency !== 'USD' ? ` ${q.currency}` : ''}: ${num(q.last)} bid ${num(q.bid)} ask ${num(q.ask)} vol ${bigNum(q.volume)} chg ${signed(q.change)} (${signed(q.changePct)}%) range ${num(q.low)}-${num(q.high)}${flags ? ` [${flags}]` : ''}`;
@@ -234,7 +246,8 @@ export function selectFields(
       hint: `Use a set (basic, detailed, options, fundamentals, all), field names (${MARKET_FIELDS.join(', ')}) or IB field codes such as "31" (last), "84" (bid), "86" (ask).`,
     });
   }
-  if (names.size === 0) throw new BrokerError('INVALID_INPUT', 'No fields requested.', { hint: 'Use fields: "basic".' });
+  if (names.size === 0)
+    throw new BrokerError('INVALID_INPUT', 'No fields requested.', { hint: 'Use fields: "basic".' });
   return [...names];
 }
 
@@ -292,8 +305,10 @@ export const getMarketData = defineTool({
   render(r) {
     const vals = Object.entries(r.values)
       .map(([k, v]) => {
-        if (typeof v === 'number') return `${k} ${k === 'volume' || k === 'avgVolume' || k === 'marketCap' ? bigNum(v) : num(v)}`;
-        if (typeof v === 'string' && (k === 'companyName' || k === 'industry' || k === 'category')) return `${k} ${untrusted(v)}`;
+        if (typeof v === 'number')
+          return `${k} ${k === 'volume' || k === 'avgVolume' || k === 'marketCap' ? bigNum(v) : num(v)}`;
+        if (typeof v === 'string' && (k === 'companyName' || k === 'industry' || k === 'category'))
+          return `${k} ${untrusted(v)}`;
         return `${k} ${String(v)}`;
       })
       .join(', ');
@@ -393,7 +408,9 @@ export const getHistoricalData = defineTool({
     );
     const all = hist.bars;
     const bars = all.length > args.limit ? all.slice(all.length - args.limit) : all;
-    const rows = bars.map((b) => [isoMinute(b.t), b.o, b.h, b.l, b.c, b.v] as [string, number, number, number, number, number]);
+    const rows = bars.map(
+      (b) => [isoMinute(b.t), b.o, b.h, b.l, b.c, b.v] as [string, number, number, number, number, number],
+    );
     const out: z.infer<typeof HistoryOut> = {
       contract: contractOut(contract),
       period,
@@ -427,7 +444,10 @@ export const getHistoricalData = defineTool({
       ? `${s.from} → ${s.to}: open ${num(s.open)} close ${num(s.close)} (${signed(s.changePct)}%), high ${num(s.high)} low ${num(s.low)}, volume ${bigNum(s.volume)}`
       : 'no bars';
     const rows = r.rows.map((row) => row.map((v) => (typeof v === 'number' ? num(v) : v)).join(' ')).join('\n');
-    const notes = [r.omitted ? `${r.omitted} older bars omitted (raise limit)` : '', r.availability !== 'live' ? `data ${r.availability}` : '']
+    const notes = [
+      r.omitted ? `${r.omitted} older bars omitted (raise limit)` : '',
+      r.availability !== 'live' ? `data ${r.availability}` : '',
+    ]
       .filter(Boolean)
       .join('; ');
     return `${head}\n${sum}${notes ? `\n(${notes})` : ''}\ntime open high low close volume\n${rows}`;
@@ -448,7 +468,10 @@ export const searchContracts = defineTool({
   input: z.object({
     query: z.string().trim().min(1).max(64).describe('A ticker (AAPL) or, with byName, a company name (apple)'),
     byName: z.boolean().default(false).describe('Search by company name instead of ticker'),
-    secType: z.enum(SEC_TYPES as [SecType, ...SecType[]]).optional().describe('Only this security type'),
+    secType: z
+      .enum(SEC_TYPES as [SecType, ...SecType[]])
+      .optional()
+      .describe('Only this security type'),
     limit: z.number().int().min(1).max(50).default(10).describe('Maximum matches'),
   }),
   output: z.object({

@@ -1,0 +1,108 @@
+/**
+ * End-to-end harness: the built server (dist/cli.js) is spawned over stdio by the real SDK
+ * client, and talks HTTPS to a simulator started here in the test process, so tests can read
+ * its /sim/stats and inject faults. Nothing of ours is mocked.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Client } from '@modelcontextprotocol/client';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { Agent, fetch } from 'undici';
+import { type SimulatorHandle, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
+
+export const CLI = resolve(import.meta.dirname, '../../dist/cli.js');
+
+export interface ToolResult {
+  isError: boolean;
+  text: string;
+  // biome-ignore lint/suspicious/noExplicitAny: tests inspect arbitrary structured content
+  structured: any;
+  // biome-ignore lint/suspicious/noExplicitAny: raw result for content-type checks
+  raw: any;
+}
+
+export interface StartOptions {
+  /** Simulator options; `false` runs the server with --backend sim (its own in-process simulator). */
+  sim?: SimulatorOptions | false;
+  args?: string[];
+  env?: Record<string, string>;
+  /** Client capabilities, e.g. { elicitation: { form: {} } }. */
+  capabilities?: Record<string, unknown>;
+  /** Called to set extra request handlers on the client before connecting. */
+  setup?: (client: Client) => void;
+}
+
+export interface Harness {
+  client: Client;
+  sim: SimulatorHandle | undefined;
+  home: string;
+  stderr: () => string;
+  callTool(name: string, args?: Record<string, unknown>): Promise<ToolResult>;
+  simStats(): Promise<{ total: number; byEndpoint: Record<string, number>; status429: number }>;
+  simControl(path: string, body?: unknown): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+const insecure = new Agent({ connect: { rejectUnauthorized: false } });
+
+export async function simRequest(sim: SimulatorHandle, path: string, body?: unknown): Promise<unknown> {
+  const res = await fetch(`${sim.url}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    dispatcher: insecure,
+  });
+  const text = await res.text();
+  return text ? JSON.parse(text) : null;
+}
+
+export async function startServer(opts: StartOptions = {}): Promise<Harness> {
+  const home = mkdtempSync(join(tmpdir(), 'ibkr-mcp-e2e-'));
+  const sim = opts.sim === false ? undefined : await startSimulator({ port: 0, seed: 7, ...(opts.sim ?? {}) });
+  const backendArgs = sim ? ['--backend', 'gateway', '--gateway-url', sim.url] : ['--backend', 'sim'];
+  const env: Record<string, string> = { ...getDefaultEnvironment(), IBKR_MCP_HOME: home, ...(opts.env ?? {}) };
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI, 'serve', ...backendArgs, '--log-level', 'warn', ...(opts.args ?? [])],
+    env,
+    stderr: 'pipe',
+  });
+  let stderr = '';
+  transport.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const client = new Client(
+    { name: 'ibkr-mcp-e2e', version: '1.0.0' },
+    { capabilities: (opts.capabilities ?? {}) as never },
+  );
+  opts.setup?.(client);
+  await client.connect(transport);
+  return {
+    client,
+    sim,
+    home,
+    stderr: () => stderr,
+    async callTool(name, args = {}) {
+      const raw = await client.callTool({ name, arguments: args });
+      const text = ((raw.content ?? []) as Array<{ type: string; text?: string }>)
+        .filter((c) => c.type === 'text')
+        .map((c) => c.text ?? '')
+        .join('\n');
+      return { isError: raw.isError === true, text, structured: raw.structuredContent, raw };
+    },
+    async simStats() {
+      if (!sim) throw new Error('no test-owned simulator');
+      return (await simRequest(sim, '/sim/stats')) as never;
+    },
+    async simControl(path, body) {
+      if (!sim) throw new Error('no test-owned simulator');
+      return simRequest(sim, path, body ?? {});
+    },
+    async close() {
+      await client.close().catch(() => {});
+      if (sim) await sim.close().catch(() => {});
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
