@@ -1,0 +1,126 @@
+/**
+ * Built-in simulator of IB's Client Portal Web API gateway.
+ *
+ *   const sim = await startSimulator({ seed: 42 });
+ *   fetch(`${sim.apiBase}/iserver/auth/status`, { dispatcher: insecureAgent });
+ *   await sim.close();
+ *
+ * Serves HTTPS with a self-signed certificate generated once per process (or plain
+ * HTTP with `tls:false`). API under /v1/api, control surface under /sim (see control.ts).
+ */
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { generate } from 'selfsigned';
+import { registerControl } from './control.js';
+import { type RouteModule, registerAll } from './routes/index.js';
+import { createCore, Router } from './server.js';
+import { createState, type SimState } from './state.js';
+
+export interface SimulatorOptions {
+  port?: number; // 0 or undefined = free port
+  host?: string; // default '127.0.0.1'
+  seed?: number; // default 42
+  latencyMs?: number; // added to every /v1/api request, default 0
+  tls?: boolean; // default true
+  sessionTimeoutMs?: number; // inactivity expiry, default 6 minutes
+  pacing?: boolean; // enforce IB's pacing with 429, default true
+  authenticated?: boolean; // start logged in, default true
+  /** Extension: market time (epoch ms) the simulated clock shows at start-up; default now. */
+  startAt?: number;
+  /** Extension: extra route modules registered after the built-in ones. */
+  modules?: RouteModule[];
+}
+
+export interface SimulatorHandle {
+  url: string; // e.g. https://127.0.0.1:5123
+  apiBase: string; // url + '/v1/api'
+  port: number;
+  close(): Promise<void>; // closes server and all sockets promptly
+  /** Extension: the live state (tests and in-process tools may inspect it). */
+  state: SimState;
+}
+
+let certPromise: Promise<{ key: string; cert: string }> | undefined;
+
+/** Self-signed certificate for localhost, generated once per process. */
+function certificate(): Promise<{ key: string; cert: string }> {
+  certPromise ??= generate([{ name: 'commonName', value: 'localhost' }], {
+    keyType: 'ec',
+    curve: 'P-256',
+    algorithm: 'sha256',
+    notAfterDate: new Date(Date.now() + 825 * 86_400_000),
+    extensions: [
+      { name: 'basicConstraints', cA: false },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 2, value: 'localhost' },
+          { type: 7, ip: '127.0.0.1' },
+          { type: 7, ip: '::1' },
+        ],
+      },
+    ],
+  }).then((p) => ({ key: p.private, cert: p.cert }));
+  return certPromise;
+}
+
+export async function startSimulator(opts: SimulatorOptions = {}): Promise<SimulatorHandle> {
+  const state = createState({
+    seed: opts.seed ?? 42,
+    latencyMs: opts.latencyMs ?? 0,
+    sessionTimeoutMs: opts.sessionTimeoutMs ?? 6 * 60_000,
+    pacing: opts.pacing ?? true,
+    authenticated: opts.authenticated ?? true,
+    startAt: opts.startAt,
+  });
+  const router = new Router();
+  registerAll(router, state, opts.modules ?? []);
+  registerControl(router, state);
+  const core = createCore(state, router);
+
+  const tls = opts.tls ?? true;
+  let server: HttpServer;
+  if (tls) {
+    const { key, cert } = await certificate();
+    server = createHttpsServer({ key, cert }, core.handle) as unknown as HttpServer;
+  } else {
+    server = createHttpServer(core.handle);
+  }
+  server.on('connection', (s: Socket) => core.trackSocket(s));
+  server.keepAliveTimeout = 5000;
+
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    const onError = (e: Error) => reject(e);
+    server.once('error', onError);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const hostForUrl = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+  const url = `${tls ? 'https' : 'http'}://${hostForUrl}:${port}`;
+  let closed: Promise<void> | undefined;
+
+  return {
+    url,
+    apiBase: `${url}/v1/api`,
+    port,
+    state,
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        core.shutdown();
+        server.close(() => resolve());
+        server.closeAllConnections?.();
+      });
+      return closed;
+    },
+  };
+}
+
+export type { SimState } from './state.js';
+export type { Instrument } from './universe.js';

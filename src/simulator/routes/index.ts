@@ -1,0 +1,15 @@
+/** Registers every /v1/api route module. Each module exports `register(router, state)`. */
+import type { Router } from '../server.js';
+import type { SimState } from '../state.js';
+import * as contracts from './contracts.js';
+import * as history from './history.js';
+import * as marketdata from './marketdata.js';
+import * as session from './session.js';
+
+export type RouteModule = { register(router: Router, state: SimState): void };
+
+export const ROUTE_MODULES: RouteModule[] = [session, contracts, marketdata, history];
+
+export function registerAll(router: Router, state: SimState, extra: RouteModule[] = []): void {
+  for (const m of [...ROUTE_MODULES, ...extra]) m.register(router, state);
+}

@@ -1,0 +1,287 @@
+/**
+ * One mutable object holding everything the simulator's routes need: options, the
+ * clock, the seeded RNG, the session, accounts, the universe, prices, instrument
+ * flags, faults, pacing and request statistics. Later modules (option chains,
+ * portfolio, orders) keep their data in `state.ext` and hook into `state.hooks`.
+ */
+import { Pacer } from './pacing.js';
+import { PriceModel } from './prices.js';
+import { Rng } from './rng.js';
+import { buildUniverse, type Instrument, type Universe } from './universe.js';
+
+export interface ResolvedOptions {
+  seed: number;
+  latencyMs: number;
+  sessionTimeoutMs: number;
+  pacing: boolean;
+  authenticated: boolean;
+  startAt: number | undefined;
+}
+
+/** Simulated market clock. Market time may be shifted or frozen from /sim/clock; pacing and session expiry use real time. */
+export class SimClock {
+  private offsetMs: number;
+  private frozenAt: number | undefined;
+
+  constructor(startAt?: number) {
+    this.offsetMs = startAt === undefined ? 0 : startAt - Date.now();
+  }
+
+  /** Market time (ms since epoch). */
+  now(): number {
+    return this.frozenAt ?? Date.now() + this.offsetMs;
+  }
+
+  /** Wall-clock time used for pacing and inactivity. */
+  realNow(): number {
+    return Date.now();
+  }
+
+  advance(ms: number): void {
+    if (this.frozenAt !== undefined) this.frozenAt += ms;
+    else this.offsetMs += ms;
+  }
+
+  set(ms: number): void {
+    if (this.frozenAt !== undefined) this.frozenAt = ms;
+    else this.offsetMs = ms - Date.now();
+  }
+
+  freeze(at?: number): void {
+    this.frozenAt = at ?? this.now();
+  }
+
+  unfreeze(): void {
+    if (this.frozenAt !== undefined) {
+      this.offsetMs = this.frozenAt - Date.now();
+      this.frozenAt = undefined;
+    }
+  }
+
+  get frozen(): boolean {
+    return this.frozenAt !== undefined;
+  }
+}
+
+export interface SimAccount {
+  id: string;
+  title: string;
+  currency: string;
+  type: string; // DEMO for paper
+  tradingType: string;
+  isPaper: boolean;
+  accountStatus: number;
+}
+
+export interface SessionState {
+  /** SSO / gateway login (read-only tier: /portfolio, /trsrv, /sso …). */
+  sso: boolean;
+  /** Brokerage session (/iserver/*). */
+  brokerage: boolean;
+  competing: boolean;
+  /** 400 "no bridge" on /iserver/* until ssodh/init. */
+  noBridge: boolean;
+  /** 32 hex chars, returned by /tickle. */
+  id: string;
+  startedAt: number;
+  /** Real time of the last /v1/api request. */
+  lastActivity: number;
+  accountsQueried: boolean;
+  portfolioAccountsQueried: boolean;
+  selectedAccount: string;
+  /** Conids with an open market-data stream (pre-flight done) → their server_id ("q0", "q1" …). */
+  subscriptions: Map<number, string>;
+  snapshotCounter: number;
+}
+
+export interface InstrumentFlags {
+  /** Trading halted: field 31 gets an "H" prefix and the price stops moving. */
+  halted?: boolean;
+  haltedAt?: number;
+  /** No trade today: field 31 shows the prior close with a "C" prefix. */
+  notTradedToday?: boolean;
+  /** Market data delayed 15 minutes: 6509 "DPB". */
+  delayed?: boolean;
+  /** Frozen at `frozenAt` (market time): 6509 "ZPB". */
+  frozen?: boolean;
+  frozenAt?: number;
+}
+
+export interface FailRule {
+  endpoint: string;
+  status: number;
+  count: number;
+  body?: unknown;
+}
+
+export interface HangRule {
+  endpoint: string;
+  count: number;
+}
+
+export interface Faults {
+  latencyMs: number;
+  fail: FailRule[];
+  hang: HangRule[];
+  /** Penalty box after a 429, in ms (0 = none). */
+  penaltyBoxMs: number;
+  penaltyUntil: number;
+  /** Extra processing time of each history request (to exercise the concurrency limit). */
+  historyDelayMs: number;
+}
+
+export interface Stats {
+  total: number;
+  byEndpoint: Record<string, number>;
+  byStatus: Record<string, number>;
+  status429: number;
+}
+
+/** Field values for a snapshot row: strings, plus a few numeric `*_raw` companions. */
+export type FieldValues = Record<string, string | number>;
+
+export interface FieldContext {
+  state: SimState;
+  /** Market time of the request. */
+  now: number;
+  /** Requested field codes. */
+  fields: readonly string[];
+}
+
+/** Computes snapshot field values for an instrument. */
+export type FieldProvider = (inst: Instrument, ctx: FieldContext) => FieldValues;
+
+export interface SimState {
+  readonly opts: ResolvedOptions;
+  readonly seed: number;
+  readonly clock: SimClock;
+  readonly rng: Rng;
+  session: SessionState;
+  /** Accounts of the logged-in user; the first is selected by default. */
+  accounts: SimAccount[];
+  universe: Universe;
+  prices: PriceModel;
+  instrumentFlags: Map<number, InstrumentFlags>;
+  /** Global switches. */
+  flags: { pacing: boolean };
+  faults: Faults;
+  stats: Stats;
+  pacer: Pacer;
+  /**
+   * Primary field provider per secType ('*' = default). A provider registered for a
+   * secType replaces the default quote fields for it (e.g. OPT with greeks).
+   */
+  fieldProviders: Map<string, FieldProvider>;
+  /** Providers run after the primary one; their values are merged on top (e.g. position fields 73-80). */
+  fieldAugmenters: FieldProvider[];
+  hooks: {
+    /** Called by POST /sim/reset {"state":true}. */
+    reset: (() => void)[];
+    /** Called whenever a new session starts (login after logout/expiry). */
+    sessionStart: (() => void)[];
+  };
+  counters: { historyServerId: number; requests: number };
+  /** Storage for later modules, keyed by module name. */
+  ext: Map<string, unknown>;
+}
+
+export function newSessionState(state: Pick<SimState, 'rng' | 'clock' | 'accounts'>, loggedIn: boolean): SessionState {
+  return {
+    sso: loggedIn,
+    brokerage: loggedIn,
+    competing: false,
+    noBridge: false,
+    id: state.rng.hex(32),
+    startedAt: state.clock.realNow(),
+    lastActivity: state.clock.realNow(),
+    accountsQueried: false,
+    portfolioAccountsQueried: false,
+    selectedAccount: state.accounts[0]?.id ?? '',
+    subscriptions: new Map(),
+    snapshotCounter: 0,
+  };
+}
+
+export function emptyStats(): Stats {
+  return { total: 0, byEndpoint: {}, byStatus: {}, status429: 0 };
+}
+
+export function defaultFaults(): Faults {
+  return { latencyMs: 0, fail: [], hang: [], penaltyBoxMs: 0, penaltyUntil: 0, historyDelayMs: 0 };
+}
+
+export function defaultAccounts(): SimAccount[] {
+  return [
+    {
+      id: 'DU1234567',
+      title: 'Simulated Paper Account',
+      currency: 'USD',
+      type: 'DEMO',
+      tradingType: 'STKNOPT',
+      isPaper: true,
+      accountStatus: 1590724800000,
+    },
+  ];
+}
+
+export function createState(opts: ResolvedOptions): SimState {
+  const clock = new SimClock(opts.startAt);
+  const rng = new Rng(opts.seed);
+  const accounts = defaultAccounts();
+  const state: SimState = {
+    opts,
+    seed: opts.seed,
+    clock,
+    rng,
+    session: newSessionState({ rng, clock, accounts }, opts.authenticated),
+    accounts,
+    universe: buildUniverse(clock.now()),
+    prices: new PriceModel(opts.seed),
+    instrumentFlags: new Map(),
+    flags: { pacing: opts.pacing },
+    faults: defaultFaults(),
+    stats: emptyStats(),
+    pacer: new Pacer(),
+    fieldProviders: new Map(),
+    fieldAugmenters: [],
+    hooks: { reset: [], sessionStart: [] },
+    counters: { historyServerId: 4155800, requests: 0 },
+    ext: new Map(),
+  };
+  // IBM's LSE line rarely trades: it shows the prior close with a "C" prefix.
+  state.instrumentFlags.set(41645598, { notTradedToday: true });
+  return state;
+}
+
+/** Logs in (or re-establishes) a session. A fresh session is created when the previous one was gone. */
+export function login(state: SimState): void {
+  if (!state.session.sso) {
+    state.session = newSessionState(state, true);
+    for (const h of state.hooks.sessionStart) h();
+  }
+  state.session.sso = true;
+  state.session.brokerage = true;
+  state.session.competing = false;
+  state.session.noBridge = false;
+  state.session.lastActivity = state.clock.realNow();
+}
+
+/** Ends the session completely (logout, expiry). */
+export function logout(state: SimState): void {
+  state.session.sso = false;
+  state.session.brokerage = false;
+  state.session.accountsQueried = false;
+  state.session.portfolioAccountsQueried = false;
+  state.session.subscriptions.clear();
+}
+
+/** Expires the session if it was idle longer than the timeout; then records activity. */
+export function touchSession(state: SimState): void {
+  const now = state.clock.realNow();
+  if (state.session.sso && now - state.session.lastActivity > state.opts.sessionTimeoutMs) logout(state);
+  state.session.lastActivity = now;
+}
+
+export function instrumentFlags(state: SimState, conid: number): InstrumentFlags {
+  return state.instrumentFlags.get(conid) ?? {};
+}
