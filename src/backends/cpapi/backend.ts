@@ -1,0 +1,828 @@
+/**
+ * Backend over IB's Client Portal Web API (a local gateway, or the simulator).
+ * All IB wire knowledge (endpoints, field codes, quirks) stays in this folder.
+ */
+
+import type { Backend, CallOptions, SearchOptions, SnapshotOptions } from '../../broker/backend.js';
+import { BrokerError, isBrokerError } from '../../broker/errors.js';
+import {
+  type AccountMode,
+  type Contract,
+  type ContractQuery,
+  type HistoryRequest,
+  type HistoryResult,
+  type MarketField,
+  type MarketSnapshot,
+  type OptionRight,
+  SEC_TYPES,
+  type SecType,
+  type SessionStatus,
+} from '../../broker/types.js';
+import { type Logger, silentLogger } from '../../log.js';
+import {
+  AVAILABILITY_CODE,
+  codesForFields,
+  fieldsFromCodes,
+  parseAvailability,
+  parseSnapshotRow,
+  rowHasField,
+} from './fields.js';
+import { parseHistoryResponse, toIbStartTime, validateHistoryParams } from './history-rules.js';
+import { CpapiHttp } from './http.js';
+import type { Pacer } from './limiter.js';
+
+export interface CpapiBackendOptions {
+  baseUrl: string;
+  timeoutMs?: number;
+  insecureTls?: boolean;
+  /** The gateway is the built-in simulator: accountMode() reports SIMULATED. */
+  simulated?: boolean;
+  log?: Logger;
+  pacer?: Pacer;
+}
+
+/** IB's per-request snapshot limits. */
+const MAX_SNAPSHOT_CONIDS = 100;
+const MAX_SNAPSHOT_FIELDS = 50;
+/** Symbols per /trsrv/stocks request. */
+const STOCKS_CHUNK = 50;
+const DEFAULT_MAX_WAIT_MS = 3000;
+/** Delays between snapshot polls while fields are missing. */
+const POLL_DELAYS_MS = [60, 100, 200, 300, 500];
+
+/** Exchanges treated as "the US listing" when a search result names its exchange. */
+const US_EXCHANGES = new Set([
+  'NYSE',
+  'NASDAQ',
+  'ARCA',
+  'NYSE ARCA',
+  'AMEX',
+  'NYSE AMERICAN',
+  'BATS',
+  'CBOE',
+  'IEX',
+  'PINK',
+  'OTC',
+  'CME',
+  'CBOT',
+  'NYMEX',
+  'COMEX',
+  'CFE',
+  'SMART',
+]);
+
+type Row = Record<string, unknown>;
+
+interface StockContractWire {
+  conid: number;
+  exchange?: string;
+  isUS?: boolean;
+}
+interface StockEntryWire {
+  name?: string;
+  assetClass?: string;
+  contracts?: StockContractWire[];
+}
+
+interface Candidate extends Contract {
+  isUS?: boolean;
+  /** Index of the trsrv/stocks entry (IB's relevance order). */
+  entry?: number;
+}
+
+function isObject(v: unknown): v is Row {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(v: unknown): string | undefined {
+  if (typeof v === 'string') {
+    const t = v.trim();
+    return t === '' ? undefined : t;
+  }
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  return undefined;
+}
+
+function toConid(v: unknown): number | undefined {
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v.trim()) : Number.NaN;
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+function toSecType(v: unknown): SecType | undefined {
+  const s = str(v)?.toUpperCase();
+  return s && (SEC_TYPES as readonly string[]).includes(s) ? (s as SecType) : undefined;
+}
+
+function ymd(v: unknown): string | undefined {
+  const s = str(v);
+  if (!s) return undefined;
+  const m = /^(\d{4})(\d{2})(\d{2})$/.exec(s);
+  return m ? `${m[1]}-${m[2]}-${m[3]}` : undefined;
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new BrokerError('CANCELLED', 'The request was cancelled.'));
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(new BrokerError('CANCELLED', 'The request was cancelled.'));
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function normExchange(e: string | undefined): string | undefined {
+  return e?.trim().toUpperCase() || undefined;
+}
+
+function exchangeMatches(want: string, have: string | undefined): boolean {
+  if (!have) return false;
+  const h = have.toUpperCase();
+  return h === want || h.startsWith(`${want}.`) || h.split(/[;,]/).includes(want);
+}
+
+function queryKey(q: ContractQuery): string {
+  return [
+    q.symbol?.trim().toUpperCase() ?? '',
+    q.secType ?? '',
+    normExchange(q.exchange) ?? '',
+    q.currency?.trim().toUpperCase() ?? '',
+  ].join('|');
+}
+
+function describe(q: ContractQuery): string {
+  const parts = [`"${q.symbol}"`];
+  if (q.secType) parts.push(q.secType);
+  if (q.exchange) parts.push(`on ${q.exchange}`);
+  if (q.currency) parts.push(`in ${q.currency}`);
+  return parts.join(' ');
+}
+
+/** Parses /iserver/contract/{conid}/info. */
+export function parseContractInfo(conid: number, info: Row): Contract {
+  const c: Contract = {
+    conid: toConid(info['con_id']) ?? toConid(info['conid']) ?? conid,
+    symbol: str(info['symbol']) ?? str(info['ticker']) ?? String(conid),
+    secType: toSecType(info['instrument_type']) ?? toSecType(info['secType']) ?? 'STK',
+  };
+  const name = str(info['company_name']) ?? str(info['companyName']);
+  if (name) c.name = name;
+  const listing = str(info['listing_exchange']) ?? str(info['listingExchange']);
+  const exch = str(info['exchange']);
+  const exchange = listing ?? (exch && exch !== 'SMART' ? exch : undefined);
+  if (exchange) c.exchange = exchange;
+  const currency = str(info['currency']);
+  if (currency) c.currency = currency;
+  const expiry = ymd(info['expiry_full']) ?? ymd(info['maturity_date']) ?? ymd(info['maturityDate']);
+  if (expiry) c.expiry = expiry;
+  const strike = Number(info['strike']);
+  if (Number.isFinite(strike) && strike > 0) c.strike = strike;
+  const right = str(info['right'])?.toUpperCase();
+  if (right === 'C' || right === 'CALL') c.right = 'C' as OptionRight;
+  else if (right === 'P' || right === 'PUT') c.right = 'P' as OptionRight;
+  const mult = Number(info['multiplier']);
+  if (info['multiplier'] !== null && Number.isFinite(mult) && mult > 0) c.multiplier = mult;
+  const tc = str(info['trading_class']);
+  if (tc) c.tradingClass = tc;
+  const und = toConid(info['underlying_con_id']);
+  if (und) c.underlyingConid = und;
+  return c;
+}
+
+/** The candidates of a /trsrv/stocks entry list for one symbol. */
+export function stockCandidates(symbol: string, entries: readonly StockEntryWire[]): Candidate[] {
+  const out: Candidate[] = [];
+  entries.forEach((e, idx) => {
+    if (!isObject(e)) return;
+    if (e.assetClass && e.assetClass !== 'STK') return;
+    for (const k of Array.isArray(e.contracts) ? e.contracts : []) {
+      const conid = toConid(k?.conid);
+      if (!conid) continue;
+      const cand: Candidate = { conid, symbol, secType: 'STK', entry: idx };
+      const name = str(e.name);
+      if (name) cand.name = name;
+      const exchange = str(k.exchange);
+      if (exchange) cand.exchange = exchange;
+      if (typeof k.isUS === 'boolean') cand.isUS = k.isUS;
+      if (k.isUS === true) cand.currency = 'USD';
+      out.push(cand);
+    }
+  });
+  return out;
+}
+
+/** Maps one /iserver/secdef/search row to a Contract (secType: the row's first section unless asked). */
+export function searchRowToContract(row: Row, wanted?: SecType): Contract | undefined {
+  const sections = Array.isArray(row['sections']) ? (row['sections'] as Row[]).filter(isObject) : [];
+  let conid = toConid(row['conid']);
+  let secType = toSecType(row['secType']) ?? toSecType(sections[0]?.['secType']);
+  if (wanted && secType !== wanted) {
+    const sec = sections.find((s) => toSecType(s['secType']) === wanted);
+    if (!sec) return undefined;
+    const own = toConid(sec['conid']);
+    if (own) conid = own;
+    else if (sections[0] && toSecType(sections[0]['secType']) !== wanted) return undefined;
+    secType = wanted;
+  }
+  if (!conid) return undefined;
+  const c: Contract = { conid, symbol: str(row['symbol']) ?? '', secType: secType ?? wanted ?? 'STK' };
+  const name = str(row['companyName']) ?? str(row['companyHeader']);
+  if (name) c.name = name;
+  const header = str(row['companyHeader']);
+  const exchange = str(row['description']) ?? (header?.includes(' - ') ? header.split(' - ').pop()?.trim() : undefined);
+  if (exchange) c.exchange = exchange;
+  return c;
+}
+
+function publicContract(c: Candidate): Contract {
+  const { isUS: _u, entry: _e, ...rest } = c;
+  return rest;
+}
+
+function candidateList(cands: readonly Contract[]): Array<Record<string, unknown>> {
+  return cands.slice(0, 20).map((c) => ({
+    conid: c.conid,
+    symbol: c.symbol,
+    secType: c.secType,
+    exchange: c.exchange,
+    currency: c.currency,
+    name: c.name,
+  }));
+}
+
+function dedupeByConid<T extends Contract>(cands: readonly T[]): T[] {
+  const seen = new Set<number>();
+  return cands.filter((c) => {
+    if (seen.has(c.conid)) return false;
+    seen.add(c.conid);
+    return true;
+  });
+}
+
+export class CpapiBackend implements Backend {
+  readonly name: string;
+  readonly http: CpapiHttp;
+  private readonly simulated: boolean;
+  private readonly log: Logger;
+  private mode: AccountMode = 'UNKNOWN';
+  private accounts: string[] = [];
+  private accountsFlight: Promise<string[]> | undefined;
+  private accountsKnown = false;
+  /** Conids with a market-data subscription opened in this brokerage session. */
+  private readonly subscribed = new Set<number>();
+  /** Fields a conid did not deliver within a full wait; not waited for again this session. */
+  private readonly absent = new Map<number, Set<MarketField>>();
+  private readonly resolved = new Map<string, Contract>();
+  private readonly details = new Map<number, Promise<Contract>>();
+  /** /trsrv/stocks answers per symbol (undefined: IB does not know it). */
+  private readonly stocks = new Map<string, Promise<StockEntryWire[] | undefined>>();
+
+  constructor(opts: CpapiBackendOptions) {
+    this.log = opts.log ?? silentLogger;
+    this.http = new CpapiHttp({
+      baseUrl: opts.baseUrl,
+      timeoutMs: opts.timeoutMs,
+      insecureTls: opts.insecureTls,
+      log: this.log,
+      pacer: opts.pacer,
+    });
+    this.simulated = opts.simulated === true;
+    if (this.simulated) this.mode = 'SIMULATED';
+    this.name = `cpapi ${this.http.url}`;
+    this.http.setHooks({
+      queryAccounts: async (signal) => {
+        await this.ensureAccounts(signal, true);
+      },
+      sessionReset: () => this.onSessionReset(),
+    });
+  }
+
+  accountMode(): AccountMode {
+    return this.mode;
+  }
+
+  private onSessionReset(): void {
+    this.subscribed.clear();
+    this.absent.clear();
+    this.accountsKnown = false;
+  }
+
+  /** GET /iserver/accounts once per brokerage session (single flight). */
+  private async ensureAccounts(signal?: AbortSignal, force = false): Promise<string[]> {
+    if (this.accountsKnown && !force) return this.accounts;
+    if (!this.accountsFlight) {
+      this.accountsFlight = (async () => {
+        const res = await this.http.get<unknown>('/iserver/accounts', { signal, noRecovery: true });
+        const data = isObject(res.data) ? res.data : {};
+        const list = Array.isArray(data['accounts'])
+          ? (data['accounts'] as unknown[]).filter((a): a is string => typeof a === 'string')
+          : [];
+        this.accounts = list;
+        this.accountsKnown = true;
+        if (!this.simulated) {
+          const paper = data['isPaper'];
+          if (typeof paper === 'boolean') this.mode = paper ? 'PAPER' : 'LIVE';
+          else if (list.length > 0) this.mode = list.every((a) => a.startsWith('DU')) ? 'PAPER' : 'LIVE';
+        }
+        return list;
+      })().finally(() => {
+        this.accountsFlight = undefined;
+      });
+    }
+    return this.accountsFlight;
+  }
+
+  async sessionStatus(opts: CallOptions = {}): Promise<SessionStatus> {
+    const read = async (): Promise<Row | undefined> => {
+      try {
+        const res = await this.http.post<unknown>('/iserver/auth/status', { signal: opts.signal, idempotent: true });
+        return isObject(res.data) ? res.data : {};
+      } catch (err) {
+        if (isBrokerError(err) && err.code === 'NOT_AUTHENTICATED') return undefined;
+        throw err;
+      }
+    };
+    let st = await read();
+    if (st && st['connected'] === true && st['authenticated'] !== true && st['competing'] !== true) {
+      // Logged in to the portal but no brokerage session yet: open one (IB's documented step).
+      try {
+        await this.http.initBrokerageSession(opts.signal);
+        st = await read();
+      } catch (err) {
+        if (isBrokerError(err) && err.code === 'CANCELLED') throw err;
+      }
+    }
+    const loginHint = `Log in to the gateway at ${this.http.url} in a browser, then retry.`;
+    if (!st) {
+      return {
+        authenticated: false,
+        connected: false,
+        competing: false,
+        mode: this.mode,
+        accounts: [],
+        message: loginHint,
+      };
+    }
+    const authenticated = st['authenticated'] === true;
+    const status: SessionStatus = {
+      authenticated,
+      connected: st['connected'] === true,
+      competing: st['competing'] === true,
+      mode: this.mode,
+      accounts: [],
+    };
+    const msg = str(st['message']) ?? str(st['fail']);
+    if (authenticated) {
+      status.accounts = [...(await this.ensureAccounts(opts.signal))];
+      status.mode = this.mode;
+    } else {
+      this.onSessionReset();
+      status.message = status.competing
+        ? 'Another session (TWS, mobile or another browser) holds the brokerage session for this user. Log out there or log in again at the gateway.'
+        : (msg ?? loginHint);
+    }
+    if (authenticated && msg) status.message = msg;
+    return status;
+  }
+
+  // ---------------------------------------------------------------- contracts
+
+  async contractDetails(conid: number, opts: CallOptions = {}): Promise<Contract> {
+    if (!Number.isInteger(conid) || conid <= 0) {
+      throw new BrokerError('INVALID_INPUT', `Invalid conid ${conid}.`, { hint: 'A conid is a positive integer.' });
+    }
+    let p = this.details.get(conid);
+    if (!p) {
+      p = (async () => {
+        let res: { data: unknown };
+        try {
+          res = await this.http.get<unknown>(`/iserver/contract/${conid}/info`, { signal: opts.signal });
+        } catch (err) {
+          // IB answers 400 (or 500) "invalid conid" for a conid it does not know.
+          if (isBrokerError(err) && (err.code === 'INVALID_INPUT' || err.code === 'NOT_FOUND')) {
+            throw new BrokerError('NOT_FOUND', `No contract with conid ${conid}.`, {
+              hint: 'Check the conid, or use search_contracts to find the instrument.',
+              details: { conid, error: err.details?.['error'] },
+            });
+          }
+          throw err;
+        }
+        const data = res.data;
+        if (!isObject(data) || typeof data['error'] === 'string' || (!data['con_id'] && !data['symbol'])) {
+          const why = isObject(data) && typeof data['error'] === 'string' ? `: ${data['error']}` : '.';
+          throw new BrokerError('NOT_FOUND', `No contract with conid ${conid}${why}`, {
+            hint: 'Check the conid, or use search_contracts to find the instrument.',
+            details: { conid },
+          });
+        }
+        return parseContractInfo(conid, data);
+      })();
+      this.details.set(conid, p);
+      p.catch(() => this.details.delete(conid));
+    }
+    return p;
+  }
+
+  async resolveContract(query: ContractQuery, opts: CallOptions = {}): Promise<Contract> {
+    const [r] = await this.resolveContracts([query], opts);
+    if (r instanceof BrokerError) throw r;
+    if (!r) throw new BrokerError('NOT_FOUND', 'No contract found.');
+    return r;
+  }
+
+  async resolveContracts(queries: ContractQuery[], opts: CallOptions = {}): Promise<Array<Contract | BrokerError>> {
+    const results: Array<Contract | BrokerError | undefined> = new Array(queries.length);
+    const work: Array<Promise<void>> = [];
+    // Symbols that /trsrv/stocks may know, batched into few requests.
+    const stockIdx: number[] = [];
+    queries.forEach((q, i) => {
+      if (q.conid !== undefined) {
+        work.push(
+          this.contractDetails(q.conid, opts).then(
+            (c) => {
+              results[i] = c;
+            },
+            (e) => {
+              results[i] = toBrokerError(e);
+            },
+          ),
+        );
+        return;
+      }
+      const symbol = q.symbol?.trim();
+      if (!symbol) {
+        results[i] = new BrokerError('INVALID_INPUT', 'Give a symbol or a conid.', {
+          hint: 'Pass symbol (e.g. "AAPL") or conid.',
+        });
+        return;
+      }
+      const cached = this.resolved.get(queryKey(q));
+      if (cached) {
+        results[i] = cached;
+        return;
+      }
+      if ((q.secType === undefined || q.secType === 'STK') && /^[A-Z][A-Z0-9 .]*$/.test(symbol.toUpperCase())) {
+        stockIdx.push(i);
+      } else {
+        work.push(
+          this.resolveOne(q, undefined, opts).then((r) => {
+            results[i] = r;
+          }),
+        );
+      }
+    });
+    if (stockIdx.length > 0) {
+      const symbols = [...new Set(stockIdx.map((i) => (queries[i]?.symbol ?? '').trim().toUpperCase()))];
+      const stocksReady = this.lookupStocks(symbols, opts.signal);
+      for (const i of stockIdx) {
+        const q = queries[i] as ContractQuery;
+        const sym = (q.symbol ?? '').trim().toUpperCase();
+        work.push(
+          stocksReady
+            .then(async (m) => this.resolveOne(q, await m.get(sym), opts))
+            .then(
+              (r) => {
+                results[i] = r;
+              },
+              (e) => {
+                results[i] = toBrokerError(e);
+              },
+            ),
+        );
+      }
+    }
+    await Promise.all(work);
+    if (opts.signal?.aborted) throw new BrokerError('CANCELLED', 'The request was cancelled.');
+    return results.map((r) => r ?? new BrokerError('NOT_FOUND', 'No contract found.'));
+  }
+
+  /** Fetches /trsrv/stocks for the symbols not yet looked up, chunked; per-symbol single flight. */
+  private async lookupStocks(
+    symbols: string[],
+    signal?: AbortSignal,
+  ): Promise<Map<string, Promise<StockEntryWire[] | undefined>>> {
+    const todo = symbols.filter((s) => !this.stocks.has(s));
+    for (const group of chunk(todo, STOCKS_CHUNK)) {
+      const req = this.http
+        .get<unknown>('/trsrv/stocks', { query: { symbols: group.join(',') }, signal })
+        .then((res) => (isObject(res.data) ? res.data : {}));
+      for (const sym of group) {
+        const p = req.then((data) => {
+          const v = data[sym] ?? data[sym.toLowerCase()];
+          return Array.isArray(v) && v.length > 0 ? (v as StockEntryWire[]) : undefined;
+        });
+        this.stocks.set(sym, p);
+        p.catch(() => this.stocks.delete(sym));
+      }
+    }
+    const out = new Map<string, Promise<StockEntryWire[] | undefined>>();
+    for (const s of symbols) out.set(s, this.stocks.get(s) as Promise<StockEntryWire[] | undefined>);
+    return out;
+  }
+
+  /** Resolves one symbol query; `stockEntries` from /trsrv/stocks when it was consulted. */
+  private async resolveOne(
+    q: ContractQuery,
+    stockEntries: StockEntryWire[] | undefined,
+    opts: CallOptions,
+  ): Promise<Contract | BrokerError> {
+    try {
+      const symbol = (q.symbol ?? '').trim().toUpperCase();
+      let picked: Contract | BrokerError | undefined;
+      if (stockEntries) picked = await this.pickCandidate(q, stockCandidates(symbol, stockEntries), opts);
+      if (picked === undefined && q.secType === 'FUT') picked = await this.resolveFuture(q, opts);
+      if (picked === undefined) picked = await this.resolveBySearch(q, opts);
+      if (picked instanceof BrokerError) return picked;
+      this.resolved.set(queryKey(q), picked);
+      return picked;
+    } catch (err) {
+      return toBrokerError(err);
+    }
+  }
+
+  /**
+   * Chooses among candidates by exchange/currency, preferring the US listing when neither
+   * is given. undefined when nothing matches (the caller then tries another route).
+   */
+  private async pickCandidate(
+    q: ContractQuery,
+    all: Candidate[],
+    opts: CallOptions,
+  ): Promise<Contract | BrokerError | undefined> {
+    let cands = dedupeByConid(all);
+    const exchange = normExchange(q.exchange);
+    const currency = q.currency?.trim().toUpperCase();
+    if (exchange) cands = cands.filter((c) => exchangeMatches(exchange, c.exchange));
+    if (currency && cands.length > 0) cands = await this.filterByCurrency(cands, currency, opts);
+    if (!exchange && !currency) {
+      const us = cands.filter((c) => c.isUS === true || US_EXCHANGES.has(normExchange(c.exchange) ?? ''));
+      if (us.length > 0) cands = us;
+      // Several US listings from /trsrv/stocks: IB lists the main company's entry first.
+      if (cands.length > 1 && cands.every((c) => c.isUS === true && c.entry !== undefined)) {
+        const first = Math.min(...cands.map((c) => c.entry as number));
+        const top = cands.filter((c) => c.entry === first);
+        if (top.length === 1) cands = top;
+      }
+    }
+    if (cands.length === 0) return undefined;
+    if (cands.length === 1) return publicContract(cands[0] as Candidate);
+    return this.ambiguous(q, cands.map(publicContract));
+  }
+
+  private async filterByCurrency(cands: Candidate[], currency: string, opts: CallOptions): Promise<Candidate[]> {
+    const known = cands.filter((c) => c.currency);
+    if (known.length === cands.length) return cands.filter((c) => c.currency === currency);
+    const checked = await Promise.all(
+      cands.slice(0, 8).map(async (c) => {
+        if (c.currency) return c;
+        try {
+          const d = await this.contractDetails(c.conid, opts);
+          return { ...c, currency: d.currency, exchange: c.exchange ?? d.exchange } as Candidate;
+        } catch {
+          return c;
+        }
+      }),
+    );
+    return checked.filter((c) => c.currency === currency);
+  }
+
+  private ambiguous(q: ContractQuery, cands: Contract[]): BrokerError {
+    return new BrokerError('AMBIGUOUS', `${describe(q)} matches ${cands.length} contracts.`, {
+      hint: 'Pass the conid of the one you mean, or narrow it with exchange and/or currency.',
+      details: { query: q, candidates: candidateList(cands) },
+    });
+  }
+
+  private notFound(q: ContractQuery): BrokerError {
+    return new BrokerError('NOT_FOUND', `No contract found for ${describe(q)}.`, {
+      hint: 'Check the symbol, or try search_contracts with the company name; for non-US listings pass exchange/currency.',
+      details: { query: q },
+    });
+  }
+
+  /** Front-month future via /trsrv/futures. */
+  private async resolveFuture(q: ContractQuery, opts: CallOptions): Promise<Contract | BrokerError | undefined> {
+    const symbol = (q.symbol ?? '').trim().toUpperCase();
+    let data: unknown;
+    try {
+      data = (await this.http.get<unknown>('/trsrv/futures', { query: { symbols: symbol }, signal: opts.signal })).data;
+    } catch (err) {
+      if (isBrokerError(err) && (err.code === 'NOT_FOUND' || err.code === 'INVALID_INPUT')) return undefined;
+      throw err;
+    }
+    const list = isObject(data) && Array.isArray(data[symbol]) ? (data[symbol] as Row[]) : [];
+    const today = Number(new Date().toISOString().slice(0, 10).replace(/-/g, ''));
+    const live = list
+      .filter(isObject)
+      .map((r) => ({ r, exp: Number(r['expirationDate'] ?? r['ltd']) }))
+      .filter((x) => toConid(x.r['conid']) && Number.isFinite(x.exp) && x.exp >= today)
+      .sort((a, b) => a.exp - b.exp);
+    const front = live[0];
+    if (!front) return undefined;
+    const c: Contract = { conid: toConid(front.r['conid']) as number, symbol, secType: 'FUT' };
+    const expiry = ymd(front.r['expirationDate']);
+    if (expiry) c.expiry = expiry;
+    const und = toConid(front.r['underlyingConid']);
+    if (und) c.underlyingConid = und;
+    return c;
+  }
+
+  private async secdefSearch(text: string, opts: SearchOptions): Promise<Row[]> {
+    const body: Record<string, unknown> = { symbol: text };
+    if (opts.byName) body['name'] = true;
+    if (opts.secType === 'STK' || opts.secType === 'IND' || opts.secType === 'BOND') body['secType'] = opts.secType;
+    const res = await this.http.post<unknown>('/iserver/secdef/search', {
+      body,
+      idempotent: true,
+      signal: opts.signal,
+    });
+    return Array.isArray(res.data) ? (res.data as unknown[]).filter(isObject) : [];
+  }
+
+  private async resolveBySearch(q: ContractQuery, opts: CallOptions): Promise<Contract | BrokerError> {
+    const symbol = (q.symbol ?? '').trim().toUpperCase();
+    const wanted = q.secType ?? 'STK';
+    const rows = await this.secdefSearch(symbol, { secType: wanted, signal: opts.signal });
+    let cands = dedupeByConid(
+      rows.map((r) => searchRowToContract(r, wanted)).filter((c): c is Contract => c !== undefined),
+    );
+    const exact = cands.filter((c) => c.symbol.toUpperCase() === symbol);
+    if (exact.length > 0) cands = exact;
+    const picked = await this.pickCandidate(
+      q,
+      cands.map((c) => ({ ...c })),
+      opts,
+    );
+    return picked ?? this.notFound(q);
+  }
+
+  async searchContracts(text: string, opts: SearchOptions = {}): Promise<Contract[]> {
+    const t = text.trim();
+    if (!t) throw new BrokerError('INVALID_INPUT', 'Give a symbol or a company name to search for.');
+    const rows = await this.secdefSearch(t, opts);
+    let out = dedupeByConid(
+      rows
+        .map((r) => searchRowToContract(r, opts.secType && opts.secType !== 'STK' ? opts.secType : undefined))
+        .filter((c): c is Contract => c !== undefined),
+    );
+    if (opts.secType) {
+      const same = out.filter((c) => c.secType === opts.secType);
+      if (same.length > 0) out = same;
+    }
+    if (out.length === 0 && !opts.byName && (opts.secType ?? 'STK') === 'STK' && /^[A-Z][A-Z0-9 .]*$/i.test(t)) {
+      const sym = t.toUpperCase();
+      const entries = await (await this.lookupStocks([sym], opts.signal)).get(sym);
+      if (entries) out = stockCandidates(sym, entries).map(publicContract);
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- market data
+
+  fieldsFromCodes(codes: readonly string[]): { fields: MarketField[]; unknown: string[] } {
+    return fieldsFromCodes(codes);
+  }
+
+  async snapshot(
+    conids: number[],
+    fields: readonly MarketField[],
+    opts: SnapshotOptions = {},
+  ): Promise<MarketSnapshot[]> {
+    const ids = [...new Set(conids)];
+    for (const c of ids) {
+      if (!Number.isInteger(c) || c <= 0) {
+        throw new BrokerError('INVALID_INPUT', `Invalid conid ${c}.`, { hint: 'Conids are positive integers.' });
+      }
+    }
+    if (ids.length === 0) return [];
+    const wanted = [...new Set(fields)];
+    await this.ensureAccounts(opts.signal);
+    const codes = codesForFields(wanted);
+    if (!codes.includes(AVAILABILITY_CODE)) codes.push(AVAILABILITY_CODE);
+    const codeChunks = chunk(codes, MAX_SNAPSHOT_FIELDS);
+    const deadline = Date.now() + Math.max(0, opts.maxWaitMs ?? DEFAULT_MAX_WAIT_MS);
+    const rows = new Map<number, Row>();
+    await Promise.all(
+      chunk(ids, MAX_SNAPSHOT_CONIDS).map((batch) => this.pollBatch(batch, wanted, codeChunks, deadline, rows, opts)),
+    );
+    return conids
+      .filter((c, i) => conids.indexOf(c) === i)
+      .map((conid) => {
+        const row = rows.get(conid) ?? { conid };
+        const snap = parseSnapshotRow(row, wanted);
+        snap.conid = conid;
+        const missing = wanted.filter((f) => snap.values[f] === undefined);
+        if (missing.length > 0) snap.missing = missing;
+        return snap;
+      });
+  }
+
+  /** Fields this conid still owes (ignoring ones it did not deliver in an earlier full wait). */
+  private owed(conid: number, row: Row | undefined, fields: readonly MarketField[]): MarketField[] {
+    if (!row) return [...fields];
+    if (parseAvailability(row[AVAILABILITY_CODE]) === 'not-subscribed') return [];
+    const skip = this.absent.get(conid);
+    return fields.filter((f) => !rowHasField(row, f) && !skip?.has(f));
+  }
+
+  private async pollBatch(
+    batch: number[],
+    fields: readonly MarketField[],
+    codeChunks: string[][],
+    deadline: number,
+    rows: Map<number, Row>,
+    opts: SnapshotOptions,
+  ): Promise<void> {
+    let pending = batch;
+    let round = 0;
+    for (;;) {
+      await Promise.all(
+        codeChunks.map(async (codes) => {
+          const res = await this.http.get<unknown>('/iserver/marketdata/snapshot', {
+            query: { conids: pending.join(','), fields: codes.join(',') },
+            signal: opts.signal,
+            coalesce: true,
+          });
+          if (isObject(res.data) && typeof res.data['error'] === 'string') {
+            throw new BrokerError('NO_MARKET_DATA', `The gateway refused the snapshot: ${res.data['error']}`, {
+              details: { conids: pending },
+            });
+          }
+          for (const item of Array.isArray(res.data) ? res.data : []) {
+            if (!isObject(item)) continue;
+            const conid = toConid(item['conid']);
+            if (!conid) continue;
+            const prev = rows.get(conid);
+            rows.set(conid, prev ? { ...prev, ...item } : { ...item });
+          }
+        }),
+      );
+      for (const c of pending) this.subscribed.add(c);
+      const still = pending.filter((c) => this.owed(c, rows.get(c), fields).length > 0);
+      if (still.length === 0) return;
+      const delay = POLL_DELAYS_MS[Math.min(round, POLL_DELAYS_MS.length - 1)] as number;
+      if (Date.now() + delay > deadline) {
+        // Give up on these fields for this session's later calls (they are requested, not awaited).
+        for (const c of still) {
+          const row = rows.get(c);
+          if (!row || Object.keys(row).every((k) => k === 'conid' || k === 'conidEx')) continue;
+          const owed = this.owed(c, row, fields);
+          let set = this.absent.get(c);
+          if (!set) {
+            set = new Set();
+            this.absent.set(c, set);
+          }
+          for (const f of owed) set.add(f);
+        }
+        return;
+      }
+      await sleep(delay, opts.signal);
+      pending = still;
+      round++;
+    }
+  }
+
+  async history(req: HistoryRequest, opts: CallOptions = {}): Promise<HistoryResult> {
+    const { period, bar } = validateHistoryParams(req.period, req.bar);
+    if (!Number.isInteger(req.conid) || req.conid <= 0) {
+      throw new BrokerError('INVALID_INPUT', `Invalid conid ${req.conid}.`, { hint: 'Conids are positive integers.' });
+    }
+    const query: Record<string, string | number | boolean | undefined> = { conid: req.conid, period, bar };
+    if (req.outsideRth !== undefined) query['outsideRth'] = req.outsideRth;
+    if (req.endTime !== undefined && String(req.endTime).trim() !== '') query['startTime'] = toIbStartTime(req.endTime);
+    const res = await this.http.get<unknown>('/iserver/marketdata/history', { query, signal: opts.signal });
+    if (isObject(res.data) && typeof res.data['error'] === 'string') {
+      throw new BrokerError('NO_MARKET_DATA', `No history for conid ${req.conid}: ${res.data['error']}`, {
+        hint: 'Check the conid and the period; some instruments have no data for some bar sizes.',
+        details: { conid: req.conid, period, bar },
+      });
+    }
+    return parseHistoryResponse(req.conid, res.data);
+  }
+
+  async close(): Promise<void> {
+    await this.http.close();
+  }
+}
+
+function toBrokerError(err: unknown): BrokerError {
+  if (err instanceof BrokerError) return err;
+  return new BrokerError('GATEWAY_ERROR', String((err as Error)?.message ?? err), { cause: err });
+}
+
+export function createCpapiBackend(opts: CpapiBackendOptions): CpapiBackend {
+  return new CpapiBackend(opts);
+}

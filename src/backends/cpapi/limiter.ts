@@ -1,0 +1,261 @@
+/**
+ * Request pacing for one Client Portal gateway. IB puts an IP in a penalty box for
+ * 10-15 minutes after a 429, so the client must never exceed the published limits:
+ *  - a global limit (10 req/s on the gateway; we keep a little headroom),
+ *  - per-endpoint minimum intervals (protocol notes §8),
+ *  - a concurrency cap on /iserver/marketdata/history.
+ *
+ * One Pacer is shared by everything that talks to the same gateway. No timer runs while
+ * nobody waits, so an idle pacer never holds the process open. Waiters are served
+ * first-in first-out for the global budget; a waiter whose endpoint is still in its
+ * minimum interval does not block waiters for other endpoints behind it.
+ */
+
+import { BrokerError } from '../../broker/errors.js';
+
+export interface EndpointRule {
+  /** Minimum time between two requests to this endpoint. */
+  minIntervalMs?: number;
+  /** At most this many requests to this endpoint in flight at once. */
+  maxConcurrent?: number;
+}
+
+export interface PacerOptions {
+  /** Requests allowed per window by the gateway (default 10). */
+  maxPerWindow?: number;
+  /** Window length in ms (default 1000). */
+  windowMs?: number;
+  /**
+   * Requests of the budget we leave unused (default 1), so a burst that arrives at the
+   * gateway with jitter never exceeds its limit.
+   */
+  headroom?: number;
+  /** Extra ms added to the window for the same reason (default 50). */
+  marginMs?: number;
+  /** Per-endpoint rules keyed by path (no query), replacing the defaults when given. */
+  endpoints?: Record<string, EndpointRule>;
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+/** IB's published per-endpoint limits (protocol notes §8). Keys are paths below /v1/api. */
+export const DEFAULT_ENDPOINT_RULES: Readonly<Record<string, EndpointRule>> = Object.freeze({
+  '/iserver/account/orders': { minIntervalMs: 5000 },
+  '/iserver/account/pnl/partitioned': { minIntervalMs: 5000 },
+  '/iserver/account/trades': { minIntervalMs: 5000 },
+  '/portfolio/accounts': { minIntervalMs: 5000 },
+  '/portfolio/subaccounts': { minIntervalMs: 5000 },
+  '/tickle': { minIntervalMs: 1000 },
+  '/sso/validate': { minIntervalMs: 60_000 },
+  '/iserver/scanner/run': { minIntervalMs: 1000 },
+  '/iserver/scanner/params': { minIntervalMs: 15 * 60_000 },
+  '/iserver/marketdata/history': { maxConcurrent: 4 },
+});
+
+/** Call once the request has completed (needed for concurrency-capped endpoints). Idempotent. */
+export type Release = () => void;
+
+interface Waiter {
+  key: string;
+  rule: EndpointRule | undefined;
+  resolve: (release: Release) => void;
+  reject: (err: unknown) => void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+interface EndpointState {
+  lastAt: number;
+  inFlight: number;
+}
+
+export class Pacer {
+  private readonly limit: number;
+  private readonly window: number;
+  private readonly rules: Record<string, EndpointRule>;
+  private readonly now: () => number;
+  /** Grant times inside the current window, oldest first. */
+  private grants: number[] = [];
+  private readonly queue: Waiter[] = [];
+  private readonly state = new Map<string, EndpointState>();
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private pausedUntil = 0;
+  private closed = false;
+
+  constructor(opts: PacerOptions = {}) {
+    const max = opts.maxPerWindow ?? 10;
+    const headroom = opts.headroom ?? 1;
+    this.limit = Math.max(1, max - Math.max(0, headroom));
+    this.window = (opts.windowMs ?? 1000) + Math.max(0, opts.marginMs ?? 50);
+    this.rules = { ...(opts.endpoints ?? DEFAULT_ENDPOINT_RULES) };
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Requests the pacer lets through per window (after headroom). */
+  get effectiveLimit(): { requests: number; windowMs: number } {
+    return { requests: this.limit, windowMs: this.window };
+  }
+
+  /** Number of callers waiting for a slot. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** Normalises a path (drops the query and the /v1/api prefix) to the key rules use. */
+  static keyFor(path: string): string {
+    let p = path;
+    const q = p.indexOf('?');
+    if (q >= 0) p = p.slice(0, q);
+    if (p.startsWith('/v1/api/')) p = p.slice('/v1/api'.length);
+    if (p.length > 1 && p.endsWith('/')) p = p.slice(0, -1);
+    return p;
+  }
+
+  /**
+   * Waits for a slot for a request to `path`. Resolves with a release function the caller
+   * must call when the request completes. Rejects with BrokerError CANCELLED on abort.
+   */
+  acquire(path: string, signal?: AbortSignal): Promise<Release> {
+    if (this.closed) return Promise.reject(new BrokerError('CANCELLED', 'The connection to the gateway was closed.'));
+    if (signal?.aborted) return Promise.reject(cancelled(signal));
+    const key = Pacer.keyFor(path);
+    return new Promise<Release>((resolve, reject) => {
+      const waiter: Waiter = { key, rule: this.rules[key], resolve, reject, signal, onAbort: undefined };
+      if (signal) {
+        waiter.onAbort = () => {
+          const i = this.queue.indexOf(waiter);
+          if (i >= 0) this.queue.splice(i, 1);
+          reject(cancelled(signal));
+          this.pump();
+        };
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      this.queue.push(waiter);
+      this.pump();
+    });
+  }
+
+  /** Holds every request back for `ms` (after a 429 the gateway wants us to stop). */
+  pause(ms: number): void {
+    if (!(ms > 0)) return;
+    this.pausedUntil = Math.max(this.pausedUntil, this.now() + ms);
+    this.pump();
+  }
+
+  /** Re-evaluates the queue now (for an injected clock that jumped). */
+  tick(): void {
+    this.pump();
+  }
+
+  /** Rejects all waiters and clears timers. */
+  close(): void {
+    this.closed = true;
+    this.clearTimer();
+    const waiting = this.queue.splice(0);
+    for (const w of waiting) {
+      if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
+      w.reject(new BrokerError('CANCELLED', 'The connection to the gateway was closed.'));
+    }
+  }
+
+  private endpoint(key: string): EndpointState {
+    let s = this.state.get(key);
+    if (!s) {
+      s = { lastAt: Number.NEGATIVE_INFINITY, inFlight: 0 };
+      this.state.set(key, s);
+    }
+    return s;
+  }
+
+  private pump(): void {
+    if (this.closed) return;
+    const now = this.now();
+    // Drop grants that left the window.
+    let drop = 0;
+    while (drop < this.grants.length && (this.grants[drop] as number) <= now - this.window) drop++;
+    if (drop > 0) this.grants = this.grants.slice(drop);
+
+    let wakeAt = Number.POSITIVE_INFINITY;
+    if (now < this.pausedUntil) {
+      wakeAt = this.pausedUntil;
+    } else {
+      for (let i = 0; i < this.queue.length; ) {
+        if (this.grants.length >= this.limit) {
+          wakeAt = Math.min(wakeAt, (this.grants[0] as number) + this.window);
+          break;
+        }
+        const w = this.queue[i] as Waiter;
+        const rule = w.rule;
+        if (rule) {
+          const st = this.endpoint(w.key);
+          if (rule.maxConcurrent !== undefined && st.inFlight >= rule.maxConcurrent) {
+            i++; // woken again by a release
+            continue;
+          }
+          if (rule.minIntervalMs !== undefined && now - st.lastAt < rule.minIntervalMs) {
+            wakeAt = Math.min(wakeAt, st.lastAt + rule.minIntervalMs);
+            i++;
+            continue;
+          }
+        }
+        this.queue.splice(i, 1);
+        this.grant(w, now);
+      }
+    }
+    this.schedule(this.queue.length > 0 ? wakeAt : Number.POSITIVE_INFINITY, now);
+  }
+
+  private grant(w: Waiter, now: number): void {
+    if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
+    this.grants.push(now);
+    let release: Release = noop;
+    if (w.rule) {
+      const st = this.endpoint(w.key);
+      st.lastAt = now;
+      if (w.rule.maxConcurrent !== undefined) {
+        st.inFlight++;
+        let done = false;
+        release = () => {
+          if (done) return;
+          done = true;
+          st.inFlight--;
+          this.pump();
+        };
+      }
+    }
+    w.resolve(release);
+  }
+
+  private schedule(at: number, now: number): void {
+    if (at === Number.POSITIVE_INFINITY) {
+      this.clearTimer();
+      return;
+    }
+    if (this.timer && this.timerAt <= at) return;
+    this.clearTimer();
+    this.timerAt = at;
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.timerAt = Number.POSITIVE_INFINITY;
+        this.pump();
+      },
+      Math.max(1, Math.ceil(at - now)),
+    );
+    // The timer exists only while callers wait, so it stays ref'd: an awaited request is
+    // pending work and must keep the process alive. When idle no timer exists.
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
+  }
+}
+
+function noop(): void {}
+
+function cancelled(signal: AbortSignal): BrokerError {
+  return new BrokerError('CANCELLED', 'The request was cancelled.', { cause: signal.reason });
+}
