@@ -1,0 +1,138 @@
+/**
+ * `npm run bench`: figures of ibkr-mcp against the simulator with 50 ms of latency injected per
+ * gateway request, measured in one run. Writes bench/results.md and prints the table.
+ */
+import { writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startSimulator } from '../src/simulator/index.js';
+import { call, fmt, median, type Spawned, sim, spawnServer, stats, treePeakRssMb } from './lib.js';
+import { benchOptions } from './options.js';
+
+const LATENCY_MS = 50;
+const CLI = resolve(import.meta.dirname, '../dist/cli.js');
+export const SP50 = [
+  'AAPL', 'MSFT', 'AMZN', 'GOOGL', 'META', 'NVDA', 'TSLA', 'JPM', 'V', 'MA',
+  'UNH', 'HD', 'PG', 'JNJ', 'XOM', 'CVX', 'KO', 'PEP', 'WMT', 'COST',
+  'ABBV', 'MRK', 'PFE', 'LLY', 'BAC', 'WFC', 'C', 'GS', 'MS', 'AXP',
+  'INTC', 'AMD', 'QCOM', 'TXN', 'AVGO', 'ORCL', 'CSCO', 'IBM', 'ADBE', 'CRM',
+  'NFLX', 'DIS', 'NKE', 'MCD', 'SBUX', 'BA', 'CAT', 'GE', 'HON', 'MMM',
+];
+
+interface Row {
+  metric: string;
+  value: string;
+  target: string;
+  ok: boolean;
+}
+
+async function measured(
+  s: Awaited<ReturnType<typeof startSimulator>>,
+  fn: () => Promise<{ ms: number; bytes?: number; isError: boolean; text: string }>,
+) {
+  await sim(s, '/sim/reset');
+  const r = await fn();
+  if (r.isError) throw new Error(`bench call failed: ${r.text}`);
+  const st = await stats(s);
+  return { ...r, requests: st.total, status429: st.status429 };
+}
+
+async function main() {
+  const s = await startSimulator({ port: 0, seed: 42 });
+  await sim(s, '/sim/faults', { latencyMs: LATENCY_MS });
+  const home = mkdtempSync(join(tmpdir(), 'ibkr-mcp-bench-'));
+  const rows: Row[] = [];
+  let server: Spawned | undefined;
+  try {
+    server = await spawnServer(process.execPath, [CLI, '--backend', 'gateway', '--gateway-url', s.url, '--log-level', 'error'], {
+      IBKR_MCP_HOME: home,
+    });
+    const c = server.client;
+    rows.push({
+      metric: 'process start → first tools/list answer',
+      value: `${fmt(server.startupMs)} ms`,
+      target: '< 500 ms',
+      ok: server.startupMs < 500,
+    });
+    rows.push({ metric: 'tools/list size', value: `${server.toolsListBytes} B`, target: '', ok: true });
+
+    const cold = await measured(s, () => call(c, 'get_quote', { symbols: SP50 }));
+    rows.push({
+      metric: 'get_quote 50 symbols, cold',
+      value: `${fmt(cold.ms)} ms, ${cold.requests} requests, ${cold.bytes} B`,
+      target: '< 1500 ms',
+      ok: cold.ms < 1500,
+    });
+    const warm = await measured(s, () => call(c, 'get_quote', { symbols: SP50 }));
+    rows.push({
+      metric: 'get_quote 50 symbols, warm',
+      value: `${fmt(warm.ms)} ms, ${warm.requests} requests`,
+      target: '≤ 3 requests, < 400 ms',
+      ok: warm.requests <= 3 && warm.ms < 400,
+    });
+    const one = await measured(s, () => call(c, 'get_quote', { symbol: 'AAPL' }));
+    rows.push({
+      metric: 'get_quote 1 symbol, warm',
+      value: `${fmt(one.ms)} ms, ${one.requests} requests, ${one.bytes} B`,
+      target: '',
+      ok: true,
+    });
+
+    // Round-trip overhead of the MCP layer alone: a call refused by validation never reaches the gateway.
+    const rt: number[] = [];
+    for (let i = 0; i < 50; i++) rt.push((await call(c, 'get_quote', {})).ms);
+    rows.push({ metric: 'tool-call round trip (no gateway request), median', value: `${fmt(median(rt), 2)} ms`, target: '', ok: true });
+
+    // A burst of 500 quote calls, 25 in flight at a time, with no injected latency: the pacer must keep IB's limits.
+    await sim(s, '/sim/faults', { latencyMs: 0 });
+    await sim(s, '/sim/reset');
+    const symbols = SP50;
+    const t0 = performance.now();
+    let next = 0;
+    let failed = 0;
+    await Promise.all(
+      Array.from({ length: 25 }, async () => {
+        while (next < 500) {
+          const i = next++;
+          const r = await call(c, 'get_quote', { symbol: symbols[i % symbols.length] });
+          if (r.isError) failed++;
+        }
+      }),
+    );
+    const burstMs = performance.now() - t0;
+    const burst = await stats(s);
+    rows.push({
+      metric: '500-call burst of get_quote (25 in flight)',
+      value: `${fmt(burstMs)} ms, ${burst.total} requests, ${burst.status429} × 429, ${failed} errors`,
+      target: '0 × 429',
+      ok: burst.status429 === 0 && failed === 0,
+    });
+    await sim(s, '/sim/faults', { latencyMs: LATENCY_MS });
+    rows.push(...(await benchOptions(s, c)));
+    const rss = treePeakRssMb(server.pid);
+    rows.push({ metric: 'peak resident memory (server process tree)', value: `${fmt(rss, 1)} MB`, target: '< 100 MB', ok: rss < 100 });
+  } finally {
+    await server?.close();
+    await s.close();
+  }
+
+  const table = [
+    `Figures from \`npm run bench\` (${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${LATENCY_MS} ms latency per gateway request unless stated).`,
+    '',
+    '| Measure | ibkr-mcp | Target | Met |',
+    '| --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${r.metric} | ${r.value} | ${r.target} | ${r.target ? (r.ok ? 'yes' : '**no**') : ''} |`),
+    '',
+  ].join('\n');
+  writeFileSync(resolve(import.meta.dirname, 'results.md'), `# Benchmark results\n\n${table}`);
+  process.stdout.write(`${table}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);
