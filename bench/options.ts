@@ -36,7 +36,9 @@ export async function benchOptions(s: SimulatorHandle, client: Client): Promise<
   // Let the pacer's window empty after earlier measurements.
   await new Promise((r) => setTimeout(r, 1100));
   const cold = await chainOnce(s, client);
-  const warm = await chainOnce(s, client);
+  // Warm: the median of three repeats (the first one may still wait for the pacer's window after the cold call).
+  const repeats = [await chainOnce(s, client), await chainOnce(s, client), await chainOnce(s, client)];
+  const warm = [...repeats].sort((a, b) => a.ms - b.ms)[1] as (typeof repeats)[number];
   const endpoints = Object.entries(cold.byEndpoint)
     .map(([k, v]) => `${k.replace(/^GET |^POST /, '')} ${v}`)
     .join(', ');
@@ -49,7 +51,7 @@ export async function benchOptions(s: SimulatorHandle, client: Client): Promise<
     },
     {
       metric: 'get_options_chain SPY 3×10 with greeks, warm',
-      value: `${fmt(warm.ms)} ms, ${warm.requests} requests`,
+      value: `${fmt(warm.ms)} ms median of 3 (${repeats.map((r) => fmt(r.ms)).join(', ')}), ${warm.requests} requests`,
       target: '< 300 ms',
       ok: warm.ms < 300,
     },
