@@ -1,0 +1,413 @@
+/**
+ * Streamable HTTP transport: one always-on server that several MCP clients share.
+ *
+ * Every request passes, in this order: the Host check and the Origin check (403, DNS
+ * rebinding), the path (/healthz needs nothing more; anything but /mcp is 404), the bearer
+ * token (401), and the body size limit (413). Only then does a request reach the MCP layer,
+ * so a refused request never reaches IB.
+ *
+ * Both protocol eras are served from the same server factory: 2026-07-28 requests go to
+ * the SDK's per-request handler (elicitation there is input_required + retry, stateless by
+ * design); 2025-era clients get real sessions (Mcp-Session-Id), so a tool can send
+ * elicitation/create mid-call and receive the answer on the same session. All of them share
+ * one App: one backend, one IB session, one request pacer.
+ */
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { networkInterfaces, hostname as osHostname } from 'node:os';
+import { join } from 'node:path';
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import {
+  createMcpHandler,
+  isLegacyRequest,
+  type McpServer,
+  validateHostHeader,
+  validateOriginHeader,
+  WebStandardStreamableHTTPServerTransport,
+} from '@modelcontextprotocol/server';
+import type { Config } from '../config/index.js';
+import { ConfigError } from '../config/index.js';
+import { addSecret, type Logger } from '../log.js';
+import { type App, ensureHome } from '../runtime.js';
+import { createMcpServer } from './server.js';
+import type { RunningServer } from './stdio.js';
+
+/** Largest MCP request body accepted. A 1000-symbol quote request is about 20 KB. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+/** A generated or configured token must be at least this long. */
+export const MIN_TOKEN_LENGTH = 32;
+export const TOKEN_FILE = 'http-token';
+/** 2025-era sessions: at most this many at once; idle ones are dropped after SESSION_IDLE_MS. */
+export const MAX_SESSIONS = 256;
+export const SESSION_IDLE_MS = 60 * 60 * 1000;
+
+const WILDCARD = new Set(['0.0.0.0', '::', '[::]']);
+
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+/** The bind rules: loopback is always fine; anything else needs TLS or an explicit --insecure-http, and a strong token. */
+export function checkBindSafety(
+  config: Pick<Config, 'host' | 'tlsCert' | 'tlsKey' | 'insecureHttp'>,
+  token: { value: string | undefined; source: TokenInfo['source'] },
+): void {
+  if (Boolean(config.tlsCert) !== Boolean(config.tlsKey)) {
+    throw new ConfigError('--tls-cert and --tls-key go together: give both (PEM files) or neither.');
+  }
+  if (token.source === 'config' && (token.value ?? '').length < MIN_TOKEN_LENGTH) {
+    throw new ConfigError(
+      `IBKR_MCP_TOKEN/--token is too short: use at least ${MIN_TOKEN_LENGTH} random characters (e.g. \`openssl rand -hex 32\`), or unset it to have one generated.`,
+    );
+  }
+  if (isLoopback(config.host)) return;
+  if (!token.value) {
+    throw new ConfigError(
+      `Refusing to listen on the non-loopback address ${config.host} without a bearer token you chose: set IBKR_MCP_TOKEN (at least ${MIN_TOKEN_LENGTH} random characters, e.g. \`openssl rand -hex 32\`), or start once on 127.0.0.1 to generate one in the state directory.`,
+    );
+  }
+  if (!config.tlsCert && !config.insecureHttp) {
+    throw new ConfigError(
+      `Refusing to serve plain HTTP on the non-loopback address ${config.host}: the bearer token and account data would cross the network in clear. ` +
+        'Give --tls-cert and --tls-key, or put a TLS proxy in front and pass --insecure-http, or bind 127.0.0.1.',
+    );
+  }
+}
+
+export interface TokenInfo {
+  /** Undefined only when none exists and generating was not allowed. */
+  value: string | undefined;
+  source: 'config' | 'file' | 'generated' | 'none';
+  path?: string;
+}
+
+/**
+ * The bearer token: from config (IBKR_MCP_TOKEN), else from the state directory, else
+ * generated and stored 0600 when `generate` (a loopback bind); a non-loopback bind must not
+ * start on a token nobody chose.
+ */
+export function loadOrCreateToken(config: Pick<Config, 'token' | 'home'>, generate = true): TokenInfo {
+  if (config.token) return { value: config.token, source: 'config' };
+  const path = join(config.home, TOKEN_FILE);
+  if (existsSync(path)) {
+    const value = readFileSync(path, 'utf8').trim();
+    if (value.length >= MIN_TOKEN_LENGTH) return { value, source: 'file', path };
+  }
+  if (!generate) return { value: undefined, source: 'none' };
+  ensureHome(config.home);
+  const value = randomBytes(32).toString('base64url');
+  writeFileSync(path, `${value}\n`, { mode: 0o600 });
+  chmodSync(path, 0o600); // `mode` applies only when the file is created
+  return { value, source: 'generated', path };
+}
+
+/** Host names (no ports) accepted in Host and Origin headers. */
+export function allowedHostnames(config: Pick<Config, 'host' | 'allowedHosts'>): string[] {
+  const names = new Set(['localhost', '127.0.0.1', '[::1]']);
+  const add = (h: string) => {
+    const v = h.trim().toLowerCase();
+    if (!v) return;
+    names.add(v.includes(':') && !v.startsWith('[') ? `[${v}]` : v);
+  };
+  if (WILDCARD.has(config.host)) {
+    // Bound to every interface: the machine's own addresses and name are how clients reach it.
+    add(osHostname());
+    for (const list of Object.values(networkInterfaces())) {
+      for (const a of list ?? []) add(a.address.replace(/%.*$/, ''));
+    }
+  } else {
+    add(config.host);
+  }
+  for (const h of config.allowedHosts) add(h);
+  return [...names];
+}
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  if (!m) return false;
+  const given = Buffer.from(m[1]!);
+  const want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
+function jsonError(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+    ...headers,
+  });
+  res.end(body);
+}
+
+const CORS_HEADERS = {
+  'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
+  'access-control-allow-headers':
+    'authorization, content-type, accept, mcp-session-id, mcp-protocol-version, last-event-id, mcp-method, mcp-name',
+  'access-control-expose-headers': 'mcp-session-id, mcp-protocol-version, www-authenticate',
+  'access-control-max-age': '600',
+  vary: 'Origin',
+};
+
+interface Session {
+  transport: WebStandardStreamableHTTPServerTransport;
+  close(): Promise<void>;
+  lastSeen: number;
+}
+
+export interface HttpServer extends RunningServer {
+  /** The MCP endpoint, e.g. http://127.0.0.1:8765/mcp. */
+  url: string;
+  /** How many 2025-era sessions are open. */
+  sessionCount(): number;
+}
+
+function firstRequest(body: unknown): { method?: string } | undefined {
+  const msg = Array.isArray(body) ? body[0] : body;
+  return msg && typeof msg === 'object' ? (msg as { method?: string }) : undefined;
+}
+
+export interface StartHttpOptions {
+  /** The per-connection server factory; default createMcpServer(app). Tests pass their own. */
+  factory?: () => McpServer;
+  /** Announce on stderr (default true). */
+  announce?: boolean;
+}
+
+/** Starts the HTTP transport; resolves once it is listening. */
+export async function startHttp(app: App, opts: StartHttpOptions = {}): Promise<HttpServer> {
+  const { config } = app;
+  const log: Logger = app.log.child({ mod: 'http' });
+  const found = loadOrCreateToken(config, isLoopback(config.host));
+  checkBindSafety(config, found);
+  const token = { ...found, value: found.value! };
+  addSecret(token.value);
+  const hostnames = allowedHostnames(config);
+  const factory = opts.factory ?? (() => createMcpServer(app));
+  const onerror = (err: Error) => log.warn('mcp http error', { err: err.message });
+
+  // 2026-07-28: per-request, stateless.
+  const modern = createMcpHandler(factory, { legacy: 'reject', maxRequestBodySize: MAX_BODY_BYTES, onerror });
+
+  // 2025-era: sessions, so server-to-client requests (elicitation) reach the client mid-call.
+  const sessions = new Map<string, Session>();
+  const evictIdle = (now: number) => {
+    for (const [id, s] of sessions) {
+      if (now - s.lastSeen > SESSION_IDLE_MS) {
+        sessions.delete(id);
+        void s.close();
+      }
+    }
+  };
+  const sweeper = setInterval(() => evictIdle(Date.now()), 60_000);
+  sweeper.unref();
+
+  const legacy = async (request: Request, authInfo: unknown): Promise<Response> => {
+    const opts = authInfo ? { authInfo: authInfo as never } : {};
+    const sid = request.headers.get('mcp-session-id');
+    if (sid) {
+      const s = sessions.get(sid);
+      if (!s) {
+        return Response.json(
+          {
+            jsonrpc: '2.0',
+            error: { code: -32001, message: 'Session not found; initialize a new session.' },
+            id: null,
+          },
+          { status: 404 },
+        );
+      }
+      s.lastSeen = Date.now();
+      return s.transport.handleRequest(request, opts);
+    }
+    const body =
+      request.method === 'POST'
+        ? await request
+            .clone()
+            .json()
+            .catch(() => undefined)
+        : undefined;
+    if (firstRequest(body)?.method !== 'initialize') {
+      return Response.json(
+        {
+          jsonrpc: '2.0',
+          error: { code: -32000, message: 'Bad Request: no session; send initialize first.' },
+          id: null,
+        },
+        { status: 400 },
+      );
+    }
+    if (sessions.size >= MAX_SESSIONS) {
+      // Make room by dropping the longest-idle session.
+      const oldest = [...sessions.entries()].sort((a, b) => a[1].lastSeen - b[1].lastSeen)[0];
+      if (oldest) {
+        sessions.delete(oldest[0]);
+        void oldest[1].close();
+      }
+    }
+    const server = factory();
+    const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      maxRequestBodySize: MAX_BODY_BYTES,
+      onsessioninitialized: (id) => {
+        sessions.set(id, { transport, lastSeen: Date.now(), close: () => server.close().catch(() => {}) });
+        log.debug('session opened', { sessions: sessions.size });
+      },
+      onsessionclosed: (id) => {
+        sessions.delete(id);
+        log.debug('session closed', { sessions: sessions.size });
+      },
+    });
+    transport.onerror = onerror;
+    await server.connect(transport);
+    return transport.handleRequest(request, opts);
+  };
+
+  const route = async (request: Request, options?: { authInfo?: unknown }): Promise<Response> => {
+    if (await isLegacyRequest(request, undefined, { maxRequestBodySize: MAX_BODY_BYTES })) {
+      return legacy(request, options?.authInfo);
+    }
+    return modern.fetch(request, options as never);
+  };
+  const mcpNode = toNodeHandler({ fetch: route }, { maxRequestBodySize: MAX_BODY_BYTES, onerror });
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const host = validateHostHeader(req.headers.host, hostnames);
+    if (!host.ok) {
+      log.warn('refused request: unexpected Host', { host: String(req.headers.host ?? '').slice(0, 100) });
+      return jsonError(res, 403, 'Forbidden: unexpected Host header.');
+    }
+    const originHeader = req.headers.origin;
+    const origin = validateOriginHeader(originHeader, hostnames);
+    if (!origin.ok) {
+      log.warn('refused request: foreign Origin', { origin: String(originHeader).slice(0, 100) });
+      return jsonError(res, 403, 'Forbidden: unexpected Origin header.');
+    }
+    const cors: Record<string, string> = originHeader
+      ? { 'access-control-allow-origin': originHeader, ...CORS_HEADERS }
+      : {};
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return jsonError(res, 405, 'Method not allowed.', cors);
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', ...cors });
+      res.end(req.method === 'HEAD' ? undefined : '{"status":"ok"}');
+      return;
+    }
+    if (path !== '/mcp') return jsonError(res, 404, 'Not found. The MCP endpoint is /mcp.', cors);
+    if (req.method === 'OPTIONS') {
+      // Preflight: only origins that passed the check above get CORS headers.
+      res.writeHead(204, cors);
+      res.end();
+      return;
+    }
+    if (!tokenMatches(req.headers.authorization, token.value)) {
+      log.warn('refused request: missing or wrong bearer token');
+      return jsonError(
+        res,
+        401,
+        'Unauthorized: send Authorization: Bearer <token> (see the server start-up message).',
+        {
+          'www-authenticate': 'Bearer realm="ibkr-mcp"',
+          ...cors,
+        },
+      );
+    }
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > MAX_BODY_BYTES) {
+      res.setHeader('connection', 'close');
+      return jsonError(res, 413, `Request body too large: at most ${MAX_BODY_BYTES} bytes.`, cors);
+    }
+    for (const [k, v] of Object.entries(cors)) res.setHeader(k, v);
+    (req as IncomingMessage & { auth?: unknown }).auth = { token: 'bearer', clientId: 'bearer-token', scopes: [] };
+    await mcpNode(req as never, res as never);
+  };
+
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    handle(req, res).catch((err: unknown) => {
+      log.error('http handler failed', { err: err instanceof Error ? err.message : String(err) });
+      if (!res.headersSent) jsonError(res, 500, 'Internal server error.');
+      else res.end();
+    });
+  };
+  const tls = config.tlsCert && config.tlsKey;
+  const server: Server = tls
+    ? createHttpsServer({ cert: readFileSync(config.tlsCert!), key: readFileSync(config.tlsKey!) }, listener)
+    : createHttpServer(listener);
+  server.headersTimeout = 30_000;
+  server.requestTimeout = 0; // SSE streams stay open; idle sockets are closed by keepAliveTimeout.
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new ConfigError(`Port ${config.port} on ${config.host} is in use; pick another with --port.`)
+          : err,
+      ),
+    );
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const shownHost = WILDCARD.has(config.host)
+    ? osHostname()
+    : addr.family === 'IPv6'
+      ? `[${addr.address}]`
+      : addr.address;
+  const url = `${tls ? 'https' : 'http'}://${shownHost}:${addr.port}/mcp`;
+  if (opts.announce !== false) announce(url, token, config);
+  log.info('ibkr-mcp HTTP listening', { url, tls: Boolean(tls), allowedHosts: hostnames });
+
+  let done!: () => void;
+  const closed = new Promise<void>((r) => {
+    done = r;
+  });
+  let closing = false;
+  const close = async () => {
+    if (closing) return closed;
+    closing = true;
+    log.info('ibkr-mcp shutting down');
+    clearInterval(sweeper);
+    await Promise.all([...sessions.values()].map((s) => s.close()));
+    sessions.clear();
+    await modern.close().catch(() => {});
+    server.closeAllConnections?.();
+    await new Promise<void>((r) => server.close(() => r()));
+    await app.close();
+    done();
+  };
+  process.once('SIGINT', () => void close());
+  process.once('SIGTERM', () => void close());
+  return { url, closed, close, sessionCount: () => sessions.size };
+}
+
+/** The start-up message on stderr: where to connect, and the token once, when it was just generated. */
+function announce(url: string, token: TokenInfo, config: Config): void {
+  const lines = [`ibkr-mcp: MCP endpoint ${url} (health: ${url.replace(/\/mcp$/, '/healthz')})`];
+  if (token.source === 'generated') {
+    const snippet = JSON.stringify(
+      { mcpServers: { ibkr: { type: 'http', url, headers: { Authorization: `Bearer ${token.value}` } } } },
+      null,
+      2,
+    );
+    lines.push(
+      `ibkr-mcp: generated a bearer token, stored owner-only in ${token.path}. It is shown this once:`,
+      `  ${token.value}`,
+      'Client configuration (Claude Desktop, Cursor and others that take mcpServers JSON):',
+      snippet,
+      `Claude Code: claude mcp add --transport http ibkr ${url} --header "Authorization: Bearer ${token.value}"`,
+    );
+  } else if (token.source === 'file') {
+    lines.push(`ibkr-mcp: clients authenticate with the bearer token stored in ${token.path}.`);
+  } else {
+    lines.push('ibkr-mcp: clients authenticate with the bearer token from IBKR_MCP_TOKEN.');
+  }
+  if (!isLoopback(config.host) && !config.tlsCert) {
+    lines.push(
+      'ibkr-mcp: WARNING plain HTTP on a non-loopback address (--insecure-http): use only behind a TLS proxy.',
+    );
+  }
+  process.stderr.write(`${lines.join('\n')}\n`);
+}

@@ -1,0 +1,143 @@
+/**
+ * get_price_chart: a candlestick chart with volume as a PNG image, plus a short text
+ * summary (range, change, high/low) so a model that cannot see images still gets the facts.
+ */
+import * as z from 'zod';
+import type { Bar } from '../broker/types.js';
+import { candlestickSvg } from '../chart/svg.js';
+import { defineTool } from '../mcp/tool.js';
+import {
+  ContractOut,
+  callOpts,
+  contractLabel,
+  contractOut,
+  instrumentFields,
+  num,
+  resolveInstrument,
+  SymbolSchema,
+  signed,
+} from './common.js';
+import { defaultBar } from './marketdata.js';
+
+const isoMinute = (t: number) => `${new Date(t).toISOString().slice(0, 16)}Z`;
+
+/** Range, change and extremes of a bar series (null when empty). */
+export function summarizeBars(bars: readonly Bar[]) {
+  if (bars.length === 0) return null;
+  const first = bars[0]!;
+  const last = bars[bars.length - 1]!;
+  let hi = first;
+  let lo = first;
+  for (const b of bars) {
+    if (b.h > hi.h) hi = b;
+    if (b.l < lo.l) lo = b;
+  }
+  const change = last.c - first.o;
+  return {
+    from: isoMinute(first.t),
+    to: isoMinute(last.t),
+    open: first.o,
+    close: last.c,
+    change: Number(change.toFixed(6)),
+    changePct: first.o ? Number(((change / first.o) * 100).toFixed(2)) : 0,
+    high: hi.h,
+    highAt: isoMinute(hi.t),
+    low: lo.l,
+    lowAt: isoMinute(lo.t),
+    volume: bars.reduce((a, b) => a + b.v, 0),
+  };
+}
+
+export const getPriceChart = defineTool({
+  name: 'get_price_chart',
+  title: 'Price chart',
+  toolset: 'marketdata',
+  kind: 'read',
+  description:
+    'Candlestick chart with volume for one instrument over a period, returned as a PNG image plus a short summary ' +
+    '(first/last bar, open, close, change, high and low with their times). period: e.g. 1d, 5d, 1m, 6m, 1y, 5y; bar ' +
+    'is chosen from the period unless given (e.g. 5min, 1h, 1d, 1w). Use get_historical_data for the numbers themselves.',
+  input: z.object({
+    symbol: SymbolSchema.optional().describe('Ticker, e.g. AAPL'),
+    period: z.string().trim().max(12).default('6m').describe('How far back, e.g. 1d, 1w, 3m, 1y'),
+    bar: z
+      .string()
+      .trim()
+      .max(8)
+      .optional()
+      .describe('Bar size, e.g. 5min, 1h, 1d, 1w; default chosen from the period'),
+    outsideRth: z.boolean().default(false).describe('Include bars outside regular trading hours'),
+    width: z.number().int().min(320).max(1600).default(800).describe('Image width in pixels'),
+    height: z.number().int().min(240).max(1200).default(480).describe('Image height in pixels'),
+    ...instrumentFields,
+  }),
+  output: z.object({
+    contract: ContractOut,
+    period: z.string(),
+    bar: z.string(),
+    bars: z.number().describe('Bars drawn'),
+    summary: z
+      .object({
+        from: z.string(),
+        to: z.string(),
+        open: z.number(),
+        close: z.number(),
+        change: z.number(),
+        changePct: z.number(),
+        high: z.number(),
+        highAt: z.string(),
+        low: z.number(),
+        lowAt: z.string(),
+        volume: z.number(),
+      })
+      .optional(),
+    availability: z.string().describe('Market-data availability: live, delayed, frozen, not-subscribed'),
+    image: z.object({ width: z.number(), height: z.number(), bytes: z.number() }).describe('The attached PNG'),
+  }),
+  async handle(args, ctx) {
+    const period = args.period.toLowerCase().replace(/\s+/g, '');
+    const bar = (args.bar ?? defaultBar(period)).toLowerCase().replace(/\s+/g, '');
+    await ctx.progress(0, 3, 'resolving the instrument');
+    const contract = await resolveInstrument(ctx, args);
+    await ctx.progress(1, 3, 'loading history');
+    const hist = await ctx.app.backend.history(
+      { conid: contract.conid, period, bar, outsideRth: args.outsideRth },
+      callOpts(ctx),
+    );
+    await ctx.progress(2, 3, 'drawing');
+    const summary = summarizeBars(hist.bars);
+    const intraday = /min|h$/.test(bar);
+    const svg = candlestickSvg(hist.bars, {
+      width: args.width,
+      height: args.height,
+      title: `${contract.symbol}${contract.currency ? ` (${contract.currency})` : ''} · ${period} of ${bar} bars`,
+      ...(summary ? { headline: `${num(summary.close)}  ${signed(summary.changePct)}%` } : {}),
+      intraday,
+    });
+    // Loaded on first use: the native rasteriser costs start-up time every other tool would pay.
+    const { svgToPng } = await import('../chart/png.js');
+    const png = await svgToPng(svg, ctx.signal);
+    ctx.attach({ type: 'image', data: png.data.toString('base64'), mimeType: 'image/png' });
+    await ctx.progress(3, 3, 'done');
+    return {
+      contract: contractOut(contract),
+      period,
+      bar,
+      bars: hist.bars.length,
+      ...(summary ? { summary } : {}),
+      availability: hist.availability,
+      image: { width: png.width, height: png.height, bytes: png.data.length },
+    };
+  },
+  render(r) {
+    const s = r.summary;
+    const head = `${contractLabel(r.contract)} ${r.period} of ${r.bar} bars (${r.bars})`;
+    const body = s
+      ? `${s.from} → ${s.to}: open ${num(s.open)} close ${num(s.close)} (${signed(s.change)}, ${signed(s.changePct)}%), high ${num(s.high)} at ${s.highAt}, low ${num(s.low)} at ${s.lowAt}`
+      : 'no bars in this period';
+    const notes = r.availability !== 'live' ? ` (data ${r.availability})` : '';
+    return `${head}\n${body}${notes}\nChart: ${r.image.width}x${r.image.height} PNG attached.`;
+  },
+});
+
+export const CHART_TOOLS = [getPriceChart];
