@@ -17,16 +17,26 @@ export interface BenchRow {
 const ACCOUNT = 'DU1234567';
 
 async function rawBytes(s: SimulatorHandle, path: string): Promise<number> {
-  return Buffer.byteLength(JSON.stringify(await sim(s, `/v1/api${path}`)));
+  for (let attempt = 0; ; attempt++) {
+    const body = (await sim(s, `/v1/api${path}`)) as { statusCode?: number } | null;
+    // The gateway's pacing applies to these direct reads too: wait out a 429.
+    if (body && !Array.isArray(body) && body.statusCode === 429 && attempt < 5) {
+      await new Promise((r) => setTimeout(r, 1100));
+      continue;
+    }
+    if (body && !Array.isArray(body) && typeof body.statusCode === 'number')
+      throw new Error(`${path}: ${JSON.stringify(body)}`);
+    return Buffer.byteLength(JSON.stringify(body));
+  }
 }
 
 export async function portfolioRows(c: Client, s: SimulatorHandle): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
-  await sim(s, '/sim/reset');
+  await sim(s, '/sim/reset', {});
   const positions = await call(c, 'get_positions', { accountId: ACCOUNT, limit: 1000 });
   if (positions.isError) throw new Error(`get_positions failed: ${positions.text}`);
   const posStats = await stats(s);
-  await sim(s, '/sim/reset');
+  await sim(s, '/sim/reset', {});
   const summary = await call(c, 'get_portfolio_summary', { accountId: ACCOUNT });
   if (summary.isError) throw new Error(`get_portfolio_summary failed: ${summary.text}`);
   const sumStats = await stats(s);
@@ -38,8 +48,9 @@ export async function portfolioRows(c: Client, s: SimulatorHandle): Promise<Benc
     if (b <= 2) break;
     pages += b;
   }
-  const ibSummary = pages + (await rawBytes(s, `/portfolio/${ACCOUNT}/summary`)) + (await rawBytes(s, `/portfolio/${ACCOUNT}/ledger`));
-  const count = (JSON.parse(JSON.stringify(positions)) as { text: string }).text.match(/: (\d+) positions/)?.[1] ?? '?';
+  const ibSummary =
+    pages + (await rawBytes(s, `/portfolio/${ACCOUNT}/summary`)) + (await rawBytes(s, `/portfolio/${ACCOUNT}/ledger`));
+  const count = positions.text.match(/: (\d+) positions/)?.[1] ?? '?';
   const pr = positions.bytes / pages;
   const sr = summary.bytes / ibSummary;
   rows.push({

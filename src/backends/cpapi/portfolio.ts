@@ -1,0 +1,471 @@
+/**
+ * Accounts and portfolio over the Client Portal API.
+ *
+ * IB's rules kept here:
+ *  - /portfolio/accounts must be called before any /portfolio/{accountId}/… in a session,
+ *    and at most once per 5 s: the list is cached for the session and the call repeated
+ *    only after a session reset or when the gateway asks for it again.
+ *  - /portfolio/{id}/summary keys are lowercase tags, most with -c/-s segment variants;
+ *    only the account-wide tags are read.
+ *  - /portfolio/{id}/ledger is keyed by currency plus BASE.
+ *  - /portfolio/{id}/positions/{page} pages by 100 (older gateways: 30); every page is read.
+ *  - /iserver/account/pnl/partitioned needs /iserver/accounts first, allows one call per 5 s
+ *    and answers {"upnl":{}} to the first call of a session: it is primed in the background
+ *    when the account list is first read, re-polled a bounded number of times, and its
+ *    answer reused for 5 s.
+ */
+import type { CallOptions } from '../../broker/backend.js';
+import { BrokerError, isBrokerError } from '../../broker/errors.js';
+import type {
+  AccountBalances,
+  AccountInfo,
+  AccountPnl,
+  Allocation,
+  Ledger,
+  LedgerLine,
+  PortfolioMethods,
+  Position,
+} from '../../broker/portfolio.js';
+import { type OptionRight, SEC_TYPES, type SecType } from '../../broker/types.js';
+import { type Logger, silentLogger } from '../../log.js';
+import type { CpapiHttp } from './http.js';
+
+type Row = Record<string, unknown>;
+
+/** IB's positions page size (V3); older gateways used 30, which the paging loop also handles. */
+export const POSITIONS_PAGE_SIZE = 100;
+/** Upper bound on pages read (10,000 positions at 100 a page). */
+const MAX_PAGES = 100;
+/** The partitioned P&L answer is reused this long (IB allows one call per 5 s). */
+const PNL_CACHE_MS = 5000;
+/** Re-polls after an empty partitioned P&L answer (each waits for IB's 5 s pacing). */
+const PNL_REPOLLS = 2;
+
+function isObject(v: unknown): v is Row {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(v: unknown): string | undefined {
+  if (typeof v === 'string') {
+    const t = v.trim();
+    return t === '' || t === 'null' ? undefined : t;
+  }
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  return undefined;
+}
+
+/** A number from a JSON number or a numeric string ("1,234.5" accepted). */
+export function num(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v === 'string') {
+    const t = v.trim().replace(/,/g, '');
+    if (t === '' || t === 'null') return undefined;
+    const n = Number(t);
+    return Number.isFinite(n) ? n : undefined;
+  }
+  return undefined;
+}
+
+function ymd(v: unknown): string | undefined {
+  const s = str(v);
+  const m = s ? /^(\d{4})(\d{2})(\d{2})$/.exec(s) : null;
+  return m ? `${m[1]}-${m[2]}-${m[3]}` : undefined;
+}
+
+function secType(v: unknown): SecType {
+  const s = str(v)?.toUpperCase();
+  return s && (SEC_TYPES as readonly string[]).includes(s) ? (s as SecType) : 'STK';
+}
+
+// ---------------------------------------------------------------- parsers (pure)
+
+/** /portfolio/accounts (or /subaccounts): an array of account objects. */
+export function parseAccounts(data: unknown): AccountInfo[] {
+  if (!Array.isArray(data)) return [];
+  const out: AccountInfo[] = [];
+  const seen = new Set<string>();
+  for (const a of data) {
+    if (!isObject(a)) continue;
+    const id = str(a['accountId']) ?? str(a['id']);
+    if (!id || seen.has(id)) continue;
+    seen.add(id);
+    const type = str(a['type']);
+    const info: AccountInfo = {
+      id,
+      currency: str(a['currency'])?.toUpperCase() ?? 'USD',
+      paper: id.startsWith('DU') || type === 'DEMO',
+    };
+    const title = str(a['accountTitle']) ?? str(a['displayName']) ?? str(a['accountAlias']);
+    if (title && title !== id) info.title = title;
+    if (type) info.type = type;
+    const tt = str(a['tradingType']);
+    if (tt) info.tradingType = tt;
+    out.push(info);
+  }
+  return out;
+}
+
+/** /portfolio/{id}/summary: account-wide tags only (the -c/-s segment variants are ignored). */
+export function parseSummary(accountId: string, data: unknown, fallbackCurrency: string): AccountBalances {
+  const tags: Record<string, Row> = {};
+  if (isObject(data)) {
+    for (const [k, v] of Object.entries(data)) if (isObject(v)) tags[k.toLowerCase()] = v;
+  }
+  const amount = (tag: string): number | undefined => {
+    const t = tags[tag];
+    if (!t || t['isNull'] === true) return undefined;
+    return num(t['amount']) ?? num(t['value']);
+  };
+  const value = (tag: string): number | undefined => {
+    const t = tags[tag];
+    if (!t || t['isNull'] === true) return undefined;
+    return num(t['value']) ?? num(t['amount']);
+  };
+  const currency =
+    str(tags['netliquidation']?.['currency']) ?? str(tags['totalcashvalue']?.['currency']) ?? fallbackCurrency;
+  const b: AccountBalances = { accountId, currency: currency.toUpperCase() };
+  const set = (key: keyof AccountBalances, v: number | undefined) => {
+    if (v !== undefined) (b as unknown as Record<string, number>)[key] = v;
+  };
+  set('netLiquidation', amount('netliquidation'));
+  set('totalCash', amount('totalcashvalue'));
+  set('buyingPower', amount('buyingpower'));
+  set('availableFunds', amount('availablefunds'));
+  set('excessLiquidity', amount('excessliquidity'));
+  set('initMargin', amount('initmarginreq'));
+  set('maintMargin', amount('maintmarginreq'));
+  set('equityWithLoan', amount('equitywithloanvalue'));
+  set('grossPositionValue', amount('grosspositionvalue'));
+  set('accruedCash', amount('accruedcash'));
+  set('cushion', value('cushion'));
+  const dt = value('daytradesremaining');
+  if (dt !== undefined && dt >= 0) b.dayTradesRemaining = dt;
+  return b;
+}
+
+function ledgerLine(currency: string, e: Row): LedgerLine {
+  const line: LedgerLine = {
+    currency,
+    cash: num(e['cashbalance']) ?? 0,
+    exchangeRate: num(e['exchangerate']) ?? 1,
+  };
+  const opt = (key: keyof LedgerLine, v: number | undefined) => {
+    if (v !== undefined) (line as unknown as Record<string, number>)[key] = v;
+  };
+  opt('settledCash', num(e['settledcash']));
+  opt('stockValue', num(e['stockmarketvalue']));
+  opt('optionValue', num(e['stockoptionmarketvalue']));
+  opt('futureValue', num(e['futuremarketvalue']));
+  opt('netLiquidation', num(e['netliquidationvalue']));
+  opt('unrealizedPnl', num(e['unrealizedpnl']));
+  opt('realizedPnl', num(e['realizedpnl']));
+  opt('dividends', num(e['dividends']));
+  opt('interest', num(e['interest']));
+  return line;
+}
+
+/** /portfolio/{id}/ledger: one entry per currency plus "BASE". */
+export function parseLedger(accountId: string, data: unknown, baseCurrency: string): Ledger {
+  const currencies: LedgerLine[] = [];
+  let base: LedgerLine | undefined;
+  if (isObject(data)) {
+    for (const [key, e] of Object.entries(data)) {
+      if (!isObject(e)) continue;
+      if (key.toUpperCase() === 'BASE') base = ledgerLine(baseCurrency, e);
+      else currencies.push(ledgerLine(str(e['currency'])?.toUpperCase() ?? key.toUpperCase(), e));
+    }
+  }
+  currencies.sort((a, b) =>
+    a.currency === baseCurrency ? -1 : b.currency === baseCurrency ? 1 : a.currency.localeCompare(b.currency),
+  );
+  if (!base) {
+    // No BASE entry: sum the currencies at their rates.
+    base = { currency: baseCurrency, cash: 0, exchangeRate: 1 };
+    for (const c of currencies) base.cash += c.cash * c.exchangeRate;
+  }
+  return { accountId, baseCurrency, base, currencies };
+}
+
+/** One row of /portfolio/{id}/positions/{page}. Undefined when it has no conid. */
+export function parsePosition(accountId: string, r: Row): Position | undefined {
+  const conid = num(r['conid']);
+  if (!conid || !Number.isInteger(conid)) return undefined;
+  const type = secType(r['assetClass']);
+  const quantity = num(r['position']) ?? 0;
+  const rawMult = num(r['multiplier']);
+  const multiplier = rawMult && rawMult > 0 ? rawMult : 1;
+  const desc = str(r['contractDesc']);
+  const symbol = str(r['ticker']) ?? str(r['undSym']) ?? desc?.split(/\s+/)[0] ?? String(conid);
+  const marketPrice = num(r['mktPrice']) ?? 0;
+  const avgCost = num(r['avgCost']) ?? 0;
+  const avgPrice = num(r['avgPrice']) ?? avgCost / multiplier;
+  const p: Position = {
+    accountId: str(r['acctId']) ?? accountId,
+    conid,
+    symbol,
+    secType: type,
+    quantity,
+    avgCost,
+    avgPrice,
+    marketPrice,
+    marketValue: num(r['mktValue']) ?? quantity * marketPrice * multiplier,
+    unrealizedPnl: num(r['unrealizedPnl']) ?? 0,
+    realizedPnl: num(r['realizedPnl']) ?? 0,
+    currency: str(r['currency'])?.toUpperCase() ?? 'USD',
+  };
+  if (desc) p.description = desc;
+  const name = str(r['name']) ?? str(r['undComp']);
+  if (name) p.name = name;
+  if (type !== 'STK' && type !== 'CASH') {
+    const expiry = ymd(r['expiry']) ?? ymd(r['lastTradingDay']);
+    if (expiry) p.expiry = expiry;
+    const strike = num(r['strike']);
+    if (strike !== undefined && strike > 0) p.strike = strike;
+    const right = str(r['putOrCall'])?.toUpperCase();
+    if (right === 'C' || right === 'P') p.right = right as OptionRight;
+    p.multiplier = multiplier;
+    const und = num(r['undConid']);
+    if (und && und > 0) p.underlyingConid = und;
+  }
+  const listing = str(r['listingExchange']);
+  if (listing) p.listingExchange = listing;
+  const sector = str(r['sector']);
+  if (sector) p.sector = sector;
+  const group = str(r['group']);
+  if (group) p.group = group;
+  const t = str(r['type']);
+  if (t) p.type = t;
+  return p;
+}
+
+export function parseAllocation(accountId: string, data: unknown): Allocation {
+  const side = (v: unknown): Record<string, number> => {
+    const out: Record<string, number> = {};
+    if (isObject(v)) for (const [k, x] of Object.entries(v)) if (num(x) !== undefined) out[k] = num(x) as number;
+    return out;
+  };
+  const bucket = (v: unknown) => ({
+    long: side(isObject(v) ? v['long'] : undefined),
+    short: side(isObject(v) ? v['short'] : undefined),
+  });
+  const d = isObject(data) ? data : {};
+  return { accountId, assetClass: bucket(d['assetClass']), sector: bucket(d['sector']), group: bucket(d['group']) };
+}
+
+/** /iserver/account/pnl/partitioned: {"upnl":{"U123.Core":{dpl,nl,upl,el,mv}}}. Empty on the first call. */
+export function parsePnl(data: unknown): AccountPnl[] {
+  const upnl = isObject(data) && isObject(data['upnl']) ? data['upnl'] : {};
+  const out: AccountPnl[] = [];
+  for (const [key, v] of Object.entries(upnl)) {
+    if (!isObject(v)) continue;
+    const accountId = key.split('.')[0] ?? key;
+    const p: AccountPnl = { accountId, dailyPnl: num(v['dpl']) ?? 0, unrealizedPnl: num(v['upl']) ?? 0 };
+    const nl = num(v['nl']);
+    if (nl !== undefined) p.netLiquidation = nl;
+    const el = num(v['el']);
+    if (el !== undefined) p.excessLiquidity = el;
+    const mv = num(v['mv']);
+    if (mv !== undefined) p.marketValue = mv;
+    out.push(p);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- the client
+
+export interface CpapiPortfolioDeps {
+  http: CpapiHttp;
+  /** GET /iserver/accounts once per brokerage session (the backend's single flight). */
+  ensureIserverAccounts: (signal?: AbortSignal) => Promise<unknown>;
+  log?: Logger;
+}
+
+export class CpapiPortfolio implements PortfolioMethods {
+  private readonly http: CpapiHttp;
+  private readonly ensureIserverAccounts: (signal?: AbortSignal) => Promise<unknown>;
+  private readonly log: Logger;
+  private accounts: AccountInfo[] | undefined;
+  /** /portfolio/accounts was called in the current gateway session. */
+  private primed = false;
+  private accountsFlight: Promise<AccountInfo[]> | undefined;
+  private pnlCache: { at: number; rows: AccountPnl[] } | undefined;
+  private pnlFlight: Promise<AccountPnl[]> | undefined;
+  private pnlPrimed = false;
+
+  constructor(deps: CpapiPortfolioDeps) {
+    this.http = deps.http;
+    this.ensureIserverAccounts = deps.ensureIserverAccounts;
+    this.log = deps.log ?? silentLogger;
+  }
+
+  /** The gateway session was lost or renewed: /portfolio/accounts and the P&L priming are due again. */
+  onSessionReset(): void {
+    this.primed = false;
+    this.pnlPrimed = false;
+    this.pnlCache = undefined;
+  }
+
+  async listAccounts(opts: CallOptions = {}): Promise<AccountInfo[]> {
+    if (this.accounts && this.primed) return this.accounts;
+    return this.fetchAccounts(opts.signal);
+  }
+
+  private fetchAccounts(signal?: AbortSignal): Promise<AccountInfo[]> {
+    if (!this.accountsFlight) {
+      this.accountsFlight = (async () => {
+        const res = await this.http.get<unknown>('/portfolio/accounts', { signal });
+        let list = parseAccounts(res.data);
+        if (list.length === 0) {
+          // Advisor logins list their accounts under /subaccounts.
+          const sub = await this.http.get<unknown>('/portfolio/subaccounts', { signal });
+          list = parseAccounts(sub.data);
+        }
+        this.accounts = list;
+        this.primed = true;
+        this.primePnl();
+        return list;
+      })().finally(() => {
+        this.accountsFlight = undefined;
+      });
+    }
+    return this.accountsFlight;
+  }
+
+  /** The account, or BrokerError NOT_FOUND listing the valid ones. */
+  async account(accountId: string, opts: CallOptions = {}): Promise<AccountInfo> {
+    const list = await this.listAccounts(opts);
+    const found = list.find((a) => a.id.toUpperCase() === accountId.trim().toUpperCase());
+    if (!found) throw unknownAccount(accountId, list);
+    return found;
+  }
+
+  /** GET /portfolio/{id}/…, calling /portfolio/accounts first when the session needs it. */
+  private async portfolioGet(
+    accountId: string,
+    rest: string,
+    opts: CallOptions,
+    query?: Record<string, string | boolean>,
+  ) {
+    const acct = await this.account(accountId, opts);
+    const path = `/portfolio/${encodeURIComponent(acct.id)}/${rest}`;
+    try {
+      return { acct, data: (await this.http.get<unknown>(path, { signal: opts.signal, query })).data };
+    } catch (err) {
+      if (isBrokerError(err) && err.code === 'INVALID_INPUT' && /portfolio\/(sub)?accounts/i.test(errText(err))) {
+        // The gateway's session was renewed: it wants /portfolio/accounts again.
+        this.primed = false;
+        await this.fetchAccounts(opts.signal);
+        return { acct, data: (await this.http.get<unknown>(path, { signal: opts.signal, query })).data };
+      }
+      if (
+        isBrokerError(err) &&
+        err.code === 'INVALID_INPUT' &&
+        /account(id)? is not valid|invalid account/i.test(errText(err))
+      ) {
+        throw unknownAccount(accountId, this.accounts ?? []);
+      }
+      throw err;
+    }
+  }
+
+  async accountBalances(accountId: string, opts: CallOptions = {}): Promise<AccountBalances> {
+    const { acct, data } = await this.portfolioGet(accountId, 'summary', opts);
+    return parseSummary(acct.id, data, acct.currency);
+  }
+
+  async ledger(accountId: string, opts: CallOptions = {}): Promise<Ledger> {
+    const { acct, data } = await this.portfolioGet(accountId, 'ledger', opts);
+    return parseLedger(acct.id, data, acct.currency);
+  }
+
+  async allocation(accountId: string, opts: CallOptions = {}): Promise<Allocation> {
+    const { acct, data } = await this.portfolioGet(accountId, 'allocation', opts);
+    return parseAllocation(acct.id, data);
+  }
+
+  /** Every page of positions, in IB's order, without duplicates (a position moving between pages is kept once). */
+  async positions(accountId: string, opts: CallOptions = {}): Promise<Position[]> {
+    const out: Position[] = [];
+    const seen = new Set<number>();
+    let pageSize: number | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const { acct, data } = await this.portfolioGet(accountId, `positions/${page}`, opts, { waitForSecDef: true });
+      const rows = Array.isArray(data) ? data.filter(isObject) : [];
+      for (const r of rows) {
+        const p = parsePosition(acct.id, r);
+        if (!p || seen.has(p.conid)) continue;
+        seen.add(p.conid);
+        out.push(p);
+      }
+      if (rows.length === 0) break;
+      // IB states the page size on each row; without it, the first page is taken as full.
+      pageSize ??= num(rows[0]?.['pageSize']) ?? rows.length;
+      if (rows.length < pageSize) break;
+      if (page === MAX_PAGES - 1) {
+        this.log.warn('cpapi: positions paging stopped at the page limit', { accountId, pages: MAX_PAGES });
+      }
+    }
+    return out;
+  }
+
+  /** Starts IB's P&L stream in the background so that the first get_pnl answers at once. */
+  private primePnl(): void {
+    if (this.pnlPrimed || this.pnlFlight) return;
+    this.pnlPrimed = true;
+    this.pnlFlight = this.pnlOnce(undefined)
+      .then((rows) => {
+        if (rows.length) this.pnlCache = { at: Date.now(), rows };
+        return rows;
+      })
+      .catch((err: unknown) => {
+        this.pnlPrimed = false;
+        this.log.debug('cpapi: P&L priming failed', { err: err instanceof Error ? err.message : String(err) });
+        return [];
+      })
+      .finally(() => {
+        this.pnlFlight = undefined;
+      });
+  }
+
+  private async pnlOnce(signal: AbortSignal | undefined): Promise<AccountPnl[]> {
+    await this.ensureIserverAccounts(signal);
+    const res = await this.http.get<unknown>('/iserver/account/pnl/partitioned', { signal });
+    return parsePnl(res.data);
+  }
+
+  async pnl(opts: CallOptions = {}): Promise<AccountPnl[]> {
+    if (this.pnlCache && Date.now() - this.pnlCache.at < PNL_CACHE_MS) return this.pnlCache.rows;
+    if (this.pnlFlight) {
+      const primed = await this.pnlFlight;
+      if (primed.length) return primed;
+    }
+    this.pnlPrimed = true;
+    for (let attempt = 0; attempt <= PNL_REPOLLS; attempt++) {
+      // The pacer spaces these calls 5 s apart, as IB requires.
+      const rows = await this.pnlOnce(opts.signal);
+      if (rows.length) {
+        this.pnlCache = { at: Date.now(), rows };
+        return rows;
+      }
+    }
+    throw new BrokerError('GATEWAY_ERROR', 'IB has not delivered P&L yet for this session.', {
+      hint: 'IB starts its P&L feed on the first request; retry in a few seconds.',
+      retryable: true,
+    });
+  }
+}
+
+function errText(err: BrokerError): string {
+  const d = err.details?.['error'];
+  return `${err.message} ${typeof d === 'string' ? d : ''}`;
+}
+
+export function unknownAccount(accountId: string, list: readonly AccountInfo[]): BrokerError {
+  const valid = list.map((a) => a.id);
+  return new BrokerError('NOT_FOUND', `Unknown account "${accountId}".`, {
+    hint: valid.length
+      ? `Use one of the accounts this session can see: ${valid.join(', ')}; or omit accountId.`
+      : 'This session sees no accounts; check the login.',
+    details: { accountId, validAccounts: valid },
+  });
+}

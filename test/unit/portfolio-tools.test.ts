@@ -1,0 +1,213 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Ledger, Position } from '../../src/broker/portfolio.js';
+import {
+  combine,
+  money,
+  positionLine,
+  positionOut,
+  ratesToCurrency,
+  round2,
+  sortPositions,
+  summarize,
+  totalsByCurrency,
+} from '../../src/tools/account.js';
+
+function pos(over: Partial<Position>): Position {
+  return {
+    accountId: 'DU1',
+    conid: 1,
+    symbol: 'X',
+    secType: 'STK',
+    quantity: 10,
+    avgCost: 10,
+    avgPrice: 10,
+    marketPrice: 11,
+    marketValue: 110,
+    unrealizedPnl: 10,
+    realizedPnl: 0,
+    currency: 'USD',
+    ...over,
+  };
+}
+
+// A deterministic mixed book with awkward fractions, so rounding could break sums.
+function book(n: number): Position[] {
+  const out: Position[] = [];
+  for (let i = 0; i < n; i++) {
+    const qty = (i % 7) - 2 || 3;
+    const price = 10 + ((i * 37) % 101) / 3;
+    const avg = price * (0.8 + ((i * 13) % 40) / 100);
+    const secType = (['STK', 'STK', 'STK', 'OPT', 'FUT'] as const)[i % 5] ?? 'STK';
+    const mult = secType === 'OPT' ? 100 : secType === 'FUT' ? 50 : 1;
+    out.push(
+      pos({
+        conid: 1000 + i,
+        symbol: `S${i}`,
+        secType,
+        quantity: qty,
+        avgPrice: avg,
+        avgCost: avg * mult,
+        marketPrice: price,
+        marketValue: qty * price * mult,
+        unrealizedPnl: qty * (price - avg) * mult,
+        realizedPnl: i % 9 === 0 ? i / 7 : 0,
+        currency: i % 4 === 0 ? 'EUR' : 'USD',
+        sector: i % 3 === 0 ? 'Technology' : 'Financial',
+        ...(mult > 1 ? { multiplier: mult } : {}),
+      }),
+    );
+  }
+  return out;
+}
+
+const ledger = (id: string, base: string, lines: [string, number][]): Ledger => ({
+  accountId: id,
+  baseCurrency: base,
+  base: { currency: base, cash: 0, exchangeRate: 1 },
+  currencies: lines.map(([currency, exchangeRate]) => ({ currency, cash: 1, exchangeRate })),
+});
+
+describe('portfolio tool math', () => {
+  test('group totals equal the sum of the groups, for every groupBy', () => {
+    const positions = book(113);
+    for (const by of ['secType', 'currency', 'sector'] as const) {
+      const s = summarize('DU1', 'USD', positions, (c) => (c === 'EUR' ? 1.1623 : 1), 1_000_000, 50_000, by, new Set());
+      const groups = s.groups ?? [];
+      assert.equal(round2(groups.reduce((a, g) => a + g.value, 0)), s.value, by);
+      assert.equal(round2(groups.reduce((a, g) => a + g.unrealizedPnl, 0)), s.unrealizedPnl, by);
+      assert.equal(round2(groups.reduce((a, g) => a + g.realizedPnl, 0)), s.realizedPnl, by);
+      assert.equal(
+        groups.reduce((a, g) => a + g.positions, 0),
+        positions.length,
+        by,
+      );
+      // And the parts are the positions converted one by one.
+      const direct = positions.reduce((a, p) => a + p.marketValue * (p.currency === 'EUR' ? 1.1623 : 1), 0);
+      assert.ok(Math.abs(direct - s.value) < 0.01 * positions.length, by);
+    }
+    const none = summarize('DU1', 'USD', positions, () => 1, 1, 0, 'none', new Set());
+    assert.equal(none.groups, undefined);
+  });
+
+  test('weights are percent of net liquidation', () => {
+    const s = summarize(
+      'DU1',
+      'USD',
+      [pos({ marketValue: 250, secType: 'STK' }), pos({ conid: 2, marketValue: 100, secType: 'OPT' })],
+      () => 1,
+      1000,
+      650,
+      'secType',
+      new Set(),
+    );
+    assert.deepEqual(
+      s.groups?.map((g) => [g.key, g.weightPct]),
+      [
+        ['STK', 25],
+        ['OPT', 10],
+      ],
+    );
+    assert.equal(s.cashPct, 65);
+  });
+
+  test('a currency without a rate is reported, not dropped', () => {
+    const missing = new Set<string>();
+    const s = summarize(
+      'DU1',
+      'USD',
+      [pos({ currency: 'SEK', marketValue: 10 })],
+      () => undefined,
+      10,
+      0,
+      'currency',
+      missing,
+    );
+    assert.deepEqual([...missing], ['SEK']);
+    assert.equal(s.value, 10);
+  });
+
+  test('across accounts: totals are the converted sums, groups merge by key', () => {
+    const a = summarize('A', 'USD', book(40), (c) => (c === 'EUR' ? 1.16 : 1), 500_000, 10_000, 'secType', new Set());
+    const b = summarize('B', 'EUR', book(17), (c) => (c === 'USD' ? 0.862 : 1), 200_000, 5_000, 'secType', new Set());
+    const fx = 1 / 0.862;
+    const t = combine(
+      [
+        { s: a, fx: 1 },
+        { s: b, fx },
+      ],
+      'USD',
+      'secType',
+    );
+    assert.equal(t.positions, 57);
+    assert.equal(t.value, round2((t.groups ?? []).reduce((s, g) => s + g.value, 0)));
+    assert.ok(Math.abs(t.value - (a.value + b.value * fx)) < 0.05);
+    assert.ok(Math.abs(t.netLiquidation - (500_000 + 200_000 * fx)) < 0.01);
+    for (const g of t.groups ?? []) {
+      const ga = a.groups?.find((x) => x.key === g.key);
+      const gb = b.groups?.find((x) => x.key === g.key);
+      assert.equal(g.positions, (ga?.positions ?? 0) + (gb?.positions ?? 0));
+    }
+  });
+
+  test('rates between base currencies come from the ledgers', () => {
+    const rates = ratesToCurrency(
+      'USD',
+      new Map([
+        ['A', ledger('A', 'USD', [['EUR', 1.16]])],
+        ['B', ledger('B', 'EUR', [['USD', 0.862]])],
+        ['C', ledger('C', 'CHF', [])],
+      ]),
+    );
+    assert.equal(rates.get('A'), 1);
+    assert.ok(Math.abs((rates.get('B') ?? 0) - 1 / 0.862) < 1e-12);
+    assert.equal(rates.get('C'), undefined);
+    // Only the other account knows the rate.
+    const via = ratesToCurrency(
+      'USD',
+      new Map([
+        ['A', ledger('A', 'USD', [['GBP', 1.33]])],
+        ['G', ledger('G', 'GBP', [])],
+      ]),
+    );
+    assert.equal(via.get('G'), 1.33);
+  });
+
+  test('positions: sorting, totals by currency over the rounded rows, compact rows', () => {
+    const list = book(30);
+    const byValue = sortPositions(list, 'value', undefined);
+    for (let i = 1; i < byValue.length; i++) {
+      assert.ok(Math.abs(byValue[i - 1]!.marketValue) >= Math.abs(byValue[i]!.marketValue));
+    }
+    const bySymbol = sortPositions(list, 'symbol', undefined).map((p) => p.symbol);
+    assert.deepEqual(
+      bySymbol,
+      [...bySymbol].sort((a, b) => a.localeCompare(b)),
+    );
+    const worst = sortPositions(list, 'pnl', 'asc')[0]!;
+    assert.equal(worst.unrealizedPnl, Math.min(...list.map((p) => p.unrealizedPnl)));
+    const rows = list.map((p) => positionOut(p, false));
+    const totals = totalsByCurrency(rows);
+    for (const t of totals) {
+      const mine = rows.filter((r) => r.currency === t.currency);
+      assert.equal(t.positions, mine.length);
+      assert.equal(t.value, round2(mine.reduce((s, r) => s + r.value, 0)));
+      assert.equal(t.unrealizedPnl, round2(mine.reduce((s, r) => s + r.unrealizedPnl, 0)));
+    }
+    const opt = positionOut(
+      pos({
+        secType: 'OPT',
+        symbol: 'AAPL',
+        expiry: '2027-01-15',
+        strike: 300,
+        right: 'C',
+        multiplier: 100,
+        quantity: -2,
+      }),
+      true,
+    );
+    assert.equal(Object.keys(opt)[0], 'account');
+    assert.match(positionLine(opt), /^DU1 AAPL 2027-01-15 300C -2 @10 now 11 = 110 USD P&L \+10$/);
+    assert.equal(money(1234567.891), '1,234,567.89');
+  });
+});
