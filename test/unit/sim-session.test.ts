@@ -55,7 +55,7 @@ describe('simulator session', () => {
     assert.deepEqual(first.body, { error: 'Bad Request: Please query /accounts first', statusCode: 400 });
     const acc = await call(sim, 'GET', '/iserver/accounts');
     assert.equal(acc.status, 200);
-    assert.deepEqual(acc.body.accounts, ['DU1234567']);
+    assert.deepEqual(acc.body.accounts, ['DU1234567', 'DU7654321', 'DU5550001']);
     assert.equal(acc.body.isPaper, true);
     assert.equal(acc.body.selectedAccount, 'DU1234567');
     assert.equal(acc.body.aliases.DU1234567, 'DU1234567');

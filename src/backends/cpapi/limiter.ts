@@ -32,6 +32,8 @@ export interface PacerOptions {
   headroom?: number;
   /** Extra ms added to the window for the same reason (default 50). */
   marginMs?: number;
+  /** Added to every per-endpoint minimum interval (default 200 ms), so a paced repeat never arrives early. */
+  intervalMarginMs?: number;
   /** Per-endpoint rules keyed by path (no query), replacing the defaults when given. */
   endpoints?: Record<string, EndpointRule>;
   /** Clock, for tests. */
@@ -72,6 +74,7 @@ interface EndpointState {
 export class Pacer {
   private readonly limit: number;
   private readonly window: number;
+  private readonly intervalMargin: number;
   private readonly rules: Record<string, EndpointRule>;
   private readonly now: () => number;
   /** Grant times inside the current window, oldest first. */
@@ -88,6 +91,7 @@ export class Pacer {
     const headroom = opts.headroom ?? 1;
     this.limit = Math.max(1, max - Math.max(0, headroom));
     this.window = (opts.windowMs ?? 1000) + Math.max(0, opts.marginMs ?? 50);
+    this.intervalMargin = Math.max(0, opts.intervalMarginMs ?? 200);
     this.rules = { ...(opts.endpoints ?? DEFAULT_ENDPOINT_RULES) };
     this.now = opts.now ?? Date.now;
   }
@@ -193,8 +197,10 @@ export class Pacer {
             i++; // woken again by a release
             continue;
           }
-          if (rule.minIntervalMs !== undefined && now - st.lastAt < rule.minIntervalMs) {
-            wakeAt = Math.min(wakeAt, st.lastAt + rule.minIntervalMs);
+          // The margin absorbs network jitter: IB measures arrival, we measure departure.
+          const interval = rule.minIntervalMs === undefined ? undefined : rule.minIntervalMs + this.intervalMargin;
+          if (interval !== undefined && now - st.lastAt < interval) {
+            wakeAt = Math.min(wakeAt, st.lastAt + interval);
             i++;
             continue;
           }
