@@ -1,7 +1,189 @@
 /**
  * Orders part of the backend contract: domain types and the methods tools call.
- * Filled in by the orders capability; a backend implements every method.
+ * Nothing here knows IB's wire format (cOID, reply ids, formatted what-if strings, status
+ * codes); the CPAPI backend translates. Every write method sends exactly one request and
+ * never retries: the caller (src/safety) decides what to do when an answer is lost.
  */
+import type { CallOptions } from './backend.js';
+import type { SecType } from './types.js';
 
-// biome-ignore lint/suspicious/noEmptyInterface: filled in by the orders capability
-export interface OrdersBackend {}
+export type OrderSide = 'BUY' | 'SELL';
+export type OrderType = 'MKT' | 'LMT' | 'STP' | 'STOP_LIMIT' | 'TRAIL';
+export type TimeInForce = 'DAY' | 'GTC' | 'IOC' | 'OPG';
+/** Trailing amount in price units ("amt") or percent ("%"). */
+export type TrailingType = 'amt' | '%';
+
+export const ORDER_TYPES: readonly OrderType[] = ['MKT', 'LMT', 'STP', 'STOP_LIMIT', 'TRAIL'];
+export const TIFS: readonly TimeInForce[] = ['DAY', 'GTC', 'IOC', 'OPG'];
+
+/** One order exactly as it will be sent. `clientOrderId` is unique per order attempt and never reused. */
+export interface OrderRequest {
+  accountId: string;
+  conid: number;
+  secType: SecType;
+  /** Ticker for display and for the broker's order ticket. */
+  symbol: string;
+  side: OrderSide;
+  orderType: OrderType;
+  quantity: number;
+  /** Limit price (LMT, STOP_LIMIT). */
+  limitPrice?: number;
+  /** Stop (trigger) price (STP, STOP_LIMIT). */
+  stopPrice?: number;
+  /** TRAIL: distance of the trailing stop. */
+  trailingAmount?: number;
+  trailingType?: TrailingType;
+  tif: TimeInForce;
+  outsideRth: boolean;
+  clientOrderId: string;
+}
+
+/** A broker's confirmation question about an order that is not placed yet. */
+export interface OrderQuestion {
+  replyId: string;
+  /** The broker's texts (untrusted). */
+  messages: string[];
+  messageIds: string[];
+}
+
+export interface PlacedOrder {
+  orderId: string;
+  status: string;
+}
+
+/** The answer to a placement, a modification or a reply. */
+export type PlaceOutcome =
+  | { kind: 'placed'; orders: PlacedOrder[] }
+  | { kind: 'questions'; question: OrderQuestion }
+  | { kind: 'rejected'; message: string };
+
+export interface BeforeAfter {
+  current?: number;
+  change?: number;
+  after?: number;
+}
+
+/** The broker's what-if for an order: cost, commission, margin and equity, without placing it. */
+export interface OrderPreview {
+  /** Order value (price × quantity × multiplier), positive. */
+  amount?: number;
+  commission?: number;
+  /** Amount plus commission. */
+  total?: number;
+  currency?: string;
+  equity?: BeforeAfter;
+  initialMargin?: BeforeAfter;
+  maintenanceMargin?: BeforeAfter;
+  position?: BeforeAfter;
+  /** Warnings from the broker (untrusted text). */
+  warnings: string[];
+  /** Set when the broker says the order would be rejected. */
+  error?: string;
+}
+
+/** Canonical order statuses (IB's CamelCase values; unknown ones are passed through). */
+export type OrderStatusName =
+  | 'Inactive'
+  | 'PendingSubmit'
+  | 'PreSubmitted'
+  | 'Submitted'
+  | 'Filled'
+  | 'PendingCancel'
+  | 'PreCancelled'
+  | 'Cancelled'
+  | 'WarnState'
+  | 'Rejected'
+  | (string & {});
+
+export const FINAL_STATUSES: ReadonlySet<string> = new Set(['Filled', 'Cancelled', 'Inactive', 'Rejected']);
+
+export interface LiveOrder {
+  orderId: string;
+  clientOrderId?: string;
+  accountId: string;
+  conid: number;
+  symbol: string;
+  secType?: SecType;
+  side: OrderSide;
+  orderType: string;
+  /** Total quantity of the order. */
+  quantity: number;
+  filled: number;
+  remaining: number;
+  limitPrice?: number;
+  stopPrice?: number;
+  avgPrice?: number;
+  status: OrderStatusName;
+  tif?: string;
+  /** Epoch ms of the last update or execution, when known. */
+  time?: number;
+  description?: string;
+  /** Whether the broker allows changing or cancelling it, when known. */
+  editable?: boolean;
+}
+
+export interface Trade {
+  executionId: string;
+  orderId?: string;
+  clientOrderId?: string;
+  accountId: string;
+  conid: number;
+  symbol: string;
+  secType?: SecType;
+  side: OrderSide;
+  quantity: number;
+  price: number;
+  commission?: number;
+  netAmount?: number;
+  exchange?: string;
+  /** Epoch ms. */
+  time: number;
+}
+
+export interface CancelResult {
+  orderId: string;
+  /** The broker accepted the cancel request (the order may still fill before it takes effect). */
+  accepted: boolean;
+  message: string;
+}
+
+/** Accounts the session can trade, with what the broker says about paper vs live. */
+export interface TradingAccounts {
+  accounts: string[];
+  /** The broker's own paper flag (IB's isPaper), when given. */
+  isPaper?: boolean;
+  selected?: string;
+  /** Base currency per account, when known. */
+  currencies?: Record<string, string>;
+}
+
+export interface LiveOrdersOptions extends CallOptions {
+  /** Drop the broker's cached list first (IB's force=true). */
+  force?: boolean;
+}
+
+export interface OrdersApi {
+  /** Accounts and the paper flag, read from the broker (not from configuration). */
+  tradingAccounts(opts?: CallOptions): Promise<TradingAccounts>;
+  /** The broker's what-if: nothing is placed. */
+  previewOrder(order: OrderRequest, opts?: CallOptions): Promise<OrderPreview>;
+  /** Sends one order once. Never retried: a lost answer surfaces as an error to the caller. */
+  placeOrder(order: OrderRequest, opts?: CallOptions): Promise<PlaceOutcome>;
+  /** Answers a confirmation question (replies can chain into another question). */
+  reply(replyId: string, confirmed: boolean, opts?: CallOptions): Promise<PlaceOutcome>;
+  /** Working and recent orders of the session, each once. */
+  liveOrders(opts?: LiveOrdersOptions): Promise<LiveOrder[]>;
+  /** One order's status; BrokerError NOT_FOUND when the broker does not know it. */
+  orderStatus(orderId: string, opts?: CallOptions): Promise<LiveOrder>;
+  /** Replaces a working order's parameters; `order` is the full new order. */
+  modifyOrder(orderId: string, order: OrderRequest, opts?: CallOptions): Promise<PlaceOutcome>;
+  /** Cancels one order ("-1" = all open orders of the account). */
+  cancelOrder(accountId: string, orderId: string, opts?: CallOptions): Promise<CancelResult>;
+  /** Executions of the last `days` days (1-7). */
+  trades(days: number, opts?: CallOptions): Promise<Trade[]>;
+  /** The order with this client order id, if the broker shows it among the session's orders. */
+  findOrderByClientId(clientOrderId: string, opts?: CallOptions): Promise<LiveOrder | undefined>;
+}
+
+/** The section of the Backend contract (the CPAPI backend delegates to src/backends/cpapi/orders.ts). */
+export interface OrdersBackend extends OrdersApi {}

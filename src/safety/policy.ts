@@ -1,0 +1,269 @@
+/**
+ * The trading policy, applied to every order path before anything is sent:
+ *
+ * - Mode from the account itself: IB's isPaper flag and the DU/DF prefix of paper accounts,
+ *   never a port or a setting. Anything that is not clearly paper counts as LIVE.
+ * - A LIVE account refuses every order unless the server was started with --allow-live-trading.
+ * - Limits: notional per order (in the account's currency, from ask/bid, the order's own
+ *   prices and IB's what-if, never skipped), quantity, orders per day, accounts, symbols,
+ *   security types. A check that cannot run refuses the order and says which one.
+ */
+import { BrokerError } from '../broker/errors.js';
+import type { OrderPreview, OrderRequest, TradingAccounts } from '../broker/orders.js';
+import type { Contract } from '../broker/types.js';
+import type { TradingMode } from './journal.js';
+
+export type ConfirmationMode = 'elicit' | 'token' | 'none';
+
+export interface SafetyConfig {
+  allowLiveTrading: boolean;
+  orderConfirmation: ConfirmationMode;
+  /** Max order value in the account's currency. */
+  maxOrderNotional: number;
+  maxOrderQuantity: number;
+  /** Orders sent in any rolling 24 hours. */
+  maxOrdersPerDay: number;
+  /** Empty: every account of the session. */
+  allowedAccounts: string[];
+  /** Empty: every symbol. Options match by their underlying symbol. */
+  allowedSymbols: string[];
+  allowedSecTypes: string[];
+  autoConfirmMessageIds: string[];
+}
+
+export const DEFAULT_SAFETY: SafetyConfig = {
+  allowLiveTrading: false,
+  orderConfirmation: 'elicit',
+  maxOrderNotional: 25_000,
+  maxOrderQuantity: 1_000,
+  maxOrdersPerDay: 50,
+  allowedAccounts: [],
+  allowedSymbols: [],
+  allowedSecTypes: ['STK', 'OPT'],
+  autoConfirmMessageIds: [],
+};
+
+const PAPER_PREFIX = /^D[UF]/i;
+
+/**
+ * SIMULATED only for the built-in simulator. PAPER only when nothing says live: IB's isPaper
+ * is not false and the account id has the paper prefix. Everything else is LIVE.
+ */
+export function detectMode(accountId: string, info: Pick<TradingAccounts, 'isPaper'>, simulated: boolean): TradingMode {
+  if (simulated) return 'SIMULATED';
+  if (info.isPaper === false) return 'LIVE';
+  return PAPER_PREFIX.test(accountId) ? 'PAPER' : 'LIVE';
+}
+
+/** Refuses order-changing actions on a live account unless live trading was allowed at startup. */
+export function assertModeAllowed(mode: TradingMode, cfg: Pick<SafetyConfig, 'allowLiveTrading'>, what: string): void {
+  if (mode === 'LIVE' && !cfg.allowLiveTrading) {
+    throw new BrokerError(
+      'REFUSED',
+      `This is a LIVE account: ${what} is refused because the server was not started with --allow-live-trading. Nothing was sent.`,
+      {
+        hint: 'Use a paper account, or have the user restart the server with --allow-live-trading (IB_ALLOW_LIVE_TRADING=true) if they really want the assistant to trade real money.',
+        details: { mode, check: 'live-trading' },
+      },
+    );
+  }
+}
+
+/** Startup and per-order rule: confirmation "none" on a live account needs --allow-live-trading. */
+export function confirmationProblem(
+  cfg: Pick<SafetyConfig, 'orderConfirmation' | 'allowLiveTrading'>,
+  mode: TradingMode | 'UNKNOWN',
+): string | undefined {
+  if (cfg.orderConfirmation === 'none' && mode === 'LIVE' && !cfg.allowLiveTrading) {
+    return '--order-confirmation none is allowed for paper and simulated accounts, and for live accounts only together with --allow-live-trading.';
+  }
+  return undefined;
+}
+
+export interface PriceRefs {
+  bid?: number | undefined;
+  ask?: number | undefined;
+  last?: number | undefined;
+}
+
+export interface LimitInput {
+  order: OrderRequest;
+  contract: Pick<Contract, 'symbol' | 'secType' | 'multiplier' | 'currency'>;
+  /** Accounts the broker says this session has (undefined: could not be read). */
+  brokerAccounts: string[] | undefined;
+  accountCurrency?: string | undefined;
+  quote?: PriceRefs | undefined;
+  preview?: OrderPreview | undefined;
+  /** Orders sent in the last 24 hours (undefined: unknown). */
+  ordersLast24h: number | undefined;
+}
+
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  /** false when the check could not be made. */
+  ran: boolean;
+  detail: string;
+}
+
+export interface LimitReport {
+  notional: number | undefined;
+  /** Where the notional came from, e.g. "ask 187.2", "limit price", "what-if". */
+  notionalBasis: string | undefined;
+  checks: CheckResult[];
+}
+
+function pos(n: number | undefined): n is number {
+  return typeof n === 'number' && Number.isFinite(n) && n > 0;
+}
+
+export function multiplierOf(c: Pick<Contract, 'secType' | 'multiplier'>): number {
+  if (pos(c.multiplier)) return c.multiplier;
+  return c.secType === 'OPT' || c.secType === 'FOP' ? 100 : 1;
+}
+
+/**
+ * The highest price this order can plausibly execute at, from what is known, with its basis.
+ * Several sources are combined (max), so one stale source cannot make an order look smaller.
+ */
+export function worstPrice(
+  order: OrderRequest,
+  q: PriceRefs | undefined,
+): { price: number; basis: string } | undefined {
+  const cands: Array<[number, string]> = [];
+  const add = (v: number | undefined, basis: string) => {
+    if (pos(v)) cands.push([v, basis]);
+  };
+  const buy = order.side === 'BUY';
+  const market = buy ? q?.ask : q?.bid;
+  const marketName = buy ? 'ask' : 'bid';
+  switch (order.orderType) {
+    case 'MKT':
+      add(market, marketName);
+      break;
+    case 'LMT':
+      add(order.limitPrice, 'limit price');
+      if (!buy) add(market, marketName);
+      break;
+    case 'STP':
+      add(order.stopPrice, 'stop price');
+      add(market, marketName);
+      break;
+    case 'STOP_LIMIT':
+      add(order.limitPrice, 'limit price');
+      if (!buy) add(market, marketName);
+      break;
+    case 'TRAIL': {
+      if (pos(market)) {
+        const t = order.trailingAmount ?? 0;
+        const offset = order.trailingType === '%' ? (market * t) / 100 : t;
+        add(buy ? market + offset : market, `${marketName}${buy ? ' + trailing amount' : ''}`);
+      }
+      break;
+    }
+  }
+  if (!cands.length) return undefined;
+  cands.sort((a, b) => b[0] - a[0]);
+  const [price, basis] = cands[0]!;
+  return { price, basis: `${basis} ${price}` };
+}
+
+/** Runs every limit check; returns the report, or throws REFUSED naming failed and unrunnable checks. */
+export function checkLimits(input: LimitInput, cfg: SafetyConfig): LimitReport {
+  const { order, contract } = input;
+  const checks: CheckResult[] = [];
+  const ok = (name: string, detail: string) => checks.push({ name, ok: true, ran: true, detail });
+  const fail = (name: string, detail: string) => checks.push({ name, ok: false, ran: true, detail });
+  const cannot = (name: string, detail: string) => checks.push({ name, ok: false, ran: false, detail });
+
+  // Account
+  if (!input.brokerAccounts) cannot('account', 'the account list could not be read from IB');
+  else if (!input.brokerAccounts.includes(order.accountId)) {
+    fail(
+      'account',
+      `account ${order.accountId} is not one of this session's accounts (${input.brokerAccounts.join(', ')})`,
+    );
+  } else if (cfg.allowedAccounts.length && !cfg.allowedAccounts.includes(order.accountId)) {
+    fail('account', `account ${order.accountId} is not in --allowed-accounts (${cfg.allowedAccounts.join(', ')})`);
+  } else ok('account', order.accountId);
+
+  // Security type and symbol
+  if (!cfg.allowedSecTypes.map((s) => s.toUpperCase()).includes(contract.secType)) {
+    fail('secType', `${contract.secType} is not in --allowed-sec-types (${cfg.allowedSecTypes.join(', ') || 'none'})`);
+  } else ok('secType', contract.secType);
+  const sym = contract.symbol.toUpperCase();
+  if (cfg.allowedSymbols.length && !cfg.allowedSymbols.map((s) => s.toUpperCase()).includes(sym)) {
+    fail('symbol', `${sym} is not in --allowed-symbols (${cfg.allowedSymbols.join(', ')})`);
+  } else ok('symbol', sym);
+
+  // Quantity
+  if (order.quantity > cfg.maxOrderQuantity) {
+    fail('quantity', `quantity ${order.quantity} is above --max-order-quantity ${cfg.maxOrderQuantity}`);
+  } else ok('quantity', `${order.quantity} ≤ ${cfg.maxOrderQuantity}`);
+
+  // Orders per day
+  if (input.ordersLast24h === undefined) cannot('orders-per-day', 'the order journal could not be read');
+  else if (input.ordersLast24h + 1 > cfg.maxOrdersPerDay) {
+    fail(
+      'orders-per-day',
+      `${input.ordersLast24h} orders were sent in the last 24 hours; --max-orders-per-day is ${cfg.maxOrdersPerDay}`,
+    );
+  } else ok('orders-per-day', `${input.ordersLast24h + 1} of ${cfg.maxOrdersPerDay}`);
+
+  // Notional
+  let notional: number | undefined;
+  let notionalBasis: string | undefined;
+  const currency = contract.currency?.toUpperCase();
+  const acctCcy = input.accountCurrency?.toUpperCase();
+  if (currency && acctCcy && currency !== acctCcy) {
+    cannot(
+      'notional',
+      `the contract trades in ${currency} but the account's currency is ${acctCcy}; the order value cannot be converted`,
+    );
+  } else {
+    const mult = multiplierOf(contract);
+    const w = worstPrice(order, input.quote);
+    const fromPrice = w ? w.price * order.quantity * mult : undefined;
+    const whatIf = pos(input.preview?.amount) ? input.preview!.amount : undefined;
+    if (fromPrice === undefined && whatIf === undefined) {
+      cannot(
+        'notional',
+        `no price to value the order: no ${order.side === 'BUY' ? 'ask' : 'bid'} quote and no what-if amount from IB`,
+      );
+    } else {
+      if (fromPrice !== undefined && (whatIf === undefined || fromPrice >= whatIf)) {
+        notional = fromPrice;
+        notionalBasis = `${w!.basis} × ${order.quantity}${mult !== 1 ? ` × ${mult}` : ''}`;
+      } else {
+        notional = whatIf!;
+        notionalBasis = "IB's what-if order value";
+      }
+      const shown = `${round2(notional)}${acctCcy ? ` ${acctCcy}` : currency ? ` ${currency}` : ''}`;
+      if (notional > cfg.maxOrderNotional) {
+        fail(
+          'notional',
+          `order value ${shown} (${notionalBasis}) is above --max-order-notional ${cfg.maxOrderNotional}`,
+        );
+      } else ok('notional', `${shown} ≤ ${cfg.maxOrderNotional} (${notionalBasis})`);
+    }
+  }
+
+  const failed = checks.filter((c) => c.ran && !c.ok);
+  const unrun = checks.filter((c) => !c.ran);
+  if (failed.length || unrun.length) {
+    const parts: string[] = [];
+    if (failed.length) parts.push(`failed: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ')}`);
+    if (unrun.length) parts.push(`could not be checked: ${unrun.map((c) => `${c.name} (${c.detail})`).join('; ')}`);
+    throw new BrokerError('REFUSED', `Order refused by the safety policy, nothing was sent. ${parts.join('. ')}.`, {
+      hint: failed.length
+        ? 'Change the order to fit the limits; limits are set by the user when starting the server (--max-order-notional, --max-order-quantity, --max-orders-per-day, --allowed-*).'
+        : 'A check that cannot run refuses the order. Retry when market data / account data is available, or use a limit order.',
+      details: { checks, failed: failed.map((c) => c.name), notRun: unrun.map((c) => c.name) },
+    });
+  }
+  return { notional, notionalBasis, checks };
+}
+
+function round2(n: number): number {
+  return Math.round(n * 100) / 100;
+}

@@ -1,0 +1,39 @@
+/**
+ * IB's confirmation questions ("Are you sure you want to submit this order?") are answered by
+ * server policy, by message id: ids on the configured allowlist of informational notices are
+ * confirmed automatically; any other question goes back to the caller with its text and needs
+ * confirm_order. The model has no way to widen the allowlist, and IB's session-wide
+ * suppression endpoint is never used (so nothing is silently suppressed on a live account).
+ */
+import type { OrderQuestion } from '../broker/orders.js';
+import type { TradingMode } from './journal.js';
+
+/**
+ * Informational notices only: risk disclosures about order types that IB shows on every
+ * such order. Price-constraint (o163), size-limit (o382/o383), value-limit (o451), missing
+ * market data (o354) and the like are real warnings and are never on this list by default.
+ */
+export const DEFAULT_AUTO_CONFIRM_IDS: readonly string[] = [
+  'o10151', // risks of market orders
+  'o10152', // risks of stop orders once active
+  'o10153', // mandatory cap price notice
+  'o10331', // stop order notice
+];
+
+export interface QuestionDecision {
+  /** Every message id is on the allowlist: reply "yes" automatically. */
+  autoConfirm: boolean;
+  /** Ids that need a human (or the caller) to confirm. */
+  blocking: string[];
+}
+
+export function decideQuestion(q: OrderQuestion, allowlist: readonly string[], _mode: TradingMode): QuestionDecision {
+  const allowed = new Set(allowlist.map((s) => s.trim().toLowerCase()).filter(Boolean));
+  // A question without ids cannot be classified: it always goes to the caller.
+  const ids = q.messageIds.length ? q.messageIds : ['(no id)'];
+  const blocking = ids.filter((id) => !allowed.has(id.toLowerCase()));
+  return { autoConfirm: blocking.length === 0, blocking };
+}
+
+/** Upper bound on automatic replies for one order (IB chains questions; a loop would be a bug). */
+export const MAX_AUTO_REPLIES = 6;

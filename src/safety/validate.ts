@@ -1,0 +1,118 @@
+/**
+ * Inputs that cannot make a valid order, refused before anything is sent: a limit order
+ * without a price, a stop without a stop price, a price on a market order, quantity ≤ 0,
+ * fractional option quantities, prices off the contract's tick size, TRAIL without a trailing
+ * amount. Pure functions; every problem is reported at once so the model can fix them together.
+ */
+import { BrokerError } from '../broker/errors.js';
+import type { OrderType, TimeInForce, TrailingType } from '../broker/orders.js';
+import type { SecType } from '../broker/types.js';
+
+export interface OrderFields {
+  secType: SecType;
+  orderType: OrderType;
+  quantity: number;
+  limitPrice?: number | undefined;
+  stopPrice?: number | undefined;
+  trailingAmount?: number | undefined;
+  trailingType?: TrailingType | undefined;
+  tif: TimeInForce;
+  outsideRth?: boolean | undefined;
+  /** Minimum price increment when the broker gave one; otherwise the standard US rule applies. */
+  minTick?: number | undefined;
+  /** Smallest quantity step (fractional shares: 0.0001); default 1 for derivatives, 0.0001 for stocks. */
+  sizeIncrement?: number | undefined;
+}
+
+/** Floating-point tolerant "is x a multiple of step". */
+export function isMultiple(x: number, step: number): boolean {
+  if (!(step > 0)) return true;
+  const q = x / step;
+  return Math.abs(q - Math.round(q)) < 1e-6;
+}
+
+/**
+ * The standard minimum price increment: US stocks 0.01 (0.0001 below $1); US equity options
+ * 0.01 below $3 and 0.05 from $3 (the penny-interval rule); others 0.01.
+ */
+export function standardTick(secType: SecType, price: number): number {
+  const p = Math.abs(price);
+  if (secType === 'STK' || secType === 'FUND') return p < 1 ? 0.0001 : 0.01;
+  if (secType === 'OPT') return p < 3 ? 0.01 : 0.05;
+  return 0.01;
+}
+
+function priceProblem(label: string, value: number, f: OrderFields): string | undefined {
+  if (!Number.isFinite(value) || value <= 0) return `${label} must be a positive number, got ${value}.`;
+  const tick = f.minTick ?? standardTick(f.secType, value);
+  if (!isMultiple(value, tick)) {
+    const below = Math.floor(value / tick + 1e-9) * tick;
+    const decimals = Math.max(0, Math.ceil(-Math.log10(tick) - 1e-9));
+    return `${label} ${value} is not a multiple of the tick size ${tick}; use ${below.toFixed(decimals)} or ${(below + tick).toFixed(decimals)}.`;
+  }
+  return undefined;
+}
+
+/** Every reason these fields cannot make a valid order (empty when they can). */
+export function orderProblems(f: OrderFields): string[] {
+  const p: string[] = [];
+  const t = f.orderType;
+  if (!Number.isFinite(f.quantity) || f.quantity <= 0) p.push(`quantity must be greater than 0, got ${f.quantity}.`);
+  else if (f.secType !== 'STK' && !Number.isInteger(f.quantity)) {
+    p.push(`quantity must be a whole number of contracts for ${f.secType}, got ${f.quantity}.`);
+  } else {
+    const step = f.sizeIncrement ?? (f.secType === 'STK' ? 0.0001 : 1);
+    if (!isMultiple(f.quantity, step)) p.push(`quantity ${f.quantity} is not a multiple of ${step}.`);
+  }
+
+  const needsLimit = t === 'LMT' || t === 'STOP_LIMIT';
+  const needsStop = t === 'STP' || t === 'STOP_LIMIT';
+  if (needsLimit && f.limitPrice === undefined) p.push(`a ${t} order needs a limit price (price).`);
+  if (!needsLimit && f.limitPrice !== undefined) {
+    p.push(
+      t === 'MKT'
+        ? 'a market order takes no price; use orderType LMT to set a limit price.'
+        : `a ${t} order takes no limit price (price); ${t === 'STP' ? 'use stopPrice, or orderType STOP_LIMIT for both' : 'use trailingAmount'}.`,
+    );
+  }
+  if (needsStop && f.stopPrice === undefined) p.push(`a ${t} order needs a stop price (stopPrice).`);
+  if (!needsStop && f.stopPrice !== undefined) p.push(`a ${t} order takes no stop price (stopPrice).`);
+  if (t === 'TRAIL') {
+    if (f.trailingAmount === undefined) p.push('a TRAIL order needs trailingAmount (and trailingType "amt" or "%").');
+    else if (!Number.isFinite(f.trailingAmount) || f.trailingAmount <= 0) {
+      p.push(`trailingAmount must be a positive number, got ${f.trailingAmount}.`);
+    } else if (f.trailingType === '%' && f.trailingAmount >= 100) {
+      p.push(`a trailing percentage must be below 100, got ${f.trailingAmount}.`);
+    } else if ((f.trailingType ?? 'amt') === 'amt') {
+      const e = priceProblem('trailingAmount', f.trailingAmount, f);
+      if (e) p.push(e);
+    }
+  } else if (f.trailingAmount !== undefined || f.trailingType !== undefined) {
+    p.push(`trailingAmount and trailingType only apply to TRAIL orders, not ${t}.`);
+  }
+  if (f.limitPrice !== undefined && needsLimit) {
+    const e = priceProblem('price', f.limitPrice, f);
+    if (e) p.push(e);
+  }
+  if (f.stopPrice !== undefined && needsStop) {
+    const e = priceProblem('stopPrice', f.stopPrice, f);
+    if (e) p.push(e);
+  }
+  if (f.tif === 'OPG' && t !== 'MKT' && t !== 'LMT')
+    p.push(`tif OPG (at the opening) is only for MKT and LMT orders, not ${t}.`);
+  if (f.tif === 'OPG' && f.outsideRth) p.push('tif OPG cannot be combined with outsideRth.');
+  if (t === 'MKT' && f.outsideRth)
+    p.push('market orders cannot execute outside regular trading hours; use a LMT order.');
+  return p;
+}
+
+/** Throws INVALID_INPUT listing every problem; nothing has been sent when this throws. */
+export function assertValidOrder(f: OrderFields): void {
+  const problems = orderProblems(f);
+  if (problems.length) {
+    throw new BrokerError('INVALID_INPUT', `The order is not valid, nothing was sent: ${problems.join(' ')}`, {
+      hint: 'Fix the listed fields and call again.',
+      details: { problems },
+    });
+  }
+}

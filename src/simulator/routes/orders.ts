@@ -1,0 +1,216 @@
+/**
+ * IB's order endpoints (protocol notes §7) over the simulator's order engine:
+ *
+ *   POST   /iserver/account/:accountId/orders          {"orders":[{…}]} → placed | question | {"error"}
+ *   POST   /iserver/account/:accountId/orders/whatif   same body → amount/equity/margin strings
+ *   POST   /iserver/reply/:replyId                     {"confirmed":bool} → placed | next question | error; 503 stale
+ *   GET    /iserver/account/orders?force&filters        {"orders":[],"snapshot":false} first (and after force)
+ *   GET    /iserver/account/order/status/:orderId       503 for unknown ids
+ *   POST   /iserver/account/:accountId/order/:orderId   modify: one order object, not wrapped
+ *   DELETE /iserver/account/:accountId/order/:orderId   cancel; -1 cancels all open orders of the account
+ *   GET    /iserver/account/trades?days=N               executions, N ≤ 7
+ *   POST   /iserver/questions/suppress(/reset)          {"status":"submitted"}
+ *
+ * Control: GET /sim/orders → {orders, executions, cOIDSubmissions} for tests.
+ */
+
+import { type OrderSpec, type SimOrderType, type SimTif, simOrders } from '../orders.js';
+import { HttpError, ibError, json, type Reply, type Router } from '../server.js';
+import type { SimState } from '../state.js';
+
+const TYPES = new Set(['MKT', 'LMT', 'STP', 'STOP_LIMIT', 'TRAIL']);
+const TIFS = new Set(['DAY', 'GTC', 'IOC', 'OPG']);
+
+function n(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v === 'string' && v.trim() !== '') {
+    const x = Number(v);
+    return Number.isFinite(x) ? x : undefined;
+  }
+  return undefined;
+}
+
+function checkAccount(state: SimState, acct: string): void {
+  if (!state.accounts.some((a) => a.id === acct)) {
+    throw new HttpError(400, { error: `Bad Request: accountId is not valid: ${acct}`, statusCode: 400 });
+  }
+}
+
+/** One order object of IB's body → the engine's spec; malformed content is IB's 500. */
+function specFrom(state: SimState, acct: string, o: unknown): OrderSpec | Reply {
+  if (!o || typeof o !== 'object') return { status: 500, body: { error: 'Invalid order' } };
+  const r = o as Record<string, unknown>;
+  const conid = n(r['conid']) ?? n(String(r['conidex'] ?? '').split('@')[0]);
+  const type = String(r['orderType'] ?? '').toUpperCase();
+  const side = String(r['side'] ?? '').toUpperCase();
+  const tif = String(r['tif'] ?? 'DAY').toUpperCase();
+  const qty = n(r['quantity']);
+  if (conid === undefined || !Number.isInteger(conid)) return { status: 500, body: { error: 'conid is required' } };
+  if (!TYPES.has(type)) return { status: 200, body: { error: `Invalid order type: ${type || '(none)'}` } };
+  if (side !== 'BUY' && side !== 'SELL') return { status: 500, body: { error: 'side must be BUY or SELL' } };
+  if (!TIFS.has(tif)) return { status: 200, body: { error: `Invalid time in force: ${tif}` } };
+  if (qty === undefined) return { status: 500, body: { error: 'quantity is required' } };
+  const inst = simOrders(state).instrument(conid);
+  if (!inst) return { status: 200, body: { error: `Contract ${conid} not found` } };
+  if (r['acctId'] !== undefined && String(r['acctId']) !== acct) {
+    return { status: 200, body: { error: 'acctId in the order does not match the account in the path' } };
+  }
+  const spec: OrderSpec = {
+    acct,
+    conid,
+    inst,
+    side,
+    type: type as SimOrderType,
+    qty,
+    tif: tif as SimTif,
+    outsideRth: r['outsideRTH'] === true || r['outsideRth'] === true,
+  };
+  const price = n(r['price']);
+  const aux = n(r['auxPrice']);
+  if (type === 'LMT') spec.limit = price;
+  if (type === 'STP') spec.stop = price ?? aux;
+  if (type === 'STOP_LIMIT') {
+    spec.limit = price;
+    spec.stop = aux;
+  }
+  if (type === 'TRAIL') {
+    const amt = n(r['trailingAmt']);
+    if (amt !== undefined) spec.trailAmt = amt;
+    spec.trailType = r['trailingType'] === '%' ? '%' : 'amt';
+  }
+  if (typeof r['cOID'] === 'string' && r['cOID'] !== '') spec.cOID = r['cOID'];
+  return spec;
+}
+
+const isReply = (x: OrderSpec | Reply): x is Reply => 'status' in x && !('acct' in x);
+
+export function register(router: Router, state: SimState): void {
+  const engine = () => simOrders(state);
+  engine();
+
+  router.post(
+    '/iserver/account/:accountId/orders',
+    (ctx) => {
+      const acct = ctx.params['accountId'] ?? '';
+      checkAccount(state, acct);
+      const body = ctx.body as { orders?: unknown } | undefined;
+      const orders = Array.isArray(body?.orders) ? body.orders : [];
+      if (orders.length === 0) return { status: 500, body: { error: 'No orders in the request' } };
+      if (orders.length > 1) {
+        return json({ error: 'Placing unrelated orders in bulk is not supported; send one order at a time.' });
+      }
+      const spec = specFrom(state, acct, orders[0]);
+      if (isReply(spec)) return spec;
+      return engine().submit(spec);
+    },
+    { requiresAccounts: true },
+  );
+
+  router.post(
+    '/iserver/account/:accountId/orders/whatif',
+    (ctx) => {
+      const acct = ctx.params['accountId'] ?? '';
+      checkAccount(state, acct);
+      const body = ctx.body as { orders?: unknown } | undefined;
+      const first = Array.isArray(body?.orders) ? body.orders[0] : undefined;
+      const spec = specFrom(state, acct, first);
+      if (isReply(spec)) return spec;
+      return engine().whatIf(spec);
+    },
+    { requiresAccounts: true },
+  );
+
+  router.post('/iserver/reply/:replyId', (ctx) => {
+    const b = (ctx.body ?? {}) as { confirmed?: unknown };
+    return engine().reply(ctx.params['replyId'] ?? '', b.confirmed === true);
+  });
+
+  router.get(
+    '/iserver/account/orders',
+    (ctx) => {
+      const force = /^(true|1)$/i.test(ctx.query.get('force') ?? '');
+      const filters = (ctx.query.get('filters') ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      const acct = ctx.query.get('accountId') ?? undefined;
+      return engine().live({ force, filters, ...(acct ? { acct } : {}) });
+    },
+    { requiresAccounts: true },
+  );
+
+  router.get('/iserver/account/order/status/:orderId', (ctx) => {
+    const id = Number(ctx.params['orderId']);
+    if (!Number.isInteger(id)) return ibError(503, `Order ${ctx.params['orderId']} is not found`);
+    return engine().status(id);
+  });
+
+  router.post(
+    '/iserver/account/:accountId/order/:orderId',
+    (ctx) => {
+      const acct = ctx.params['accountId'] ?? '';
+      checkAccount(state, acct);
+      const id = Number(ctx.params['orderId']);
+      if (ctx.body && typeof ctx.body === 'object' && Array.isArray((ctx.body as { orders?: unknown }).orders)) {
+        return { status: 500, body: { error: 'The modify body is one order object, not an orders array' } };
+      }
+      const spec = specFrom(state, acct, ctx.body);
+      if (isReply(spec)) return spec;
+      return engine().modify(acct, id, spec);
+    },
+    { requiresAccounts: true },
+  );
+
+  router.delete(
+    '/iserver/account/:accountId/order/:orderId',
+    (ctx) => {
+      const acct = ctx.params['accountId'] ?? '';
+      checkAccount(state, acct);
+      return engine().cancel(acct, Number(ctx.params['orderId']));
+    },
+    { requiresAccounts: true },
+  );
+
+  router.get('/iserver/account/trades', (ctx) => engine().trades(Number(ctx.query.get('days') ?? 1) || 1));
+
+  router.post('/iserver/questions/suppress', (ctx) => {
+    const ids = (ctx.body as { messageIds?: unknown } | undefined)?.messageIds;
+    if (!Array.isArray(ids) || ids.length === 0) return { status: 500, body: { error: 'messageIds required' } };
+    return json({ status: 'submitted' });
+  });
+  router.post('/iserver/questions/suppress/reset', () => json({ status: 'submitted' }));
+
+  router.addControl('GET', '/sim/orders', () => {
+    const e = engine();
+    e.step();
+    return json({
+      orders: [...e.orders.values()].map((o) => ({
+        orderId: o.orderId,
+        cOID: o.cOID,
+        acct: o.acct,
+        conid: o.conid,
+        symbol: o.inst.symbol,
+        side: o.side,
+        type: o.type,
+        qty: o.qty,
+        filled: o.filled,
+        status: o.status,
+        avgPrice: o.avgPrice,
+        limit: o.limit,
+        stop: o.stop,
+        tif: o.tif,
+      })),
+      executions: e.executions.map((x) => ({
+        executionId: x.executionId,
+        orderId: x.orderId,
+        cOID: x.cOID,
+        conid: x.conid,
+        side: x.side,
+        qty: x.qty,
+        price: x.price,
+        commission: x.commission,
+      })),
+      cOIDSubmissions: Object.fromEntries(e.cOIDSubmissions),
+    });
+  });
+}

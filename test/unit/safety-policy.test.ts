@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { BrokerError } from '../../src/broker/errors.js';
+import type { OrderRequest } from '../../src/broker/orders.js';
+import {
+  assertModeAllowed,
+  checkLimits,
+  confirmationProblem,
+  DEFAULT_SAFETY,
+  detectMode,
+  type LimitInput,
+  type SafetyConfig,
+  worstPrice,
+} from '../../src/safety/policy.js';
+import { decideQuestion } from '../../src/safety/questions.js';
+
+const order: OrderRequest = {
+  accountId: 'DU1234567',
+  conid: 265598,
+  secType: 'STK',
+  symbol: 'AAPL',
+  side: 'BUY',
+  orderType: 'MKT',
+  quantity: 10,
+  tif: 'DAY',
+  outsideRth: false,
+  clientOrderId: 'test-1',
+};
+const input = (o: Partial<OrderRequest> = {}, extra: Partial<LimitInput> = {}): LimitInput => ({
+  order: { ...order, ...o },
+  contract: { symbol: 'AAPL', secType: 'STK', currency: 'USD' },
+  brokerAccounts: ['DU1234567'],
+  accountCurrency: 'USD',
+  quote: { bid: 199.9, ask: 200.1, last: 200 },
+  ordersLast24h: 0,
+  ...extra,
+});
+const cfg = (c: Partial<SafetyConfig> = {}): SafetyConfig => ({ ...DEFAULT_SAFETY, ...c });
+const refusedWith = (re: RegExp) => (e: unknown) =>
+  e instanceof BrokerError && e.code === 'REFUSED' && re.test(e.message);
+
+describe('mode detection comes from the account, never a setting', () => {
+  test('paper needs the DU/DF prefix and isPaper not false', () => {
+    assert.equal(detectMode('DU1234567', { isPaper: true }, false), 'PAPER');
+    assert.equal(detectMode('DU1234567', {}, false), 'PAPER');
+    assert.equal(detectMode('DF1234567', { isPaper: true }, false), 'PAPER');
+    assert.equal(detectMode('U1234567', { isPaper: true }, false), 'LIVE');
+    assert.equal(detectMode('DU1234567', { isPaper: false }, false), 'LIVE');
+    assert.equal(detectMode('U1234567', {}, false), 'LIVE');
+    assert.equal(detectMode('U1234567', { isPaper: false }, true), 'SIMULATED');
+  });
+  test('live is refused without --allow-live-trading', () => {
+    assert.throws(
+      () => assertModeAllowed('LIVE', { allowLiveTrading: false }, 'placing an order'),
+      refusedWith(/LIVE account/),
+    );
+    assertModeAllowed('LIVE', { allowLiveTrading: true }, 'placing an order');
+    assertModeAllowed('PAPER', { allowLiveTrading: false }, 'placing an order');
+    assertModeAllowed('SIMULATED', { allowLiveTrading: false }, 'placing an order');
+  });
+  test('confirmation none on live needs allow-live-trading', () => {
+    assert.ok(confirmationProblem({ orderConfirmation: 'none', allowLiveTrading: false }, 'LIVE'));
+    assert.equal(confirmationProblem({ orderConfirmation: 'none', allowLiveTrading: true }, 'LIVE'), undefined);
+    assert.equal(confirmationProblem({ orderConfirmation: 'none', allowLiveTrading: false }, 'PAPER'), undefined);
+    assert.equal(confirmationProblem({ orderConfirmation: 'token', allowLiveTrading: false }, 'LIVE'), undefined);
+  });
+});
+
+describe('limits', () => {
+  test('market buy valued at the ask; passes under the limit', () => {
+    const r = checkLimits(input(), cfg());
+    assert.equal(r.notional, 2001);
+    assert.match(r.notionalBasis!, /ask 200.1/);
+  });
+  test('market order over the notional limit is refused', () => {
+    assert.throws(() => checkLimits(input({ quantity: 200 }), cfg()), refusedWith(/failed: notional.*40020/));
+  });
+  test("the larger of quote and IB's what-if is used", () => {
+    const r = checkLimits(input({}, { preview: { amount: 5000, warnings: [] } }), cfg());
+    assert.equal(r.notional, 5000);
+    assert.match(r.notionalBasis!, /what-if/);
+  });
+  test('no price and no what-if: the notional check cannot run, order refused', () => {
+    assert.throws(
+      () => checkLimits(input({}, { quote: undefined }), cfg()),
+      (e: unknown) =>
+        e instanceof BrokerError &&
+        /could not be checked: notional/.test(e.message) &&
+        (e.details?.['notRun'] as string[] | undefined)?.includes('notional'),
+    );
+  });
+  test('a limit order is valued at its limit even without a quote', () => {
+    const r = checkLimits(input({ orderType: 'LMT', limitPrice: 150 }, { quote: undefined }), cfg());
+    assert.equal(r.notional, 1500);
+  });
+  test('sell limit valued at max(limit, bid); stop buy at max(stop, ask); options × 100', () => {
+    assert.equal(
+      worstPrice({ ...order, side: 'SELL', orderType: 'LMT', limitPrice: 150 }, { bid: 199.9 })?.price,
+      199.9,
+    );
+    assert.equal(worstPrice({ ...order, orderType: 'STP', stopPrice: 210 }, { ask: 200.1 })?.price, 210);
+    assert.equal(
+      worstPrice({ ...order, orderType: 'TRAIL', trailingAmount: 5, trailingType: '%' }, { ask: 200 })?.price,
+      210,
+    );
+    const r = checkLimits(
+      {
+        ...input({ secType: 'OPT', quantity: 2, orderType: 'LMT', limitPrice: 3.5 }),
+        contract: { symbol: 'AAPL', secType: 'OPT', currency: 'USD' },
+      },
+      cfg(),
+    );
+    assert.equal(r.notional, 700);
+  });
+  test('quantity, orders per day, accounts, symbols, sec types', () => {
+    assert.throws(
+      () => checkLimits(input({ quantity: 5000, orderType: 'LMT', limitPrice: 1 }), cfg()),
+      refusedWith(/quantity 5000/),
+    );
+    assert.throws(() => checkLimits(input({}, { ordersLast24h: 50 }), cfg()), refusedWith(/orders-per-day/));
+    assert.throws(
+      () => checkLimits(input({}, { ordersLast24h: undefined }), cfg()),
+      refusedWith(/could not be checked: orders-per-day/),
+    );
+    assert.throws(() => checkLimits(input({ accountId: 'DU999' }), cfg()), refusedWith(/not one of this session/));
+    assert.throws(() => checkLimits(input(), cfg({ allowedAccounts: ['DU7'] })), refusedWith(/allowed-accounts/));
+    assert.throws(
+      () => checkLimits(input({}, { brokerAccounts: undefined }), cfg()),
+      refusedWith(/could not be checked: account/),
+    );
+    assert.throws(() => checkLimits(input(), cfg({ allowedSymbols: ['MSFT'] })), refusedWith(/allowed-symbols/));
+    checkLimits(input(), cfg({ allowedSymbols: ['aapl'] }));
+    assert.throws(() => checkLimits(input(), cfg({ allowedSecTypes: ['OPT'] })), refusedWith(/allowed-sec-types/));
+  });
+  test('a currency mismatch makes the notional check unrunnable', () => {
+    assert.throws(
+      () => checkLimits({ ...input(), contract: { symbol: 'SAP', secType: 'STK', currency: 'EUR' } }, cfg()),
+      refusedWith(/could not be checked: notional.*EUR/),
+    );
+  });
+  test('several failures are reported together', () => {
+    assert.throws(
+      () => checkLimits(input({ quantity: 5000 }), cfg({ allowedSymbols: ['MSFT'] })),
+      (e: unknown) => e instanceof BrokerError && (e.details?.['failed'] as string[] | undefined)?.length === 3,
+    );
+  });
+});
+
+describe('IB questions by message id', () => {
+  const q = (ids: string[]) => ({ replyId: 'r1', messages: ['m'], messageIds: ids });
+  test('allowlisted informational ids are auto-confirmed; any other blocks', () => {
+    assert.equal(decideQuestion(q(['o10151']), ['o10151'], 'LIVE').autoConfirm, true);
+    assert.deepEqual(decideQuestion(q(['o10151', 'o163']), ['o10151'], 'PAPER').blocking, ['o163']);
+    assert.equal(decideQuestion(q([]), ['o10151'], 'PAPER').autoConfirm, false);
+    assert.equal(decideQuestion(q(['O10151']), ['o10151'], 'PAPER').autoConfirm, true);
+  });
+});
