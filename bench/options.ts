@@ -19,9 +19,7 @@ const CHAIN_ARGS = { symbol: 'SPY', expirationCount: 3, strikeCount: 10, include
 async function chainOnce(s: SimulatorHandle, client: Client) {
   await sim(s, '/sim/reset', {});
   const t0 = performance.now();
-  const res = await client.callTool({ name: 'get_options_chain', arguments: CHAIN_ARGS }, undefined, {
-    timeout: 600_000,
-  });
+  const res = await client.callTool({ name: 'get_options_chain', arguments: CHAIN_ARGS }, { timeout: 600_000 });
   const ms = performance.now() - t0;
   if (res.isError) throw new Error(`bench get_options_chain failed: ${JSON.stringify(res.content)}`);
   const st = await stats(s);

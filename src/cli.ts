@@ -19,11 +19,24 @@ async function main(argv: string[]): Promise<number> {
       const { runDemo } = await import('./demo.js');
       return runDemo(rest);
     }
+    case 'setup': {
+      const { runSetup } = await import('./gateway/setup.js');
+      return runSetup(rest);
+    }
+    case 'doctor': {
+      const { runDoctor } = await import('./gateway/doctor.js');
+      return runDoctor(rest);
+    }
+    case 'halt':
+    case 'resume':
+      return haltCommand(command, rest);
     case 'help':
       process.stdout.write(helpText());
       return 0;
     default:
-      process.stderr.write(`Unknown command "${command}". Commands: serve, simulator, demo. Run ibkr-mcp --help.\n`);
+      process.stderr.write(
+        `Unknown command "${command}". Commands: serve, simulator, demo, setup, doctor, halt, resume. Run ibkr-mcp --help.\n`,
+      );
       return 2;
   }
 }
@@ -44,16 +57,41 @@ async function serve(argv: string[]): Promise<number> {
   const { config } = loaded;
   const log = createLogger({ level: config.logLevel });
   const { createApp } = await import('./runtime.js');
-  const { startStdio } = await import('./mcp/stdio.js');
   const app = await createApp(config, log);
-  const server = await startStdio(app);
+  // Trading safety: confirmation setting check and background reconciliation of the order journal.
+  (await import('./safety/index.js')).startOrderSafety(app);
+  const server =
+    config.transport === 'http'
+      ? await (await import('./mcp/http.js')).startHttp(app).catch(async (err: unknown) => {
+          await app.close();
+          throw err;
+        })
+      : await (await import('./mcp/stdio.js')).startStdio(app);
   log.info('ibkr-mcp started', {
     version: SERVER_VERSION,
-    transport: 'stdio',
+    transport: config.transport,
     backend: app.backendLabel,
     mode: app.mode() === 'UNKNOWN' ? 'PAPER or LIVE (read from IB at first account call)' : app.mode(),
   });
   await server.closed;
+  return 0;
+}
+
+/** `ibkr-mcp halt [reason…]` / `ibkr-mcp resume`: the kill switch file in the state directory. */
+async function haltCommand(command: 'halt' | 'resume', argv: string[]): Promise<number> {
+  const loaded = loadConfig(argv);
+  const { halt, haltPath, resume } = await import('./safety/killswitch.js');
+  const { ensureHome } = await import('./runtime.js');
+  ensureHome(loaded.config.home);
+  if (command === 'halt') {
+    halt(loaded.config.home, loaded.positionals.join(' ') || 'halted with ibkr-mcp halt');
+    process.stdout.write(
+      `Trading halted: no order will be placed or modified until \`ibkr-mcp resume\` (cancels still work). ${haltPath(loaded.config.home)}\n`,
+    );
+  } else {
+    const lifted = resume(loaded.config.home);
+    process.stdout.write(lifted ? 'Trading resumed.\n' : 'Trading was not halted.\n');
+  }
   return 0;
 }
 

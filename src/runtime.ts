@@ -5,11 +5,13 @@
  */
 import { chmodSync, mkdirSync } from 'node:fs';
 import { createCpapiBackend } from './backends/cpapi/index.js';
+import { Pacer } from './backends/cpapi/limiter.js';
 import type { Backend } from './broker/backend.js';
 import type { AccountMode } from './broker/types.js';
 import type { Config } from './config/index.js';
+import { createGatewayRuntime, type GatewayRuntime } from './gateway/index.js';
 import { addSecret, type Logger } from './log.js';
-import { type SimulatorHandle, startSimulator } from './simulator/index.js';
+import type { SimulatorHandle } from './simulator/index.js';
 
 export interface App {
   config: Config;
@@ -19,6 +21,8 @@ export interface App {
   backendLabel: string;
   /** The in-process simulator, when backend is "sim". */
   sim: SimulatorHandle | undefined;
+  /** The IB session state machine, and the gateway process when ibkr-mcp runs it (src/gateway). */
+  gateway: GatewayRuntime;
   mode(): AccountMode;
   close(): Promise<void>;
 }
@@ -41,17 +45,31 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
   let sim: SimulatorHandle | undefined;
   let baseUrl = config.gatewayUrl;
   if (config.backend === 'sim') {
-    sim = await startSimulator({ port: 0, host: '127.0.0.1', seed: config.simSeed, latencyMs: config.simLatencyMs });
+    sim = await (await import('./simulator/index.js')).startSimulator({
+      port: 0,
+      host: '127.0.0.1',
+      seed: config.simSeed,
+      latencyMs: config.simLatencyMs,
+    });
     baseUrl = sim.url;
   }
+  // One pacer for the backend and the session manager: together they stay within IB's limits.
+  const pacer = new Pacer();
+  const gateway = createGatewayRuntime({ config, log, baseUrl, pacer, simulated: config.backend === 'sim' });
   const backend: Backend = createCpapiBackend({
-    baseUrl,
+    baseUrl: gateway.apiUrl,
     timeoutMs: config.requestTimeoutMs,
     insecureTls: config.gatewayInsecureTls,
     simulated: config.backend === 'sim',
     log: log.child({ mod: 'cpapi' }),
+    pacer,
+    gate: gateway.session,
   });
-  const backendLabel = sim ? `simulator at ${sim.url}` : `Client Portal gateway at ${baseUrl}`;
+  const backendLabel = sim
+    ? `simulator at ${sim.url}`
+    : gateway.managed
+      ? `IB Client Portal gateway started by ibkr-mcp at ${gateway.session.loginUrl}`
+      : `Client Portal gateway at ${baseUrl}`;
 
   let closed = false;
   return {
@@ -60,11 +78,18 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
     backend,
     backendLabel,
     sim,
-    mode: () => (config.backend === 'sim' ? 'SIMULATED' : backend.accountMode()),
+    gateway,
+    mode: () => {
+      if (config.backend === 'sim') return 'SIMULATED';
+      const m = backend.accountMode();
+      return m !== 'UNKNOWN' ? m : (gateway.session.snapshot().mode ?? 'UNKNOWN');
+    },
     async close() {
       if (closed) return;
       closed = true;
       await backend.close().catch(() => {});
+      await gateway.close().catch(() => {});
+      pacer.close();
       if (sim) await sim.close().catch(() => {});
     },
   };

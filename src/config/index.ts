@@ -18,17 +18,65 @@ const ConfigSchema = z.object({
   gatewayUrl: z.url({ protocol: /^https?$/ }),
   gatewayInsecureTls: z.boolean(),
   requestTimeoutMs: z.number().int(),
+  /** True when the gateway URL came from a flag or the environment (a gateway the user runs: never started or stopped by us). */
+  gatewayUrlExplicit: z.boolean(),
+  gatewayDir: z.string().optional(),
+  gatewayDownloadBase: z.url({ protocol: /^https?$/ }),
+  gatewaySha256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hexadecimal characters (a SHA-256)')
+    .transform((s) => s.toLowerCase())
+    .optional(),
+  javaDownloadBase: z.url({ protocol: /^https?$/ }),
+  keepaliveSeconds: z.number().int(),
   ibUsername: z.string().optional(),
   ibPasswordAuth: z.string().optional(),
   ibHeadlessMode: z.boolean(),
   ibPaperTrading: z.boolean(),
   ibAuthTimeout: z.number().int(),
   ibTotpSecret: z.string().optional(),
+  allowCompetingSession: z.boolean(),
+  openBrowser: z.boolean(),
+  chromiumPath: z.string().optional(),
+  loginSelectors: z
+    .string()
+    .refine((s) => {
+      try {
+        const v: unknown = JSON.parse(s);
+        return (
+          typeof v === 'object' &&
+          v !== null &&
+          !Array.isArray(v) &&
+          Object.values(v).every((x) => typeof x === 'string')
+        );
+      } catch {
+        return false;
+      }
+    }, 'must be a JSON object of selector strings, e.g. {"username":"#user"}')
+    .optional(),
   readOnly: z.boolean(),
   toolsets: z.array(z.enum(TOOLSETS)),
   tools: z.array(z.string()),
   excludeTools: z.array(z.string()),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']),
+  transport: z.enum(['stdio', 'http']),
+  host: z.string(),
+  port: z.number().int(),
+  token: z.string().optional(),
+  tlsCert: z.string().optional(),
+  tlsKey: z.string().optional(),
+  insecureHttp: z.boolean(),
+  allowedHosts: z.array(z.string()),
+  allowLiveTrading: z.boolean(),
+  orderConfirmation: z.enum(['elicit', 'token', 'none']),
+  maxOrderNotional: z.number().nonnegative(),
+  maxOrderQuantity: z.number().nonnegative(),
+  maxOrdersPerDay: z.number().int().nonnegative(),
+  allowedAccounts: z.array(z.string()),
+  allowedSymbols: z.array(z.string()),
+  allowedSecTypes: z.array(z.string()),
+  autoConfirmMessageIds: z.array(z.string()),
+  confirmTokenTtlSeconds: z.number().int(),
   home: z.string(),
   simSeed: z.number().int(),
   simLatencyMs: z.number().int(),
@@ -171,6 +219,7 @@ const GATEWAY_HINTS = [
   'IB_PASSWORD_AUTH',
   'IB_HEADLESS_MODE',
   'IB_PAPER_TRADING',
+  'IB_GATEWAY_DIR',
 ];
 
 export interface LoadedConfig {
@@ -213,6 +262,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     values['gatewayUrl'] = `${hasScheme ? host : `https://${host}`}:${port}`;
     sources['gatewayUrl'] = sources['gatewayHost'] ?? sources['gatewayPort'] ?? 'default';
   }
+  values['gatewayUrlExplicit'] = sources['gatewayUrl'] !== 'default';
   values['gatewayUrl'] = String(values['gatewayUrl'])
     .replace(/\/+$/, '')
     .replace(/\/v1\/api$/, '');
@@ -220,9 +270,15 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   if (values['backend'] === undefined) {
     const gatewayWanted =
       GATEWAY_HINTS.some((n) => env[n] !== undefined && env[n] !== '') ||
-      ['gateway-url', 'gateway-host', 'gateway-port', 'ib-username', 'ib-password-auth', 'ib-headless-mode'].some((f) =>
-        flags.has(f),
-      );
+      [
+        'gateway-url',
+        'gateway-host',
+        'gateway-port',
+        'gateway-dir',
+        'ib-username',
+        'ib-password-auth',
+        'ib-headless-mode',
+      ].some((f) => flags.has(f));
     values['backend'] = gatewayWanted ? 'gateway' : 'sim';
     sources['backend'] = 'derived';
   }
@@ -272,9 +328,15 @@ export function helpText(): string {
     '',
     'Usage:',
     '  ibkr-mcp [serve] [options]     MCP server on stdio (default)',
+    '  ibkr-mcp serve --transport http [--host 127.0.0.1] [--port 8765]',
+    '                                 MCP server on Streamable HTTP at /mcp (bearer token, Host/Origin checks)',
     '  ibkr-mcp simulator [--port 5000] [--host 127.0.0.1] [--seed N] [--latency-ms N]',
     '                                 the Client Portal gateway simulator as a standalone process',
     '  ibkr-mcp demo                  a short tour of the tools on the simulator',
+    "  ibkr-mcp setup [--install-java] Java and IB's gateway for the real-gateway backend, downloaded and verified",
+    '  ibkr-mcp doctor                a pass/fail line per check of the real-gateway path, with what to do',
+    '  ibkr-mcp halt [reason]         kill switch: refuse every new or modified order (survives restarts)',
+    '  ibkr-mcp resume                lift the kill switch',
     '  ibkr-mcp --help | --version',
     '',
     'Options (flag, environment variable; flags win over environment, environment over defaults):',

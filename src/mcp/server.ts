@@ -2,11 +2,20 @@
  * The MCP server factory. `serveStdio` (and the HTTP transport) call it once per
  * connection; all connections share the one App (backend, pacer, session).
  */
-import { McpServer, type ServerContext } from '@modelcontextprotocol/server';
+import {
+  CLIENT_CAPABILITIES_META_KEY,
+  type ContentBlock,
+  isInputRequiredResult,
+  McpServer,
+  type ServerContext,
+} from '@modelcontextprotocol/server';
 import { BrokerError } from '../broker/errors.js';
 import type { App } from '../runtime.js';
 import { ALL_TOOLS } from '../tools/index.js';
+import { registerPrompts } from './prompts.js';
+import { registerQuoteResource } from './quote-resource.js';
 import { selectTools } from './registry.js';
+import { registerResources } from './resources.js';
 import { annotationsFor, type ToolContext, type ToolDef } from './tool.js';
 
 export const SERVER_NAME = 'ibkr-mcp';
@@ -49,12 +58,15 @@ export function errorResult(app: App, toolName: string, err: unknown) {
   return { content: [{ type: 'text' as const, text }], isError: true };
 }
 
-function contextFor(app: App, mcp: ServerContext): ToolContext {
+function contextFor(app: App, mcp: ServerContext, attached: ContentBlock[] = []): ToolContext {
   const token = mcp.mcpReq._meta?.progressToken;
   return {
     app,
     signal: mcp.mcpReq.signal,
     mcp,
+    attach: (block) => {
+      attached.push(block);
+    },
     async progress(progress, total, message) {
       if (token === undefined) return;
       await mcp.mcpReq
@@ -72,6 +84,13 @@ function contextFor(app: App, mcp: ServerContext): ToolContext {
   };
 }
 
+/** What the client declared: per request (2026 envelope) or at initialize (2025 era). */
+function clientCapabilities(server: McpServer, mcp: ServerContext): Record<string, unknown> | undefined {
+  const envelope = mcp.mcpReq.envelope as Record<string, unknown> | undefined;
+  const declared = envelope?.[CLIENT_CAPABILITIES_META_KEY] ?? server.server.getClientCapabilities();
+  return declared as Record<string, unknown> | undefined;
+}
+
 export function registerTool(server: McpServer, app: App, def: ToolDef): void {
   server.registerTool(
     def.name,
@@ -85,10 +104,15 @@ export function registerTool(server: McpServer, app: App, def: ToolDef): void {
     async (args: unknown, mcp: ServerContext) => {
       const started = Date.now();
       try {
-        const result = await def.handle(args as never, contextFor(app, mcp));
+        const attached: ContentBlock[] = [];
+        const tctx = contextFor(app, mcp, attached);
+        tctx.clientCapabilities = () => clientCapabilities(server, mcp);
+        const result = await def.handle(args as never, tctx);
         app.log.debug('tool call', { tool: def.name, ms: Date.now() - started });
+        // A confirmation round-trip (elicitation): the SDK asks the client and calls the tool again.
+        if (isInputRequiredResult(result)) return result;
         return {
-          content: [{ type: 'text' as const, text: def.render(result) }],
+          content: [{ type: 'text' as const, text: def.render(result) }, ...attached],
           structuredContent: result as Record<string, unknown>,
         };
       } catch (err) {
@@ -104,5 +128,8 @@ export function createMcpServer(app: App, tools: readonly ToolDef[] = selectTool
     { capabilities: { tools: {} }, instructions: instructionsFor(app) },
   );
   for (const def of tools) registerTool(server, app, def);
+  if (app.config.toolsets.includes('marketdata')) registerQuoteResource(server, app);
+  if (app.config.toolsets.includes('account')) registerResources(server, app);
+  registerPrompts(server, tools);
   return server;
 }

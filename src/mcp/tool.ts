@@ -2,7 +2,7 @@
  * A tool is data: name, schemas, kind, handler and text renderer. Annotations are derived
  * from `kind` so they cannot drift; errors become `isError` results in one place (server.ts).
  */
-import type { ServerContext } from '@modelcontextprotocol/server';
+import type { ContentBlock, ServerContext } from '@modelcontextprotocol/server';
 import type * as z from 'zod';
 import type { Toolset } from '../config/index.js';
 import type { App } from '../runtime.js';
@@ -18,6 +18,10 @@ export interface ToolContext {
   progress(progress: number, total?: number, message?: string): Promise<void>;
   /** The raw SDK context, for elicitation and the like. */
   mcp: ServerContext;
+  /** Capabilities the client declared (elicitation, …), when known. */
+  clientCapabilities?: () => Record<string, unknown> | undefined;
+  /** Adds a content block (an image, a resource link) after the text rendering of the result. */
+  attach(block: ContentBlock): void;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: schemas of any object shape

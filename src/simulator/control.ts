@@ -19,6 +19,11 @@
  *                                                             may be an array. endpoint: "METHOD /pattern", "METHOD /path",
  *                                                             "/path" (any method) or "*".
  *                        {"hang":{"endpoint":"…","count":1}}  next `count` matching requests are never answered
+ *                        {"dropResponse":{"endpoint":"POST /iserver/account/:accountId/orders","count":1,"logout":false}}
+ *                                                             next `count` matching requests are processed (an order is
+ *                                                             accepted), then the connection closes without an answer;
+ *                                                             "logout":true also ends the session (a gateway restart)
+ *                        {"resetConnection":{"endpoint":"…","count":1}} next matching requests: connection reset, not processed
  *                        {"expireSession":true}               session expires now (next request 401)
  *                        {"competing":true|false}             another session took the brokerage session
  *                        {"noBridge":true|false}              /iserver/* answers 400 "no bridge" until ssodh/init
@@ -40,6 +45,7 @@
  */
 import { json, type Router } from './server.js';
 import {
+  type DropRule,
   defaultFaults,
   emptyStats,
   type FailRule,
@@ -138,6 +144,16 @@ export function registerControl(router: Router, state: SimState): void {
     }
     for (const h of asArray(b.hang as HangRule | HangRule[] | undefined)) {
       state.faults.hang.push({ endpoint: String(h.endpoint ?? '*'), count: Number(h.count ?? 1) });
+    }
+    for (const d of asArray(b.dropResponse as DropRule | DropRule[] | undefined)) {
+      state.faults.drop.push({
+        endpoint: String(d.endpoint ?? '*'),
+        count: Number(d.count ?? 1),
+        logout: d.logout === true,
+      });
+    }
+    for (const r of asArray(b.resetConnection as HangRule | HangRule[] | undefined)) {
+      state.faults.reset.push({ endpoint: String(r.endpoint ?? '*'), count: Number(r.count ?? 1) });
     }
     if (b.expireSession === true) logout(state);
     if (typeof b.competing === 'boolean') {

@@ -10,7 +10,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { SimState } from './state.js';
-import { touchSession } from './state.js';
+import { logout, touchSession } from './state.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -206,7 +206,9 @@ export function createCore(state: SimState, router: Router): ServerCore {
 
   function send(res: ServerResponse, reply: Reply, counted: boolean): void {
     if (res.writableEnded || res.destroyed) return;
-    const payload = reply.body === undefined ? '' : JSON.stringify(reply.body);
+    // A string body with a text/* Content-Type (the login page) goes out as is; everything else is JSON.
+    const text = typeof reply.body === 'string' && /^text\//.test(reply.headers?.['Content-Type'] ?? '');
+    const payload = reply.body === undefined ? '' : text ? (reply.body as string) : JSON.stringify(reply.body);
     if (counted) {
       const k = String(reply.status);
       state.stats.byStatus[k] = (state.stats.byStatus[k] ?? 0) + 1;
@@ -288,6 +290,16 @@ export function createCore(state: SimState, router: Router): ServerCore {
       state.faults.hang = state.faults.hang.filter((h) => h.count > 0);
       return; // never answer; the socket is destroyed by close() or by the client.
     }
+    const reset = state.faults.reset.find(
+      (r) => r.count > 0 && endpointMatches(r.endpoint, method, route?.pattern, path),
+    );
+    if (reset) {
+      reset.count -= 1;
+      state.faults.reset = state.faults.reset.filter((r) => r.count > 0);
+      res.socket?.resetAndDestroy?.();
+      res.destroy();
+      return;
+    }
     const fail = state.faults.fail.find(
       (f) => f.count > 0 && endpointMatches(f.endpoint, method, route?.pattern, path),
     );
@@ -350,6 +362,18 @@ export function createCore(state: SimState, router: Router): ServerCore {
       };
       const reply = await runHandler(route, ctx);
       if (closing) return;
+      const drop = state.faults.drop.find(
+        (d) => d.count > 0 && endpointMatches(d.endpoint, method, route.pattern, path),
+      );
+      if (drop) {
+        // The request took effect; its answer is lost (and, with logout, the gateway "restarted").
+        drop.count -= 1;
+        state.faults.drop = state.faults.drop.filter((d) => d.count > 0);
+        if (drop.logout) logout(state);
+        res.socket?.destroy();
+        res.destroy();
+        return;
+      }
       send(res, reply, true);
     } finally {
       release?.();
@@ -362,7 +386,8 @@ export function createCore(state: SimState, router: Router): ServerCore {
       const p = url.pathname;
       let work: Promise<void>;
       if (p === API_PREFIX || p.startsWith(`${API_PREFIX}/`)) work = handleApi(req, res, url);
-      else if (p.startsWith('/sim/')) work = handleControl(req, res, url);
+      // /sso/* is the login page (routes/login.ts), served like the control surface: no pacing, auth or stats.
+      else if (p.startsWith('/sim/') || p.startsWith('/sso/')) work = handleControl(req, res, url);
       else {
         res.writeHead(p === '/' ? 200 : 404, { 'Content-Type': 'text/plain; charset=utf-8' });
         res.end(

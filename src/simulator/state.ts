@@ -5,6 +5,7 @@
  * portfolio, orders) keep their data in `state.ext` and hook into `state.hooks`.
  */
 import { Pacer } from './pacing.js';
+import { SimPortfolio } from './portfolio.js';
 import { PriceModel } from './prices.js';
 import { Rng } from './rng.js';
 import { buildUniverse, type Instrument, type Universe } from './universe.js';
@@ -119,10 +120,21 @@ export interface HangRule {
   count: number;
 }
 
+export interface DropRule {
+  endpoint: string;
+  count: number;
+  /** Also log the session out, as a gateway restart would. */
+  logout?: boolean;
+}
+
 export interface Faults {
   latencyMs: number;
   fail: FailRule[];
   hang: HangRule[];
+  /** Next matching requests are processed, then the connection is closed without an answer. */
+  drop: DropRule[];
+  /** Next matching requests are not processed: the connection is reset. */
+  reset: HangRule[];
   /** Penalty box after a 429, in ms (0 = none). */
   penaltyBoxMs: number;
   penaltyUntil: number;
@@ -183,6 +195,8 @@ export interface SimState {
   counters: { historyServerId: number; requests: number };
   /** Storage for later modules, keyed by module name. */
   ext: Map<string, unknown>;
+  /** Positions and cash of every account (portfolio.ts); the order engine books fills here. */
+  portfolio: SimPortfolio;
 }
 
 export function newSessionState(state: Pick<SimState, 'rng' | 'clock' | 'accounts'>, loggedIn: boolean): SessionState {
@@ -207,7 +221,16 @@ export function emptyStats(): Stats {
 }
 
 export function defaultFaults(): Faults {
-  return { latencyMs: 0, fail: [], hang: [], penaltyBoxMs: 0, penaltyUntil: 0, historyDelayMs: 0 };
+  return {
+    latencyMs: 0,
+    fail: [],
+    hang: [],
+    drop: [],
+    reset: [],
+    penaltyBoxMs: 0,
+    penaltyUntil: 0,
+    historyDelayMs: 0,
+  };
 }
 
 export function defaultAccounts(): SimAccount[] {
@@ -220,6 +243,24 @@ export function defaultAccounts(): SimAccount[] {
       tradingType: 'STKNOPT',
       isPaper: true,
       accountStatus: 1590724800000,
+    },
+    {
+      id: 'DU7654321',
+      title: 'Simulated Margin Account EUR',
+      currency: 'EUR',
+      type: 'DEMO',
+      tradingType: 'STKNOPT',
+      isPaper: true,
+      accountStatus: 1622505600000,
+    },
+    {
+      id: 'DU5550001',
+      title: 'Simulated Small Account',
+      currency: 'USD',
+      type: 'DEMO',
+      tradingType: 'STKNOPT',
+      isPaper: true,
+      accountStatus: 1654041600000,
     },
   ];
 }
@@ -247,6 +288,7 @@ export function createState(opts: ResolvedOptions): SimState {
     hooks: { reset: [], sessionStart: [] },
     counters: { historyServerId: 4155800, requests: 0 },
     ext: new Map(),
+    portfolio: new SimPortfolio(() => state),
   };
   // IBM's LSE line rarely trades: it shows the prior close with a "C" prefix.
   state.instrumentFlags.set(41645598, { notTradedToday: true });

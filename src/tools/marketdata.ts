@@ -401,7 +401,9 @@ export const getHistoricalData = defineTool({
   async handle(args, ctx) {
     const period = args.period.toLowerCase().replace(/\s+/g, '');
     const bar = (args.bar ?? defaultBar(period)).toLowerCase().replace(/\s+/g, '');
+    await ctx.progress(0, 2, 'resolving the instrument');
     const contract = await resolveInstrument(ctx, args);
+    await ctx.progress(1, 2, `loading ${period} of ${bar} bars`);
     const hist = await ctx.app.backend.history(
       { conid: contract.conid, period, bar, outsideRth: args.outsideRth },
       callOpts(ctx),

@@ -132,6 +132,7 @@ describe('simulator option markets', () => {
     const mid = (s: Record<string, string>) => (Number(s['84']) + Number(s['86'])) / 2;
     const S = Number(us['31']);
     // C - P ≈ S e^{-qT} - K e^{-rT}: within a few cents plus carry for a near expiry.
+    assert.ok(k !== undefined);
     assert.ok(Math.abs(mid(cs) - mid(ps) - (S - k)) < 0.02 * S, `${mid(cs)} ${mid(ps)} ${S} ${k}`);
   });
 

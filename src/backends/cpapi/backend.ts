@@ -5,6 +5,18 @@
 
 import type { Backend, CallOptions, SearchOptions, SnapshotOptions } from '../../broker/backend.js';
 import { BrokerError, isBrokerError } from '../../broker/errors.js';
+import type { OptionChainInfo, OptionContractQuery, OptionStrikes } from '../../broker/options.js';
+import type {
+  CancelResult,
+  LiveOrder,
+  LiveOrdersOptions,
+  OrderPreview,
+  OrderRequest,
+  PlaceOutcome,
+  Trade,
+  TradingAccounts,
+} from '../../broker/orders.js';
+import type { AccountBalances, AccountInfo, AccountPnl, Allocation, Ledger, Position } from '../../broker/portfolio.js';
 import {
   type AccountMode,
   type Contract,
@@ -28,8 +40,12 @@ import {
   rowHasField,
 } from './fields.js';
 import { parseHistoryResponse, toIbStartTime, validateHistoryParams } from './history-rules.js';
-import { CpapiHttp } from './http.js';
+import { CpapiHttp, type SessionGate } from './http.js';
 import type { Pacer } from './limiter.js';
+import { CpapiOptions } from './options.js';
+import { CpapiOrders } from './orders.js';
+import { CpapiPortfolio } from './portfolio.js';
+import { MAX_SNAPSHOT_CONIDS, MAX_SNAPSHOT_FIELDS, SnapshotBatcher } from './snapshot-batcher.js';
 
 export interface CpapiBackendOptions {
   baseUrl: string;
@@ -39,11 +55,10 @@ export interface CpapiBackendOptions {
   simulated?: boolean;
   log?: Logger;
   pacer?: Pacer;
+  /** The session state machine's gate (see CpapiHttpOptions.gate). */
+  gate?: SessionGate;
 }
 
-/** IB's per-request snapshot limits. */
-const MAX_SNAPSHOT_CONIDS = 100;
-const MAX_SNAPSHOT_FIELDS = 50;
 /** Symbols per /trsrv/stocks request. */
 const STOCKS_CHUNK = 50;
 const DEFAULT_MAX_WAIT_MS = 3000;
@@ -289,6 +304,14 @@ export class CpapiBackend implements Backend {
   private readonly details = new Map<number, Promise<Contract>>();
   /** /trsrv/stocks answers per symbol (undefined: IB does not know it). */
   private readonly stocks = new Map<string, Promise<StockEntryWire[] | undefined>>();
+  /** Option chains (secdef search/strikes/info), in options.ts. */
+  private readonly options: CpapiOptions;
+  /** Accounts, balances, positions and P&L, in portfolio.ts. */
+  private readonly portfolio: CpapiPortfolio;
+  /** Merges concurrent snapshot requests (snapshot-batcher.ts). */
+  private readonly batcher: SnapshotBatcher;
+  /** Orders: place, reply, what-if, live, status, modify, cancel, trades (orders.ts). */
+  private readonly orders: CpapiOrders;
 
   constructor(opts: CpapiBackendOptions) {
     this.log = opts.log ?? silentLogger;
@@ -298,10 +321,19 @@ export class CpapiBackend implements Backend {
       insecureTls: opts.insecureTls,
       log: this.log,
       pacer: opts.pacer,
+      gate: opts.gate,
     });
     this.simulated = opts.simulated === true;
     if (this.simulated) this.mode = 'SIMULATED';
     this.name = `cpapi ${this.http.url}`;
+    this.batcher = new SnapshotBatcher(this.http);
+    this.options = new CpapiOptions(this.http, this.log);
+    this.portfolio = new CpapiPortfolio({
+      http: this.http,
+      ensureIserverAccounts: (signal) => this.ensureAccounts(signal),
+      log: this.log,
+    });
+    this.orders = new CpapiOrders(this.http, { ensureAccounts: (signal) => this.ensureAccounts(signal) }, this.log);
     this.http.setHooks({
       queryAccounts: async (signal) => {
         await this.ensureAccounts(signal, true);
@@ -315,6 +347,8 @@ export class CpapiBackend implements Backend {
   }
 
   private onSessionReset(): void {
+    this.options.onSessionReset();
+    this.portfolio.onSessionReset();
     this.subscribed.clear();
     this.absent.clear();
     this.accountsKnown = false;
@@ -751,20 +785,12 @@ export class CpapiBackend implements Backend {
     for (;;) {
       await Promise.all(
         codeChunks.map(async (codes) => {
-          const res = await this.http.get<unknown>('/iserver/marketdata/snapshot', {
-            query: { conids: pending.join(','), fields: codes.join(',') },
-            signal: opts.signal,
-            coalesce: true,
-          });
-          if (isObject(res.data) && typeof res.data['error'] === 'string') {
-            throw new BrokerError('NO_MARKET_DATA', `The gateway refused the snapshot: ${res.data['error']}`, {
-              details: { conids: pending },
-            });
-          }
-          for (const item of Array.isArray(res.data) ? res.data : []) {
+          const data = await this.batcher.fetch(pending, codes, opts.signal);
+          const mine = new Set(pending);
+          for (const item of data) {
             if (!isObject(item)) continue;
             const conid = toConid(item['conid']);
-            if (!conid) continue;
+            if (!conid || !mine.has(conid)) continue;
             const prev = rows.get(conid);
             rows.set(conid, prev ? { ...prev, ...item } : { ...item });
           }
@@ -811,6 +837,92 @@ export class CpapiBackend implements Backend {
       });
     }
     return parseHistoryResponse(req.conid, res.data);
+  }
+
+  // ---------------------------------------------------------------- options (options.ts)
+
+  optionExpirations(underlying: Contract, opts?: CallOptions): Promise<OptionChainInfo> {
+    return this.options.optionExpirations(underlying, opts);
+  }
+
+  optionStrikes(underlying: Contract, expirationOrMonth: string, opts?: CallOptions): Promise<OptionStrikes> {
+    return this.options.optionStrikes(underlying, expirationOrMonth, opts);
+  }
+
+  optionContracts(
+    underlying: Contract,
+    expiration: string,
+    query?: OptionContractQuery,
+    opts?: CallOptions,
+  ): Promise<Contract[]> {
+    return this.options.optionContracts(underlying, expiration, query, opts);
+  }
+
+  // ---------------------------------------------------------------- portfolio (portfolio.ts)
+
+  listAccounts(opts?: CallOptions): Promise<AccountInfo[]> {
+    return this.portfolio.listAccounts(opts);
+  }
+
+  accountBalances(accountId: string, opts?: CallOptions): Promise<AccountBalances> {
+    return this.portfolio.accountBalances(accountId, opts);
+  }
+
+  ledger(accountId: string, opts?: CallOptions): Promise<Ledger> {
+    return this.portfolio.ledger(accountId, opts);
+  }
+
+  positions(accountId: string, opts?: CallOptions): Promise<Position[]> {
+    return this.portfolio.positions(accountId, opts);
+  }
+
+  allocation(accountId: string, opts?: CallOptions): Promise<Allocation> {
+    return this.portfolio.allocation(accountId, opts);
+  }
+
+  pnl(opts?: CallOptions): Promise<AccountPnl[]> {
+    return this.portfolio.pnl(opts);
+  }
+
+  // Orders (src/backends/cpapi/orders.ts); writes are sent once, never retried.
+  tradingAccounts(opts?: CallOptions): Promise<TradingAccounts> {
+    return this.orders.tradingAccounts(opts);
+  }
+
+  previewOrder(order: OrderRequest, opts?: CallOptions): Promise<OrderPreview> {
+    return this.orders.previewOrder(order, opts);
+  }
+
+  placeOrder(order: OrderRequest, opts?: CallOptions): Promise<PlaceOutcome> {
+    return this.orders.placeOrder(order, opts);
+  }
+
+  reply(replyId: string, confirmed: boolean, opts?: CallOptions): Promise<PlaceOutcome> {
+    return this.orders.reply(replyId, confirmed, opts);
+  }
+
+  liveOrders(opts?: LiveOrdersOptions): Promise<LiveOrder[]> {
+    return this.orders.liveOrders(opts);
+  }
+
+  orderStatus(orderId: string, opts?: CallOptions): Promise<LiveOrder> {
+    return this.orders.orderStatus(orderId, opts);
+  }
+
+  modifyOrder(orderId: string, order: OrderRequest, opts?: CallOptions): Promise<PlaceOutcome> {
+    return this.orders.modifyOrder(orderId, order, opts);
+  }
+
+  cancelOrder(accountId: string, orderId: string, opts?: CallOptions): Promise<CancelResult> {
+    return this.orders.cancelOrder(accountId, orderId, opts);
+  }
+
+  trades(days: number, opts?: CallOptions): Promise<Trade[]> {
+    return this.orders.trades(days, opts);
+  }
+
+  findOrderByClientId(clientOrderId: string, opts?: CallOptions): Promise<LiveOrder | undefined> {
+    return this.orders.findOrderByClientId(clientOrderId, opts);
   }
 
   async close(): Promise<void> {

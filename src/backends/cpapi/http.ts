@@ -26,10 +26,18 @@ export interface CpapiHttpOptions {
   maxRetries?: number;
   /** Base backoff in ms for 5xx retries (default 200, doubled each time). */
   backoffMs?: number;
+  /** The session state machine's gate (src/gateway/session.ts): refuses requests at once while not logged in. */
+  gate?: SessionGate;
 }
 
+export type Query = Record<string, string | number | boolean | undefined>;
+
 export interface RequestOptions {
-  query?: Record<string, string | number | boolean | undefined>;
+  /**
+   * Query parameters. A function is evaluated when the pacer grants the request its slot, so a
+   * batcher can keep adding to a request while it waits (see snapshot-batcher.ts).
+   */
+  query?: Query | (() => Query);
   body?: unknown;
   signal?: AbortSignal;
   /** A POST that may safely be repeated (auth/status, tickle, secdef/search). GETs always are. */
@@ -54,6 +62,14 @@ export interface SessionHooks {
   queryAccounts?: (signal?: AbortSignal) => Promise<void>;
   /** Called when the brokerage session was (re)established or lost: market-data subscriptions are gone. */
   sessionReset?: () => void;
+}
+
+/** Consulted before every request and on a 401, so errors carry the session's state and what to do. */
+export interface SessionGate {
+  /** Resolves when requests may go out; throws a BrokerError (the state, what to do) otherwise. */
+  check(path: string): Promise<void>;
+  /** The error for a 401 from the gateway. */
+  notAuthenticated(): BrokerError;
 }
 
 const LOOPBACK_V4 = /^127(?:\.\d{1,3}){3}$/;
@@ -154,7 +170,7 @@ function retryAfterMs(header: string | string[] | undefined): number | undefined
 const TIMEOUT = Symbol('timeout');
 
 /** Resolves like `p`, or rejects with CANCELLED when `signal` aborts first. */
-function raceSignal<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+export function raceSignal<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return p;
   if (signal.aborted) {
     p.catch(() => undefined);
@@ -192,6 +208,7 @@ export class CpapiHttp {
   private readonly ownsPacer: boolean;
   private readonly cookies = new Map<string, string>();
   private hooks: SessionHooks = {};
+  private readonly gate: SessionGate | undefined;
   private readonly inflight = new Map<string, Promise<CpapiResponse<unknown>>>();
   private bridgeInit: Promise<void> | undefined;
   private closed = false;
@@ -205,6 +222,7 @@ export class CpapiHttp {
     this.log = opts.log ?? silentLogger;
     this.maxRetries = opts.maxRetries ?? 3;
     this.backoffMs = opts.backoffMs ?? 200;
+    this.gate = opts.gate;
     this.ownsPacer = !opts.pacer;
     this.pacer = opts.pacer ?? new Pacer();
     const relaxTls = isLoopbackHost(url.hostname) || opts.insecureTls === true;
@@ -248,7 +266,7 @@ export class CpapiHttp {
    */
   async request<T = unknown>(method: HttpMethod, path: string, opts: RequestOptions = {}): Promise<CpapiResponse<T>> {
     if (opts.coalesce && method === 'GET') {
-      const key = this.buildPath(path, opts.query);
+      const key = this.buildPath(path, typeof opts.query === 'function' ? opts.query() : opts.query);
       let shared = this.inflight.get(key);
       if (!shared) {
         shared = this.request<unknown>(method, path, { ...opts, coalesce: false, signal: undefined }).finally(() => {
@@ -258,6 +276,7 @@ export class CpapiHttp {
       }
       return raceSignal(shared, opts.signal) as Promise<CpapiResponse<T>>;
     }
+    if (this.gate) await this.gate.check(path);
     const retryable = method === 'GET' || opts.idempotent === true;
     let bridgeTried = false;
     let accountsTried = opts.noRecovery === true;
@@ -282,6 +301,7 @@ export class CpapiHttp {
 
       if (status === 401) {
         this.hooks.sessionReset?.();
+        if (this.gate) throw this.gate.notAuthenticated();
         throw new BrokerError('NOT_AUTHENTICATED', `The gateway at ${this.url} has no authenticated session.`, {
           hint: `Log in to the gateway at ${this.url} in a browser (user name, password and 2FA), then retry.`,
           details: { status, path: Pacer.keyFor(path) },
@@ -375,7 +395,7 @@ export class CpapiHttp {
     await this.bridgeInit;
   }
 
-  private buildPath(path: string, query: RequestOptions['query']): string {
+  private buildPath(path: string, query: Query | undefined): string {
     let p = `${this.basePath}${path.startsWith('/') ? path : `/${path}`}`;
     if (query) {
       const parts: string[] = [];
@@ -402,7 +422,7 @@ export class CpapiHttp {
     const timer = setTimeout(() => timeout.abort(TIMEOUT), this.timeoutMs);
     timer.unref();
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout.signal]) : timeout.signal;
-    const fullPath = this.buildPath(path, opts.query);
+    const fullPath = this.buildPath(path, typeof opts.query === 'function' ? opts.query() : opts.query);
     const headers: Record<string, string> = {
       accept: 'application/json',
       'user-agent': 'ibkr-mcp',

@@ -3,7 +3,7 @@
  * /iserver/reauthenticate, /logout, /sso/validate, /iserver/accounts, /iserver/account,
  * /portfolio/accounts, /portfolio/subaccounts.
  */
-import { json, type Router } from '../server.js';
+import { ibError, json, type Router } from '../server.js';
 import { login, logout, type SimAccount, type SimState } from '../state.js';
 
 const MAC = '5A:1B:3C:7D:9E:F0';
@@ -159,7 +159,12 @@ export function register(router: Router, state: SimState): void {
 
   router.post(
     '/iserver/auth/ssodh/init',
-    () => {
+    (ctx) => {
+      // As IB: no SSO login → 401; another session holds the brokerage session → it stays
+      // there unless the caller competes ({"compete":true} logs the other session out).
+      if (state.opts.authenticated === false && !state.session.sso) return ibError(401, 'not authenticated');
+      const compete = (ctx.body as { compete?: unknown } | undefined)?.compete === true;
+      if (state.session.sso && state.session.competing && !compete) return json(authStatus(state));
       login(state);
       return json(authStatus(state));
     },

@@ -1,0 +1,254 @@
+/**
+ * `ibkr-mcp doctor`: one pass/fail line per thing the real gateway path needs, each with what
+ * to do. Read-only: it starts nothing and logs nobody in.
+ */
+import { CpapiHttp } from '../backends/cpapi/http.js';
+import { type Config, ConfigError, loadConfig, OPTIONS } from '../config/index.js';
+import { managedPort, wantsManagedGateway } from './index.js';
+import { findJava, javaInstallAdvice } from './java.js';
+import { findChromium } from './login-headless.js';
+import { answers, portIsFree } from './process.js';
+import { cacheDir, checkGatewayDir, gatewayCachePaths } from './provision.js';
+
+export interface Check {
+  name: string;
+  status: 'pass' | 'fail' | 'warn' | 'info';
+  detail: string;
+  fix?: string;
+}
+
+function nodeOk(version: string): boolean {
+  const [maj, min, pat] = version.replace(/^v/, '').split('.').map(Number) as [number, number, number];
+  if (maj !== 20) return maj > 20;
+  return min > 18 || (min === 18 && pat >= 1);
+}
+
+export async function doctorChecks(config: Config): Promise<Check[]> {
+  const checks: Check[] = [];
+  const add = (c: Check) => checks.push(c);
+  add(
+    nodeOk(process.version)
+      ? { name: 'Node.js', status: 'pass', detail: process.version }
+      : { name: 'Node.js', status: 'fail', detail: process.version, fix: 'Install Node.js 20.18.1 or newer.' },
+  );
+  if (config.backend === 'sim') {
+    add({
+      name: 'Backend',
+      status: 'info',
+      detail: 'the built-in simulator (no IB account used); the checks below are for a real gateway',
+      fix: 'Set --backend gateway (or IB_GATEWAY_URL / IB_USERNAME) to use IB.',
+    });
+  }
+  const managed = wantsManagedGateway({ ...config, backend: 'gateway' });
+  const cache = cacheDir(config.home);
+  const found = findJava({ cacheDir: cache });
+  if (found.java) {
+    add({ name: 'Java', status: 'pass', detail: `${found.java.version} (${found.java.source}: ${found.java.path})` });
+  } else {
+    add({
+      name: 'Java',
+      status: managed ? 'fail' : 'warn',
+      detail: found.rejected.length ? found.rejected.join('; ') : 'not found',
+      fix: javaInstallAdvice(),
+    });
+  }
+
+  const port = managedPort(config);
+  let url = config.gatewayUrl;
+  if (managed) {
+    url = `https://127.0.0.1:${port}`;
+    const dir = config.gatewayDir ?? gatewayCachePaths(config.home).dir;
+    const check = checkGatewayDir(dir);
+    add(
+      check.ok
+        ? { name: 'Gateway distribution', status: 'pass', detail: check.layout.dir }
+        : {
+            name: 'Gateway distribution',
+            status: 'fail',
+            detail: `${dir}: missing ${check.missing.join(', ')}`,
+            fix: config.gatewayDir
+              ? 'Point --gateway-dir at the unpacked clientportal.gw folder.'
+              : 'Run `ibkr-mcp setup` to download it (it also downloads on first use).',
+          },
+    );
+    const free = await portIsFree(port);
+    add(
+      free
+        ? { name: 'Gateway port', status: 'pass', detail: `${port} is free for ibkr-mcp's gateway` }
+        : {
+            name: 'Gateway port',
+            status: 'warn',
+            detail: `${port} is in use`,
+            fix: `Fine if a running ibkr-mcp holds it; otherwise another program does: choose another with --gateway-port, or use that gateway with --gateway-url https://localhost:${port}.`,
+          },
+    );
+  } else {
+    add({ name: 'Gateway distribution', status: 'info', detail: `you run the gateway yourself at ${url}` });
+  }
+
+  const up = await answers(url, 3000);
+  add(
+    up
+      ? { name: 'Gateway answering', status: 'pass', detail: url }
+      : {
+          name: 'Gateway answering',
+          status: managed ? 'info' : 'fail',
+          detail: `nothing answers at ${url}`,
+          fix: managed
+            ? 'ibkr-mcp starts the gateway when the server runs; nothing to do.'
+            : `Start your Client Portal gateway (bin/run.sh root/conf.yaml) or fix --gateway-url.`,
+        },
+  );
+
+  if (up) {
+    const http = new CpapiHttp({
+      baseUrl: url,
+      timeoutMs: 5000,
+      insecureTls: config.gatewayInsecureTls,
+      maxRetries: 0,
+    });
+    try {
+      const st = (await http.post<Record<string, unknown>>('/iserver/auth/status', { idempotent: true })).data ?? {};
+      const authed = st['authenticated'] === true;
+      const loginUrl = managed ? `https://localhost:${port}` : config.gatewayUrl;
+      add(
+        authed
+          ? { name: 'Session', status: 'pass', detail: 'authenticated' }
+          : st['competing'] === true
+            ? {
+                name: 'Session',
+                status: 'fail',
+                detail: 'competing: another IB session holds the brokerage session',
+                fix: 'Log out of TWS / IBKR mobile / other browsers, then log in again.',
+              }
+            : {
+                name: 'Session',
+                status: 'fail',
+                detail: 'not logged in',
+                fix: `Log in at ${loginUrl}, or run the server and call authenticate.`,
+              },
+      );
+      if (authed) {
+        const acc = (await http.get<Record<string, unknown>>('/iserver/accounts')).data ?? {};
+        const list = Array.isArray(acc['accounts']) ? (acc['accounts'] as string[]) : [];
+        add(
+          list.length
+            ? {
+                name: 'Accounts',
+                status: 'pass',
+                detail: `${list.join(', ')}${acc['isPaper'] === true ? ' (paper)' : ''}`,
+              }
+            : {
+                name: 'Accounts',
+                status: 'fail',
+                detail: 'none visible',
+                fix: 'Check the account permissions in IB Client Portal.',
+              },
+        );
+        let avail: string | undefined;
+        for (let i = 0; i < 3 && !avail; i++) {
+          const snap = await http.get<Array<Record<string, unknown>>>('/iserver/marketdata/snapshot', {
+            query: { conids: '265598', fields: '31,6509' },
+          });
+          const row = Array.isArray(snap.data) ? snap.data[0] : undefined;
+          avail = typeof row?.['6509'] === 'string' ? (row['6509'] as string) : undefined;
+          if (!avail) await new Promise((r) => setTimeout(r, 500));
+        }
+        const c = avail?.[0];
+        add(
+          c === 'R'
+            ? { name: 'Market data', status: 'pass', detail: `real-time (AAPL: ${avail})` }
+            : c === 'D' || c === 'Z' || c === 'Y'
+              ? {
+                  name: 'Market data',
+                  status: 'warn',
+                  detail: `delayed or frozen (AAPL: ${avail})`,
+                  fix: 'Subscribe to market data in IB Client Portal for real-time quotes.',
+                }
+              : {
+                  name: 'Market data',
+                  status: 'warn',
+                  detail: avail ? `not subscribed (${avail})` : 'no answer',
+                  fix: 'Check market-data subscriptions in IB Client Portal.',
+                },
+        );
+      }
+    } catch (e) {
+      add({
+        name: 'Session',
+        status: 'fail',
+        detail: (e as Error).message,
+        fix: "The gateway could not check the session; it may not reach IB's servers. Check the network and the gateway's output.",
+      });
+    } finally {
+      await http.close();
+    }
+  }
+
+  const chromium = findChromium(config.chromiumPath);
+  add(
+    chromium
+      ? { name: 'Chromium (headless login)', status: 'pass', detail: chromium }
+      : {
+          name: 'Chromium (headless login)',
+          status: config.ibHeadlessMode ? 'fail' : 'info',
+          detail: config.chromiumPath ? `${config.chromiumPath} does not exist` : 'not found on the PATH',
+          fix: 'Needed only for IB_HEADLESS_MODE: install Chromium (apt-get install chromium) or pass --chromium-path.',
+        },
+  );
+  if (config.ibHeadlessMode && (!config.ibUsername || !config.ibPasswordAuth)) {
+    add({
+      name: 'Headless credentials',
+      status: 'fail',
+      detail: 'IB_USERNAME or IB_PASSWORD_AUTH is missing',
+      fix: 'Set both for headless login.',
+    });
+  }
+
+  const cfg = config as unknown as Record<string, unknown>;
+  const limits = OPTIONS.filter((o) => o.group === 'Trading safety' && !o.secret)
+    .map((o) => `${o.flag}=${JSON.stringify(cfg[o.key])}`)
+    .join(', ');
+  add({
+    name: 'Trading mode and limits',
+    status: 'info',
+    detail: [
+      config.readOnly ? 'read-only (no order tools)' : 'orders enabled',
+      config.ibPaperTrading ? 'paper login' : 'live login unless the account is paper',
+      config.ibHeadlessMode ? 'headless login' : 'browser login',
+      `keep-alive every ${config.keepaliveSeconds} s`,
+      config.allowCompetingSession ? 'takes over competing sessions' : 'never kicks out other sessions',
+      limits,
+    ]
+      .filter(Boolean)
+      .join('; '),
+  });
+  return checks;
+}
+
+const MARK: Record<Check['status'], string> = { pass: 'PASS', fail: 'FAIL', warn: 'WARN', info: 'INFO' };
+
+export function formatChecks(checks: Check[]): string {
+  return `${checks
+    .map((c) => `${MARK[c.status]}  ${c.name}: ${c.detail}${c.fix && c.status !== 'pass' ? `\n      → ${c.fix}` : ''}`)
+    .join('\n')}\n`;
+}
+
+export async function runDoctor(
+  argv: string[],
+  out: (s: string) => void = (s) => process.stdout.write(s),
+): Promise<number> {
+  const loaded = loadConfig(argv);
+  if (loaded.help) {
+    out(
+      'ibkr-mcp doctor [options]\n  Checks Node, Java, the gateway, the session, accounts, market data, Chromium and the configured limits.\n',
+    );
+    return 0;
+  }
+  if (loaded.positionals.length) throw new ConfigError(`Unexpected argument "${loaded.positionals[0]}".`);
+  const checks = await doctorChecks(loaded.config);
+  out(formatChecks(checks));
+  const failed = checks.filter((c) => c.status === 'fail').length;
+  out(failed ? `${failed} check(s) failed.\n` : 'All checks passed.\n');
+  return failed ? 1 : 0;
+}

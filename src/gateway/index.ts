@@ -1,0 +1,157 @@
+/**
+ * Wires the gateway side of a running server: which gateway (the user's URL, a folder we start,
+ * or a download we start), the session manager with its login driver, and the gate the CPAPI
+ * client calls before every request. Starting a gateway runs in the background so the MCP server
+ * answers at once (tools report gateway_starting meanwhile).
+ */
+import { join } from 'node:path';
+import { CpapiHttp } from '../backends/cpapi/http.js';
+import type { Pacer } from '../backends/cpapi/limiter.js';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../log.js';
+import { progressPrinter } from './download.js';
+import { findJava, javaInstallAdvice } from './java.js';
+import { browserLogin } from './login-browser.js';
+import { headlessLogin, mergeSelectors } from './login-headless.js';
+import { GatewayProcess } from './process.js';
+import { cacheDir, provisionGateway } from './provision.js';
+import { SessionManager } from './session.js';
+
+export { SESSION_STATES, SessionManager, type SessionSnapshot, type SessionStateName } from './session.js';
+
+export interface GatewayRuntime {
+  session: SessionManager;
+  gateway: GatewayProcess | undefined;
+  /** Where API requests go (127.0.0.1 for a gateway we start). */
+  apiUrl: string;
+  /** True when ibkr-mcp starts (and stops) the gateway itself. */
+  managed: boolean;
+  close(): Promise<void>;
+}
+
+/** Does this configuration ask us to run IB's gateway ourselves? */
+export function wantsManagedGateway(config: Config): boolean {
+  return config.backend === 'gateway' && (config.gatewayDir !== undefined || !config.gatewayUrlExplicit);
+}
+
+export function managedPort(config: Config): number {
+  const u = new URL(config.gatewayUrl);
+  return Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+}
+
+export interface GatewayRuntimeOptions {
+  config: Config;
+  log: Logger;
+  /** Base URL of the gateway or simulator when not managed. */
+  baseUrl: string;
+  pacer?: Pacer;
+  simulated: boolean;
+  onSessionReset?: () => void;
+  /** Seconds before a session check gives up (default 4). */
+  checkTimeoutMs?: number;
+}
+
+export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntime {
+  const { config, log } = opts;
+  const managed = !opts.simulated && wantsManagedGateway(config);
+  const port = managed ? managedPort(config) : 0;
+  if (managed) {
+    const host = new URL(config.gatewayUrl).hostname;
+    if (!['localhost', '127.0.0.1'].includes(host)) {
+      throw new Error(
+        `ibkr-mcp starts its gateway on this machine only; --gateway-url ${config.gatewayUrl} names another host. Drop --gateway-dir to use that gateway as it is.`,
+      );
+    }
+  }
+  const apiUrl = managed ? `https://127.0.0.1:${port}` : opts.baseUrl;
+  const loginUrl = managed ? `https://localhost:${port}` : opts.baseUrl;
+  const http = new CpapiHttp({
+    baseUrl: apiUrl,
+    timeoutMs: opts.checkTimeoutMs ?? 4000,
+    insecureTls: config.gatewayInsecureTls,
+    log: log.child({ mod: 'session-http' }),
+    pacer: opts.pacer,
+    maxRetries: 0,
+  });
+  const headless = config.ibHeadlessMode && !opts.simulated;
+  const driver = opts.simulated
+    ? undefined
+    : headless
+      ? headlessLogin({
+          username: config.ibUsername,
+          password: config.ibPasswordAuth,
+          paper: config.ibPaperTrading,
+          totpSecret: config.ibTotpSecret,
+          chromiumPath: config.chromiumPath,
+          selectors: mergeSelectors(config.loginSelectors),
+        })
+      : browserLogin({ open: config.openBrowser });
+  const session = new SessionManager({
+    http,
+    gatewayUrl: apiUrl,
+    loginUrl,
+    log: log.child({ mod: 'session' }),
+    simulated: opts.simulated,
+    managedGateway: managed,
+    keepaliveMs: config.keepaliveSeconds * 1000,
+    allowCompeting: config.allowCompetingSession,
+    loginDriver: driver,
+    authTimeoutMs: config.ibAuthTimeout * 1000,
+    onSessionReset: opts.onSessionReset,
+    // Log in at start like the original product: headless always; the browser only for a gateway we
+    // started (a gateway the user runs is theirs to log in to; the authenticate tool opens the page).
+    autoLogin: !opts.simulated && (headless || (config.openBrowser && managed)),
+  });
+
+  let gateway: GatewayProcess | undefined;
+  if (managed) {
+    void (async () => {
+      const cache = cacheDir(config.home);
+      const prov = await provisionGateway({
+        gatewayDir: config.gatewayDir,
+        home: config.home,
+        downloadBase: config.gatewayDownloadBase,
+        sha256: config.gatewaySha256,
+        progress: progressPrinter('ibkr-mcp: downloading the IB gateway', (s) => log.info(s.trim())),
+        log: (line) => log.info(line),
+      });
+      const found = findJava({ cacheDir: cache });
+      if (!found.java) {
+        session.fail(
+          `${javaInstallAdvice()}${found.rejected.length ? ` Rejected: ${found.rejected.join('; ')}.` : ''}`,
+        );
+        return;
+      }
+      gateway = new GatewayProcess({
+        layout: prov.layout,
+        javaPath: found.java.path,
+        port,
+        runDir: join(config.home, 'gateway-run'),
+        log: log.child({ mod: 'gateway' }),
+      });
+      gateway.on('restarted', (how: string) => log.warn('the IB gateway process died and was restarted once', { how }));
+      session.attachGateway(gateway);
+      await gateway.start();
+    })().catch((err: unknown) => {
+      const msg = err instanceof Error ? err.message : String(err);
+      log.error('the IB gateway could not be started', { err: msg });
+      if (session.current() !== 'failed') session.fail(msg);
+    });
+  } else {
+    void session.start();
+  }
+
+  return {
+    session,
+    get gateway() {
+      return gateway;
+    },
+    apiUrl,
+    managed,
+    async close() {
+      await session.close();
+      await gateway?.stop().catch(() => {});
+      await http.close().catch(() => {});
+    },
+  };
+}
