@@ -535,5 +535,19 @@ export function buildUniverse(now: number): Universe {
       pathKey: asml.pathKey,
     },
   );
+  // A company listed in two countries and not in the US: a symbol that stays ambiguous
+  // until the caller names an exchange or a currency.
+  const rio = stock(
+    u,
+    ['RIO', 'RIO TINTO PLC', 'LSE', 'Basic Materials', 'Mining', 'Metal-Diversified', '48.62', '0', '0.5', '61', '9'],
+    { listing: 'LSE', currency: 'GBP', hours: LSE_HOURS },
+  );
+  rio.optionable = false;
+  const rioIbis = stock(
+    u,
+    ['RIO', 'RIO TINTO PLC', 'IBIS', 'Basic Materials', 'Mining', 'Metal-Diversified', '57.10', '0', '0.1', '61', '9'],
+    { listing: 'IBIS', currency: 'EUR', hours: XETRA_HOURS, pathKey: rio.pathKey },
+  );
+  rioIbis.optionable = false;
   return u;
 }

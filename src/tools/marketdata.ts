@@ -352,7 +352,10 @@ const HistoryOut = z.object({
   period: z.string(),
   bar: z.string(),
   columns: z.array(z.string()),
-  rows: z.array(z.tuple([z.string(), z.number(), z.number(), z.number(), z.number(), z.number()])),
+  // Plain arrays rather than tuples: tuple schemas (prefixItems, items:false) are not portable across clients.
+  rows: z
+    .array(z.array(z.union([z.string(), z.number()])))
+    .describe('One row per bar, in the order of columns: time (UTC), open, high, low, close, volume'),
   summary: z
     .object({
       from: z.string(),
@@ -411,7 +414,7 @@ export const getHistoricalData = defineTool({
     const all = hist.bars;
     const bars = all.length > args.limit ? all.slice(all.length - args.limit) : all;
     const rows = bars.map(
-      (b) => [isoMinute(b.t), b.o, b.h, b.l, b.c, b.v] as [string, number, number, number, number, number],
+      (b) => [isoMinute(b.t), b.o, b.h, b.l, b.c, b.v],
     );
     const out: z.infer<typeof HistoryOut> = {
       contract: contractOut(contract),

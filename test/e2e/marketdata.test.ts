@@ -163,6 +163,20 @@ describe('market data end to end (MCP client → stdio server → HTTPS → simu
     assert.equal(idx.structured.quotes[0].conid, 416904);
   });
 
+  test('ambiguous symbol: AMBIGUOUS with the candidates; exchange or currency picks one', async () => {
+    const r = await h.callTool('get_quote', { symbol: 'RIO' });
+    assert.equal(r.isError, true);
+    assert.match(r.text, /AMBIGUOUS/);
+    assert.match(r.text, /LSE/);
+    assert.match(r.text, /IBIS/);
+    const lse = await h.callTool('get_quote', { symbol: 'RIO', exchange: 'LSE' });
+    assert.equal(lse.isError, false, lse.text);
+    assert.equal(lse.structured.quotes[0].currency, 'GBP');
+    const eur = await h.callTool('get_quote', { symbol: 'RIO', currency: 'EUR' });
+    assert.equal(eur.isError, false, eur.text);
+    assert.equal(eur.structured.quotes[0].exchange, 'IBIS');
+  });
+
   test('not logged in: a clear NOT_AUTHENTICATED error, then recovery', async () => {
     await h.simControl('/sim/session', { authenticated: false });
     const r = await h.callTool('get_quote', { symbol: 'IBM' });

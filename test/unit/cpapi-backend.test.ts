@@ -232,9 +232,12 @@ describe('cpapi backend against the simulator', () => {
 
   it('reports ambiguous and unknown symbols', async () => {
     const b = backend();
-    const amb = await rejectsWith(b.resolveContract({ symbol: 'IBM', currency: 'USD' }), 'AMBIGUOUS', /conid/);
+    const amb = await rejectsWith(b.resolveContract({ symbol: 'RIO' }), 'AMBIGUOUS', /conid/);
     const cands = amb.details?.['candidates'] as Array<Record<string, unknown>>;
-    assert.deepEqual(cands.map((c) => c['exchange']).sort(), ['LSE', 'NYSE']);
+    assert.deepEqual(cands.map((c) => c['exchange']).sort(), ['IBIS', 'LSE']);
+    assert.equal((await b.resolveContract({ symbol: 'RIO', currency: 'GBP' })).exchange, 'LSE');
+    // A USD currency still prefers the US listing over a USD-quoted foreign line (IBM on LSE).
+    assert.equal((await b.resolveContract({ symbol: 'IBM', currency: 'USD' })).exchange, 'NYSE');
     assert.ok(cands.every((c) => typeof c['conid'] === 'number' && c['name']));
     assert.equal((await b.resolveContract({ symbol: 'IBM' })).exchange, 'NYSE');
     assert.equal((await b.resolveContract({ symbol: 'IBM', exchange: 'IBIS' })).conid, 1411277);

@@ -62,6 +62,8 @@ export interface CpapiBackendOptions {
 /** Symbols per /trsrv/stocks request. */
 const STOCKS_CHUNK = 50;
 const DEFAULT_MAX_WAIT_MS = 3000;
+/** How long to wait for missing fields once every instrument has delivered some data. */
+const STRAGGLER_MS = 600;
 /** Delays between snapshot polls while fields are missing. */
 const POLL_DELAYS_MS = [60, 100, 200, 300, 500];
 
@@ -285,6 +287,14 @@ function dedupeByConid<T extends Contract>(cands: readonly T[]): T[] {
     seen.add(c.conid);
     return true;
   });
+}
+
+/** Keys a pre-flight answer may carry without any market data. */
+const IDENTITY_KEYS = new Set(['conid', 'conidEx', 'server_id', '6119', '6509', 'topic']);
+
+/** A snapshot row that carries data beyond the pre-flight identity keys. */
+function hasData(row: Row | undefined): boolean {
+  return row !== undefined && Object.keys(row).some((k) => !IDENTITY_KEYS.has(k) && !k.startsWith('_'));
 }
 
 export class CpapiBackend implements Backend {
@@ -588,8 +598,8 @@ export class CpapiBackend implements Backend {
   }
 
   /**
-   * Chooses among candidates by exchange/currency, preferring the US listing when neither
-   * is given. undefined when nothing matches (the caller then tries another route).
+   * Chooses among candidates by exchange/currency, preferring the US listing when no exchange
+   * is given and the currency (if any) is USD. undefined when nothing matches (the caller then tries another route).
    */
   private async pickCandidate(
     q: ContractQuery,
@@ -601,7 +611,8 @@ export class CpapiBackend implements Backend {
     const currency = q.currency?.trim().toUpperCase();
     if (exchange) cands = cands.filter((c) => exchangeMatches(exchange, c.exchange));
     if (currency && cands.length > 0) cands = await this.filterByCurrency(cands, currency, opts);
-    if (!exchange && !currency) {
+    // Without an exchange, a US listing wins over foreign ones (in USD, or when no currency was asked).
+    if (!exchange && (!currency || currency === 'USD')) {
       const us = cands.filter((c) => c.isUS === true || US_EXCHANGES.has(normExchange(c.exchange) ?? ''));
       if (us.length > 0) cands = us;
       // Several US listings from /trsrv/stocks: IB lists the main company's entry first.
@@ -612,13 +623,26 @@ export class CpapiBackend implements Backend {
       }
     }
     if (cands.length === 0) return undefined;
-    if (cands.length === 1) return publicContract(cands[0] as Candidate);
+    if (cands.length === 1) {
+      const only = cands[0] as Candidate;
+      if (only.currency) return publicContract(only);
+      // A foreign listing from /trsrv/stocks carries no currency; a price must never be shown without one.
+      const [withCurrency] = await this.filterByCurrency([only], '', opts, true);
+      return publicContract(withCurrency ?? only);
+    }
     return this.ambiguous(q, cands.map(publicContract));
   }
 
-  private async filterByCurrency(cands: Candidate[], currency: string, opts: CallOptions): Promise<Candidate[]> {
+  /** Candidates in `currency`, looking currencies up where IB's answer lacked them (or all of them, with `keepAll`). */
+  private async filterByCurrency(
+    cands: Candidate[],
+    currency: string,
+    opts: CallOptions,
+    keepAll = false,
+  ): Promise<Candidate[]> {
+    const keep = (c: Candidate) => keepAll || c.currency === currency;
     const known = cands.filter((c) => c.currency);
-    if (known.length === cands.length) return cands.filter((c) => c.currency === currency);
+    if (known.length === cands.length) return cands.filter(keep);
     const checked = await Promise.all(
       cands.slice(0, 8).map(async (c) => {
         if (c.currency) return c;
@@ -630,7 +654,7 @@ export class CpapiBackend implements Backend {
         }
       }),
     );
-    return checked.filter((c) => c.currency === currency);
+    return checked.filter(keep);
   }
 
   private ambiguous(q: ContractQuery, cands: Contract[]): BrokerError {
@@ -782,6 +806,7 @@ export class CpapiBackend implements Backend {
   ): Promise<void> {
     let pending = batch;
     let round = 0;
+    let dataAt: number | undefined;
     for (;;) {
       await Promise.all(
         codeChunks.map(async (codes) => {
@@ -799,6 +824,10 @@ export class CpapiBackend implements Backend {
       for (const c of pending) this.subscribed.add(c);
       const still = pending.filter((c) => this.owed(c, rows.get(c), fields).length > 0);
       if (still.length === 0) return;
+      // Once every conid has delivered data, stragglers get a short grace period only: a field an
+      // instrument simply lacks (no dividend, no greeks) must not cost the whole wait.
+      if (still.every((c) => hasData(rows.get(c))))
+        deadline = Math.min(deadline, (dataAt ??= Date.now()) + STRAGGLER_MS);
       const delay = POLL_DELAYS_MS[Math.min(round, POLL_DELAYS_MS.length - 1)] as number;
       if (Date.now() + delay > deadline) {
         // Give up on these fields for this session's later calls (they are requested, not awaited).
