@@ -46,6 +46,7 @@ import { CpapiOptions } from './options.js';
 import { CpapiOrders } from './orders.js';
 import { CpapiPortfolio } from './portfolio.js';
 import { MAX_SNAPSHOT_CONIDS, MAX_SNAPSHOT_FIELDS, SnapshotBatcher } from './snapshot-batcher.js';
+import { isObject, type Row, sleep, str, ymd } from './wire.js';
 
 export interface CpapiBackendOptions {
   baseUrl: string;
@@ -88,8 +89,6 @@ const US_EXCHANGES = new Set([
   'SMART',
 ]);
 
-type Row = Record<string, unknown>;
-
 interface StockContractWire {
   conid: number;
   exchange?: string;
@@ -107,19 +106,6 @@ interface Candidate extends Contract {
   entry?: number;
 }
 
-function isObject(v: unknown): v is Row {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function str(v: unknown): string | undefined {
-  if (typeof v === 'string') {
-    const t = v.trim();
-    return t === '' ? undefined : t;
-  }
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  return undefined;
-}
-
 function toConid(v: unknown): number | undefined {
   const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v.trim()) : Number.NaN;
   return Number.isInteger(n) && n > 0 ? n : undefined;
@@ -130,35 +116,10 @@ function toSecType(v: unknown): SecType | undefined {
   return s && (SEC_TYPES as readonly string[]).includes(s) ? (s as SecType) : undefined;
 }
 
-function ymd(v: unknown): string | undefined {
-  const s = str(v);
-  if (!s) return undefined;
-  const m = /^(\d{4})(\d{2})(\d{2})$/.exec(s);
-  return m ? `${m[1]}-${m[2]}-${m[3]}` : undefined;
-}
-
 function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(new BrokerError('CANCELLED', 'The request was cancelled.'));
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new BrokerError('CANCELLED', 'The request was cancelled.'));
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 function normExchange(e: string | undefined): string | undefined {
@@ -826,8 +787,10 @@ export class CpapiBackend implements Backend {
       if (still.length === 0) return;
       // Once every conid has delivered data, stragglers get a short grace period only: a field an
       // instrument simply lacks (no dividend, no greeks) must not cost the whole wait.
-      if (still.every((c) => hasData(rows.get(c))))
-        deadline = Math.min(deadline, (dataAt ??= Date.now()) + STRAGGLER_MS);
+      if (still.every((c) => hasData(rows.get(c)))) {
+        dataAt ??= Date.now();
+        deadline = Math.min(deadline, dataAt + STRAGGLER_MS);
+      }
       const delay = POLL_DELAYS_MS[Math.min(round, POLL_DELAYS_MS.length - 1)] as number;
       if (Date.now() + delay > deadline) {
         // Give up on these fields for this session's later calls (they are requested, not awaited).

@@ -7,6 +7,7 @@ import { Pool } from 'undici';
 import { BrokerError } from '../../broker/errors.js';
 import { type Logger, silentLogger } from '../../log.js';
 import { Pacer } from './limiter.js';
+import { sleep } from './wire.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE';
 
@@ -128,24 +129,6 @@ function errorCode(err: unknown): string | undefined {
 function isTlsError(code: string | undefined, err: unknown): boolean {
   if (code && /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|HOSTNAME/i.test(code)) return true;
   return /certificate|SSL routines|TLS/i.test(String((err as Error)?.message ?? ''));
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(new BrokerError('CANCELLED', 'The request was cancelled.', { cause: signal.reason }));
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new BrokerError('CANCELLED', 'The request was cancelled.', { cause: signal?.reason }));
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 function errorText(data: unknown): string | undefined {

@@ -20,24 +20,13 @@ import type { OptionChainInfo, OptionContractQuery, OptionSecType, OptionStrikes
 import type { Contract, OptionRight } from '../../broker/types.js';
 import type { Logger } from '../../log.js';
 import type { CpapiHttp } from './http.js';
-
-type Row = Record<string, unknown>;
+import { isObject, type Row, str } from './wire.js';
 
 const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
 /** Above this many strike×right pairs, one whole-month request beats per-strike requests. */
 const PER_STRIKE_MAX = 2;
 /** Cap on per-strike secdef/info requests for one call (a gateway without whole-month answers). */
 const MAX_PER_STRIKE_REQUESTS = 80;
-
-function isObject(v: unknown): v is Row {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function str(v: unknown): string | undefined {
-  if (typeof v === 'string') return v.trim() || undefined;
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  return undefined;
-}
 
 /** `MAR24` → `2024-03`; undefined when malformed. */
 export function monthFromCode(code: string): string | undefined {

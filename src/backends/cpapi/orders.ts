@@ -25,18 +25,7 @@ import type {
 import { SEC_TYPES, type SecType } from '../../broker/types.js';
 import { type Logger, silentLogger } from '../../log.js';
 import type { CpapiHttp } from './http.js';
-
-type Row = Record<string, unknown>;
-
-function isObject(v: unknown): v is Row {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function str(v: unknown): string | undefined {
-  if (typeof v === 'string') return v.trim() || undefined;
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  return undefined;
-}
+import { isObject, type Row, sleep, str } from './wire.js';
 
 /** IB's numbers: 185.5, "185.50", "1,977.60 USD (10 Shares)", "-1" → number. */
 export function ibNum(v: unknown): number | undefined {
@@ -353,21 +342,6 @@ export interface CpapiOrdersHooks {
 }
 
 const LIVE_POLLS = 3;
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new BrokerError('CANCELLED', 'The request was cancelled.'));
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        reject(new BrokerError('CANCELLED', 'The request was cancelled.'));
-      },
-      { once: true },
-    );
-  });
-}
 
 export class CpapiOrders implements OrdersApi {
   private currencies: Record<string, string> | undefined;

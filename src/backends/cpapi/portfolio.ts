@@ -29,8 +29,7 @@ import type {
 import { type OptionRight, SEC_TYPES, type SecType } from '../../broker/types.js';
 import { type Logger, silentLogger } from '../../log.js';
 import type { CpapiHttp } from './http.js';
-
-type Row = Record<string, unknown>;
+import { isObject, type Row, str, ymd } from './wire.js';
 
 /** IB's positions page size (V3); older gateways used 30, which the paging loop also handles. */
 export const POSITIONS_PAGE_SIZE = 100;
@@ -40,19 +39,6 @@ const MAX_PAGES = 100;
 const PNL_CACHE_MS = 5000;
 /** Re-polls after an empty partitioned P&L answer (each waits for IB's 5 s pacing). */
 const PNL_REPOLLS = 2;
-
-function isObject(v: unknown): v is Row {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function str(v: unknown): string | undefined {
-  if (typeof v === 'string') {
-    const t = v.trim();
-    return t === '' || t === 'null' ? undefined : t;
-  }
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  return undefined;
-}
 
 /** A number from a JSON number or a numeric string ("1,234.5" accepted). */
 export function num(v: unknown): number | undefined {
@@ -64,12 +50,6 @@ export function num(v: unknown): number | undefined {
     return Number.isFinite(n) ? n : undefined;
   }
   return undefined;
-}
-
-function ymd(v: unknown): string | undefined {
-  const s = str(v);
-  const m = s ? /^(\d{4})(\d{2})(\d{2})$/.exec(s) : null;
-  return m ? `${m[1]}-${m[2]}-${m[3]}` : undefined;
 }
 
 function secType(v: unknown): SecType {

@@ -1,0 +1,47 @@
+/**
+ * Small readers for IB's loosely typed JSON (numbers as strings, "null" as text, dates as
+ * YYYYMMDD), and an abortable sleep. Shared by every module of the Client Portal backend.
+ */
+import { BrokerError } from '../../broker/errors.js';
+
+export type Row = Record<string, unknown>;
+
+export function isObject(v: unknown): v is Row {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A trimmed non-empty string (numbers stringified); IB's empty strings and "null" text are absent. */
+export function str(v: unknown): string | undefined {
+  if (typeof v === 'string') {
+    const t = v.trim();
+    return t === '' || t === 'null' ? undefined : t;
+  }
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  return undefined;
+}
+
+/** `20250117` → `2025-01-17`; undefined when malformed. */
+export function ymd(v: unknown): string | undefined {
+  const s = str(v);
+  const m = s ? /^(\d{4})(\d{2})(\d{2})$/.exec(s) : null;
+  return m ? `${m[1]}-${m[2]}-${m[3]}` : undefined;
+}
+
+/** Waits `ms`, or rejects with CANCELLED as soon as the signal aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new BrokerError('CANCELLED', 'The request was cancelled.', { cause: signal.reason }));
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(new BrokerError('CANCELLED', 'The request was cancelled.', { cause: signal?.reason }));
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
