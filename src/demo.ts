@@ -18,6 +18,23 @@ export const DEMO_STEPS: Step[] = [
   { tool: 'get_market_data', args: { symbol: 'MSFT', fields: 'fundamentals' }, why: 'named fields, never IB codes' },
   { tool: 'get_historical_data', args: { symbol: 'SPY', period: '1w', bar: '1d' }, why: 'daily bars as compact rows' },
   { tool: 'search_contracts', args: { query: 'SHOP' }, why: 'a symbol listed in two countries' },
+  {
+    tool: 'get_options_chain',
+    args: { symbol: 'SPY', expirationCount: 1, strikeCount: 6 },
+    why: 'an option chain with greeks',
+  },
+  { tool: 'get_portfolio_summary', args: { accountId: 'DU1234567' }, why: 'the account at a glance' },
+  { tool: 'get_positions', args: { accountId: 'DU1234567', limit: 5 }, why: 'the five largest positions' },
+  {
+    tool: 'preview_order',
+    args: { accountId: 'DU1234567', symbol: 'AAPL', action: 'BUY', orderType: 'LMT', quantity: 10, price: 250 },
+    why: "IB's what-if, nothing placed",
+  },
+  {
+    tool: 'place_stock_order',
+    args: { accountId: 'DU1234567', symbol: 'AAPL', action: 'BUY', orderType: 'LMT', quantity: 10, price: 250 },
+    why: 'held for confirmation: this client cannot show a dialog, so the server returns a single-use token',
+  },
 ];
 
 const CLEAR = process.stdout.isTTY ? { b: '\x1b[1m', d: '\x1b[2m', r: '\x1b[0m' } : { b: '', d: '', r: '' };

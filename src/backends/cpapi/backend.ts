@@ -267,6 +267,9 @@ export class CpapiBackend implements Backend {
   private accounts: string[] = [];
   private accountsFlight: Promise<string[]> | undefined;
   private accountsKnown = false;
+  /** From /iserver/accounts: IB's own word on paper vs live, and the selected account. */
+  private isPaper: boolean | undefined;
+  private selectedAccount: string | undefined;
   /** Conids with a market-data subscription opened in this brokerage session. */
   private readonly subscribed = new Set<number>();
   /** Fields a conid did not deliver within a full wait; not waited for again this session. */
@@ -304,7 +307,21 @@ export class CpapiBackend implements Backend {
       ensureIserverAccounts: (signal) => this.ensureAccounts(signal),
       log: this.log,
     });
-    this.orders = new CpapiOrders(this.http, { ensureAccounts: (signal) => this.ensureAccounts(signal) }, this.log);
+    this.orders = new CpapiOrders(
+      this.http,
+      {
+        ensureAccounts: (signal) => this.ensureAccounts(signal),
+        iserverAccounts: async (signal) => {
+          const accounts = [...(await this.ensureAccounts(signal))];
+          return { accounts, isPaper: this.isPaper, selected: this.selectedAccount };
+        },
+        accountCurrencies: async (signal) => {
+          const list = await this.portfolio.listAccounts({ signal });
+          return Object.fromEntries(list.map((a) => [a.id, a.currency.toUpperCase()]));
+        },
+      },
+      this.log,
+    );
     this.http.setHooks({
       queryAccounts: async (signal) => {
         await this.ensureAccounts(signal, true);
@@ -337,6 +354,8 @@ export class CpapiBackend implements Backend {
           : [];
         this.accounts = list;
         this.accountsKnown = true;
+        this.isPaper = typeof data['isPaper'] === 'boolean' ? data['isPaper'] : undefined;
+        this.selectedAccount = str(data['selectedAccount']);
         if (!this.simulated) {
           const paper = data['isPaper'];
           if (typeof paper === 'boolean') this.mode = paper ? 'PAPER' : 'LIVE';

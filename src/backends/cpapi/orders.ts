@@ -339,45 +339,34 @@ export function parseCancel(orderId: string, data: unknown): CancelResult {
 export interface CpapiOrdersHooks {
   /** Calls /iserver/accounts when the session has not (needed before orders, modify, cancel). */
   ensureAccounts(signal?: AbortSignal): Promise<unknown>;
+  /** The session's /iserver/accounts answer: accounts, IB's isPaper flag, the selected account. */
+  iserverAccounts(
+    signal?: AbortSignal,
+  ): Promise<{ accounts: string[]; isPaper: boolean | undefined; selected: string | undefined }>;
+  /** Base currency per account (from /portfolio/accounts, cached by the portfolio section). */
+  accountCurrencies(signal?: AbortSignal): Promise<Record<string, string>>;
 }
 
 const LIVE_POLLS = 3;
 
 export class CpapiOrders implements OrdersApi {
-  private currencies: Record<string, string> | undefined;
-
   constructor(
     private readonly http: CpapiHttp,
     private readonly hooks: CpapiOrdersHooks,
     private readonly log: Logger = silentLogger,
   ) {}
 
+  /** Accounts, paper/live and base currencies, from what the backend already holds for this session. */
   async tradingAccounts(opts: CallOptions = {}): Promise<TradingAccounts> {
-    const res = await this.http.get<unknown>('/iserver/accounts', { signal: opts.signal, noRecovery: true });
-    const d = isObject(res.data) ? res.data : {};
-    const accounts = Array.isArray(d['accounts'])
-      ? (d['accounts'] as unknown[]).filter((a): a is string => typeof a === 'string')
-      : [];
-    const out: TradingAccounts = { accounts };
-    if (typeof d['isPaper'] === 'boolean') out.isPaper = d['isPaper'];
-    const sel = str(d['selectedAccount']);
-    if (sel) out.selected = sel;
-    if (!this.currencies) {
-      try {
-        const p = await this.http.get<unknown>('/portfolio/accounts', { signal: opts.signal });
-        const list = Array.isArray(p.data) ? p.data.filter(isObject) : [];
-        const map: Record<string, string> = {};
-        for (const a of list) {
-          const id = str(a['accountId']) ?? str(a['id']);
-          const ccy = str(a['currency']);
-          if (id && ccy) map[id] = ccy.toUpperCase();
-        }
-        this.currencies = map;
-      } catch (err) {
-        this.log.info('cpapi orders: account currencies unavailable', { err: (err as Error).message });
-      }
+    const info = await this.hooks.iserverAccounts(opts.signal);
+    const out: TradingAccounts = { accounts: info.accounts };
+    if (info.isPaper !== undefined) out.isPaper = info.isPaper;
+    if (info.selected) out.selected = info.selected;
+    try {
+      out.currencies = await this.hooks.accountCurrencies(opts.signal);
+    } catch (err) {
+      this.log.info('cpapi orders: account currencies unavailable', { err: (err as Error).message });
     }
-    if (this.currencies) out.currencies = this.currencies;
     return out;
   }
 
