@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import type { CpapiHttp } from '../backends/cpapi/http.js';
 import { BrokerError, isBrokerError } from '../broker/errors.js';
 import type { AccountMode } from '../broker/types.js';
-import { type Logger, silentLogger } from '../log.js';
+import { addSecret, type Logger, silentLogger } from '../log.js';
 
 export const SESSION_STATES = [
   'gateway_starting',
@@ -467,6 +467,8 @@ export class SessionManager extends EventEmitter {
     try {
       const res = await this.http.post<unknown>('/tickle', { idempotent: true });
       const data = obj(res.data);
+      // The session id authenticates the websocket: a secret like the password.
+      if (typeof data['session'] === 'string') addSecret(data['session']);
       this.keepFailures = 0;
       this.extra.lastKeepAlive = new Date(this.now()).toISOString();
       if (typeof data['ssoExpires'] === 'number') this.extra.ssoExpiresInS = Math.round(data['ssoExpires'] / 1000);

@@ -5,7 +5,7 @@
 
 import { Pool } from 'undici';
 import { BrokerError } from '../../broker/errors.js';
-import { type Logger, silentLogger } from '../../log.js';
+import { addSecret, type Logger, silentLogger } from '../../log.js';
 import { Pacer } from './limiter.js';
 import { sleep } from './wire.js';
 
@@ -463,7 +463,11 @@ export class CpapiHttp {
       const name = pair.slice(0, eq).trim();
       const value = pair.slice(eq + 1).trim();
       if (value === '' || /max-age=0\b/i.test(line)) this.cookies.delete(name);
-      else this.cookies.set(name, value);
+      else {
+        // Gateway cookies carry the session: never let one reach a log line.
+        addSecret(value);
+        this.cookies.set(name, value);
+      }
     }
   }
 
