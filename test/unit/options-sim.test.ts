@@ -1,21 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Agent, fetch } from 'undici';
 import { type SimulatorHandle, startSimulator } from '../../src/simulator/index.js';
-
-const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
-after(() => dispatcher.close());
-
-async function call(sim: SimulatorHandle, method: string, path: string, body?: unknown) {
-  const res = await fetch(sim.apiBase + path, {
-    method,
-    dispatcher,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+import { call } from './sim-client.js';
 
 const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
 const code = (ymd: string) => `${MONTHS[Number(ymd.slice(4, 6)) - 1]}${ymd.slice(2, 4)}`;

@@ -1,23 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
-import { Agent, fetch } from 'undici';
-import { type SimulatorHandle, startSimulator } from '../../src/simulator/index.js';
-
-const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
-after(() => dispatcher.close());
-
-async function call(sim: SimulatorHandle, method: string, path: string, body?: unknown, signal?: AbortSignal) {
-  const base = path.startsWith('/sim/') ? sim.url : sim.apiBase;
-  const res = await fetch(base + path, {
-    method,
-    dispatcher,
-    signal,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+import { test } from 'node:test';
+import { startSimulator } from '../../src/simulator/index.js';
+import { call } from './sim-client.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

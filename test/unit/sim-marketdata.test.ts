@@ -1,24 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Agent, fetch } from 'undici';
 import { type SimulatorHandle, startSimulator } from '../../src/simulator/index.js';
 import { addFieldAugmenter } from '../../src/simulator/routes/marketdata.js';
 import type { FieldValues } from '../../src/simulator/state.js';
-
-const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
-after(() => dispatcher.close());
-
-async function call(sim: SimulatorHandle, method: string, path: string, body?: unknown) {
-  const base = path.startsWith('/sim/') ? sim.url : sim.apiBase;
-  const res = await fetch(base + path, {
-    method,
-    dispatcher,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? (method === 'POST' ? '' : undefined) : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+import { call } from './sim-client.js';
 
 const FIELDS = '31,55,70,71,82,83,84,85,86,87,88,7051,7059,7087,7221,7282,7293,7294,7295,7296,7741,7762,6004,6008,6070';
 
