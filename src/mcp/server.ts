@@ -16,6 +16,7 @@ import { registerPrompts } from './prompts.js';
 import { registerQuoteResource } from './quote-resource.js';
 import { selectTools } from './registry.js';
 import { registerResources } from './resources.js';
+import { advertised } from './schema.js';
 import { annotationsFor, type ToolContext, type ToolDef } from './tool.js';
 
 export const SERVER_NAME = 'ibkr-mcp';
@@ -97,8 +98,8 @@ export function registerTool(server: McpServer, app: App, def: ToolDef): void {
     {
       title: def.title,
       description: def.description,
-      inputSchema: def.input,
-      outputSchema: def.output,
+      inputSchema: advertised(def.input, 'input'),
+      outputSchema: advertised(def.output, 'output'),
       annotations: annotationsFor(def),
     },
     async (args: unknown, mcp: ServerContext) => {
