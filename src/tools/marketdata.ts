@@ -129,11 +129,14 @@ export const getQuote = defineTool({
         },
       );
     }
-    const resolved = await ctx.app.backend.resolveContracts(queries, callOpts(ctx));
+    // Bare conids (bulk quoting) skip contract lookups: the snapshot itself names the symbol and exchange.
+    const byConidOnly = queries.filter((q) => q.conid !== undefined && !q.symbol);
+    const toResolve = queries.filter((q) => !(q.conid !== undefined && !q.symbol));
+    const resolved = toResolve.length ? await ctx.app.backend.resolveContracts(toResolve, callOpts(ctx)) : [];
     const contracts: Contract[] = [];
     const errors: { input: string; error: string }[] = [];
     resolved.forEach((r, i) => {
-      const q = queries[i]!;
+      const q = toResolve[i]!;
       if (r instanceof BrokerError)
         errors.push({ input: q.symbol ?? String(q.conid), error: `${r.message}${r.hint ? ` ${r.hint}` : ''}` });
       else contracts.push(r);
@@ -142,11 +145,32 @@ export const getQuote = defineTool({
       const only = resolved[0];
       if (only instanceof BrokerError) throw only;
     }
-    const snaps = contracts.length
-      ? await ctx.app.backend.snapshot([...new Set(contracts.map((c) => c.conid))], QUOTE_FIELDS, callOpts(ctx))
-      : [];
+    const direct = [...new Set(byConidOnly.map((q) => q.conid as number))];
+    const conids = [...new Set([...contracts.map((c) => c.conid), ...direct])];
+    const fields: MarketField[] = direct.length ? [...QUOTE_FIELDS, 'symbol', 'listingExchange'] : [...QUOTE_FIELDS];
+    const snaps = conids.length ? await ctx.app.backend.snapshot(conids, fields, callOpts(ctx)) : [];
     const byConid = new Map(snaps.map((s) => [s.conid, s]));
     const quotes = contracts.map((c) => quoteRow(c, byConid.get(c.conid)));
+    for (const conid of direct) {
+      const snap = byConid.get(conid);
+      const symbol = snap?.values.symbol;
+      const hasPrice = ['last', 'bid', 'ask'].some((f) => typeof snap?.values[f as MarketField] === 'number');
+      if (typeof symbol !== 'string' && !hasPrice) {
+        errors.push({
+          input: String(conid),
+          error: `No market data for conid ${conid}: unknown contract, or no data yet. Check it with search_contracts.`,
+        });
+        continue;
+      }
+      const listing = snap?.values.listingExchange;
+      // secType is not shown in a quote row; the snapshot does not say it.
+      const contract: Contract = { conid, symbol: typeof symbol === 'string' ? symbol : String(conid), secType: 'STK' };
+      if (typeof listing === 'string') contract.exchange = listing;
+      quotes.push(quoteRow(contract, snap));
+    }
+    if (quotes.length === 0 && errors.length === 1 && queries.length === 1) {
+      throw new BrokerError('NOT_FOUND', errors[0]!.error, { hint: 'Check the conid with search_contracts.' });
+    }
     return errors.length ? { quotes, errors } : { quotes };
   },
   render(r) {
@@ -413,9 +437,7 @@ export const getHistoricalData = defineTool({
     );
     const all = hist.bars;
     const bars = all.length > args.limit ? all.slice(all.length - args.limit) : all;
-    const rows = bars.map(
-      (b) => [isoMinute(b.t), b.o, b.h, b.l, b.c, b.v],
-    );
+    const rows = bars.map((b) => [isoMinute(b.t), b.o, b.h, b.l, b.c, b.v]);
     const out: z.infer<typeof HistoryOut> = {
       contract: contractOut(contract),
       period,

@@ -103,6 +103,20 @@ describe('market data end to end (MCP client → stdio server → HTTPS → simu
     assert.equal(stats.status429, 0);
   });
 
+  test('bulk conids: quoted straight from the snapshot, no contract lookups', async () => {
+    await h.simControl('/sim/reset');
+    const r = await h.callTool('get_quote', { conids: [265598, 272093, 756733, 999999999] });
+    assert.equal(r.isError, false, r.text);
+    assert.deepEqual(
+      r.structured.quotes.map((q: { symbol: string }) => q.symbol),
+      ['AAPL', 'MSFT', 'SPY'],
+    );
+    assert.equal(r.structured.errors[0].input, '999999999');
+    const stats = await h.simStats();
+    assert.equal(stats.byEndpoint['GET /iserver/contract/:conid/info'] ?? 0, 0, JSON.stringify(stats.byEndpoint));
+    assert.equal(stats.byEndpoint['GET /trsrv/stocks'] ?? 0, 0);
+  });
+
   test('unknown symbol: isError with what to do; mixed list keeps the good ones', async () => {
     const r = await h.callTool('get_quote', { symbol: 'ZZZZQ' });
     assert.equal(r.isError, true);
