@@ -468,6 +468,9 @@ export class CpapiBackend implements Backend {
   }
 
   async resolveContracts(queries: ContractQuery[], opts: CallOptions = {}): Promise<Array<Contract | BrokerError>> {
+    // Resolution is nearly always followed by market data, which needs /iserver/accounts first:
+    // ask for it now, in parallel, instead of after the lookups (one round trip less on a cold call).
+    if (!this.accountsKnown) this.ensureAccounts(opts.signal).catch(() => {});
     const results: Array<Contract | BrokerError | undefined> = new Array(queries.length);
     const work: Array<Promise<void>> = [];
     // Symbols that /trsrv/stocks may know, batched into few requests.
