@@ -65,6 +65,12 @@ export interface Backend extends OptionsBackend, PortfolioBackend, OrdersBackend
   /** Historical bars; period/bar validated before any request. */
   history(req: HistoryRequest, opts?: CallOptions): Promise<HistoryResult>;
 
+  /**
+   * Starts, in the background, what the broker answers empty at first (IB: live orders and P&L
+   * need a first call per session), so the first real question is answered at once. Never throws.
+   */
+  warmUp(opts?: CallOptions): Promise<void>;
+
   /** Releases connections and timers. */
   close(): Promise<void>;
 }

@@ -53,4 +53,7 @@ export function startOrderSafety(app: App): void {
   if (app.config.readOnly) return;
   const svc = orderService(app);
   if (svc.journal.nonFinal().length) void svc.ensureReconciled();
+  // IB answers the first live-orders call of a session with an empty placeholder and allows one
+  // call per 5 s: open the feed now so the first get_live_orders is answered at once.
+  else void app.backend.warmUp();
 }

@@ -737,6 +737,15 @@ export class CpapiBackend implements Backend {
     return fieldsFromCodes(codes);
   }
 
+  async warmUp(opts: CallOptions = {}): Promise<void> {
+    try {
+      await this.ensureAccounts(opts.signal);
+      await Promise.allSettled([this.orders.primeLiveOrders(opts), this.portfolio.listAccounts(opts)]);
+    } catch (err) {
+      this.log.debug('warm-up skipped', { err: (err as Error).message });
+    }
+  }
+
   async snapshot(
     conids: number[],
     fields: readonly MarketField[],
