@@ -55,7 +55,16 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
   }
   // One pacer for the backend and the session manager: together they stay within IB's limits.
   const pacer = new Pacer();
-  const gateway = createGatewayRuntime({ config, log, baseUrl, pacer, simulated: config.backend === 'sim' });
+  let warmUp = (): void => {};
+  const gateway = createGatewayRuntime({
+    config,
+    log,
+    baseUrl,
+    pacer,
+    simulated: config.backend === 'sim',
+    // After each login, open the feeds IB answers empty at first (live orders), in the background.
+    onAuthenticated: () => warmUp(),
+  });
   const backend: Backend = createCpapiBackend({
     baseUrl: gateway.apiUrl,
     timeoutMs: config.requestTimeoutMs,
@@ -65,6 +74,7 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
     pacer,
     gate: gateway.session,
   });
+  if (!config.readOnly) warmUp = () => void backend.warmUp();
   const backendLabel = sim
     ? `simulator at ${sim.url}`
     : gateway.managed

@@ -47,6 +47,7 @@ export interface GatewayRuntimeOptions {
   pacer?: Pacer;
   simulated: boolean;
   onSessionReset?: () => void;
+  onAuthenticated?: () => void;
   /** Seconds before a session check gives up (default 4). */
   checkTimeoutMs?: number;
 }
@@ -98,6 +99,7 @@ export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntim
     loginDriver: driver,
     authTimeoutMs: config.ibAuthTimeout * 1000,
     onSessionReset: opts.onSessionReset,
+    onAuthenticated: opts.onAuthenticated,
     // Log in at start like the original product: headless always; the browser only for a gateway we
     // started (a gateway the user runs is theirs to log in to; the authenticate tool opens the page).
     autoLogin: !opts.simulated && (headless || (config.openBrowser && managed)),

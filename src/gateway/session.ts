@@ -98,6 +98,8 @@ export interface SessionManagerOptions {
   authTimeoutMs?: number;
   /** Called when the brokerage session was lost or re-established (backend caches are stale). */
   onSessionReset?: () => void;
+  /** Called each time the session becomes authenticated (to warm up per-session feeds). */
+  onAuthenticated?: () => void;
   /** Open the login page automatically the first time a login is needed (browser method). */
   autoLogin?: boolean;
   now?: () => number;
@@ -439,12 +441,14 @@ export class SessionManager extends EventEmitter {
     } else {
       mode = this.extra.mode;
     }
-    if (this.s !== 'authenticated') {
+    const fresh = this.s !== 'authenticated';
+    if (fresh) {
       this.everAuthenticated = true;
       this.authenticatedAt = this.now();
       this.failures = 0;
     }
     this.set('authenticated', { mode, ...(accounts ? { accounts } : {}) });
+    if (fresh) this.opts.onAuthenticated?.();
   }
 
   // ------------------------------------------------------------------ keep-alive

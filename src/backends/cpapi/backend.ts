@@ -267,6 +267,8 @@ export class CpapiBackend implements Backend {
   private accounts: string[] = [];
   private accountsFlight: Promise<string[]> | undefined;
   private accountsKnown = false;
+  /** The session's warm-up, once started. */
+  private warmed: Promise<void> | undefined;
   /** From /iserver/accounts: IB's own word on paper vs live, and the selected account. */
   private isPaper: boolean | undefined;
   private selectedAccount: string | undefined;
@@ -335,6 +337,7 @@ export class CpapiBackend implements Backend {
   }
 
   private onSessionReset(): void {
+    this.warmed = undefined;
     this.options.onSessionReset();
     this.portfolio.onSessionReset();
     this.subscribed.clear();
@@ -737,13 +740,18 @@ export class CpapiBackend implements Backend {
     return fieldsFromCodes(codes);
   }
 
-  async warmUp(opts: CallOptions = {}): Promise<void> {
-    try {
-      await this.ensureAccounts(opts.signal);
-      await Promise.allSettled([this.orders.primeLiveOrders(opts), this.portfolio.listAccounts(opts)]);
-    } catch (err) {
-      this.log.debug('warm-up skipped', { err: (err as Error).message });
-    }
+  warmUp(opts: CallOptions = {}): Promise<void> {
+    // Once per brokerage session (onSessionReset clears it), however many callers ask.
+    this.warmed ??= (async () => {
+      try {
+        await this.ensureAccounts(opts.signal);
+        await Promise.allSettled([this.orders.primeLiveOrders(opts), this.portfolio.listAccounts(opts)]);
+      } catch (err) {
+        this.warmed = undefined;
+        this.log.debug('warm-up skipped', { err: (err as Error).message });
+      }
+    })();
+    return this.warmed;
   }
 
   async snapshot(
