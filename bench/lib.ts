@@ -77,7 +77,7 @@ export function tokens(s: string): number {
 /** What the model receives: the text content plus the structured content, serialised. */
 export async function call(client: Client, name: string, args: Record<string, unknown>): Promise<CallMeasure> {
   const t0 = performance.now();
-  const res = await client.callTool({ name, arguments: args }, undefined, { timeout: 600_000 });
+  const res = await client.callTool({ name, arguments: args }, { timeout: 600_000 });
   const ms = performance.now() - t0;
   const text = ((res.content ?? []) as Array<{ type: string; text?: string }>).map((c) => c.text ?? '').join('\n');
   const payload = JSON.stringify({ content: res.content, structuredContent: res.structuredContent });

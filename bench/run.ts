@@ -2,23 +2,21 @@
  * `npm run bench`: figures of ibkr-mcp against the simulator with 50 ms of latency injected per
  * gateway request, measured in one run. Writes bench/results.md and prints the table.
  */
-import { writeFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startSimulator } from '../src/simulator/index.js';
+import { bulkRows } from './bulk.js';
 import { call, fmt, median, type Spawned, sim, spawnServer, stats, treePeakRssMb } from './lib.js';
 import { benchOptions } from './options.js';
+import { compareWithOriginal, isBetter, renderComparison } from './original.js';
+import { portfolioRows } from './portfolio.js';
+import { SP50 } from './symbols.js';
 
 const LATENCY_MS = 50;
 const CLI = resolve(import.meta.dirname, '../dist/cli.js');
-export const SP50 = [
-  'AAPL', 'MSFT', 'AMZN', 'GOOGL', 'META', 'NVDA', 'TSLA', 'JPM', 'V', 'MA',
-  'UNH', 'HD', 'PG', 'JNJ', 'XOM', 'CVX', 'KO', 'PEP', 'WMT', 'COST',
-  'ABBV', 'MRK', 'PFE', 'LLY', 'BAC', 'WFC', 'C', 'GS', 'MS', 'AXP',
-  'INTC', 'AMD', 'QCOM', 'TXN', 'AVGO', 'ORCL', 'CSCO', 'IBM', 'ADBE', 'CRM',
-  'NFLX', 'DIS', 'NKE', 'MCD', 'SBUX', 'BA', 'CAT', 'GE', 'HON', 'MMM',
-];
+
+export { SP50 };
 
 interface Row {
   metric: string;
@@ -31,7 +29,7 @@ async function measured(
   s: Awaited<ReturnType<typeof startSimulator>>,
   fn: () => Promise<{ ms: number; bytes?: number; isError: boolean; text: string }>,
 ) {
-  await sim(s, '/sim/reset');
+  await sim(s, '/sim/reset', {});
   const r = await fn();
   if (r.isError) throw new Error(`bench call failed: ${r.text}`);
   const st = await stats(s);
@@ -45,9 +43,13 @@ async function main() {
   const rows: Row[] = [];
   let server: Spawned | undefined;
   try {
-    server = await spawnServer(process.execPath, [CLI, '--backend', 'gateway', '--gateway-url', s.url, '--log-level', 'error'], {
-      IBKR_MCP_HOME: home,
-    });
+    server = await spawnServer(
+      process.execPath,
+      [CLI, '--backend', 'gateway', '--gateway-url', s.url, '--log-level', 'error'],
+      {
+        IBKR_MCP_HOME: home,
+      },
+    );
     const c = server.client;
     rows.push({
       metric: 'process start → first tools/list answer',
@@ -82,11 +84,18 @@ async function main() {
     // Round-trip overhead of the MCP layer alone: a call refused by validation never reaches the gateway.
     const rt: number[] = [];
     for (let i = 0; i < 50; i++) rt.push((await call(c, 'get_quote', {})).ms);
-    rows.push({ metric: 'tool-call round trip (no gateway request), median', value: `${fmt(median(rt), 2)} ms`, target: '', ok: true });
+    rows.push({
+      metric: 'tool-call round trip (no gateway request), median',
+      value: `${fmt(median(rt), 2)} ms`,
+      target: '',
+      ok: true,
+    });
+
+    rows.push(...(await portfolioRows(c, s)));
 
     // A burst of 500 quote calls, 25 in flight at a time, with no injected latency: the pacer must keep IB's limits.
     await sim(s, '/sim/faults', { latencyMs: 0 });
-    await sim(s, '/sim/reset');
+    await sim(s, '/sim/reset', {});
     const symbols = SP50;
     const t0 = performance.now();
     let next = 0;
@@ -110,11 +119,43 @@ async function main() {
     });
     await sim(s, '/sim/faults', { latencyMs: LATENCY_MS });
     rows.push(...(await benchOptions(s, c)));
+    rows.push(...(await bulkRows(c, s)));
     const rss = treePeakRssMb(server.pid);
-    rows.push({ metric: 'peak resident memory (server process tree)', value: `${fmt(rss, 1)} MB`, target: '< 100 MB', ok: rss < 100 });
+    rows.push({
+      metric: 'peak resident memory (server process tree)',
+      value: `${fmt(rss, 1)} MB`,
+      target: '< 100 MB',
+      ok: rss < 100,
+    });
   } finally {
     await server?.close();
     await s.close();
+  }
+
+  // Side by side with the product ibkr-mcp replaces (bench/original.ts), unless --no-original.
+  let comparison = '';
+  if (!process.argv.includes('--no-original')) {
+    const cmp = await compareWithOriginal({
+      cli: CLI,
+      seed: 42,
+      latencyMs: LATENCY_MS,
+      symbols: SP50,
+      log: (m) => process.stderr.write(`${m}\n`),
+    });
+    const worse = cmp.rows.filter((r) => isBetter(r) === false).map((r) => r.measure);
+    comparison = [
+      '## Side by side with interactive-brokers-mcp 1.24.1',
+      '',
+      `Same simulator instance (seed 42, port ${cmp.port}), ${LATENCY_MS} ms of latency per gateway request, each scenario in a fresh process of each server on a fresh simulator session. ibkr-mcp runs with IB's pacing enforced; the original runs with pacing off (its best case: with pacing on it gets 429s, noted in the requests row). Sizes are the bytes of the tool result as the client receives it (text content plus structured content), tokens ≈ bytes / 4. How it is measured: bench/original.ts.`,
+      '',
+      renderComparison(cmp),
+      '',
+      ...cmp.notes.map((n) => `- ${n}`),
+      worse.length
+        ? `Rows where ibkr-mcp is not better: ${worse.length} (explained in bench/README.md).`
+        : 'ibkr-mcp is better on every row.',
+      '',
+    ].join('\n');
   }
 
   const table = [
@@ -124,8 +165,12 @@ async function main() {
     '| --- | --- | --- | --- |',
     ...rows.map((r) => `| ${r.metric} | ${r.value} | ${r.target} | ${r.target ? (r.ok ? 'yes' : '**no**') : ''} |`),
     '',
+    comparison,
   ].join('\n');
-  writeFileSync(resolve(import.meta.dirname, 'results.md'), `# Benchmark results\n\n${table}`);
+  // Keep the section `npm run soak` writes (bench/soak.ts).
+  const file = resolve(import.meta.dirname, 'results.md');
+  const soakSection = existsSync(file) ? (/\n## Soak\n[\s\S]*$/.exec(readFileSync(file, 'utf8'))?.[0] ?? '') : '';
+  writeFileSync(file, `# Benchmark results\n\n${table}${soakSection}`);
   process.stdout.write(`${table}\n`);
 }
 
