@@ -279,6 +279,18 @@ describe('order writes are sent once, never retried (against the simulator)', ()
     await b.close();
   });
 
+  test('concurrent live-order reads share one request (IB allows one per 5 s)', async () => {
+    await fetch(`${sim.url}/sim/reset`, { method: 'POST', body: '{"state":true}' });
+    const b = backend();
+    await b.tradingAccounts();
+    await fetch(`${sim.url}/sim/reset`, { method: 'POST', body: '{}' });
+    const all = await Promise.all(Array.from({ length: 8 }, () => b.liveOrders()));
+    assert.equal(new Set(all.map((l) => JSON.stringify(l))).size, 1, 'every caller got the same answer');
+    // The session's first read is IB's empty placeholder, polled once more: two requests for eight callers.
+    assert.equal((await stats()).byEndpoint['GET /iserver/account/orders'], 2);
+    await b.close();
+  });
+
   test('live orders: the empty first call is polled through; unknown status is NOT_FOUND', async () => {
     const b = backend();
     const placed = await b.placeOrder({ ...order, clientOrderId: 'c-live', limitPrice: undefined, orderType: 'MKT' });

@@ -24,7 +24,7 @@ import type {
 } from '../../broker/orders.js';
 import { SEC_TYPES, type SecType } from '../../broker/types.js';
 import { type Logger, silentLogger } from '../../log.js';
-import type { CpapiHttp } from './http.js';
+import { type CpapiHttp, raceSignal } from './http.js';
 import { isObject, type Row, sleep, str } from './wire.js';
 
 /** IB's numbers: 185.5, "185.50", "1,977.60 USD (10 Shares)", "-1" → number. */
@@ -350,6 +350,7 @@ export interface CpapiOrdersHooks {
 const LIVE_POLLS = 3;
 
 export class CpapiOrders implements OrdersApi {
+  private liveFlight: Promise<LiveOrder[]> | undefined;
   constructor(
     private readonly http: CpapiHttp,
     private readonly hooks: CpapiOrdersHooks,
@@ -422,7 +423,21 @@ export class CpapiOrders implements OrdersApi {
     await this.http.get<unknown>('/iserver/account/orders', { signal: opts.signal });
   }
 
-  async liveOrders(opts: LiveOrdersOptions = {}): Promise<LiveOrder[]> {
+  /**
+   * Live orders. Concurrent calls share one read: IB allows one request per 5 s on this endpoint,
+   * so eight callers must not queue eight reads (each caller can still cancel its own wait).
+   */
+  liveOrders(opts: LiveOrdersOptions = {}): Promise<LiveOrder[]> {
+    if (opts.force === true) return this.readLiveOrders(opts);
+    if (!this.liveFlight) {
+      this.liveFlight = this.readLiveOrders({ ...opts, signal: undefined }).finally(() => {
+        this.liveFlight = undefined;
+      });
+    }
+    return raceSignal(this.liveFlight, opts.signal);
+  }
+
+  private async readLiveOrders(opts: LiveOrdersOptions): Promise<LiveOrder[]> {
     await this.hooks.ensureAccounts(opts.signal);
     let force = opts.force === true;
     for (let i = 0; i < LIVE_POLLS; i++) {
