@@ -186,13 +186,10 @@ function ours(cli: string, gatewayUrl: string, home: string): Product {
   return {
     label: 'ibkr-mcp',
     spawn: () =>
-      spawnServer(
-        process.execPath,
-        [cli, 'serve', '--backend', 'gateway', '--gateway-url', gatewayUrl, '--log-level', 'error'],
-        {
-          IBKR_MCP_HOME: home,
-        },
-      ),
+      // The binary itself, as npx starts it (its shebang's V8 flags apply).
+      spawnServer(cli, ['serve', '--backend', 'gateway', '--gateway-url', gatewayUrl, '--log-level', 'error'], {
+        IBKR_MCP_HOME: home,
+      }),
     cleanup() {},
   };
 }

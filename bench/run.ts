@@ -43,13 +43,10 @@ async function main() {
   const rows: Row[] = [];
   let server: Spawned | undefined;
   try {
-    server = await spawnServer(
-      process.execPath,
-      [CLI, '--backend', 'gateway', '--gateway-url', s.url, '--log-level', 'error'],
-      {
-        IBKR_MCP_HOME: home,
-      },
-    );
+    // Started as npx starts it: the binary itself, so its shebang's V8 flags apply.
+    server = await spawnServer(CLI, ['--backend', 'gateway', '--gateway-url', s.url, '--log-level', 'error'], {
+      IBKR_MCP_HOME: home,
+    });
     const c = server.client;
     rows.push({
       metric: 'process start → first tools/list answer',
