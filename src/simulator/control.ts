@@ -3,7 +3,8 @@
  * not counted in the stats. All bodies are JSON; POSTs may omit Content-Length.
  *
  *   GET  /sim/stats    → {"total":N,"byEndpoint":{"GET /iserver/marketdata/snapshot":N,…},
- *                         "status429":N,"byStatus":{"200":N,"429":N,…}}
+ *                         "status429":N,"byStatus":{"200":N,"429":N,…},
+ *                         "rejected":{"global GET /iserver/marketdata/snapshot":N,…}}
  *                        Keys use the route pattern ("GET /iserver/contract/:conid/info"); unknown
  *                        paths use the concrete path. Counts every /v1/api request, including 401/429.
  *   POST /sim/reset    {} clears stats and pacing windows; {"state":true} also clears faults and

@@ -320,6 +320,8 @@ export function createCore(state: SimState, router: Router): ServerCore {
       if (state.faults.penaltyUntil > now) return send(res, json(TOO_MANY, 429), true);
       const decision = state.pacer.check(method, path, now);
       if (!decision.ok) {
+        const key = `${decision.rule} ${method} ${route?.pattern ?? path}`;
+        state.stats.rejected[key] = (state.stats.rejected[key] ?? 0) + 1;
         if (state.faults.penaltyBoxMs > 0) state.faults.penaltyUntil = now + state.faults.penaltyBoxMs;
         return send(res, json(TOO_MANY, 429), true);
       }

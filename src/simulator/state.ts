@@ -147,6 +147,8 @@ export interface Stats {
   byEndpoint: Record<string, number>;
   byStatus: Record<string, number>;
   status429: number;
+  /** 429s by pacing rule and endpoint, e.g. "global GET /iserver/marketdata/snapshot". */
+  rejected: Record<string, number>;
 }
 
 /** Field values for a snapshot row: strings, plus a few numeric `*_raw` companions. */
@@ -217,7 +219,7 @@ export function newSessionState(state: Pick<SimState, 'rng' | 'clock' | 'account
 }
 
 export function emptyStats(): Stats {
-  return { total: 0, byEndpoint: {}, byStatus: {}, status429: 0 };
+  return { total: 0, byEndpoint: {}, byStatus: {}, status429: 0, rejected: {} };
 }
 
 export function defaultFaults(): Faults {

@@ -77,7 +77,7 @@ describe('options end to end (MCP client → stdio server → HTTPS → simulato
     }
     assert.match(s.more, /expirationCount/);
     const st = await h.simStats();
-    assert.equal(st.status429, 0);
+    assert.equal(st.status429, 0, JSON.stringify(st));
 
     // Warm: the listing is cached, only quotes are fetched.
     await h.simControl('/sim/reset');

@@ -116,8 +116,8 @@ describe('cpapi pacer', () => {
       endpoints: {},
       now: () => now,
     });
-    await pacer.acquire('/c');
-    await pacer.acquire('/c');
+    (await pacer.acquire('/c'))();
+    (await pacer.acquire('/c'))();
     let done = false;
     const third = pacer.acquire('/c').then(() => {
       done = true;
@@ -128,6 +128,36 @@ describe('cpapi pacer', () => {
     pacer.tick();
     await third;
     assert.equal(done, true);
+    pacer.close();
+  });
+
+  it('a request holds its slot until it is answered, then for a whole window', async () => {
+    let now = 0;
+    const pacer = new Pacer({
+      maxPerWindow: 1,
+      headroom: 0,
+      windowMs: 1000,
+      marginMs: 0,
+      endpoints: {},
+      now: () => now,
+    });
+    const release = await pacer.acquire('/a');
+    let granted = false;
+    const next = pacer.acquire('/b').then((r) => {
+      granted = true;
+      return r;
+    });
+    // Sent at 0 but answered at 800: IB may have counted it as late as 800.
+    now = 800;
+    release();
+    now = 1000;
+    pacer.tick();
+    await wait(10);
+    assert.equal(granted, false, 'not free 1000 ms after the send');
+    now = 1801;
+    pacer.tick();
+    (await next)();
+    assert.equal(granted, true, 'free 1000 ms after the answer');
     pacer.close();
   });
 });

@@ -313,8 +313,9 @@ export class CpapiBackend implements Backend {
       this.http,
       {
         ensureAccounts: (signal) => this.ensureAccounts(signal),
+        // Read fresh for every order: paper or live comes from IB each time, never from a cache.
         iserverAccounts: async (signal) => {
-          const accounts = [...(await this.ensureAccounts(signal))];
+          const accounts = [...(await this.ensureAccounts(signal, true))];
           return { accounts, isPaper: this.isPaper, selected: this.selectedAccount };
         },
         accountCurrencies: async (signal) => {

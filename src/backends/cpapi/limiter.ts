@@ -78,7 +78,13 @@ export class Pacer {
   private readonly rules: Record<string, EndpointRule>;
   private readonly now: () => number;
   /** Grant times inside the current window, oldest first. */
-  private grants: number[] = [];
+  /**
+   * One slot per request in the window. A slot's time is +Infinity while the request is in flight
+   * and its completion time afterwards: IB counts a request when it arrives, which is somewhere
+   * between our send and the answer. Counting from the grant under-counted when sends were
+   * delayed (a new TLS connection under load) and bunched up at the gateway: 11 in 947 ms.
+   */
+  private grants: Array<{ at: number }> = [];
   private readonly queue: Waiter[] = [];
   private readonly state = new Map<string, EndpointState>();
   private timer: NodeJS.Timeout | undefined;
@@ -176,9 +182,9 @@ export class Pacer {
     if (this.closed) return;
     const now = this.now();
     // Drop grants that left the window.
-    let drop = 0;
-    while (drop < this.grants.length && (this.grants[drop] as number) <= now - this.window) drop++;
-    if (drop > 0) this.grants = this.grants.slice(drop);
+    if (this.grants.some((g) => g.at <= now - this.window)) {
+      this.grants = this.grants.filter((g) => g.at > now - this.window);
+    }
 
     let wakeAt = Number.POSITIVE_INFINITY;
     if (now < this.pausedUntil) {
@@ -186,7 +192,8 @@ export class Pacer {
     } else {
       for (let i = 0; i < this.queue.length; ) {
         if (this.grants.length >= this.limit) {
-          wakeAt = Math.min(wakeAt, (this.grants[0] as number) + this.window);
+          // The oldest completed slot frees first; in-flight ones free on release (which pumps).
+          wakeAt = Math.min(wakeAt, Math.min(...this.grants.map((g) => g.at)) + this.window);
           break;
         }
         const w = this.queue[i] as Waiter;
@@ -214,22 +221,29 @@ export class Pacer {
 
   private grant(w: Waiter, now: number): void {
     if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
-    this.grants.push(now);
-    let release: Release = noop;
+    const slot = { at: Number.POSITIVE_INFINITY };
+    this.grants.push(slot);
+    let counted: EndpointState | undefined;
+    let paced: EndpointState | undefined;
     if (w.rule) {
       const st = this.endpoint(w.key);
       st.lastAt = now;
+      if (w.rule.minIntervalMs !== undefined) paced = st;
       if (w.rule.maxConcurrent !== undefined) {
         st.inFlight++;
-        let done = false;
-        release = () => {
-          if (done) return;
-          done = true;
-          st.inFlight--;
-          this.pump();
-        };
+        counted = st;
       }
     }
+    let done = false;
+    const release: Release = () => {
+      if (done) return;
+      done = true;
+      slot.at = this.now();
+      if (counted) counted.inFlight--;
+      // Per-endpoint intervals also run from the answer, for the same reason as the window.
+      if (paced) paced.lastAt = Math.max(paced.lastAt, slot.at);
+      this.pump();
+    };
     w.resolve(release);
   }
 
@@ -259,8 +273,6 @@ export class Pacer {
     this.timerAt = Number.POSITIVE_INFINITY;
   }
 }
-
-function noop(): void {}
 
 function cancelled(signal: AbortSignal): BrokerError {
   return new BrokerError('CANCELLED', 'The request was cancelled.', { cause: signal.reason });
