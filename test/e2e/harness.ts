@@ -57,6 +57,18 @@ export async function simRequest(sim: SimulatorHandle, path: string, body?: unkn
   return text ? JSON.parse(text) : null;
 }
 
+/**
+ * Requests a tool call made: the total less the server's own background session work (status
+ * checks, keep-alive, and the warm-up of live orders, accounts and P&L), which runs at its own pace.
+ */
+export function foreground(stats: { byEndpoint: Record<string, number> }): number {
+  const background =
+    /^(POST|GET) \/(iserver\/auth\/status|tickle|iserver\/accounts|portfolio\/accounts|iserver\/account\/orders|iserver\/account\/pnl\/partitioned)$/;
+  return Object.entries(stats.byEndpoint)
+    .filter(([k]) => !background.test(k))
+    .reduce((n, [, v]) => n + v, 0);
+}
+
 export async function startServer(opts: StartOptions = {}): Promise<Harness> {
   const home = mkdtempSync(join(tmpdir(), 'ibkr-mcp-e2e-'));
   const sim = opts.sim === false ? undefined : await startSimulator({ port: 0, seed: 7, ...(opts.sim ?? {}) });

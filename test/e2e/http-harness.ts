@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { type SimulatorHandle, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
-import { CLI, simRequest } from './harness.js';
+import { CLI, foreground, simRequest } from './harness.js';
 
 export interface HttpHarness {
   url: string;
@@ -100,7 +100,7 @@ export async function startHttpServer(opts: HttpStartOptions = {}): Promise<Http
     },
     async simTotal() {
       if (!sim) throw new Error('no test-owned simulator');
-      return ((await simRequest(sim, '/sim/stats')) as { total: number }).total;
+      return foreground((await simRequest(sim, '/sim/stats')) as { byEndpoint: Record<string, number> });
     },
     async close() {
       for (const c of clients) await c.close().catch(() => {});
