@@ -161,3 +161,34 @@ describe('cpapi pacer', () => {
     pacer.close();
   });
 });
+
+describe('cpapi pacer: background work', () => {
+  it('runs only in a quiet window and never ahead of a tool call', async () => {
+    let now = 0;
+    const pacer = new Pacer({
+      maxPerWindow: 10,
+      headroom: 1,
+      windowMs: 1000,
+      marginMs: 0,
+      endpoints: {},
+      now: () => now,
+    });
+    // Four foreground requests answered: the window holds 4 of 9 slots, at the background reserve.
+    for (let i = 0; i < 4; i++) (await pacer.acquire('/fg'))();
+    let bg = false;
+    const background = pacer.acquire('/bg', undefined, { background: true }).then((r) => {
+      bg = true;
+      return r;
+    });
+    await wait(10);
+    assert.equal(bg, false, 'background waits while the window is busy');
+    // A tool call behind it is served at once.
+    (await pacer.acquire('/fg'))();
+    assert.equal(bg, false);
+    now = 1001;
+    pacer.tick();
+    (await background)();
+    assert.equal(bg, true, 'background runs once the window is quiet');
+    pacer.close();
+  });
+});

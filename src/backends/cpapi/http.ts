@@ -50,6 +50,8 @@ export interface RequestOptions {
   coalesce?: boolean;
   /** Skip the "Please query /accounts first" recovery (used by the /iserver/accounts call itself). */
   noRecovery?: boolean;
+  /** Background work (warm-up): paced behind tool calls, only in a quiet window. */
+  background?: boolean;
 }
 
 export interface CpapiResponse<T = unknown> {
@@ -399,7 +401,7 @@ export class CpapiHttp {
     opts: RequestOptions,
   ): Promise<CpapiResponse<unknown> & { retryAfter?: number | undefined }> {
     if (this.closed) throw new BrokerError('CANCELLED', 'The connection to the gateway was closed.');
-    const release = await this.pacer.acquire(path, opts.signal);
+    const release = await this.pacer.acquire(path, opts.signal, { background: opts.background === true });
     const started = Date.now();
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(TIMEOUT), this.timeoutMs);

@@ -64,7 +64,12 @@ interface Waiter {
   reject: (err: unknown) => void;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
+  /** Background work (warm-ups, priming): runs only in a quiet window, never ahead of a tool call. */
+  background: boolean;
 }
+
+/** Slots of the window a background request leaves free for tool calls. */
+const BACKGROUND_RESERVE = 5;
 
 interface EndpointState {
   lastAt: number;
@@ -126,12 +131,20 @@ export class Pacer {
    * Waits for a slot for a request to `path`. Resolves with a release function the caller
    * must call when the request completes. Rejects with BrokerError CANCELLED on abort.
    */
-  acquire(path: string, signal?: AbortSignal): Promise<Release> {
+  acquire(path: string, signal?: AbortSignal, opts: { background?: boolean } = {}): Promise<Release> {
     if (this.closed) return Promise.reject(new BrokerError('CANCELLED', 'The connection to the gateway was closed.'));
     if (signal?.aborted) return Promise.reject(cancelled(signal));
     const key = Pacer.keyFor(path);
     return new Promise<Release>((resolve, reject) => {
-      const waiter: Waiter = { key, rule: this.rules[key], resolve, reject, signal, onAbort: undefined };
+      const waiter: Waiter = {
+        key,
+        rule: this.rules[key],
+        resolve,
+        reject,
+        signal,
+        onAbort: undefined,
+        background: opts.background === true,
+      };
       if (signal) {
         waiter.onAbort = () => {
           const i = this.queue.indexOf(waiter);
@@ -197,6 +210,11 @@ export class Pacer {
           break;
         }
         const w = this.queue[i] as Waiter;
+        if (w.background && this.grants.length >= this.limit - BACKGROUND_RESERVE) {
+          wakeAt = Math.min(wakeAt, Math.min(...this.grants.map((g) => g.at)) + this.window);
+          i++; // foreground callers behind it go first
+          continue;
+        }
         const rule = w.rule;
         if (rule) {
           const st = this.endpoint(w.key);

@@ -420,7 +420,7 @@ export class CpapiOrders implements OrdersApi {
   /** One call to open IB's live-order feed for the session (its first answer is always an empty placeholder). */
   async primeLiveOrders(opts: CallOptions = {}): Promise<void> {
     await this.hooks.ensureAccounts(opts.signal);
-    await this.http.get<unknown>('/iserver/account/orders', { signal: opts.signal });
+    await this.http.get<unknown>('/iserver/account/orders', { signal: opts.signal, background: true });
   }
 
   /**

@@ -392,7 +392,7 @@ export class CpapiPortfolio implements PortfolioMethods {
   private primePnl(): void {
     if (this.pnlPrimed || this.pnlFlight) return;
     this.pnlPrimed = true;
-    this.pnlFlight = this.pnlOnce(undefined)
+    this.pnlFlight = this.pnlOnce(undefined, true)
       .then((rows) => {
         if (rows.length) this.pnlCache = { at: Date.now(), rows };
         return rows;
@@ -407,9 +407,9 @@ export class CpapiPortfolio implements PortfolioMethods {
       });
   }
 
-  private async pnlOnce(signal: AbortSignal | undefined): Promise<AccountPnl[]> {
+  private async pnlOnce(signal: AbortSignal | undefined, background = false): Promise<AccountPnl[]> {
     await this.ensureIserverAccounts(signal);
-    const res = await this.http.get<unknown>('/iserver/account/pnl/partitioned', { signal });
+    const res = await this.http.get<unknown>('/iserver/account/pnl/partitioned', { signal, background });
     return parsePnl(res.data);
   }
 
