@@ -18,6 +18,8 @@ import type {
 export interface CallOptions {
   /** Aborts the call's outstanding requests (MCP cancellation). */
   signal?: AbortSignal;
+  /** Work nobody is waiting for (warm-ups): it yields the broker's request budget to tool calls. */
+  background?: boolean;
 }
 
 export interface SearchOptions extends CallOptions {

@@ -173,8 +173,8 @@ describe('cpapi pacer: background work', () => {
       endpoints: {},
       now: () => now,
     });
-    // Four foreground requests answered: the window holds 4 of 9 slots, at the background reserve.
-    for (let i = 0; i < 4; i++) (await pacer.acquire('/fg'))();
+    // Two foreground requests answered: the window holds 2 of 9 slots, past the background's share.
+    for (let i = 0; i < 2; i++) (await pacer.acquire('/fg'))();
     let bg = false;
     const background = pacer.acquire('/bg', undefined, { background: true }).then((r) => {
       bg = true;

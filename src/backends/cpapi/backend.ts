@@ -746,7 +746,8 @@ export class CpapiBackend implements Backend {
     this.warmed ??= (async () => {
       try {
         await this.ensureAccounts(opts.signal);
-        await Promise.allSettled([this.orders.primeLiveOrders(opts), this.portfolio.listAccounts(opts)]);
+        const bg = { ...opts, background: true };
+        await Promise.allSettled([this.orders.primeLiveOrders(bg), this.portfolio.listAccounts(bg)]);
       } catch (err) {
         this.warmed = undefined;
         this.log.debug('warm-up skipped', { err: (err as Error).message });

@@ -1,7 +1,7 @@
 /**
  * Request pacing for one Client Portal gateway. IB puts an IP in a penalty box for
  * 10-15 minutes after a 429, so the client must never exceed the published limits:
- *  - a global limit (10 req/s on the gateway; we keep a little headroom),
+ *  - a global limit (10 req/s on the gateway, counted from each answer, with a 50 ms margin),
  *  - per-endpoint minimum intervals (protocol notes §8),
  *  - a concurrency cap on /iserver/marketdata/history.
  *
@@ -26,8 +26,9 @@ export interface PacerOptions {
   /** Window length in ms (default 1000). */
   windowMs?: number;
   /**
-   * Requests of the budget we leave unused (default 1), so a burst that arrives at the
-   * gateway with jitter never exceeds its limit.
+   * Requests of the budget left unused (default 0). None is needed: a slot is held from the send
+   * until the answer and then for a whole window, and IB receives a request before we get its
+   * answer, so any window of IB's holds at most `maxPerWindow` of our requests.
    */
   headroom?: number;
   /** Extra ms added to the window for the same reason (default 50). */
@@ -69,7 +70,7 @@ interface Waiter {
 }
 
 /** Slots of the window a background request leaves free for tool calls. */
-const BACKGROUND_RESERVE = 5;
+const BACKGROUND_RESERVE = 7;
 
 interface EndpointState {
   lastAt: number;
@@ -99,7 +100,7 @@ export class Pacer {
 
   constructor(opts: PacerOptions = {}) {
     const max = opts.maxPerWindow ?? 10;
-    const headroom = opts.headroom ?? 1;
+    const headroom = opts.headroom ?? 0;
     this.limit = Math.max(1, max - Math.max(0, headroom));
     this.window = (opts.windowMs ?? 1000) + Math.max(0, opts.marginMs ?? 50);
     this.intervalMargin = Math.max(0, opts.intervalMarginMs ?? 200);

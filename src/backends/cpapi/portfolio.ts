@@ -287,13 +287,13 @@ export class CpapiPortfolio implements PortfolioMethods {
 
   async listAccounts(opts: CallOptions = {}): Promise<AccountInfo[]> {
     if (this.accounts && this.primed) return this.accounts;
-    return this.fetchAccounts(opts.signal);
+    return this.fetchAccounts(opts.signal, opts.background === true);
   }
 
-  private fetchAccounts(signal?: AbortSignal): Promise<AccountInfo[]> {
+  private fetchAccounts(signal?: AbortSignal, background = false): Promise<AccountInfo[]> {
     if (!this.accountsFlight) {
       this.accountsFlight = (async () => {
-        const res = await this.http.get<unknown>('/portfolio/accounts', { signal });
+        const res = await this.http.get<unknown>('/portfolio/accounts', { signal, background });
         let list = parseAccounts(res.data);
         if (list.length === 0) {
           // Advisor logins list their accounts under /subaccounts.
