@@ -101,12 +101,21 @@ function children(pid: number): number[] {
 
 /** Peak resident memory (VmHWM) summed over a process and its descendants, in MB. */
 export function treePeakRssMb(pid: number): number {
+  return treeMemMb(pid, 'VmHWM');
+}
+
+/** Current resident memory (VmRSS) summed over a process and its descendants, in MB. */
+export function treeRssMb(pid: number): number {
+  return treeMemMb(pid, 'VmRSS');
+}
+
+function treeMemMb(pid: number, key: 'VmHWM' | 'VmRSS'): number {
   let kb = 0;
   const stack = [pid];
   while (stack.length) {
     const p = stack.pop()!;
     try {
-      const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      const m = new RegExp(`${key}:\\s+(\\d+)`).exec(readFileSync(`/proc/${p}/status`, 'utf8'));
       if (m) kb += Number(m[1]);
     } catch {
       continue;

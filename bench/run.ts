@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startSimulator } from '../src/simulator/index.js';
 import { bulkRows } from './bulk.js';
-import { call, fmt, median, type Spawned, sim, spawnServer, stats, treePeakRssMb } from './lib.js';
+import { call, fmt, median, type Spawned, sim, spawnServer, stats, treePeakRssMb, treeRssMb } from './lib.js';
 import { benchOptions } from './options.js';
 import { compareWithOriginal, isBetter, renderComparison } from './original.js';
 import { portfolioRows } from './portfolio.js';
@@ -117,6 +117,13 @@ async function main() {
     await sim(s, '/sim/faults', { latencyMs: LATENCY_MS });
     rows.push(...(await benchOptions(s, c)));
     rows.push(...(await bulkRows(c, s)));
+    const now = treeRssMb(server.pid);
+    rows.push({
+      metric: 'resident memory after the workload above (server process tree)',
+      value: `${fmt(now, 1)} MB`,
+      target: '< 100 MB',
+      ok: now < 100,
+    });
     const rss = treePeakRssMb(server.pid);
     rows.push({
       metric: 'peak resident memory (server process tree)',

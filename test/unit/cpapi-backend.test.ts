@@ -135,14 +135,16 @@ describe('cpapi backend against the simulator', () => {
   it('reports fields that never arrive as missing, bounded by maxWaitMs', async () => {
     const b = backend();
     const t0 = Date.now();
-    const [snap] = await b.snapshot([265598], ['last', 'delta'], { maxWaitMs: 400 });
-    assert.ok(Date.now() - t0 < 1200);
+    // Bounds are loose (2 cores under CI load, IB's pacing shared with earlier tests); what is
+    // asserted is that the absent field ends the wait early and is not waited for again.
+    const [snap] = await b.snapshot([265598], ['last', 'delta'], { maxWaitMs: 3000 });
+    assert.ok(Date.now() - t0 < 2500, `${Date.now() - t0} ms`);
     assert.equal(typeof snap?.values.last, 'number');
     assert.deepEqual(snap?.missing, ['delta']);
     // The second time the absent field is not waited for.
     const t1 = Date.now();
-    await b.snapshot([265598], ['last', 'delta'], { maxWaitMs: 400 });
-    assert.ok(Date.now() - t1 < 250, `${Date.now() - t1} ms`);
+    await b.snapshot([265598], ['last', 'delta'], { maxWaitMs: 3000 });
+    assert.ok(Date.now() - t1 < 1500, `${Date.now() - t1} ms`);
   });
 
   it('maps 401 to NOT_AUTHENTICATED and reports it in sessionStatus', async () => {
