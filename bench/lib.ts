@@ -5,21 +5,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
-import { Agent, fetch } from 'undici';
 import type { SimulatorHandle } from '../src/simulator/index.js';
+import { simRequest } from '../test/e2e/harness.js';
 
-const insecure = new Agent({ connect: { rejectUnauthorized: false } });
-
-export async function sim(handle: SimulatorHandle, path: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(`${handle.url}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    dispatcher: insecure,
-  });
-  const text = await res.text();
-  return text ? JSON.parse(text) : null;
-}
+/** GET (no body) or POST to the simulator's control surface; the same helper the e2e tests use. */
+export const sim = simRequest;
 
 export interface Stats {
   total: number;
