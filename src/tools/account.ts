@@ -452,6 +452,22 @@ function groupKey(p: Position, by: GroupBy): string {
   return 'all';
 }
 
+/** Group totals rounded to cents, with their weight in net liquidation, largest first. */
+function finishGroups<G extends { value: number; unrealizedPnl: number; realizedPnl: number }>(
+  groups: Iterable<G>,
+  netLiquidation: number,
+): Array<G & { weightPct: number }> {
+  return [...groups]
+    .map((g) => ({
+      ...g,
+      value: round2(g.value),
+      unrealizedPnl: round2(g.unrealizedPnl),
+      realizedPnl: round2(g.realizedPnl),
+      weightPct: pct(g.value, netLiquidation),
+    }))
+    .sort((a, b) => Math.abs(b.value) - Math.abs(a.value));
+}
+
 function pct(part: number, whole: number): number {
   return whole ? Math.round((part / whole) * 1000) / 10 : 0;
 }
@@ -482,15 +498,7 @@ export function summarize(
     g.realizedPnl += round2(p.realizedPnl * fx);
     groups.set(key, g);
   }
-  const list = [...groups.values()]
-    .map((g) => ({
-      ...g,
-      value: round2(g.value),
-      unrealizedPnl: round2(g.unrealizedPnl),
-      realizedPnl: round2(g.realizedPnl),
-      weightPct: pct(g.value, netLiquidation),
-    }))
-    .sort((a, b) => Math.abs(b.value) - Math.abs(a.value));
+  const list = finishGroups(groups.values(), netLiquidation);
   const out: SummaryOutT = {
     currency: base,
     netLiquidation: round2(netLiquidation),
@@ -541,15 +549,7 @@ export function combine(parts: { s: SummaryOutT; fx: number }[], currency: strin
       groups.set(g.key, t);
     }
   }
-  const list = [...groups.values()]
-    .map((g) => ({
-      ...g,
-      value: round2(g.value),
-      unrealizedPnl: round2(g.unrealizedPnl),
-      realizedPnl: round2(g.realizedPnl),
-      weightPct: pct(g.value, nlv),
-    }))
-    .sort((a, b) => Math.abs(b.value) - Math.abs(a.value));
+  const list = finishGroups(groups.values(), nlv);
   const out: SummaryOutT = {
     currency,
     netLiquidation: round2(nlv),
