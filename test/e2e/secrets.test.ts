@@ -123,12 +123,19 @@ describe('secrets canary', { skip: chromiumOk ? false : 'Chromium is not install
     // Sample every child's environment while the run goes on (the browser lives only during a login).
     const pid = serverPid(h.home);
     assert.ok(pid, 'server process found');
+    const serverCmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     sampler = setInterval(() => {
       for (const c of descendants(pid)) {
         try {
+          const cmdline = readFileSync(`/proc/${c}/cmdline`, 'utf8');
+          // Between fork and exec a child is still a copy of the server (same command line, same
+          // environment); what it runs with is only known once it has exec'd, so sample it later.
+          if (cmdline === serverCmdline) continue;
           const env = readFileSync(`/proc/${c}/environ`, 'utf8');
+          // Exec may have happened between the two reads: only a settled command line counts.
+          if (readFileSync(`/proc/${c}/cmdline`, 'utf8') !== cmdline) continue;
           sampledChildren.add(c);
-          const cmd = readFileSync(`/proc/${c}/cmdline`, 'utf8').split('\0')[0] ?? '';
+          const cmd = cmdline.split('\0')[0] ?? '';
           for (const l of leaks(`environment of child ${c} (${cmd})`, env))
             if (!childEnvLeaks.includes(l)) childEnvLeaks.push(l);
         } catch {
