@@ -10,6 +10,7 @@
 import { EventEmitter } from 'node:events';
 import type { CpapiHttp } from '../backends/cpapi/http.js';
 import { BrokerError, isBrokerError } from '../broker/errors.js';
+import { wallClock } from '../broker/locale.js';
 import type { AccountMode } from '../broker/types.js';
 import { addSecret, type Logger, silentLogger } from '../log.js';
 
@@ -117,18 +118,10 @@ export const MAX_FAILED_LOGINS = 3;
  */
 export function looksLikeDailyReset(at: number, sessionStartedAt?: number): boolean {
   if (sessionStartedAt !== undefined && at - sessionStartedAt > 23.5 * 3600_000) return true;
-  for (const tz of ['America/New_York', 'Europe/Zurich', 'Asia/Hong_Kong']) {
-    const parts = new Intl.DateTimeFormat('en-GB', { timeZone: tz, hour: '2-digit', minute: '2-digit', hour12: false })
-      .formatToParts(new Date(at))
-      .reduce<Record<string, string>>((acc, p) => {
-        acc[p.type] = p.value;
-        return acc;
-      }, {});
-    const h = Number(parts['hour']) % 24;
-    const m = Number(parts['minute']);
-    if (h === 0 && m < 30) return true;
-  }
-  return false;
+  return (['America/New_York', 'Europe/Zurich', 'Asia/Hong_Kong'] as const).some((zone) => {
+    const { hour, minute } = wallClock(zone, at);
+    return hour === 0 && minute < 30;
+  });
 }
 
 interface AuthStatusWire {

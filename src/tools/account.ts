@@ -7,6 +7,7 @@
 import * as z from 'zod';
 import type { CallOptions } from '../broker/backend.js';
 import { BrokerError } from '../broker/errors.js';
+import { byCode, grouped } from '../broker/locale.js';
 import type {
   AccountBalances,
   AccountInfo,
@@ -51,7 +52,7 @@ function round4(v: number): number {
 /** Money for text: 1,234,567.89 (grouped, cents only when present). */
 export function money(v: number | undefined): string {
   if (v === undefined || Number.isNaN(v)) return '-';
-  return v.toLocaleString('en-US', { maximumFractionDigits: 2, minimumFractionDigits: 0 });
+  return grouped(v);
 }
 
 function signedMoney(v: number | undefined): string {
@@ -295,7 +296,7 @@ export function sortPositions(list: Position[], by: SortKey, order: 'asc' | 'des
   return [...list].sort((a, b) => {
     const x = key(a);
     const y = key(b);
-    const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
+    const c = typeof x === 'number' && typeof y === 'number' ? x - y : byCode(String(x), String(y));
     return c !== 0 ? c * dir : a.conid - b.conid;
   });
 }

@@ -92,17 +92,6 @@ export function daysBetween(today: string, date: string): number {
   return Math.round((b - a) / 86_400_000);
 }
 
-/** Today in New York (where US options expire), as an ISO date. */
-export function todayNewYork(now = Date.now()): string {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone: 'America/New_York',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(new Date(now));
-  return parts;
-}
-
 export type ExpirationMatch =
   | { ok: true; date: string; note?: string }
   | { ok: false; reason: 'expired' | 'not-listed' | 'no-month'; nearest: string[] };

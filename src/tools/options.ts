@@ -10,6 +10,7 @@
 import * as z from 'zod';
 import type { CallOptions } from '../broker/backend.js';
 import { BrokerError, isBrokerError } from '../broker/errors.js';
+import { todayNewYork } from '../broker/locale.js';
 import type { OptionChainInfo } from '../broker/options.js';
 import type { Contract, MarketField, MarketSnapshot, OptionRight, SecType } from '../broker/types.js';
 import { defineTool } from '../mcp/tool.js';
@@ -23,7 +24,6 @@ import {
   parseRight,
   sameStrike,
   selectStrikes,
-  todayNewYork,
 } from './option-dates.js';
 
 // ---------------------------------------------------------------- the option backend

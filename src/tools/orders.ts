@@ -7,6 +7,7 @@
 import { acceptedContent, inputRequired } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { BrokerError } from '../broker/errors.js';
+import { grouped } from '../broker/locale.js';
 import type { LiveOrder, OrderPreview, OrdersApi, OrderType, Trade } from '../broker/orders.js';
 import type { Contract } from '../broker/types.js';
 import { defineTool, type ToolContext } from '../mcp/tool.js';
@@ -308,9 +309,7 @@ function supportsElicitation(ctx: ToolContext): boolean {
 }
 
 function money(v: number | undefined, ccy?: string): string {
-  return v === undefined
-    ? 'unknown'
-    : `${v.toLocaleString('en-US', { maximumFractionDigits: 2 })}${ccy ? ` ${ccy}` : ''}`;
+  return v === undefined ? 'unknown' : `${grouped(v)}${ccy ? ` ${ccy}` : ''}`;
 }
 
 /** What the human sees before a held order is sent. */

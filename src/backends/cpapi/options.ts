@@ -16,6 +16,7 @@
 
 import type { CallOptions } from '../../broker/backend.js';
 import { BrokerError } from '../../broker/errors.js';
+import { todayNewYork } from '../../broker/locale.js';
 import type { OptionChainInfo, OptionContractQuery, OptionSecType, OptionStrikes } from '../../broker/options.js';
 import type { Contract, OptionRight } from '../../broker/types.js';
 import type { Logger } from '../../log.js';
@@ -45,15 +46,6 @@ export function codeFromMonth(month: string): string {
 function isoFromYmd(s: string): string | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})$/.exec(s.trim());
   return m ? `${m[1]}-${m[2]}-${m[3]}` : undefined;
-}
-
-export function todayNewYork(now = Date.now()): string {
-  return new Intl.DateTimeFormat('en-CA', {
-    timeZone: 'America/New_York',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(new Date(now));
 }
 
 export interface SearchChain {

@@ -16,6 +16,7 @@
  */
 import type { CallOptions } from '../../broker/backend.js';
 import { BrokerError, isBrokerError } from '../../broker/errors.js';
+import { byCode } from '../../broker/locale.js';
 import type {
   AccountBalances,
   AccountInfo,
@@ -156,7 +157,7 @@ export function parseLedger(accountId: string, data: unknown, baseCurrency: stri
     }
   }
   currencies.sort((a, b) =>
-    a.currency === baseCurrency ? -1 : b.currency === baseCurrency ? 1 : a.currency.localeCompare(b.currency),
+    a.currency === baseCurrency ? -1 : b.currency === baseCurrency ? 1 : byCode(a.currency, b.currency),
   );
   if (!base) {
     // No BASE entry: sum the currencies at their rates.
