@@ -9,13 +9,11 @@ import { CpapiHttp } from '../backends/cpapi/http.js';
 import type { Pacer } from '../backends/cpapi/limiter.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
-import { progressPrinter } from './download.js';
-import { findJava, javaInstallAdvice } from './java.js';
 import { browserLogin } from './login-browser.js';
-import { headlessLogin, mergeSelectors } from './login-headless.js';
-import { GatewayProcess } from './process.js';
-import { cacheDir, provisionGateway } from './provision.js';
-import { SessionManager } from './session.js';
+import type { HeadlessOptions } from './login-headless.js';
+import { mergeSelectors } from './login-selectors.js';
+import type { GatewayProcess } from './process.js';
+import { type LoginDriver, SessionManager } from './session.js';
 
 export { SESSION_STATES, SessionManager, type SessionSnapshot, type SessionStateName } from './session.js';
 
@@ -78,7 +76,7 @@ export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntim
   const driver = opts.simulated
     ? undefined
     : headless
-      ? headlessLogin({
+      ? lazyHeadlessLogin({
           username: config.ibUsername,
           password: config.ibPasswordAuth,
           paper: config.ibPaperTrading,
@@ -108,6 +106,14 @@ export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntim
   let gateway: GatewayProcess | undefined;
   if (managed) {
     void (async () => {
+      // Loaded only here: provisioning, Java and the process supervisor are for a gateway we run.
+      const [{ progressPrinter }, { findJava, javaInstallAdvice }, { GatewayProcess }, { cacheDir, provisionGateway }] =
+        await Promise.all([
+          import('./download.js'),
+          import('./java.js'),
+          import('./process.js'),
+          import('./provision.js'),
+        ]);
       const cache = cacheDir(config.home);
       const prov = await provisionGateway({
         gatewayDir: config.gatewayDir,
@@ -154,6 +160,18 @@ export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntim
       await session.close();
       await gateway?.stop().catch(() => {});
       await http.close().catch(() => {});
+    },
+  };
+}
+
+/** The headless login, loaded (with the browser driver and TOTP) at the first login. */
+function lazyHeadlessLogin(opts: HeadlessOptions): LoginDriver {
+  let driver: Promise<LoginDriver> | undefined;
+  return {
+    method: 'headless',
+    async run(ctx) {
+      driver ??= import('./login-headless.js').then((m) => m.headlessLogin(opts));
+      return (await driver).run(ctx);
     },
   };
 }

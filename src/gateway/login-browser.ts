@@ -4,7 +4,7 @@
  * The user's browser is theirs: we open a page, we never kill it.
  */
 import { spawn } from 'node:child_process';
-import { childEnv } from './process.js';
+import { childEnv } from './child-env.js';
 import type { LoginContext, LoginDriver, LoginOutcome } from './session.js';
 
 /** Opens a URL in the default browser; false when no opener could be started. */

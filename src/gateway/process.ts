@@ -34,14 +34,9 @@ export interface GatewayProcessOptions {
   stableAfterMs?: number;
 }
 
-/** Environment variables a child process must never see. */
-const SECRET_ENV = /^(IB_|IBKR_MCP_)|PASSWORD|PASSWD|SECRET|TOKEN|TOTP|CREDENTIAL|API_KEY/i;
+import { childEnv } from './child-env.js';
 
-export function childEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(env)) if (!SECRET_ENV.test(k)) out[k] = v;
-  return out;
-}
+export { childEnv };
 
 /** Resolves true when nothing listens on `port` (we only ever check the one port we will use). */
 export function portIsFree(port: number): Promise<boolean> {
