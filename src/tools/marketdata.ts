@@ -42,10 +42,8 @@ const QUOTE_FIELDS: readonly MarketField[] = [
   'volume',
   'change',
   'changePct',
-  'open',
   'high',
   'low',
-  'priorClose',
 ];
 
 const MAX_QUOTES = 1000;
@@ -61,10 +59,8 @@ const QuoteRow = z.object({
   volume: z.number().optional(),
   change: z.number().optional(),
   changePct: z.number().optional().describe('Change since prior close, in percent'),
-  open: z.number().optional(),
   high: z.number().optional(),
   low: z.number().optional(),
-  priorClose: z.number().optional(),
   availability: Availability,
   lastIsPriorClose: z.boolean().optional().describe('No trade today: last is the prior close'),
   halted: z.boolean().optional(),
@@ -182,7 +178,7 @@ export const getQuote = defineTool({
       ]
         .filter(Boolean)
         .join(', ');
-      return `${q.symbol}${q.currency && q.currency !== 'USD' ? ` ${q.currency}` : ''}: ${num(q.last)} bid ${num(q.bid)} ask ${num(q.ask)} vol ${bigNum(q.volume)} chg ${signed(q.change)} (${signed(q.changePct)}%) range ${num(q.low)}-${num(q.high)}${flags ? ` [${flags}]` : ''}`;
+      return `${q.symbol}${q.currency && q.currency !== 'USD' ? ` ${q.currency}` : ''}: ${num(q.last)} ${signed(q.change)} (${signed(q.changePct)}%) bid/ask ${num(q.bid)}/${num(q.ask)} vol ${bigNum(q.volume)} day ${num(q.low)}-${num(q.high)}${flags ? ` [${flags}]` : ''}`;
     });
     for (const e of r.errors ?? []) lines.push(`${e.input}: error: ${e.error}`);
     return lines.join('\n');

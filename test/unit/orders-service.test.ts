@@ -115,7 +115,9 @@ describe('order service against the simulator', () => {
     assert.deepEqual(held.autoConfirmed, ['o10151']);
     assert.equal(r.svc.journal.get(held.order.clientOrderId)?.state, 'questions');
     const placed = await r.svc.confirmReply(held.question!.replyId, true);
-    assert.equal(placed.status, 'filled');
+    // Placed: filled at once, or partly when the simulated ask size at that second is under 600.
+    assert.ok(['filled', 'submitted'].includes(placed.status), placed.status);
+    assert.ok(placed.orderId);
     assert.equal(r.svc.journal.get(held.order.clientOrderId)?.state, 'placed');
     // A limit far from the market (o163), declined.
     const ask = (await r.backend.snapshot([r.aapl.conid], ['ask']))[0]!.values.ask as number;
