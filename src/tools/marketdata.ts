@@ -35,16 +35,7 @@ const Availability = z
 
 // ---------------------------------------------------------------- get_quote
 
-const QUOTE_FIELDS: readonly MarketField[] = [
-  'last',
-  'bid',
-  'ask',
-  'volume',
-  'change',
-  'changePct',
-  'high',
-  'low',
-];
+const QUOTE_FIELDS: readonly MarketField[] = ['last', 'bid', 'ask', 'volume', 'change', 'changePct', 'high', 'low'];
 
 const MAX_QUOTES = 1000;
 
