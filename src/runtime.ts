@@ -55,7 +55,7 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
   }
   // One pacer for the backend and the session manager: together they stay within IB's limits.
   const pacer = new Pacer();
-  let warmUp = (): void => {};
+  let warmUp = (_accountsAnswer: unknown): void => {};
   const gateway = createGatewayRuntime({
     config,
     log,
@@ -63,9 +63,9 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
     pacer,
     simulated: config.backend === 'sim',
     // After each login, open the feeds IB answers empty at first (live orders), in the background.
-    onAuthenticated: () => warmUp(),
+    onAuthenticated: (accountsAnswer) => warmUp(accountsAnswer),
   });
-  const backend: Backend = createCpapiBackend({
+  const cpapi = createCpapiBackend({
     baseUrl: gateway.apiUrl,
     timeoutMs: config.requestTimeoutMs,
     insecureTls: config.gatewayInsecureTls,
@@ -74,7 +74,14 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
     pacer,
     gate: gateway.session,
   });
-  if (!config.readOnly) warmUp = () => void backend.warmUp();
+  const backend: Backend = cpapi;
+  warmUp = (accountsAnswer) => {
+    // A well-formed answer from this login stands for the backend's own /iserver/accounts call.
+    if (accountsAnswer && typeof accountsAnswer === 'object' && 'accounts' in accountsAnswer) {
+      cpapi.adoptAccounts(accountsAnswer);
+    }
+    if (!config.readOnly) void backend.warmUp();
+  };
   const backendLabel = sim
     ? `simulator at ${sim.url}`
     : gateway.managed

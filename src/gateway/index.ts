@@ -45,7 +45,7 @@ export interface GatewayRuntimeOptions {
   pacer?: Pacer;
   simulated: boolean;
   onSessionReset?: () => void;
-  onAuthenticated?: () => void;
+  onAuthenticated?: (accountsAnswer: unknown) => void;
   /** Seconds before a session check gives up (default 4). */
   checkTimeoutMs?: number;
 }

@@ -99,8 +99,11 @@ export interface SessionManagerOptions {
   authTimeoutMs?: number;
   /** Called when the brokerage session was lost or re-established (backend caches are stale). */
   onSessionReset?: () => void;
-  /** Called each time the session becomes authenticated (to warm up per-session feeds). */
-  onAuthenticated?: () => void;
+  /**
+   * Called each time the session becomes authenticated (to warm up per-session feeds), with IB's
+   * /iserver/accounts answer when this login read it, so that nobody needs to ask again.
+   */
+  onAuthenticated?: (accountsAnswer: unknown) => void;
   /** Open the login page automatically the first time a login is needed (browser method). */
   autoLogin?: boolean;
   now?: () => number;
@@ -417,9 +420,11 @@ export class SessionManager extends EventEmitter {
   private async onAuthenticated(): Promise<void> {
     let mode: AccountMode = this.opts.simulated ? 'SIMULATED' : 'UNKNOWN';
     let accounts: string[] | undefined = this.extra.accounts;
+    let accountsAnswer: unknown;
     if (this.s !== 'authenticated' || !this.extra.mode || this.extra.mode === 'UNKNOWN') {
       try {
         const res = await this.http.get<unknown>('/iserver/accounts', { noRecovery: true });
+        accountsAnswer = res.data;
         const data = obj(res.data);
         accounts = Array.isArray(data['accounts'])
           ? (data['accounts'] as unknown[]).filter((a): a is string => typeof a === 'string')
@@ -441,7 +446,7 @@ export class SessionManager extends EventEmitter {
       this.failures = 0;
     }
     this.set('authenticated', { mode, ...(accounts ? { accounts } : {}) });
-    if (fresh) this.opts.onAuthenticated?.();
+    if (fresh) this.opts.onAuthenticated?.(accountsAnswer);
   }
 
   // ------------------------------------------------------------------ keep-alive

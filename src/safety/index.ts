@@ -52,8 +52,7 @@ export function startOrderSafety(app: App): void {
   if (problem) throw new Error(problem);
   if (app.config.readOnly) return;
   const svc = orderService(app);
+  // (Opening the live-orders feed, which IB answers empty at first, is the runtime's warm-up after
+  // each login: started here as well, it raced the login for /iserver/accounts and asked twice.)
   if (svc.journal.nonFinal().length) void svc.ensureReconciled();
-  // IB answers the first live-orders call of a session with an empty placeholder and allows one
-  // call per 5 s: open the feed now so the first get_live_orders is answered at once.
-  else void app.backend.warmUp();
 }

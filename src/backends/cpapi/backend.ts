@@ -346,26 +346,34 @@ export class CpapiBackend implements Backend {
     this.accountsKnown = false;
   }
 
+  /**
+   * Takes an /iserver/accounts answer read in this brokerage session by someone else (the session
+   * manager reads it right after login): IB's requirement is met, and the request is not repeated.
+   */
+  adoptAccounts(answer: unknown): string[] {
+    const data = isObject(answer) ? answer : {};
+    const list = Array.isArray(data['accounts'])
+      ? (data['accounts'] as unknown[]).filter((a): a is string => typeof a === 'string')
+      : [];
+    this.accounts = list;
+    this.accountsKnown = true;
+    this.isPaper = typeof data['isPaper'] === 'boolean' ? data['isPaper'] : undefined;
+    this.selectedAccount = str(data['selectedAccount']);
+    if (!this.simulated) {
+      const paper = data['isPaper'];
+      if (typeof paper === 'boolean') this.mode = paper ? 'PAPER' : 'LIVE';
+      else if (list.length > 0) this.mode = list.every((a) => a.startsWith('DU')) ? 'PAPER' : 'LIVE';
+    }
+    return list;
+  }
+
   /** GET /iserver/accounts once per brokerage session (single flight). */
   private async ensureAccounts(signal?: AbortSignal, force = false): Promise<string[]> {
     if (this.accountsKnown && !force) return this.accounts;
     if (!this.accountsFlight) {
       this.accountsFlight = (async () => {
         const res = await this.http.get<unknown>('/iserver/accounts', { signal, noRecovery: true });
-        const data = isObject(res.data) ? res.data : {};
-        const list = Array.isArray(data['accounts'])
-          ? (data['accounts'] as unknown[]).filter((a): a is string => typeof a === 'string')
-          : [];
-        this.accounts = list;
-        this.accountsKnown = true;
-        this.isPaper = typeof data['isPaper'] === 'boolean' ? data['isPaper'] : undefined;
-        this.selectedAccount = str(data['selectedAccount']);
-        if (!this.simulated) {
-          const paper = data['isPaper'];
-          if (typeof paper === 'boolean') this.mode = paper ? 'PAPER' : 'LIVE';
-          else if (list.length > 0) this.mode = list.every((a) => a.startsWith('DU')) ? 'PAPER' : 'LIVE';
-        }
-        return list;
+        return this.adoptAccounts(res.data);
       })().finally(() => {
         this.accountsFlight = undefined;
       });
@@ -747,7 +755,10 @@ export class CpapiBackend implements Backend {
       try {
         await this.ensureAccounts(opts.signal);
         const bg = { ...opts, background: true };
-        await Promise.allSettled([this.orders.primeLiveOrders(bg), this.portfolio.listAccounts(bg)]);
+        // Live orders first: IB's 5-second clock on that endpoint starts with this request, and a
+        // background request only goes while few slots of the window are taken.
+        await this.orders.primeLiveOrders(bg).catch(() => undefined);
+        await this.portfolio.listAccounts(bg).catch(() => undefined);
       } catch (err) {
         this.warmed = undefined;
         this.log.debug('warm-up skipped', { err: (err as Error).message });

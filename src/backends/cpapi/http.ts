@@ -212,7 +212,7 @@ export class CpapiHttp {
     this.pacer = opts.pacer ?? new Pacer();
     const relaxTls = isLoopbackHost(url.hostname) || opts.insecureTls === true;
     this.pool = new Pool(origin, {
-      connections: opts.connections ?? 4,
+      connections: opts.connections ?? 10,
       pipelining: 1,
       keepAliveTimeout: 30_000,
       keepAliveMaxTimeout: 60_000,
@@ -424,6 +424,9 @@ export class CpapiHttp {
     let status = 0;
     try {
       const res = await this.pool.request({ origin: this.origin, path: fullPath, method, headers, body, signal });
+      // IB has the request once its answer starts: the pacing slot counts from here, not from the
+      // end of a long body.
+      release();
       status = res.statusCode;
       this.storeCookies(res.headers['set-cookie']);
       const text = await res.body.text();

@@ -1,7 +1,7 @@
 /**
  * Request pacing for one Client Portal gateway. IB puts an IP in a penalty box for
  * 10-15 minutes after a 429, so the client must never exceed the published limits:
- *  - a global limit (10 req/s on the gateway, counted from each answer, with a 50 ms margin),
+ *  - a global limit (10 req/s on the gateway, counted from each answer, with a 25 ms margin),
  *  - per-endpoint minimum intervals (protocol notes §8),
  *  - a concurrency cap on /iserver/marketdata/history.
  *
@@ -31,7 +31,10 @@ export interface PacerOptions {
    * answer, so any window of IB's holds at most `maxPerWindow` of our requests.
    */
   headroom?: number;
-  /** Extra ms added to the window for the same reason (default 50). */
+  /**
+   * Extra ms added to the window (default 25). Counting from the answer is already safe by the
+   * request's trip and IB's own handling time; this covers timer rounding on either side.
+   */
   marginMs?: number;
   /** Added to every per-endpoint minimum interval (default 200 ms), so a paced repeat never arrives early. */
   intervalMarginMs?: number;
@@ -102,7 +105,7 @@ export class Pacer {
     const max = opts.maxPerWindow ?? 10;
     const headroom = opts.headroom ?? 0;
     this.limit = Math.max(1, max - Math.max(0, headroom));
-    this.window = (opts.windowMs ?? 1000) + Math.max(0, opts.marginMs ?? 50);
+    this.window = (opts.windowMs ?? 1000) + Math.max(0, opts.marginMs ?? 25);
     this.intervalMargin = Math.max(0, opts.intervalMarginMs ?? 200);
     this.rules = { ...(opts.endpoints ?? DEFAULT_ENDPOINT_RULES) };
     this.now = opts.now ?? Date.now;
