@@ -151,9 +151,9 @@ export async function soak(
 
 /**
  * The issue's bounds: RSS at the end within 20% of that after the warm-up; no growth in sockets or
- * handles beyond the gateway connection pool filling up (undici keeps up to 4 connections).
+ * handles beyond the gateway connection pool filling up (undici keeps up to 10 connections).
  */
-export const POOL_CONNECTIONS = 4;
+export const POOL_CONNECTIONS = 10;
 export function soakWithinBounds(r: SoakResult): boolean {
   return (
     r.end.rssMb <= r.afterWarmup.rssMb * 1.2 &&
@@ -175,10 +175,10 @@ async function main() {
   const calls = Number(process.argv[2] ?? 10_000);
   const s = await startSimulator({ port: 0, seed: 42 });
   const home = mkdtempSync(join(tmpdir(), 'ibkr-mcp-soak-'));
+  // Started as npx starts it (the binary itself), so its shebang's V8 flags apply, as in the bench.
   const server = await spawnServer(
-    process.execPath,
+    resolve(import.meta.dirname, '../dist/cli.js'),
     [
-      resolve(import.meta.dirname, '../dist/cli.js'),
       'serve',
       '--backend',
       'gateway',
