@@ -178,15 +178,7 @@ async function main() {
   // Started as npx starts it (the binary itself), so its shebang's V8 flags apply, as in the bench.
   const server = await spawnServer(
     resolve(import.meta.dirname, '../dist/cli.js'),
-    [
-      'serve',
-      '--backend',
-      'gateway',
-      '--gateway-url',
-      s.url,
-      '--log-level',
-      'error',
-    ],
+    ['serve', '--backend', 'gateway', '--gateway-url', s.url, '--log-level', 'error'],
     { IBKR_MCP_HOME: home },
   );
   try {
