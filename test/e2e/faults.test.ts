@@ -157,7 +157,7 @@ describe('fault injection: reads', { timeout: 150_000 }, () => {
   });
 });
 
-describe('fault injection: writes never duplicate and never vanish', { timeout: 120_000 }, () => {
+describe('fault injection: writes never duplicate and never vanish', { timeout: 300_000 }, () => {
   let h: Harness;
   before(async () => {
     h = await startServer({ args: ['--order-confirmation', 'none'] });
