@@ -1,0 +1,47 @@
+/**
+ * What a fresh server asks IB for after login, before any tool call: one /iserver/accounts (the
+ * session manager's; the backend takes its answer instead of asking again: it used to ask twice,
+ * one request of IB's ten a second wasted at the busiest moment), then the live-orders feed (IB
+ * answers its first call empty and allows one call per 5 s, so it is opened first), then the
+ * portfolio account list.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { type Harness, startServer } from './harness.js';
+
+describe('start-up requests', { timeout: 60_000 }, () => {
+  let h: Harness;
+  const seen: string[] = [];
+  let sampler: NodeJS.Timeout | undefined;
+
+  before(async () => {
+    h = await startServer();
+    // The simulator's counters, sampled in the test process: the order in which endpoints first appear.
+    sampler = setInterval(() => {
+      for (const k of Object.keys(h.sim!.state.stats.byEndpoint)) if (!seen.includes(k)) seen.push(k);
+    }, 2);
+  });
+  after(async () => {
+    clearInterval(sampler);
+    await h.close();
+  });
+
+  test('one /iserver/accounts, live orders opened before the portfolio warm-up, none again for a quote', async () => {
+    const deadline = Date.now() + 10_000;
+    while (!seen.includes('GET /portfolio/accounts') && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    let stats = await h.simStats();
+    assert.equal(stats.byEndpoint['GET /iserver/accounts'], 1, JSON.stringify(stats.byEndpoint));
+    assert.ok(seen.includes('GET /iserver/account/orders'), `live orders primed: ${seen.join(', ')}`);
+    assert.ok(
+      seen.indexOf('GET /iserver/account/orders') < seen.indexOf('GET /portfolio/accounts'),
+      `live orders before the portfolio accounts: ${seen.join(', ')}`,
+    );
+    const q = await h.callTool('get_quote', { symbol: 'AAPL' });
+    assert.equal(q.isError, false, q.text);
+    stats = await h.simStats();
+    assert.equal(stats.byEndpoint['GET /iserver/accounts'], 1, JSON.stringify(stats.byEndpoint));
+    assert.equal(stats.status429, 0);
+  });
+});
