@@ -21,7 +21,7 @@ export interface CpapiHttpOptions {
   log?: Logger;
   /** Shared pacer for this gateway; one is created when absent. */
   pacer?: Pacer;
-  /** Parallel connections to the gateway (default 4). */
+  /** Parallel connections to the gateway (default 10: a whole pacing window in flight at once). */
   connections?: number;
   /** Retries for reads after 5xx/429 (default 3). */
   maxRetries?: number;
