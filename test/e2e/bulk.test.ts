@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { optionConids } from '../../bench/bulk.js';
-import { type Harness, startServer } from './harness.js';
+import { type Harness, startServer, untilSeen } from './harness.js';
 
 const LATENCY_MS = 300;
 
@@ -21,10 +21,7 @@ describe('bulk quotes', { timeout: 60_000 }, () => {
 
   test('1,000 conids: ten snapshot requests in flight together, every quote priced, no 429', async () => {
     // Let the start-up warm-up finish and its pacing window pass, then slow every answer down.
-    const deadline = Date.now() + 10_000;
-    while (!(await h.simStats()).byEndpoint['GET /iserver/account/pnl/partitioned'] && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await untilSeen(h, 'GET /iserver/account/pnl/partitioned');
     await new Promise((r) => setTimeout(r, 1300));
     await h.simControl('/sim/faults', { latencyMs: LATENCY_MS });
     await h.simControl('/sim/reset', {});

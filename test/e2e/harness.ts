@@ -3,7 +3,7 @@
  * client, and talks HTTPS to a simulator started here in the test process, so tests can read
  * its /sim/stats and inject faults. Nothing of ours is mocked.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
@@ -117,4 +117,26 @@ export async function startServer(opts: StartOptions = {}): Promise<Harness> {
       rmSync(home, { recursive: true, force: true });
     },
   };
+}
+
+/** The pid of the server process started by the harness for this state directory. */
+export function serverPid(home: string): number {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (!readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(CLI)) continue;
+      if (readFileSync(`/proc/${d}/environ`, 'utf8').includes(`IBKR_MCP_HOME=${home}`)) return Number(d);
+    } catch {
+      // not ours, or ended
+    }
+  }
+  throw new Error('server process not found');
+}
+
+/** Waits (up to 10 s) until the simulator has seen a request to `endpoint`, e.g. the warm-up's last one. */
+export async function untilSeen(h: Harness, endpoint: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await h.simStats()).byEndpoint[endpoint] && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

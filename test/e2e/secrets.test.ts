@@ -12,7 +12,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type SimulatorHandle, startSimulator } from '../../src/simulator/index.js';
-import { CLI, type Harness, simRequest, startServer } from './harness.js';
+import { type Harness, serverPid, simRequest, startServer } from './harness.js';
 
 const USER = 'canaryuser7f3a9c';
 const PASS = 'CanaryPass-91be42-x';
@@ -50,21 +50,6 @@ function descendants(pid: number): number[] {
     }
   }
   return out;
-}
-
-/** The server process: node running dist/cli.js with this state directory. */
-function serverPid(home: string): number | undefined {
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
-      if (!cmd.includes(CLI)) continue;
-      if (readFileSync(`/proc/${d}/environ`, 'utf8').includes(`IBKR_MCP_HOME=${home}`)) return Number(d);
-    } catch {
-      // not ours or ended
-    }
-  }
-  return undefined;
 }
 
 function filesUnder(dir: string): string[] {

@@ -5,23 +5,9 @@
  * connection pool; no internal error and no protocol failure.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { describeSoak, POOL_CONNECTIONS, soak } from '../../bench/soak.js';
-import { CLI, startServer } from './harness.js';
-
-function serverPid(home: string): number {
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (!readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(CLI)) continue;
-      if (readFileSync(`/proc/${d}/environ`, 'utf8').includes(`IBKR_MCP_HOME=${home}`)) return Number(d);
-    } catch {
-      // not ours, or ended
-    }
-  }
-  throw new Error('server process not found');
-}
+import { serverPid, startServer } from './harness.js';
 
 describe('soak', { timeout: 150_000 }, () => {
   test('2,000 mixed calls: memory and handles stay flat', async () => {
