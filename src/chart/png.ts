@@ -3,10 +3,10 @@
  * in a short-lived worker thread. resvg's native buffers (the pixmap, the parsed tree, the fonts)
  * are freed only when V8 collects their small JavaScript handles, which in this small heap can be
  * many charts later: in process, resident memory grew ~5 MB a chart; a worker's end frees them all,
- * so a chart costs the same ~20 MB however many are drawn, for ~50 ms more per picture. Labels use one sans-serif font file found at a well-known path
- * (loading the whole system font set costs ~15 MB of resident memory for the same picture);
- * only when none is found are the system fonts searched. Without any font the chart still
- * renders, just without text.
+ * so a chart costs the same ~20 MB however many are drawn, for ~50 ms more per picture.
+ * Labels use one sans-serif font file found at a well-known path (loading the whole system font
+ * set costs more memory for the same picture); only when none is found are the system fonts
+ * searched. Without any font the chart still renders, just without text.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
