@@ -26,6 +26,8 @@ export interface StartOptions {
   /** Simulator options; `false` runs the server with --backend sim (its own in-process simulator). */
   sim?: SimulatorOptions | false;
   args?: string[];
+  /** Node options before the script, e.g. the V8 flags the `ibkr-mcp` binary's shebang passes. */
+  nodeArgs?: string[];
   env?: Record<string, string>;
   /** Client capabilities, e.g. { elicitation: { form: {} } }. */
   capabilities?: Record<string, unknown>;
@@ -76,7 +78,7 @@ export async function startServer(opts: StartOptions = {}): Promise<Harness> {
   const env: Record<string, string> = { ...getDefaultEnvironment(), IBKR_MCP_HOME: home, ...(opts.env ?? {}) };
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [CLI, 'serve', ...backendArgs, '--log-level', 'warn', ...(opts.args ?? [])],
+    args: [...(opts.nodeArgs ?? []), CLI, 'serve', ...backendArgs, '--log-level', 'warn', ...(opts.args ?? [])],
     env,
     stderr: 'pipe',
   });
