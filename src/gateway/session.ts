@@ -9,6 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { CpapiHttp } from '../backends/cpapi/http.js';
+import { readIserverAccounts } from '../backends/cpapi/wire.js';
 import { BrokerError, isBrokerError } from '../broker/errors.js';
 import { wallClock } from '../broker/locale.js';
 import type { AccountMode } from '../broker/types.js';
@@ -425,14 +426,9 @@ export class SessionManager extends EventEmitter {
       try {
         const res = await this.http.get<unknown>('/iserver/accounts', { noRecovery: true });
         accountsAnswer = res.data;
-        const data = obj(res.data);
-        accounts = Array.isArray(data['accounts'])
-          ? (data['accounts'] as unknown[]).filter((a): a is string => typeof a === 'string')
-          : [];
-        if (!this.opts.simulated) {
-          if (typeof data['isPaper'] === 'boolean') mode = data['isPaper'] ? 'PAPER' : 'LIVE';
-          else if (accounts.length > 0) mode = accounts.every((a) => a.startsWith('DU')) ? 'PAPER' : 'LIVE';
-        }
+        const read = readIserverAccounts(res.data);
+        accounts = read.accounts;
+        if (!this.opts.simulated) mode = read.mode;
       } catch (err) {
         this.log.debug('accounts after login failed', { err: (err as Error)?.message });
       }

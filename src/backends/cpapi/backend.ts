@@ -46,7 +46,7 @@ import { CpapiOptions } from './options.js';
 import { CpapiOrders } from './orders.js';
 import { CpapiPortfolio } from './portfolio.js';
 import { MAX_SNAPSHOT_CONIDS, MAX_SNAPSHOT_FIELDS, SnapshotBatcher } from './snapshot-batcher.js';
-import { isObject, type Row, sleep, str, ymd } from './wire.js';
+import { isObject, type Row, readIserverAccounts, sleep, str, ymd } from './wire.js';
 
 export interface CpapiBackendOptions {
   baseUrl: string;
@@ -351,20 +351,13 @@ export class CpapiBackend implements Backend {
    * manager reads it right after login): IB's requirement is met, and the request is not repeated.
    */
   adoptAccounts(answer: unknown): string[] {
-    const data = isObject(answer) ? answer : {};
-    const list = Array.isArray(data['accounts'])
-      ? (data['accounts'] as unknown[]).filter((a): a is string => typeof a === 'string')
-      : [];
-    this.accounts = list;
+    const read = readIserverAccounts(answer);
+    this.accounts = read.accounts;
     this.accountsKnown = true;
-    this.isPaper = typeof data['isPaper'] === 'boolean' ? data['isPaper'] : undefined;
-    this.selectedAccount = str(data['selectedAccount']);
-    if (!this.simulated) {
-      const paper = data['isPaper'];
-      if (typeof paper === 'boolean') this.mode = paper ? 'PAPER' : 'LIVE';
-      else if (list.length > 0) this.mode = list.every((a) => a.startsWith('DU')) ? 'PAPER' : 'LIVE';
-    }
-    return list;
+    this.isPaper = read.isPaper;
+    this.selectedAccount = read.selected;
+    if (!this.simulated && read.mode !== 'UNKNOWN') this.mode = read.mode;
+    return read.accounts;
   }
 
   /** GET /iserver/accounts once per brokerage session (single flight). */
