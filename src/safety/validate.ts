@@ -24,11 +24,34 @@ export interface OrderFields {
   sizeIncrement?: number | undefined;
 }
 
-/** Floating-point tolerant "is x a multiple of step". */
+/** A finite number as an exact decimal: `int × 10^-scale`, from its shortest round-trip text. */
+export function exactDecimal(x: number): { int: bigint; scale: number } | undefined {
+  if (!Number.isFinite(x)) return undefined;
+  const m = /^(-?)(\d+)(?:\.(\d+))?(?:e([+-]\d+))?$/.exec(String(x));
+  if (!m) return undefined;
+  const frac = m[3] ?? '';
+  let int = BigInt(`${m[2]}${frac}`);
+  let scale = frac.length - Number(m[4] ?? 0);
+  if (scale < 0) {
+    int *= 10n ** BigInt(-scale);
+    scale = 0;
+  }
+  return { int: m[1] ? -int : int, scale };
+}
+
+/**
+ * Whether x is an exact multiple of step, in decimal arithmetic: 0.3 is a multiple of 0.1, but
+ * 1e-11 is not a multiple of 0.0001 and 5e-324 is not one of 0.01 (a float tolerance let both by).
+ */
 export function isMultiple(x: number, step: number): boolean {
   if (!(step > 0)) return true;
-  const q = x / step;
-  return Math.abs(q - Math.round(q)) < 1e-6;
+  const a = exactDecimal(x);
+  const b = exactDecimal(step);
+  if (!a || !b) return false;
+  const scale = Math.max(a.scale, b.scale);
+  const ai = a.int * 10n ** BigInt(scale - a.scale);
+  const bi = b.int * 10n ** BigInt(scale - b.scale);
+  return ai % bi === 0n;
 }
 
 /**
@@ -45,6 +68,7 @@ export function standardTick(secType: SecType, price: number): number {
 function priceProblem(label: string, value: number, f: OrderFields): string | undefined {
   if (!Number.isFinite(value) || value <= 0) return `${label} must be a positive number, got ${value}.`;
   const tick = f.minTick ?? standardTick(f.secType, value);
+  if (value < tick) return `${label} ${value} is below the tick size ${tick}.`;
   if (!isMultiple(value, tick)) {
     const below = Math.floor(value / tick + 1e-9) * tick;
     const decimals = Math.max(0, Math.ceil(-Math.log10(tick) - 1e-9));
@@ -62,7 +86,8 @@ export function orderProblems(f: OrderFields): string[] {
     p.push(`quantity must be a whole number of contracts for ${f.secType}, got ${f.quantity}.`);
   } else {
     const step = f.sizeIncrement ?? (f.secType === 'STK' ? 0.0001 : 1);
-    if (!isMultiple(f.quantity, step)) p.push(`quantity ${f.quantity} is not a multiple of ${step}.`);
+    if (f.quantity < step) p.push(`quantity ${f.quantity} is below the smallest step ${step}.`);
+    else if (!isMultiple(f.quantity, step)) p.push(`quantity ${f.quantity} is not a multiple of ${step}.`);
   }
 
   const needsLimit = t === 'LMT' || t === 'STOP_LIMIT';
@@ -83,6 +108,8 @@ export function orderProblems(f: OrderFields): string[] {
       p.push(`trailingAmount must be a positive number, got ${f.trailingAmount}.`);
     } else if (f.trailingType === '%' && f.trailingAmount >= 100) {
       p.push(`a trailing percentage must be below 100, got ${f.trailingAmount}.`);
+    } else if (f.trailingType === '%' && !isMultiple(f.trailingAmount, 0.01)) {
+      p.push(`a trailing percentage takes at most two decimals (≥ 0.01), got ${f.trailingAmount}.`);
     } else if ((f.trailingType ?? 'amt') === 'amt') {
       const e = priceProblem('trailingAmount', f.trailingAmount, f);
       if (e) p.push(e);
