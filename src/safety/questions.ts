@@ -29,9 +29,14 @@ export interface QuestionDecision {
 
 export function decideQuestion(q: OrderQuestion, allowlist: readonly string[], _mode: TradingMode): QuestionDecision {
   const allowed = new Set(allowlist.map((s) => s.trim().toLowerCase()).filter(Boolean));
-  // A question without ids cannot be classified: it always goes to the caller.
+  // A question without ids cannot be classified: it always goes to the caller. Nor can a
+  // question with more messages than ids: an allowlisted id must not carry an unknown message.
   const ids = q.messageIds.length ? q.messageIds : ['(no id)'];
   const blocking = ids.filter((id) => !allowed.has(id.toLowerCase()));
+  const unidentified = q.messages.length - q.messageIds.length;
+  if (unidentified > 0 && q.messageIds.length) {
+    blocking.push(`${unidentified} message${unidentified > 1 ? 's' : ''} without an id`);
+  }
   return { autoConfirm: blocking.length === 0, blocking };
 }
 

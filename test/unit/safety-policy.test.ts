@@ -154,4 +154,12 @@ describe('IB questions by message id', () => {
     assert.equal(decideQuestion(q([]), ['o10151'], 'PAPER').autoConfirm, false);
     assert.equal(decideQuestion(q(['O10151']), ['o10151'], 'PAPER').autoConfirm, true);
   });
+  test('an allowlisted id that covers only some of the messages is not auto-confirmed (issue 11 #5)', () => {
+    const two = { replyId: 'r1', messages: ['market order notice', 'price exceeds 3%'], messageIds: ['o10151'] };
+    const d = decideQuestion(two, ['o10151'], 'PAPER');
+    assert.equal(d.autoConfirm, false);
+    assert.deepEqual(d.blocking, ['1 message without an id']);
+    const both = { ...two, messageIds: ['o10151', 'o10152'] };
+    assert.equal(decideQuestion(both, ['o10151', 'o10152'], 'PAPER').autoConfirm, true);
+  });
 });
