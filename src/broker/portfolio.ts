@@ -13,6 +13,8 @@ export interface AccountInfo {
   title?: string;
   /** Base currency: every balance of the account is stated in it. */
   currency: string;
+  /** The broker named no base currency: `currency` is a display default, never a fact to check against. */
+  currencyAssumed?: true;
   /** Paper (simulated trading at the broker) rather than live money. */
   paper: boolean;
   /** The broker's account type, e.g. DEMO, INDIVIDUAL, JOINT, LLC. */

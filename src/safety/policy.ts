@@ -215,7 +215,11 @@ export function checkLimits(input: LimitInput, cfg: SafetyConfig): LimitReport {
   let notionalBasis: string | undefined;
   const currency = contract.currency?.toUpperCase();
   const acctCcy = input.accountCurrency?.toUpperCase();
-  if (currency && acctCcy && currency !== acctCcy) {
+  if (!acctCcy) {
+    cannot('notional', `the base currency of account ${order.accountId} could not be read from IB`);
+  } else if (!currency) {
+    cannot('notional', `the currency of ${contract.symbol} is not known`);
+  } else if (currency !== acctCcy) {
     cannot(
       'notional',
       `the contract trades in ${currency} but the account's currency is ${acctCcy}; the order value cannot be converted`,
@@ -238,7 +242,7 @@ export function checkLimits(input: LimitInput, cfg: SafetyConfig): LimitReport {
         notional = whatIf!;
         notionalBasis = "IB's what-if order value";
       }
-      const shown = `${round2(notional)}${acctCcy ? ` ${acctCcy}` : currency ? ` ${currency}` : ''}`;
+      const shown = `${round2(notional)} ${acctCcy}`;
       if (notional > cfg.maxOrderNotional) {
         fail(
           'notional',

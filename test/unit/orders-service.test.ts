@@ -210,6 +210,17 @@ describe('order service against the simulator', () => {
     assert.equal((await r.backend.orderStatus(working.orderId!)).status, 'Cancelled');
   });
 
+  test('the notional cap fails closed when the account currency cannot be read (issue 11 #2)', async () => {
+    const r = await rig({ maxOrderNotional: 1000 });
+    await r.faults({ fail: { endpoint: 'GET /portfolio/accounts', status: 500, count: 1000 } });
+    const n = simOrders(r.sim.state).orders.size;
+    await assert.rejects(
+      r.svc.prepare(draft(r.aapl, { quantity: 1 })),
+      refused(/could not be checked: notional \(the base currency of account DU1234567 could not be read/),
+    );
+    assert.equal(simOrders(r.sim.state).orders.size, n);
+  });
+
   test('a LIVE account (from IB: isPaper false) is refused without allow-live-trading', async () => {
     const r = await rig();
     for (const a of r.sim.state.accounts) a.isPaper = false;

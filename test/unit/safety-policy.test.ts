@@ -132,6 +132,16 @@ describe('limits', () => {
     checkLimits(input(), cfg({ allowedSymbols: ['aapl'] }));
     assert.throws(() => checkLimits(input(), cfg({ allowedSecTypes: ['OPT'] })), refusedWith(/allowed-sec-types/));
   });
+  test('an unknown account or contract currency makes the notional check unrunnable (issue 11 #2)', () => {
+    assert.throws(
+      () => checkLimits(input({}, { accountCurrency: undefined }), cfg()),
+      refusedWith(/could not be checked: notional \(the base currency of account DU1234567 could not be read/),
+    );
+    assert.throws(
+      () => checkLimits({ ...input(), contract: { symbol: 'SAP', secType: 'STK' } }, cfg()),
+      refusedWith(/could not be checked: notional \(the currency of SAP is not known/),
+    );
+  });
   test('a currency mismatch makes the notional check unrunnable', () => {
     assert.throws(
       () => checkLimits({ ...input(), contract: { symbol: 'SAP', secType: 'STK', currency: 'EUR' } }, cfg()),

@@ -320,7 +320,8 @@ export class CpapiBackend implements Backend {
         },
         accountCurrencies: async (signal) => {
           const list = await this.portfolio.listAccounts({ signal });
-          return Object.fromEntries(list.map((a) => [a.id, a.currency.toUpperCase()]));
+          // Only currencies IB named: the notional cap must not check against an assumed USD.
+          return Object.fromEntries(list.filter((a) => !a.currencyAssumed).map((a) => [a.id, a.currency]));
         },
       },
       this.log,

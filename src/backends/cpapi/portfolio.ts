@@ -71,11 +71,13 @@ export function parseAccounts(data: unknown): AccountInfo[] {
     if (!id || seen.has(id)) continue;
     seen.add(id);
     const type = str(a['type']);
+    const currency = str(a['currency'])?.toUpperCase();
     const info: AccountInfo = {
       id,
-      currency: str(a['currency'])?.toUpperCase() ?? 'USD',
+      currency: currency ?? 'USD',
       paper: id.startsWith('DU') || type === 'DEMO',
     };
+    if (!currency) info.currencyAssumed = true;
     const title = str(a['accountTitle']) ?? str(a['displayName']) ?? str(a['accountAlias']);
     if (title && title !== id) info.title = title;
     if (type) info.type = type;
