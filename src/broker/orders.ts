@@ -160,6 +160,11 @@ export interface TradingAccounts {
 export interface LiveOrdersOptions extends CallOptions {
   /** Drop the broker's cached list first (IB's force=true). */
   force?: boolean;
+  /**
+   * Only a list the broker gave as complete: throw (GATEWAY_ERROR) rather than answer "no
+   * orders" when the broker only sent placeholders. For decisions such as reconciliation.
+   */
+  settled?: boolean;
 }
 
 export interface OrdersApi {

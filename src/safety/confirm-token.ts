@@ -1,6 +1,6 @@
 /**
  * Confirmation tokens: an order held for confirmation gets a token that is bound to a hash
- * of the exact order and account, usable once, valid for two minutes, and signed with an
+ * of the exact order and account, usable once, valid for two minutes by default, and signed with an
  * HMAC key that is random per process and never leaves it (so the model cannot forge one,
  * and a restart voids every outstanding token). The order itself stays on the server: a
  * token only names it, and redeeming re-checks the hash.
@@ -67,8 +67,8 @@ export class ConfirmTokens<T> {
   readonly ttlMs: number;
   private readonly now: () => number;
   private readonly held = new Map<string, Held<T>>();
-  /** Ids already redeemed (kept until their expiry, so a reuse says "already used"). */
-  private readonly used = new Map<string, number>();
+  /** Ids already redeemed or declined (kept until their expiry, so a reuse says which). */
+  private readonly used = new Map<string, { until: number; how: 'sent' | 'declined' }>();
 
   constructor(opts: ConfirmTokenOptions = {}) {
     this.key = opts.key ?? randomBytes(32);
@@ -120,9 +120,19 @@ export class ConfirmTokens<T> {
     }
     if (typeof payload.e !== 'number' || this.now() > payload.e) {
       this.held.delete(payload.n);
-      throw refuse('expired (tokens are valid for 2 minutes)', 'Place the order again to get a new preview and token.');
+      throw refuse(
+        `expired (tokens are valid for ${durationText(this.ttlMs)})`,
+        'Place the order again to get a new preview and token.',
+      );
     }
-    if (this.used.has(payload.n)) {
+    const used = this.used.get(payload.n);
+    if (used?.how === 'declined') {
+      throw refuse(
+        'void: the order it held was declined and never sent',
+        'Place the order again if the user now wants it.',
+      );
+    }
+    if (used) {
       throw refuse(
         'already used: the order it confirmed was already sent once',
         'Check it with get_order_status or get_live_orders; place a new order only if you mean a second one.',
@@ -141,7 +151,7 @@ export class ConfirmTokens<T> {
   redeem(token: string, hashOf?: (data: T) => string): Redeemed<T> {
     const r = this.check(token, hashOf);
     this.held.delete(r.id);
-    this.used.set(r.id, this.now() + this.ttlMs);
+    this.used.set(r.id, { until: this.now() + this.ttlMs, how: 'sent' });
     return { data: r.data, hash: r.hash, accountId: r.accountId };
   }
 
@@ -150,7 +160,7 @@ export class ConfirmTokens<T> {
     try {
       const r = this.check(token);
       this.held.delete(r.id);
-      this.used.set(r.id, this.now() + this.ttlMs);
+      this.used.set(r.id, { until: this.now() + this.ttlMs, how: 'declined' });
     } catch {
       // Already invalid.
     }
@@ -164,6 +174,13 @@ export class ConfirmTokens<T> {
   private sweep(): void {
     const now = this.now();
     for (const [id, h] of this.held) if (h.expiresAt < now) this.held.delete(id);
-    for (const [id, until] of this.used) if (until < now) this.used.delete(id);
+    for (const [id, u] of this.used) if (u.until < now) this.used.delete(id);
   }
+}
+
+/** "2 minutes", "90 seconds", "1 minute": a token lifetime as people say it. */
+export function durationText(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s >= 60 && s % 60 === 0) return `${s / 60} minute${s === 60 ? '' : 's'}`;
+  return `${s} second${s === 1 ? '' : 's'}`;
 }

@@ -3,9 +3,26 @@
  * An order attempt is written and fsync'd *before* its request is sent, with its client order
  * id; IB's answer is appended afterwards. The current state of an order is the fold of its
  * lines. A client order id that has a line is never sent again. Several server processes
- * may share one home: each re-reads what others appended before deciding anything.
+ * may share one home: each re-reads what others appended before deciding anything, and the
+ * check and the append of an attempt happen under a lock file (`journal.jsonl.lock`), so two
+ * processes racing one client order id cannot both pass the check.
+ *
+ * Modifications and cancels are journaled before they are sent too, also for orders this
+ * server did not place (TWS, another tool): such an order gets an entry marked `foreign`,
+ * keyed by its own client order id or `ib-<order id>`, which never counts as an order sent.
  */
-import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  readSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { BrokerError } from '../broker/errors.js';
 import type { OrderRequest } from '../broker/orders.js';
@@ -37,12 +54,16 @@ export interface JournalEntry {
   message?: string;
   /** Modifications sent for this order, in order. */
   modifications?: Array<{ at: number; changes: Record<string, unknown>; result?: string }>;
+  /** Cancel requests sent for this order (epoch ms). */
+  cancels?: number[];
+  /** Not placed by this server: recorded because it was modified or cancelled through it. */
+  foreign?: true;
 }
 
 export interface JournalLine {
   t: number;
   cOID: string;
-  ev: 'attempt' | 'update' | 'modify';
+  ev: 'attempt' | 'update' | 'modify' | 'cancel';
   accountId?: string;
   mode?: TradingMode;
   order?: OrderRequest;
@@ -53,6 +74,7 @@ export interface JournalLine {
   message?: string;
   changes?: Record<string, unknown>;
   result?: string;
+  foreign?: true;
 }
 
 export const FINAL_JOURNAL_STATES: ReadonlySet<JournalState> = new Set(['rejected', 'declined', 'not_found']);
@@ -66,6 +88,31 @@ export function isFinalEntry(e: JournalEntry): boolean {
 
 export type JournalPatch = Partial<Pick<JournalLine, 'state' | 'orderId' | 'ibStatus' | 'replyId' | 'message'>>;
 
+export interface JournalOptions {
+  now?: () => number;
+  file?: string;
+  /** How long to wait for another process's lock before refusing (default 5 s). */
+  lockTimeoutMs?: number;
+  /** A lock older than this is taken as left behind by a crash (default 30 s). */
+  staleLockMs?: number;
+  /** Tests: runs between the duplicate check and the append of an attempt. */
+  beforeAppend?: () => void;
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+function sleepSync(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export class Journal {
   readonly path: string;
   private readonly entries = new Map<string, JournalEntry>();
@@ -74,13 +121,75 @@ export class Journal {
   private partial = '';
   private fd: number | undefined;
   private readonly now: () => number;
+  private readonly opts: JournalOptions;
   /** Lines that could not be parsed (a torn last write, hand edits). */
   skipped = 0;
 
-  constructor(home: string, opts: { now?: () => number; file?: string } = {}) {
+  constructor(home: string, opts: JournalOptions = {}) {
     this.path = join(home, opts.file ?? JOURNAL_FILE);
     this.now = opts.now ?? Date.now;
+    this.opts = opts;
     this.refresh();
+  }
+
+  /**
+   * Runs `fn` holding the journal's lock file (created exclusively; holds the owner's pid). A
+   * lock whose owner is gone, or older than staleLockMs, is taken over. Waiting longer than
+   * lockTimeoutMs refuses: nothing is sent without the check.
+   */
+  private locked<T>(fn: () => T): T {
+    const lockPath = `${this.path}.lock`;
+    const deadline = Date.now() + (this.opts.lockTimeoutMs ?? 5000);
+    let fd: number | undefined;
+    for (;;) {
+      try {
+        fd = openSync(lockPath, 'wx', 0o600);
+        writeSync(fd, String(process.pid));
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+          throw new BrokerError('REFUSED', `The order journal lock ${lockPath} could not be taken; nothing was sent.`, {
+            hint: 'Check the permissions of the state directory, then retry.',
+            cause: err,
+          });
+        }
+      }
+      let owner = 0;
+      let age = 0;
+      try {
+        owner = Number(readFileSync(lockPath, 'utf8')) || 0;
+        age = Date.now() - statSync(lockPath).mtimeMs;
+      } catch {
+        continue; // Released meanwhile.
+      }
+      const ownerGone = owner > 0 && owner !== process.pid && !alive(owner);
+      if (ownerGone || age > (this.opts.staleLockMs ?? 30_000)) {
+        try {
+          unlinkSync(lockPath);
+        } catch {
+          // Another process took it over first.
+        }
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new BrokerError(
+          'REFUSED',
+          `The order journal is locked by another process (pid ${owner || 'unknown'}); nothing was sent.`,
+          { hint: 'Retry in a moment; if no other ibkr-mcp is running, remove the stale lock file.' },
+        );
+      }
+      sleepSync(5);
+    }
+    try {
+      return fn();
+    } finally {
+      closeSync(fd);
+      try {
+        unlinkSync(lockPath);
+      } catch {
+        // Gone already.
+      }
+    }
   }
 
   /** Reads whatever was appended since the last read (by this or another process). */
@@ -140,11 +249,21 @@ export class Journal {
         updatedAt: l.t,
         state: l.state ?? 'sending',
       };
+      if (l.foreign) e.foreign = true;
       this.entries.set(l.cOID, e);
+      if (l.orderId) {
+        e.orderId = l.orderId;
+        this.byOrder.set(l.orderId, l.cOID);
+      }
+      if (l.ibStatus) e.ibStatus = l.ibStatus;
       return;
     }
     if (!e) return;
     e.updatedAt = l.t;
+    if (l.ev === 'cancel') {
+      e.cancels ??= [];
+      e.cancels.push(l.t);
+    }
     if (l.ev === 'modify') {
       e.modifications ??= [];
       e.modifications.push({
@@ -185,23 +304,69 @@ export class Journal {
    * a client order id is sent at most once.
    */
   begin(order: OrderRequest, mode: TradingMode): JournalEntry {
+    return this.locked(() => {
+      this.refresh();
+      if (this.entries.has(order.clientOrderId)) {
+        throw new BrokerError('REFUSED', `Client order id ${order.clientOrderId} was already used; nothing was sent.`, {
+          details: { clientOrderId: order.clientOrderId, duplicate: true },
+        });
+      }
+      this.opts.beforeAppend?.();
+      const line: JournalLine = {
+        t: this.now(),
+        cOID: order.clientOrderId,
+        ev: 'attempt',
+        accountId: order.accountId,
+        mode,
+        order,
+        state: 'sending',
+      };
+      this.writeAndApply(line);
+      return this.entries.get(order.clientOrderId)!;
+    });
+  }
+
+  /**
+   * The entry of an order this server did not place, created on first use (before a
+   * modification or cancel of it is sent). Keyed by the order's own client order id when it
+   * has one that is not ours, else `ib-<orderId>`. Never counts as an order sent.
+   */
+  adopt(order: OrderRequest, orderId: string, mode: TradingMode, ibStatus?: string): JournalEntry {
+    return this.locked(() => {
+      this.refresh();
+      const mine = this.byOrderId(orderId);
+      if (mine) return mine;
+      const cOID =
+        order.clientOrderId && !this.entries.has(order.clientOrderId) ? order.clientOrderId : `ib-${orderId}`;
+      const existing = this.entries.get(cOID);
+      if (existing) return existing;
+      const line: JournalLine = {
+        t: this.now(),
+        cOID,
+        ev: 'attempt',
+        accountId: order.accountId,
+        mode,
+        order: { ...order, clientOrderId: cOID },
+        state: 'placed',
+        orderId,
+        foreign: true,
+      };
+      if (ibStatus) line.ibStatus = ibStatus;
+      this.writeAndApply(line);
+      return this.entries.get(cOID)!;
+    });
+  }
+
+  /** Records a cancel request before it is sent. */
+  cancel(clientOrderId: string): void {
     this.refresh();
-    if (this.entries.has(order.clientOrderId)) {
-      throw new BrokerError('REFUSED', `Client order id ${order.clientOrderId} was already used; nothing was sent.`, {
-        details: { clientOrderId: order.clientOrderId, duplicate: true },
-      });
-    }
-    const line: JournalLine = {
-      t: this.now(),
-      cOID: order.clientOrderId,
-      ev: 'attempt',
-      accountId: order.accountId,
-      mode,
-      order,
-      state: 'sending',
-    };
-    this.writeAndApply(line);
-    return this.entries.get(order.clientOrderId)!;
+    if (!this.entries.has(clientOrderId)) return;
+    this.writeAndApply({ t: this.now(), cOID: clientOrderId, ev: 'cancel', message: 'cancel requested' });
+  }
+
+  /** Records a request that names no single order (cancel all) before it is sent. */
+  note(accountId: string, ev: 'cancel', message: string): void {
+    this.writeAndApply({ t: this.now(), cOID: '*', ev, accountId, message });
   }
 
   update(clientOrderId: string, patch: JournalPatch): JournalEntry | undefined {
@@ -254,7 +419,7 @@ export class Journal {
 
   /** Attempts (each sent, or possibly sent) since `sinceMs`: the orders-per-day count. */
   attemptsSince(sinceMs: number): number {
-    return this.all().filter((e) => e.createdAt >= sinceMs && e.state !== 'declined').length;
+    return this.all().filter((e) => e.createdAt >= sinceMs && e.state !== 'declined' && !e.foreign).length;
   }
 
   close(): void {

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import type { Backend, CallOptions } from '../broker/backend.js';
 import { BrokerError, isBrokerError } from '../broker/errors.js';
 import type {
+  CancelResult,
   LiveOrder,
   OrderPreview,
   OrderQuestion,
@@ -113,6 +114,19 @@ interface Held {
   prepared: Prepared;
   /** Hash of the tool arguments that produced it (elicitation re-entry must match). */
   argsHash?: string;
+}
+
+export interface CancelOutcome {
+  mode: TradingMode;
+  accountId: string;
+  orderId: string;
+  accepted: boolean;
+  /** IB's answer was lost; `message` says what IB's order list shows now. */
+  answerLost?: true;
+  /** The answer was lost and IB's order list could not settle whether the cancel took effect. */
+  uncertain?: true;
+  message: string;
+  order?: LiveOrder;
 }
 
 export interface OrderServiceOptions {
@@ -390,7 +404,8 @@ export class OrderService {
   // ------------------------------------------------------------------ send
 
   /** Re-checks what can change while an order waits, journals it, sends it once, and handles IB's answer. */
-  async send(p: Prepared, opts: CallOptions = {}): Promise<OrderOutcome> {
+  async send(held: Prepared, opts: CallOptions = {}): Promise<OrderOutcome> {
+    let p = held;
     assertNotHalted(this.home, p.action === 'modify' ? 'modifying' : 'placing');
     assertModeAllowed(p.mode, this.safety, p.action === 'modify' ? 'modifying an order' : 'placing an order');
     if (p.action === 'place') {
@@ -403,7 +418,11 @@ export class OrderService {
       }
       this.journal.begin(p.order, p.mode);
     } else {
-      this.journal.modify(p.order.clientOrderId, p.changes ?? {}, p.order);
+      // Journaled before it is sent, whoever placed the order (an order from TWS gets an entry).
+      const e = this.journal.byOrderId(p.orderId!) ?? this.journal.adopt(p.order, p.orderId!, p.mode);
+      if (e.clientOrderId !== p.order.clientOrderId)
+        p = { ...p, order: { ...p.order, clientOrderId: e.clientOrderId } };
+      this.journal.modify(e.clientOrderId, p.changes ?? {}, p.order);
     }
     let outcome: PlaceOutcome;
     try {
@@ -565,31 +584,51 @@ export class OrderService {
         lookupError = e instanceof Error ? e.message : String(e);
       }
     }
-    if (found) {
-      if (p.action === 'place') {
-        this.journal.update(cOID, { state: 'placed', orderId: found.orderId, ibStatus: found.status });
-      }
+    if (found && p.action === 'place') {
+      this.journal.update(cOID, { state: 'placed', orderId: found.orderId, ibStatus: found.status });
       return {
         ...this.base(p),
         ...liveFacts(found),
         status: statusOf(found.status),
-        message:
-          p.action === 'place'
-            ? `IB's answer was lost (${why}), so the order was looked up by its client order id ${cOID}: it exists exactly once as IB order ${found.orderId} (${found.status}). It was not sent again.`
-            : `IB's answer was lost (${why}); order ${found.orderId} now shows ${found.status}, quantity ${found.quantity}${found.limitPrice !== undefined ? `, price ${found.limitPrice}` : ''}. Check whether the change took effect before trying again.`,
+        message: `IB's answer was lost (${why}), so the order was looked up by its client order id ${cOID}: it exists exactly once as IB order ${found.orderId} (${found.status}). It was not sent again.`,
       };
     }
-    if (p.action === 'place') this.journal.update(cOID, { state: 'unknown', message: `answer lost: ${why}` });
+    if (found) {
+      // A modification: only IB's order as it now stands says whether the change took effect.
+      const shows = `quantity ${found.quantity}${found.limitPrice !== undefined ? `, price ${found.limitPrice}` : ''}${found.stopPrice !== undefined ? `, stop ${found.stopPrice}` : ''}`;
+      const took = changeShows(p.order, found);
+      this.journal.update(cOID, {
+        ibStatus: found.status,
+        message: `modification answer lost; IB shows ${shows} (${took ? 'change in effect' : 'change not visible'})`,
+      });
+      return {
+        ...this.base(p),
+        ...liveFacts(found),
+        status: took ? statusOf(found.status) : 'uncertain',
+        message: took
+          ? `IB's answer was lost (${why}); order ${found.orderId} now shows the change (${shows}, ${found.status}). It was not sent again.`
+          : `UNCERTAIN: IB's answer to the modification was lost (${why}); order ${found.orderId} still shows ${shows} (${found.status}). The change may not have taken effect, or may still; it was NOT sent again. Check get_order_status {"orderId":"${found.orderId}"} before changing it again.`,
+      };
+    }
+    if (p.action === 'place') {
+      this.journal.update(cOID, { state: 'unknown', message: `answer lost: ${why}` });
+      return {
+        ...this.base(p),
+        status: 'uncertain',
+        message:
+          `UNCERTAIN: the order MAY have been placed. IB's answer was lost (${why})` +
+          (lookupError
+            ? ` and looking it up failed (${lookupError})`
+            : ' and it does not show among the live orders yet') +
+          `. It was NOT sent again. Check with get_order_status {"clientOrderId":"${cOID}"} before placing anything similar; ` +
+          'placing it again under a new id could double the position.',
+      };
+    }
+    this.journal.update(cOID, { message: `modification answer lost: ${why}` });
     return {
       ...this.base(p),
       status: 'uncertain',
-      message:
-        `UNCERTAIN: the order MAY have been placed. IB's answer was lost (${why})` +
-        (lookupError
-          ? ` and looking it up failed (${lookupError})`
-          : ' and it does not show among the live orders yet') +
-        `. It was NOT sent again. Check with get_order_status {"clientOrderId":"${cOID}"} before placing anything similar; ` +
-        'placing it again under a new id could double the position.',
+      message: `UNCERTAIN: the modification of order ${p.orderId} MAY have taken effect. IB's answer was lost (${why})${lookupError ? ` and looking the order up failed (${lookupError})` : ''}. It was NOT sent again. Check get_order_status {"orderId":"${p.orderId}"} before changing it again.`,
     };
   }
 
@@ -615,6 +654,9 @@ export class OrderService {
           : `Journal state: ${e.state}${e.message ? ` (${e.message})` : ''}.`
       }`,
     };
+    if (out.status === 'uncertain') {
+      out.message += ` The order MAY have been placed: check get_order_status {"clientOrderId":"${clientOrderId}"} and get_trades before placing anything similar.`;
+    }
     if (live) Object.assign(out, liveFacts(live));
     else if (e.orderId) out.orderId = e.orderId;
     if (e.replyId && e.state === 'questions') {
@@ -738,18 +780,12 @@ export class OrderService {
   async cancel(
     args: { accountId?: string | undefined; orderId: string },
     opts: CallOptions = {},
-  ): Promise<{
-    mode: TradingMode;
-    accountId: string;
-    orderId: string;
-    accepted: boolean;
-    message: string;
-    order?: LiveOrder;
-  }> {
+  ): Promise<CancelOutcome> {
     const info = await this.accounts(opts);
     let accountId: string;
     let live: LiveOrder | undefined;
-    if (args.orderId === 'all' || args.orderId === '-1') {
+    const all = args.orderId === 'all' || args.orderId === '-1';
+    if (all) {
       accountId = this.pickAccount(args.accountId, info);
     } else {
       live = await this.api.orderStatus(args.orderId, opts);
@@ -758,19 +794,71 @@ export class OrderService {
     const mode = this.modeOf(accountId, info);
     // Cancels still work under the kill switch; a live account still needs --allow-live-trading.
     assertModeAllowed(mode, this.safety, 'cancelling an order');
-    const res = await this.api.cancelOrder(accountId, args.orderId === 'all' ? '-1' : args.orderId, opts);
-    const ours = live ? this.journal.byOrderId(live.orderId) : undefined;
-    if (ours) this.journal.update(ours.clientOrderId, { message: `cancel requested: ${res.message}` });
-    const out = { mode, accountId, orderId: res.orderId, accepted: res.accepted, message: res.message } as {
-      mode: TradingMode;
-      accountId: string;
-      orderId: string;
-      accepted: boolean;
-      message: string;
-      order?: LiveOrder;
-    };
-    if (live) out.order = live;
-    return out;
+    // Journaled before it is sent, whoever placed the order.
+    let cOID: string | undefined;
+    if (live) {
+      const e =
+        this.journal.byOrderId(live.orderId) ?? this.journal.adopt(orderOf(live), live.orderId, mode, live.status);
+      cOID = e.clientOrderId;
+      this.journal.cancel(cOID);
+    } else this.journal.note(accountId, 'cancel', 'cancel of every open order requested');
+    const base = { mode, accountId, ...(live ? { order: live } : {}) };
+    let res: CancelResult;
+    try {
+      res = await this.api.cancelOrder(accountId, all ? '-1' : args.orderId, opts);
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      if (cOID) this.journal.update(cOID, { message: `cancel answer lost: ${why}` });
+      if (certainlyNotSent(err)) throw err;
+      return { ...base, answerLost: true, ...(await this.cancelLost(accountId, all ? undefined : args.orderId, why)) };
+    }
+    if (cOID) this.journal.update(cOID, { message: `cancel ${res.accepted ? 'accepted' : 'refused'}: ${res.message}` });
+    return { ...base, orderId: res.orderId, accepted: res.accepted, message: res.message };
+  }
+
+  /** The answer to a cancel was lost: IB's order list says whether it took effect. */
+  private async cancelLost(
+    accountId: string,
+    orderId: string | undefined,
+    why: string,
+  ): Promise<Pick<CancelOutcome, 'orderId' | 'accepted' | 'uncertain' | 'message'>> {
+    const signal = AbortSignal.timeout(10_000);
+    try {
+      if (orderId) {
+        const o = await this.api.orderStatus(orderId, { signal });
+        if (statusOf(o.status) === 'cancelled') {
+          return {
+            orderId,
+            accepted: true,
+            message: `IB's answer to the cancel was lost (${why}), but order ${orderId} now shows ${o.status}: the cancel took effect.`,
+          };
+        }
+        return {
+          orderId,
+          accepted: false,
+          uncertain: true,
+          message: `UNCERTAIN: IB's answer to the cancel was lost (${why}); order ${orderId} still shows ${o.status} (filled ${o.filled} of ${o.quantity}). The cancel may still take effect. Check get_order_status {"orderId":"${orderId}"} before acting on it.`,
+        };
+      }
+      const open = (await this.api.liveOrders({ signal, force: true })).filter(
+        (o) => o.accountId === accountId && statusOf(o.status) === 'submitted',
+      );
+      return {
+        orderId: 'all',
+        accepted: open.length === 0,
+        ...(open.length ? { uncertain: true as const } : {}),
+        message: open.length
+          ? `UNCERTAIN: IB's answer to the cancel was lost (${why}); ${open.length} orders of ${accountId} still show as working (${open.map((o) => o.orderId).join(', ')}). Check get_live_orders.`
+          : `IB's answer to the cancel was lost (${why}), but ${accountId} shows no working orders now.`,
+      };
+    } catch (e) {
+      return {
+        orderId: orderId ?? 'all',
+        accepted: false,
+        uncertain: true,
+        message: `UNCERTAIN: IB's answer to the cancel was lost (${why}) and the order could not be looked up (${e instanceof Error ? e.message : String(e)}). The cancel MAY have taken effect. Check ${orderId ? `get_order_status {"orderId":"${orderId}"}` : 'get_live_orders'}.`,
+      };
+    }
   }
 
   // ------------------------------------------------------------------ reconciliation
@@ -778,20 +866,26 @@ export class OrderService {
   /**
    * Brings journal entries without a final state up to date with IB's live orders (and the
    * last days' executions). Entries that were only "sending" or "unknown" and that IB does not
-   * show at all are marked not_found. Safe to call repeatedly; failures leave entries as they are.
+   * show at all are marked not_found, but only when both of IB's lists really came (a settled
+   * live-order list, not IB's empty placeholder; an executions answer, not an error): what could
+   * not be checked stays as it is and is checked again later. Safe to call repeatedly.
    */
-  async reconcile(opts: CallOptions = {}): Promise<{ checked: number; updated: number; notFound: number }> {
+  async reconcile(
+    opts: CallOptions = {},
+  ): Promise<{ checked: number; updated: number; notFound: number; unchecked: number }> {
     const open = this.journal.nonFinal();
     if (!open.length) {
       this.reconciledOk = true;
-      return { checked: 0, updated: 0, notFound: 0 };
+      return { checked: 0, updated: 0, notFound: 0, unchecked: 0 };
     }
-    const live = await this.api.liveOrders({ ...opts, force: true });
+    const live = await this.api.liveOrders({ ...opts, force: true, settled: true });
     const byId = new Map(live.map((o) => [o.orderId, o]));
     const byCoid = new Map(live.filter((o) => o.clientOrderId).map((o) => [o.clientOrderId!, o]));
     let trades: Awaited<ReturnType<OrdersApi['trades']>> | undefined;
+    let tradesError: string | undefined;
     let updated = 0;
     let notFound = 0;
+    let unchecked = 0;
     for (const e of open) {
       const o = (e.orderId ? byId.get(e.orderId) : undefined) ?? byCoid.get(e.clientOrderId);
       if (o) {
@@ -806,7 +900,18 @@ export class OrderService {
         }
         continue;
       }
-      trades ??= await this.api.trades(7, opts).catch(() => []);
+      if (!trades && !tradesError) {
+        try {
+          trades = await this.api.trades(7, opts);
+        } catch (err) {
+          tradesError = err instanceof Error ? err.message : String(err);
+        }
+      }
+      if (!trades) {
+        // A failed executions read is not "no executions": the entry stays unsettled.
+        unchecked++;
+        continue;
+      }
       const t = trades.find((x) => x.clientOrderId === e.clientOrderId || (e.orderId && x.orderId === e.orderId));
       if (t) {
         this.journal.update(e.clientOrderId, {
@@ -829,8 +934,11 @@ export class OrderService {
         notFound++;
       }
     }
-    this.reconciledOk = true;
-    return { checked: open.length, updated, notFound };
+    if (tradesError) {
+      this.log.warn('order journal: executions unreadable; unsettled entries stay unknown', { err: tradesError });
+    }
+    this.reconciledOk = unchecked === 0;
+    return { checked: open.length, updated, notFound, unchecked };
   }
 
   /** Runs reconciliation once per process (retried at most every 30 s while it fails). */
@@ -851,6 +959,33 @@ export class OrderService {
     }
     return this.reconciled ?? Promise.resolve();
   }
+}
+
+/** A live order this server did not place, as a journal record. */
+function orderOf(o: LiveOrder): OrderRequest {
+  const out: OrderRequest = {
+    accountId: o.accountId,
+    conid: o.conid,
+    secType: o.secType ?? 'STK',
+    symbol: o.symbol,
+    side: o.side,
+    orderType: normaliseType(o.orderType) ?? (o.orderType as OrderType),
+    quantity: o.quantity,
+    tif: (o.tif ?? 'DAY') as TimeInForce,
+    outsideRth: false,
+    clientOrderId: o.clientOrderId ?? '',
+  };
+  if (o.limitPrice !== undefined) out.limitPrice = o.limitPrice;
+  if (o.stopPrice !== undefined) out.stopPrice = o.stopPrice;
+  return out;
+}
+
+/** Whether IB's order as it now stands carries the requested quantity and prices. */
+function changeShows(want: OrderRequest, live: LiveOrder): boolean {
+  const same = (a: number | undefined, b: number | undefined) => a === undefined || a === b;
+  return (
+    live.quantity === want.quantity && same(want.limitPrice, live.limitPrice) && same(want.stopPrice, live.stopPrice)
+  );
 }
 
 function heldHash(h: Held): string {
@@ -876,8 +1011,10 @@ function journalStatus(e: JournalEntry): OutcomeStatus {
     case 'questions':
       return 'needs_reply';
     case 'rejected':
-    case 'not_found':
       return 'rejected';
+    case 'not_found':
+      // IB showed no such order when checked: not a rejection IB gave. Stay cautious.
+      return 'uncertain';
     case 'declined':
       return 'declined';
     default:

@@ -11,7 +11,7 @@ import { grouped } from '../broker/locale.js';
 import type { LiveOrder, OrderPreview, OrdersApi, OrderType, Trade } from '../broker/orders.js';
 import type { Contract } from '../broker/types.js';
 import { defineTool, type ToolContext } from '../mcp/tool.js';
-import { canonicalHash } from '../safety/confirm-token.js';
+import { canonicalHash, durationText } from '../safety/confirm-token.js';
 import { orderService } from '../safety/index.js';
 import type { OrderDraft, OrderOutcome, Prepared } from '../safety/service.js';
 import {
@@ -182,7 +182,7 @@ const OrderResultOut = z.object({
   confirmation: z
     .object({ token: z.string(), expiresAt: z.string() })
     .optional()
-    .describe('Single-use token for confirm_order; valid 2 minutes; bound to exactly this order'),
+    .describe('Single-use token for confirm_order, valid until expiresAt, bound to exactly this order'),
   question: QuestionOut.optional(),
   autoConfirmed: z.array(z.string()).optional().describe("IB notices answered by the server's allowlist"),
   existing: z.boolean().optional().describe('The clientOrderId was already used: nothing new was sent'),
@@ -341,7 +341,7 @@ function elicitMessage(p: Prepared): string {
   return lines.join('\n');
 }
 
-function heldOutcome(p: Prepared, token: string, expiresAt: number): OrderOutcome {
+function heldOutcome(p: Prepared, token: string, expiresAt: number, ttlMs: number): OrderOutcome {
   const out: OrderOutcome = {
     status: 'confirmation_required',
     mode: p.mode,
@@ -350,7 +350,7 @@ function heldOutcome(p: Prepared, token: string, expiresAt: number): OrderOutcom
     order: p.order,
     action: p.action,
     confirmation: { token, expiresAt: new Date(expiresAt).toISOString() },
-    message: `Nothing was sent. Show the user this ${p.action === 'modify' ? 'change' : 'order'} and the estimate; if they agree, call confirm_order {"token": "…"} within 2 minutes. The token sends exactly this ${p.action === 'modify' ? 'change' : 'order'}, once.`,
+    message: `Nothing was sent. Show the user this ${p.action === 'modify' ? 'change' : 'order'} and the estimate; if they agree, call confirm_order {"token": "…"} within ${durationText(ttlMs)}. The token sends exactly this ${p.action === 'modify' ? 'change' : 'order'}, once.`,
   };
   if (p.orderId) out.orderId = p.orderId;
   if (p.preview) out.preview = p.preview;
@@ -380,7 +380,7 @@ async function confirmAndSend(
     const held = svc.peek(state);
     svc.decline(state);
     return resultOut({
-      ...heldOutcome(held.prepared, '', 0),
+      ...heldOutcome(held.prepared, '', 0, svc.tokens.ttlMs),
       confirmation: undefined,
       status: 'declined',
       message: `The user declined; nothing was ${held.prepared.action === 'modify' ? 'changed' : 'sent'}.`,
@@ -399,7 +399,7 @@ async function confirmAndSend(
     }) as never;
   }
   const { token, expiresAt } = svc.hold(prepared);
-  return resultOut(heldOutcome(prepared, token, expiresAt));
+  return resultOut(heldOutcome(prepared, token, expiresAt, svc.tokens.ttlMs));
 }
 
 function draftFrom(args: StockArgs | OptionArgs, contract: Contract): OrderDraft {
@@ -671,6 +671,7 @@ export const cancelOrder = defineTool({
     accountId: z.string(),
     orderId: z.string(),
     accepted: z.boolean().describe('IB accepted the cancel request'),
+    uncertain: z.boolean().optional().describe("IB's answer was lost: the cancel may or may not have taken effect"),
     symbol: z.string().optional(),
     clientOrderId: z.string().optional(),
     message: z.string(),
@@ -683,6 +684,7 @@ export const cancelOrder = defineTool({
       accountId: string;
       orderId: string;
       accepted: boolean;
+      uncertain?: boolean;
       symbol?: string;
       clientOrderId?: string;
       message: string;
@@ -691,10 +693,13 @@ export const cancelOrder = defineTool({
       accountId: r.accountId,
       orderId: r.orderId,
       accepted: r.accepted,
-      message: r.accepted
-        ? `Cancel request accepted by IB (${untrusted(r.message)}). The order may still fill before the cancel takes effect; check get_order_status.`
-        : `IB did not accept the cancel: ${untrusted(r.message)}`,
+      message: r.answerLost
+        ? r.message
+        : r.accepted
+          ? `Cancel request accepted by IB (${untrusted(r.message)}). The order may still fill before the cancel takes effect; check get_order_status.`
+          : `IB did not accept the cancel: ${untrusted(r.message)}`,
     };
+    if (r.uncertain) out.uncertain = true;
     if (r.order?.symbol) out.symbol = r.order.symbol;
     if (r.order?.clientOrderId) out.clientOrderId = r.order.clientOrderId;
     return out;

@@ -298,6 +298,129 @@ describe('order service against the simulator', () => {
   });
 });
 
+describe('attacks on the order flow (issue 11)', () => {
+  const PLACEHOLDER = { orders: [], snapshot: false };
+  const limitBelow = async (r: Rig, c: Contract) => {
+    const ask = (await r.backend.snapshot([c.conid], ['ask']))[0]!.values.ask as number;
+    return Math.round(ask * 0.98 * 100) / 100;
+  };
+
+  test('#1 a filled order whose answer was lost is never concluded missing from reads that failed', async () => {
+    const r = await rig();
+    // A marketable limit order (no question first): IB fills it, and its answer is lost.
+    const ask = (await r.backend.snapshot([r.aapl.conid], ['ask']))[0]!.values.ask as number;
+    const p = await r.svc.prepare(
+      draft(r.aapl, { orderType: 'LMT', limitPrice: Math.round(ask * 101) / 100, quantity: 2 }),
+    );
+    await r.faults({ dropResponse: { endpoint: 'POST /iserver/account/:accountId/orders', count: 1, logout: true } });
+    const out = await r.svc.send(p);
+    assert.equal(out.status, 'uncertain');
+    const cOID = out.order.clientOrderId;
+    const ibOrder = [...simOrders(r.sim.state).orders.values()].find((o) => o.cOID === cOID);
+    assert.equal(ibOrder?.status, 'Filled');
+    await fetch(`${r.sim.url}/sim/session`, { method: 'POST', body: JSON.stringify({ authenticated: true }) });
+    // IB answers only its empty placeholder, and the executions read fails.
+    await r.faults({
+      fail: [
+        { endpoint: 'GET /iserver/account/orders', status: 200, count: 1000, body: PLACEHOLDER },
+        { endpoint: 'GET /iserver/account/trades', status: 500, count: 1000 },
+      ],
+    });
+    const next = r.restart();
+    await assert.rejects(next.reconcile(), /did not settle/);
+    assert.equal(next.journal.get(cOID)?.state, 'unknown');
+    // A real (settled) empty list, but executions still unreadable: still unknown.
+    await r.faults({
+      clear: true,
+      fail: [
+        { endpoint: 'GET /iserver/account/orders', status: 200, count: 1000, body: { orders: [], snapshot: true } },
+        { endpoint: 'GET /iserver/account/trades', status: 500, count: 1000 },
+      ],
+    });
+    const rec = await next.reconcile();
+    assert.equal(rec.unchecked, 1);
+    assert.equal(next.journal.get(cOID)?.state, 'unknown');
+    const again = await next.existing(cOID);
+    assert.equal(again?.status, 'uncertain');
+    assert.match(again!.message, /MAY have been placed/);
+    assert.doesNotMatch(again!.message, /reject/i);
+    // IB's answers come back: the order is known, filled, and was sent once.
+    await r.faults({ clear: true });
+    await next.reconcile();
+    assert.equal(next.journal.get(cOID)?.state, 'placed');
+    assert.equal((await next.existing(cOID))?.status, 'filled');
+    assert.equal(simOrders(r.sim.state).cOIDSubmissions.get(cOID), 1);
+  });
+
+  test('#6 a lost cancel answer is looked up: the cancel took effect', async () => {
+    const r = await rig();
+    const o = await r.svc.send(
+      await r.svc.prepare(draft(r.aapl, { orderType: 'LMT', limitPrice: await limitBelow(r, r.aapl), tif: 'GTC' })),
+    );
+    assert.equal(o.status, 'submitted', o.message);
+    await r.faults({ dropResponse: { endpoint: 'DELETE /iserver/account/:accountId/order/:orderId', count: 1 } });
+    const c = await r.svc.cancel({ orderId: o.orderId! });
+    assert.equal(c.accepted, true, c.message);
+    assert.equal(c.answerLost, true);
+    assert.match(c.message, /answer to the cancel was lost .*now shows Cancelled: the cancel took effect/);
+    assert.equal(r.svc.journal.get(o.order.clientOrderId)?.cancels?.length, 1);
+  });
+
+  test('#6 a cancel whose answer was lost before IB saw it is reported as uncertain, not as a failure', async () => {
+    const r = await rig();
+    const o = await r.svc.send(
+      await r.svc.prepare(draft(r.aapl, { orderType: 'LMT', limitPrice: await limitBelow(r, r.aapl), tif: 'GTC' })),
+    );
+    await r.faults({ resetConnection: { endpoint: 'DELETE /iserver/account/:accountId/order/:orderId', count: 1 } });
+    const c = await r.svc.cancel({ orderId: o.orderId! });
+    assert.equal(c.accepted, false);
+    assert.equal(c.uncertain, true);
+    assert.match(c.message, /^UNCERTAIN: .*still shows (Submitted|PreSubmitted)/);
+  });
+
+  test('#7 modifying and cancelling an order placed elsewhere (TWS) is journaled before it is sent', async () => {
+    const r = await rig();
+    const px = await limitBelow(r, r.msft);
+    let placed = await r.backend.placeOrder({
+      accountId: ACCT,
+      conid: r.msft.conid,
+      secType: 'STK',
+      symbol: 'MSFT',
+      side: 'BUY',
+      orderType: 'LMT',
+      limitPrice: px,
+      quantity: 1,
+      tif: 'GTC',
+      outsideRth: false,
+      clientOrderId: 'tws-order-1',
+    });
+    while (placed.kind === 'questions') placed = await r.backend.reply(placed.question.replyId, true);
+    assert.equal(placed.kind, 'placed');
+    const orderId = placed.kind === 'placed' ? placed.orders[0]!.orderId : '';
+    const before = r.svc.journal.attemptsSince(0);
+    const m = await r.svc.send(await r.svc.prepareModify({ orderId, limitPrice: px - 1 }, async () => r.msft));
+    assert.equal(m.status, 'submitted', m.message);
+    const e = r.svc.journal.byOrderId(orderId);
+    assert.equal(e?.foreign, true);
+    assert.equal(e?.clientOrderId, 'tws-order-1');
+    assert.equal(e?.modifications?.length, 1);
+    await r.svc.cancel({ orderId });
+    assert.equal(r.svc.journal.byOrderId(orderId)?.cancels?.length, 1);
+    assert.equal(r.svc.journal.attemptsSince(0), before, 'not counted as an order sent');
+  });
+
+  test('#8 a modification answered 503 is uncertain, showing what IB still has, not SUBMITTED', async () => {
+    const r = await rig();
+    const px = await limitBelow(r, r.aapl);
+    const o = await r.svc.send(await r.svc.prepare(draft(r.aapl, { orderType: 'LMT', limitPrice: px, tif: 'GTC' })));
+    await r.faults({ fail: { endpoint: 'POST /iserver/account/:accountId/order/:orderId', status: 503, count: 1 } });
+    const m = await r.svc.send(await r.svc.prepareModify({ orderId: o.orderId!, quantity: 25 }, async () => r.aapl));
+    assert.equal(m.status, 'uncertain', m.message);
+    assert.match(m.message, /^UNCERTAIN: IB's answer to the modification was lost .*still shows quantity 10/);
+    assert.match(r.svc.journal.get(o.order.clientOrderId)?.message ?? '', /modification answer lost/);
+  });
+});
+
 // ---------------------------------------------------------------- property test
 
 function lcg(seed: number): () => number {

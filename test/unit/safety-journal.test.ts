@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -67,6 +68,95 @@ describe('order journal', () => {
     assert.ok(b.has('later'));
     a.close();
     b.close();
+  });
+
+  test('two processes racing one client order id: exactly one passes the check (issue 11 item 10)', () => {
+    const h = home();
+    const b = new Journal(h, { lockTimeoutMs: 100 });
+    let bError: unknown;
+    // B tries the same id in the window between A's check and A's append.
+    const a = new Journal(h, {
+      beforeAppend: () => {
+        try {
+          b.begin(order('race'), 'PAPER');
+        } catch (err) {
+          bError = err;
+        }
+      },
+    });
+    a.begin(order('race'), 'PAPER');
+    assert.ok(bError instanceof BrokerError && bError.code === 'REFUSED', String(bError));
+    assert.match(String((bError as Error).message), /locked by another process .*nothing was sent/);
+    const attempts = readFileSync(join(h, 'journal.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .filter((l) => l.includes('"ev":"attempt"'));
+    assert.equal(attempts.length, 1);
+    a.close();
+    b.close();
+  });
+
+  test('a lock left by a dead process is taken over', () => {
+    const h = home();
+    writeFileSync(join(h, 'journal.jsonl.lock'), '999999999');
+    const j = new Journal(h, { lockTimeoutMs: 100 });
+    j.begin(order('after-crash'), 'PAPER');
+    assert.ok(j.has('after-crash'));
+    j.close();
+  });
+
+  test('separate processes racing the same ids: each id begun once', async () => {
+    const h = home();
+    const script = `
+      import { Journal } from ${JSON.stringify(join(import.meta.dirname, '../../src/safety/journal.ts'))};
+      const j = new Journal(process.argv[1]);
+      let won = 0;
+      for (let i = 0; i < 40; i++) {
+        try { j.begin({ accountId: 'DU1', conid: 1, secType: 'STK', symbol: 'A', side: 'BUY', orderType: 'MKT',
+          quantity: 1, tif: 'DAY', outsideRth: false, clientOrderId: 'id-' + i }, 'PAPER'); won++; } catch {}
+      }
+      console.log(won);`;
+    const runs = await Promise.all(
+      Array.from(
+        { length: 4 },
+        () =>
+          new Promise<number>((resolve, reject) => {
+            execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, h], (err, out) =>
+              err ? reject(err) : resolve(Number(out.trim())),
+            );
+          }),
+      ),
+    );
+    assert.equal(
+      runs.reduce((s, n) => s + n, 0),
+      40,
+    );
+    const attempts = readFileSync(join(h, 'journal.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .filter((l) => l.includes('"ev":"attempt"'));
+    assert.equal(attempts.length, 40);
+  });
+
+  test('modifying and cancelling an order this server did not place is journaled (issue 11 item 7)', () => {
+    const h = home();
+    const j = new Journal(h);
+    const tws = { ...order(''), clientOrderId: '' };
+    const e = j.adopt(tws, '777', 'PAPER', 'Submitted');
+    assert.equal(e.clientOrderId, 'ib-777');
+    assert.equal(e.foreign, true);
+    assert.equal(j.byOrderId('777')?.clientOrderId, 'ib-777');
+    j.modify('ib-777', { limitPrice: 11 }, { ...tws, clientOrderId: 'ib-777', limitPrice: 11 });
+    j.cancel('ib-777');
+    const again = new Journal(h);
+    assert.equal(again.get('ib-777')?.modifications?.length, 1);
+    assert.equal(again.get('ib-777')?.cancels?.length, 1);
+    assert.equal(again.attemptsSince(0), 0, 'a foreign order is not an order sent');
+    // Adopting again returns the same entry; an order with its own id keeps it.
+    assert.equal(j.adopt(tws, '777', 'PAPER').clientOrderId, 'ib-777');
+    assert.equal(j.adopt({ ...tws, clientOrderId: 'tws-9' }, '778', 'PAPER').clientOrderId, 'tws-9');
+    j.close();
+    again.close();
   });
 
   test('non-final entries, counts, and a torn last line are tolerated', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { BrokerError } from '../../src/broker/errors.js';
-import { ConfirmTokens, canonicalHash, canonicalJson } from '../../src/safety/confirm-token.js';
+import { ConfirmTokens, canonicalHash, canonicalJson, durationText } from '../../src/safety/confirm-token.js';
 
 const order = { accountId: 'DU1', conid: 265598, side: 'BUY', quantity: 10, limitPrice: 185.5 };
 const refused = (re: RegExp) => (e: unknown) => e instanceof BrokerError && e.code === 'REFUSED' && re.test(e.message);
@@ -61,7 +61,23 @@ describe('confirmation tokens', () => {
     const t = new ConfirmTokens<typeof order>();
     const { token } = t.issue('h', 'DU1', order);
     t.discard(token);
-    assert.throws(() => t.redeem(token), refused(/already used/));
+    // Issue 11 item 8: a declined token was said to be "already sent once".
+    assert.throws(() => t.redeem(token), refused(/void: the order it held was declined and never sent/));
+    assert.throws(
+      () => t.redeem(token),
+      (e: unknown) => !/already used|sent once/.test(String(e)),
+    );
     assert.equal(t.pending, 0);
+  });
+
+  test('the expiry message states the configured lifetime (issue 11 item 8)', () => {
+    let now = 1_000_000;
+    const t = new ConfirmTokens<typeof order>({ now: () => now, ttlMs: 30_000 });
+    const { token } = t.issue('h', 'DU1', order);
+    now += 30_001;
+    assert.throws(() => t.redeem(token), refused(/valid for 30 seconds/));
+    assert.equal(durationText(120_000), '2 minutes');
+    assert.equal(durationText(60_000), '1 minute');
+    assert.equal(durationText(90_000), '90 seconds');
   });
 });

@@ -428,7 +428,7 @@ export class CpapiOrders implements OrdersApi {
    * so eight callers must not queue eight reads (each caller can still cancel its own wait).
    */
   liveOrders(opts: LiveOrdersOptions = {}): Promise<LiveOrder[]> {
-    if (opts.force === true) return this.readLiveOrders(opts);
+    if (opts.force === true || opts.settled === true) return this.readLiveOrders(opts);
     if (!this.liveFlight) {
       this.liveFlight = this.readLiveOrders({ ...opts, signal: undefined }).finally(() => {
         this.liveFlight = undefined;
@@ -450,6 +450,11 @@ export class CpapiOrders implements OrdersApi {
       if (snapshot || orders.length) return orders;
       // IB's first call (and the one after force) is an empty placeholder: ask again.
       await sleep(100, opts.signal);
+    }
+    if (opts.settled) {
+      throw new BrokerError('GATEWAY_ERROR', "IB's live-order list did not settle: it sent only empty placeholders.", {
+        hint: 'Try again in a few seconds.',
+      });
     }
     return [];
   }
@@ -498,15 +503,40 @@ export class CpapiOrders implements OrdersApi {
     return parseTrades(res.data);
   }
 
+  /**
+   * undefined only when IB's settled live orders and today's executions both really came and
+   * neither names it; any read that fails throws (a failed read is not "no such order").
+   */
   async findOrderByClientId(clientOrderId: string, opts: CallOptions = {}): Promise<LiveOrder | undefined> {
-    const live = await this.liveOrders(opts);
+    const live = await this.liveOrders({ ...opts, settled: true });
     const hit = live.find((o) => o.clientOrderId === clientOrderId);
     if (hit) return hit;
     // A fully filled order may have left the live list: its executions still name it.
-    const trades = await this.trades(1, opts).catch(() => [] as Trade[]);
-    const t = trades.find((x) => x.clientOrderId === clientOrderId && x.orderId);
+    const trades = await this.trades(1, opts);
+    const fills = trades.filter((x) => x.clientOrderId === clientOrderId && x.orderId);
+    const t = fills[0];
     if (!t?.orderId) return undefined;
-    return this.orderStatus(t.orderId, opts).catch(() => undefined);
+    return this.orderStatus(t.orderId, opts).catch((err: unknown) => {
+      if (!isBrokerError(err) || err.code !== 'NOT_FOUND') throw err;
+      // IB no longer shows the order itself, but its executions prove it was placed and filled.
+      const filled = fills.reduce((s, x) => s + x.quantity, 0);
+      const o: LiveOrder = {
+        orderId: t.orderId!,
+        clientOrderId,
+        accountId: t.accountId,
+        conid: t.conid,
+        symbol: t.symbol,
+        side: t.side,
+        orderType: '',
+        quantity: filled,
+        filled,
+        remaining: 0,
+        status: 'Filled',
+        description: 'from executions',
+      };
+      if (t.secType) o.secType = t.secType;
+      return o;
+    });
   }
 }
 
