@@ -73,6 +73,8 @@ export interface OrderOutcome {
   notionalBasis?: string;
   confirmation?: { token: string; expiresAt: string };
   question?: OrderQuestion;
+  /** With needs_reply: the approval IB's question needs (the order's own). */
+  approval?: Approval;
   autoConfirmed?: string[];
   /** True when this call did not send anything because the client order id was already used. */
   existing?: boolean;
@@ -110,10 +112,28 @@ export interface Prepared {
   changes?: Record<string, unknown>;
 }
 
+/**
+ * How the order was approved; IB's questions about it need the same approval. none: the server
+ * was set to send without asking. token: confirm_order with a token. elicit: the human answered
+ * the client's dialog.
+ */
+export type Approval = 'none' | 'token' | 'elicit';
+
 interface Held {
   prepared: Prepared;
-  /** Hash of the tool arguments that produced it (elicitation re-entry must match). */
+  /**
+   * Set when the hold belongs to a client dialog (an elicitation re-entry): the hash of the tool
+   * arguments it was issued for. Such a state is useless to confirm_order.
+   */
   argsHash?: string;
+  /** The hold answers this question of IB's (yes) instead of sending the order. */
+  replyId?: string;
+}
+
+interface PendingReply {
+  prepared: Prepared;
+  autoConfirmed: string[];
+  approval: Approval;
 }
 
 export interface CancelOutcome {
@@ -369,21 +389,45 @@ export class OrderService {
 
   // ------------------------------------------------------------------ confirmation
 
-  /** Holds a prepared order for confirmation; the token releases it once within the TTL. */
+  /**
+   * Holds a prepared order for confirmation; the token releases it once within the TTL. With
+   * `argsHash` the hold is the state of a client dialog: only that tool's re-entry with the same
+   * arguments can release it, never confirm_order.
+   */
   hold(prepared: Prepared, argsHash?: string): { token: string; expiresAt: number } {
     const held: Held = { prepared };
     if (argsHash) held.argsHash = argsHash;
     return this.tokens.issue(heldHash(held), prepared.order.accountId, held);
   }
 
-  /** Checks a token without using it (elicitation re-entry). */
+  /** Holds "yes" to IB's question `replyId` for the same approval the order had. */
+  holdReply(replyId: string, argsHash?: string): { token: string; expiresAt: number } {
+    const pending = this.pendingReplies.get(replyId);
+    if (!pending) throw noPendingReply(replyId);
+    const held: Held = { prepared: pending.prepared, replyId };
+    if (argsHash) held.argsHash = argsHash;
+    return this.tokens.issue(heldHash(held), pending.prepared.order.accountId, held);
+  }
+
+  /** Checks a hold without using it (elicitation re-entry). */
   peek(token: string): Held {
     return this.tokens.check(token, heldHash).data;
   }
 
-  /** Uses a token up and sends exactly the order it holds. */
+  /**
+   * Uses a hold up and releases exactly what it holds: the order, or "yes" to IB's question.
+   * `argsHash` is given only by a dialog re-entry (approval elicit); confirm_order gives none and
+   * so cannot redeem a dialog's state.
+   */
   async confirmToken(token: string, opts: CallOptions = {}, argsHash?: string): Promise<OrderOutcome> {
     const pre = this.tokens.check(token, heldHash).data;
+    if (argsHash === undefined && pre.argsHash !== undefined) {
+      throw new BrokerError(
+        'REFUSED',
+        "This is the state of the client's confirmation dialog, not a confirmation token; nothing was sent.",
+        { hint: 'Only the human answering the dialog can confirm this order.' },
+      );
+    }
     if (argsHash !== undefined && pre.argsHash !== argsHash) {
       throw new BrokerError(
         'REFUSED',
@@ -393,18 +437,29 @@ export class OrderService {
         },
       );
     }
-    const { prepared } = this.tokens.redeem(token, heldHash).data;
-    return this.send(prepared, opts);
+    const held = this.tokens.redeem(token, heldHash).data;
+    const approval: Approval = argsHash !== undefined ? 'elicit' : 'token';
+    if (held.replyId) return this.answerReply(held.replyId, true, opts);
+    return this.send(held.prepared, opts, approval);
   }
 
-  decline(token: string): void {
+  /** Voids a hold. For a held question of IB's, also answers IB "no" (nothing is placed). */
+  async decline(token: string, opts: CallOptions = {}): Promise<OrderOutcome | undefined> {
+    let held: Held | undefined;
+    try {
+      held = this.peek(token);
+    } catch {
+      // Already invalid: nothing to decline.
+    }
     this.tokens.discard(token);
+    if (held?.replyId && this.pendingReplies.has(held.replyId)) return this.answerReply(held.replyId, false, opts);
+    return undefined;
   }
 
   // ------------------------------------------------------------------ send
 
   /** Re-checks what can change while an order waits, journals it, sends it once, and handles IB's answer. */
-  async send(held: Prepared, opts: CallOptions = {}): Promise<OrderOutcome> {
+  async send(held: Prepared, opts: CallOptions = {}, approval: Approval = 'none'): Promise<OrderOutcome> {
     let p = held;
     assertNotHalted(this.home, p.action === 'modify' ? 'modifying' : 'placing');
     assertModeAllowed(p.mode, this.safety, p.action === 'modify' ? 'modifying an order' : 'placing an order');
@@ -433,7 +488,7 @@ export class OrderService {
     } catch (err) {
       return this.answerLost(p, err);
     }
-    return this.handle(p, outcome, [], opts);
+    return this.handle(p, outcome, [], opts, approval);
   }
 
   private base(p: Prepared): Omit<OrderOutcome, 'status' | 'message'> {
@@ -458,6 +513,7 @@ export class OrderService {
     outcome: PlaceOutcome,
     autoConfirmed: string[],
     opts: CallOptions,
+    approval: Approval,
   ): Promise<OrderOutcome> {
     const cOID = p.order.clientOrderId;
     let current = outcome;
@@ -499,13 +555,21 @@ export class OrderService {
         if (p.action === 'place') {
           this.journal.update(cOID, { state: 'questions', replyId: q.replyId, message: q.messages.join(' | ') });
         } else this.journal.update(cOID, { message: `modification awaits IB's question ${q.replyId}` });
-        this.pendingReplies.set(q.replyId, { prepared: p, autoConfirmed });
+        this.pendingReplies.set(q.replyId, { prepared: p, autoConfirmed, approval });
+        const what = p.action === 'modify' ? 'changed' : 'placed';
         const out: OrderOutcome = {
           ...this.base(p),
           status: 'needs_reply',
+          approval,
           question: q,
-          message: `IB asks for confirmation before ${p.action === 'modify' ? 'changing' : 'placing'} this order (${decision.blocking.join(', ')}). Nothing is ${p.action === 'modify' ? 'changed' : 'placed'} until confirm_order is called with replyId ${q.replyId}; show the user IB's message first.`,
+          message: `IB asks for confirmation before ${p.action === 'modify' ? 'changing' : 'placing'} this order (${decision.blocking.join(', ')}). Nothing is ${what} until confirm_order is called with replyId ${q.replyId}; show the user IB's message first.`,
         };
+        if (approval === 'token') {
+          // IB's warning is a new fact: it needs the same approval as the order, a new token.
+          const t = this.holdReply(q.replyId);
+          out.confirmation = { token: t.token, expiresAt: new Date(t.expiresAt).toISOString() };
+          out.message = `IB asks for confirmation before ${p.action === 'modify' ? 'changing' : 'placing'} this order (${decision.blocking.join(', ')}). Nothing is ${what} yet. Show the user IB's message; only if they agree, call confirm_order {"token": "…"} with this result's new token. To decline: confirm_order {"replyId":"${q.replyId}","confirmed":false}.`;
+        }
         if (autoConfirmed.length) out.autoConfirmed = autoConfirmed;
         return out;
       }
@@ -518,16 +582,36 @@ export class OrderService {
     }
   }
 
-  private readonly pendingReplies = new Map<string, { prepared: Prepared; autoConfirmed: string[] }>();
+  private readonly pendingReplies = new Map<string, PendingReply>();
 
-  /** confirm_order with a reply id: answers IB's question for an order this server sent. */
+  /**
+   * confirm_order with a reply id: answers IB's question for an order this server sent. "No" is
+   * always allowed; "yes" only when the order itself needed no approval (--order-confirmation
+   * none): otherwise IB's warning needs the same approval the order had (a new token, or the
+   * human's answer in the client's dialog).
+   */
   async confirmReply(replyId: string, confirmed: boolean, opts: CallOptions = {}): Promise<OrderOutcome> {
     const pending = this.pendingReplies.get(replyId);
-    if (!pending) {
-      throw new BrokerError('NOT_FOUND', `No order of this server is waiting on IB's question ${replyId}.`, {
-        hint: "IB's questions expire when another order is sent or the server restarts; check get_live_orders and place the order again if it is not there.",
-      });
+    if (!pending) throw noPendingReply(replyId);
+    if (confirmed && pending.approval !== 'none') {
+      throw new BrokerError(
+        'REFUSED',
+        `IB's question ${replyId} needs the same approval as the order; a reply id alone cannot confirm it. Nothing was sent.`,
+        {
+          hint:
+            pending.approval === 'elicit'
+              ? "The user answers IB's question in the client's confirmation dialog; call the order tool again if the dialog was closed."
+              : "Show the user IB's message; if they agree, call confirm_order with the token from the needs_reply result.",
+        },
+      );
     }
+    return this.answerReply(replyId, confirmed, opts);
+  }
+
+  /** Sends the answer to IB's question (once: the pending question is used up). */
+  private async answerReply(replyId: string, confirmed: boolean, opts: CallOptions): Promise<OrderOutcome> {
+    const pending = this.pendingReplies.get(replyId);
+    if (!pending) throw noPendingReply(replyId);
     this.pendingReplies.delete(replyId);
     const p = pending.prepared;
     if (confirmed) {
@@ -549,7 +633,7 @@ export class OrderService {
         message: `IB's question was answered "no"; the ${p.action === 'modify' ? 'modification was not sent' : 'order was not placed'}.`,
       };
     }
-    return this.handle(p, outcome, [...pending.autoConfirmed], opts);
+    return this.handle(p, outcome, [...pending.autoConfirmed], opts, pending.approval);
   }
 
   /**
@@ -994,6 +1078,13 @@ function heldHash(h: Held): string {
     order: h.prepared.order,
     orderId: h.prepared.orderId,
     argsHash: h.argsHash,
+    replyId: h.replyId,
+  });
+}
+
+function noPendingReply(replyId: string): BrokerError {
+  return new BrokerError('NOT_FOUND', `No order of this server is waiting on IB's question ${replyId}.`, {
+    hint: "IB's questions expire when another order is sent or the server restarts; check get_live_orders and place the order again if it is not there.",
   });
 }
 

@@ -165,7 +165,7 @@ const OrderResultOut = z.object({
       'previewed',
     ])
     .describe(
-      'submitted/filled: at IB. confirmation_required: held, call confirm_order with the token. needs_reply: IB asks, call confirm_order with replyId. uncertain: may exist, check get_order_status.',
+      "submitted/filled: at IB. confirmation_required: held, call confirm_order with the token. needs_reply: IB asks; show the user IB's message and follow this result's message. uncertain: may exist, check get_order_status.",
     ),
   mode: Mode,
   accountId: z.string(),
@@ -341,6 +341,18 @@ function elicitMessage(p: Prepared): string {
   return lines.join('\n');
 }
 
+/** What the human sees when IB asks about an order they already approved. */
+function questionMessage(r: OrderOutcome): string {
+  const o = r.order;
+  const q = r.question!;
+  return [
+    `IB asks about the ${r.action === 'modify' ? `change of order ${r.orderId}` : 'order'} you approved on ${r.mode} account ${o.accountId}${r.mode === 'LIVE' ? ' (REAL MONEY)' : ''}:`,
+    `${o.side} ${o.quantity} ${contractLabel(contractOut(r.contract))} ${o.orderType}${o.limitPrice !== undefined ? ` limit ${o.limitPrice}` : ''}${o.stopPrice !== undefined ? ` stop ${o.stopPrice}` : ''}`,
+    `IB's warning (${q.messageIds.join(', ') || 'no id'}): ${q.messages.map(untrusted).join(' ')}`,
+    `Nothing is ${r.action === 'modify' ? 'changed' : 'placed'} unless you confirm.`,
+  ].join('\n');
+}
+
 function heldOutcome(p: Prepared, token: string, expiresAt: number, ttlMs: number): OrderOutcome {
   const out: OrderOutcome = {
     status: 'confirmation_required',
@@ -373,12 +385,27 @@ async function confirmAndSend(
   const svc = orderService(ctx.app);
   const argsHash = canonicalHash({ tool: toolName, args });
   const state = ctx.mcp.mcpReq.requestState();
+  // After the human approved in the dialog, IB's warnings go to the human in a dialog too.
+  const answered = (r: OrderOutcome): OrderResultT => {
+    if (r.status !== 'needs_reply' || r.approval !== 'elicit' || !r.question) return resultOut(r);
+    const { token } = svc.holdReply(r.question.replyId, argsHash);
+    return inputRequired({
+      inputRequests: {
+        confirm: inputRequired.elicit({ message: questionMessage(r), requestedSchema: ConfirmSchema }),
+      },
+      requestState: token,
+    }) as never;
+  };
   if (typeof state === 'string' && state.startsWith('ct1.')) {
     // Re-entry after the human answered the elicitation.
     const answer = acceptedContent(ctx.mcp.mcpReq.inputResponses, 'confirm', ConfirmSchema);
-    if (answer?.confirm === true) return resultOut(await svc.confirmToken(state, callOpts(ctx), argsHash));
+    if (answer?.confirm === true) return answered(await svc.confirmToken(state, callOpts(ctx), argsHash));
     const held = svc.peek(state);
-    svc.decline(state);
+    if (held.replyId) {
+      const no = await svc.decline(state, callOpts(ctx));
+      if (no) return resultOut({ ...no, message: `The user declined IB's warning. ${no.message}` });
+    }
+    await svc.decline(state);
     return resultOut({
       ...heldOutcome(held.prepared, '', 0, svc.tokens.ttlMs),
       confirmation: undefined,
@@ -485,7 +512,7 @@ async function placeFlow(
 const PLACE_NOTE =
   'Checked before anything is sent: inputs, tick size, account (LIVE needs --allow-live-trading), limits. ' +
   'Depending on the server setting the human confirms in the client, or you get a preview and a token for confirm_order. ' +
-  'IB warnings that are not informational come back as needs_reply. Pass clientOrderId to make retries safe. ' +
+  'IB warnings that are not informational need the same approval as the order. Pass clientOrderId to make retries safe. ' +
   'Result states SIMULATED/PAPER/LIVE, the exact contract, what was sent, IB order id and status.';
 
 export const placeStockOrder = defineTool({
@@ -566,8 +593,8 @@ export const confirmOrder = defineTool({
   toolset: 'orders',
   kind: 'destructive',
   description:
-    'Confirm an order: pass token (from a place/modify result with status confirmation_required) to send exactly that order once; ' +
-    "or pass replyId (from status needs_reply) to answer IB's question (confirmed false declines). Only after the user agreed.",
+    'Confirm an order: pass token (from a place/modify result with status confirmation_required or needs_reply) to send exactly what it holds, once. ' +
+    "replyId with confirmed false declines IB's question. Only after the user agreed.",
   input: z.object({
     token: z
       .string()
@@ -592,7 +619,8 @@ export const confirmOrder = defineTool({
     }
     if (args.token) {
       if (args.confirmed === false) {
-        svc.decline(args.token);
+        const no = await svc.decline(args.token, callOpts(ctx));
+        if (no) return resultOut(no);
         throw new BrokerError('REFUSED', 'Order not confirmed; the token is void and nothing was sent.');
       }
       return resultOut(await svc.confirmToken(args.token, callOpts(ctx)));

@@ -352,6 +352,34 @@ describe('attacks on the order flow (issue 11)', () => {
     assert.equal(simOrders(r.sim.state).cOIDSubmissions.get(cOID), 1);
   });
 
+  test("#4 token approval: IB's warning needs a new token, a reply id alone cannot confirm it", async () => {
+    const r = await rig({ orderConfirmation: 'token' });
+    const px = Math.round((await limitBelow(r, r.aapl)) * 0.92 * 100) / 100;
+    const held = r.svc.hold(await r.svc.prepare(draft(r.aapl, { orderType: 'LMT', limitPrice: px, tif: 'GTC' })));
+    const q = await r.svc.confirmToken(held.token);
+    assert.equal(q.status, 'needs_reply');
+    assert.deepEqual(q.question?.messageIds, ['o163']);
+    assert.ok(q.confirmation?.token, 'a new token for the warning');
+    assert.match(q.message, /only if they agree, call confirm_order \{"token": "…"\}/);
+    await assert.rejects(r.svc.confirmReply(q.question!.replyId, true), refused(/needs the same approval/));
+    const placed = await r.svc.confirmToken(q.confirmation!.token);
+    assert.equal(placed.status, 'submitted', placed.message);
+    // Declining by reply id stays possible (it sends nothing).
+    const held2 = r.svc.hold(
+      await r.svc.prepare(draft(r.aapl, { orderType: 'LMT', limitPrice: px, tif: 'GTC', quantity: 3 })),
+    );
+    const q2 = await r.svc.confirmToken(held2.token);
+    assert.equal((await r.svc.confirmReply(q2.question!.replyId, false)).status, 'declined');
+  });
+
+  test('#9 a dialog state (held with the tool arguments) is refused by confirm_order', async () => {
+    const r = await rig({ orderConfirmation: 'elicit' });
+    const held = r.svc.hold(await r.svc.prepare(draft(r.aapl, { quantity: 1 })), 'args-hash');
+    await assert.rejects(r.svc.confirmToken(held.token), refused(/state of the client's confirmation dialog/));
+    const out = await r.svc.confirmToken(held.token, {}, 'args-hash');
+    assert.equal(out.status, 'filled');
+  });
+
   test('#6 a lost cancel answer is looked up: the cancel took effect', async () => {
     const r = await rig();
     const o = await r.svc.send(
