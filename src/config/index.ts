@@ -55,6 +55,7 @@ const ConfigSchema = z.object({
     }, 'must be a JSON object of selector strings, e.g. {"username":"#user"}')
     .optional(),
   readOnly: z.boolean(),
+  allowLoginInReadOnly: z.boolean(),
   toolsets: z.array(z.enum(TOOLSETS)),
   tools: z.array(z.string()),
   excludeTools: z.array(z.string()),

@@ -234,7 +234,18 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'boolean',
     default: false,
     group: 'Server',
-    description: 'Register no tool that can place, modify or cancel orders. Wins over every other tool selection.',
+    description:
+      'Register no tool that can place, modify or cancel orders, and no login tool (see --allow-login-in-read-only). Wins over every other tool selection.',
+  },
+  {
+    key: 'allowLoginInReadOnly',
+    flag: 'allow-login-in-read-only',
+    env: ['IBKR_MCP_ALLOW_LOGIN_IN_READ_ONLY'],
+    type: 'boolean',
+    default: false,
+    group: 'Server',
+    description:
+      'With --read-only, still register the authenticate tool, so that a client can start an IB login. Without it a read-only server never starts a login on request.',
   },
   {
     key: 'toolsets',
