@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fetch } from 'undici';
+import { childEnv } from './child-env.js';
 import { DownloadError, download, type ProgressFn, unzipTo } from './download.js';
 
 export interface JavaVersion {
@@ -44,7 +45,8 @@ const exe = (name: string) => (process.platform === 'win32' ? `${name}.exe` : na
 
 export function probeJava(path: string): JavaVersion | undefined {
   try {
-    const r = spawnSync(path, ['-version'], { encoding: 'utf8', timeout: 15_000, windowsHide: true });
+    // Our environment holds the IB password and TOTP secret; java needs none of it.
+    const r = spawnSync(path, ['-version'], { encoding: 'utf8', timeout: 15_000, windowsHide: true, env: childEnv() });
     if (r.error) return undefined;
     return parseJavaVersion(`${r.stderr ?? ''}\n${r.stdout ?? ''}`);
   } catch {
@@ -200,7 +202,7 @@ export async function installJava(opts: {
       unzipTo(archive, tmp);
     } else if (pkg.name.endsWith('.tar.gz') || pkg.name.endsWith('.tgz')) {
       mkdirSync(tmp, { recursive: true });
-      const r = spawnSync('tar', ['-xzf', archive, '-C', tmp], { encoding: 'utf8', timeout: 300_000 });
+      const r = spawnSync('tar', ['-xzf', archive, '-C', tmp], { encoding: 'utf8', timeout: 300_000, env: childEnv() });
       if (r.status !== 0) throw new DownloadError(`tar could not unpack ${archive}: ${r.stderr || r.error?.message}`);
     } else {
       throw new DownloadError(`Unknown archive type ${pkg.name}.`);
