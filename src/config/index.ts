@@ -68,6 +68,7 @@ const ConfigSchema = z.object({
   tlsKey: z.string().optional(),
   insecureHttp: z.boolean(),
   allowedHosts: z.array(z.string()),
+  allowedOrigins: z.array(z.string()),
   allowLiveTrading: z.boolean(),
   orderConfirmation: z.enum(['elicit', 'token', 'none']),
   maxOrderNotional: z.number().nonnegative(),

@@ -362,6 +362,16 @@ export const OPTIONS: readonly OptionSpec[] = [
     description:
       'HTTP transport: extra host names clients use to reach the server (Host and Origin checks); loopback names and the bound address are always allowed.',
   },
+  {
+    key: 'allowedOrigins',
+    flag: 'allowed-origins',
+    env: ['IBKR_MCP_ALLOWED_ORIGINS'],
+    type: 'list',
+    default: [],
+    group: 'Server',
+    description:
+      "HTTP transport: extra browser origins allowed to call the server, exactly as scheme://host:port (e.g. http://localhost:6274 for the MCP Inspector). The server's own origins are always allowed.",
+  },
   // Trading safety
   {
     key: 'allowLiveTrading',
