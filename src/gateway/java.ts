@@ -3,7 +3,7 @@
  * `ibkr-mcp setup --install-java` put under our cache. IB needs Java 8 update 192 or newer.
  * Installing downloads a Temurin JRE from Adoptium and verifies its published SHA-256.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fetch } from 'undici';
@@ -43,15 +43,27 @@ export function javaIsSupported(v: JavaVersion): boolean {
 
 const exe = (name: string) => (process.platform === 'win32' ? `${name}.exe` : name);
 
-export function probeJava(path: string): JavaVersion | undefined {
-  try {
+/**
+ * Runs `java -version` (at most 15 s). Asynchronous so that a shutdown can cancel it: `signal`
+ * kills the probe and rejects with the abort reason.
+ */
+export function probeJava(path: string, signal?: AbortSignal): Promise<JavaVersion | undefined> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
     // Our environment holds the IB password and TOTP secret; java needs none of it.
-    const r = spawnSync(path, ['-version'], { encoding: 'utf8', timeout: 15_000, windowsHide: true, env: childEnv() });
-    if (r.error) return undefined;
-    return parseJavaVersion(`${r.stderr ?? ''}\n${r.stdout ?? ''}`);
-  } catch {
-    return undefined;
-  }
+    execFile(
+      path,
+      ['-version'],
+      { encoding: 'utf8', timeout: 15_000, windowsHide: true, env: childEnv(), signal, killSignal: 'SIGKILL' },
+      (err, stdout, stderr) => {
+        if (signal?.aborted) return reject(signal.reason);
+        // As before: a non-zero exit still counts if a version was printed; not starting, or
+        // running past the timeout, does not.
+        if (err && typeof (err as { code?: unknown }).code !== 'number') return resolve(undefined);
+        resolve(parseJavaVersion(`${stderr ?? ''}\n${stdout ?? ''}`));
+      },
+    );
+  });
 }
 
 function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
@@ -86,7 +98,9 @@ export interface FindJavaResult {
   rejected: string[];
 }
 
-export function findJava(opts: { env?: NodeJS.ProcessEnv; cacheDir?: string } = {}): FindJavaResult {
+export async function findJava(
+  opts: { env?: NodeJS.ProcessEnv; cacheDir?: string; signal?: AbortSignal } = {},
+): Promise<FindJavaResult> {
   const env = opts.env ?? process.env;
   const rejected: string[] = [];
   const candidates: Array<{ path: string; source: JavaInfo['source'] }> = [];
@@ -99,7 +113,7 @@ export function findJava(opts: { env?: NodeJS.ProcessEnv; cacheDir?: string } = 
       rejected.push(`${c.path} (${c.source}): not found`);
       continue;
     }
-    const v = probeJava(c.path);
+    const v = await probeJava(c.path, opts.signal);
     if (!v) {
       rejected.push(`${c.path} (${c.source}): did not run`);
       continue;
@@ -218,7 +232,7 @@ export async function installJava(opts: {
   }
   for (const bin of [join(final, 'bin', exe('java')), join(final, 'Contents', 'Home', 'bin', exe('java'))]) {
     if (!existsSync(bin)) continue;
-    const v = probeJava(bin);
+    const v = await probeJava(bin);
     if (v && javaIsSupported(v)) return { ...v, path: bin, source: 'ibkr-mcp' };
     throw new DownloadError(`The installed JRE at ${bin} does not run on this machine.`);
   }

@@ -68,13 +68,13 @@ describe('children started with secrets in our environment', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('the java probe (`java -version`, also run by doctor) gets no secret', () => {
+  test('the java probe (`java -version`, also run by doctor) gets no secret', async () => {
     rmSync(log, { force: true });
     const bin = join(dir, 'jbin');
     mkdirSync(bin, { recursive: true });
     const java = recorder(bin, 'java', log, 'echo \'openjdk version "17.0.7" 2023-04-18\' >&2');
-    assert.equal(probeJava(java)?.major, 17);
-    const found = findJava({ env: { PATH: bin } });
+    assert.equal((await probeJava(java))?.major, 17);
+    const found = await findJava({ env: { PATH: bin } });
     assert.equal(found.java?.path, java);
     assert.match(readFileSync(log, 'utf8'), /--- java -version/, 'the fake java ran');
     assert.deepEqual(leaked(log), [], 'java -version saw a secret');
