@@ -100,14 +100,16 @@ const SIM_FLAGS = [
   { flag: 'seed', type: 'int' as const },
   { flag: 'latency-ms', type: 'int' as const },
   { flag: 'no-tls', type: 'boolean' as const },
+  { flag: 'gateway-conf', type: 'string' as const },
 ];
 
 async function simulator(argv: string[]): Promise<number> {
   const { flags, positionals } = parseArgv(argv, SIM_FLAGS);
   if (flags.get('help')) {
     process.stdout.write(
-      'ibkr-mcp simulator [--port 5000] [--host 127.0.0.1] [--seed 42] [--latency-ms 0] [--no-tls]\n' +
+      'ibkr-mcp simulator [--port 5000] [--host 127.0.0.1] [--seed 42] [--latency-ms 0] [--no-tls] [--gateway-conf FILE]\n' +
         "  Runs the Client Portal gateway simulator; clients use it like IB's gateway at https://HOST:PORT/v1/api.\n" +
+        '  --gateway-conf reads a gateway conf.yaml (as ibkr-mcp writes it): its listenPort and CORS origins.\n' +
         '  Control surface for tests: GET /sim/stats, POST /sim/reset, POST /sim/faults, POST /sim/session.\n',
     );
     return 0;
@@ -124,9 +126,16 @@ async function simulator(argv: string[]): Promise<number> {
   };
   const host = flags.get('host');
   if (host === true) throw new ConfigError('--host needs a value.');
+  const confFile = flags.get('gateway-conf');
+  if (confFile === true) throw new ConfigError('--gateway-conf needs a file.');
+  const conf =
+    typeof confFile === 'string'
+      ? (await import('./gateway/conf.js')).readGatewayConf((await import('node:fs')).readFileSync(confFile, 'utf8'))
+      : undefined;
   const { startSimulator } = await import('./simulator/index.js');
   const sim = await startSimulator({
-    port: int('port', 5000, 0, 65535),
+    port: flags.get('port') === undefined && conf ? conf.port : int('port', 5000, 0, 65535),
+    allowedOrigins: conf?.allowedOrigins,
     host: typeof host === 'string' ? host : '127.0.0.1',
     seed: int('seed', 42, 0, 2147483647),
     latencyMs: int('latency-ms', 0, 0, 60000),

@@ -55,6 +55,7 @@ const ConfigSchema = z.object({
     }, 'must be a JSON object of selector strings, e.g. {"username":"#user"}')
     .optional(),
   readOnly: z.boolean(),
+  allowLoginInReadOnly: z.boolean(),
   toolsets: z.array(z.enum(TOOLSETS)),
   tools: z.array(z.string()),
   excludeTools: z.array(z.string()),
@@ -67,6 +68,7 @@ const ConfigSchema = z.object({
   tlsKey: z.string().optional(),
   insecureHttp: z.boolean(),
   allowedHosts: z.array(z.string()),
+  allowedOrigins: z.array(z.string()),
   allowLiveTrading: z.boolean(),
   orderConfirmation: z.enum(['elicit', 'token', 'none']),
   maxOrderNotional: z.number().nonnegative(),

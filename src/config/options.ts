@@ -234,7 +234,18 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'boolean',
     default: false,
     group: 'Server',
-    description: 'Register no tool that can place, modify or cancel orders. Wins over every other tool selection.',
+    description:
+      'Register no tool that can place, modify or cancel orders, and no login tool (see --allow-login-in-read-only). Wins over every other tool selection.',
+  },
+  {
+    key: 'allowLoginInReadOnly',
+    flag: 'allow-login-in-read-only',
+    env: ['IBKR_MCP_ALLOW_LOGIN_IN_READ_ONLY'],
+    type: 'boolean',
+    default: false,
+    group: 'Server',
+    description:
+      'With --read-only, still register the authenticate tool, so that a client can start an IB login. Without it a read-only server never starts a login on request.',
   },
   {
     key: 'toolsets',
@@ -350,6 +361,16 @@ export const OPTIONS: readonly OptionSpec[] = [
     group: 'Server',
     description:
       'HTTP transport: extra host names clients use to reach the server (Host and Origin checks); loopback names and the bound address are always allowed.',
+  },
+  {
+    key: 'allowedOrigins',
+    flag: 'allowed-origins',
+    env: ['IBKR_MCP_ALLOWED_ORIGINS'],
+    type: 'list',
+    default: [],
+    group: 'Server',
+    description:
+      "HTTP transport: extra browser origins allowed to call the server, exactly as scheme://host:port (e.g. http://localhost:6274 for the MCP Inspector). The server's own origins are always allowed.",
   },
   // Trading safety
   {

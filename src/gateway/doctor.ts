@@ -41,7 +41,7 @@ export async function doctorChecks(config: Config): Promise<Check[]> {
   }
   const managed = wantsManagedGateway({ ...config, backend: 'gateway' });
   const cache = cacheDir(config.home);
-  const found = findJava({ cacheDir: cache });
+  const found = await findJava({ cacheDir: cache });
   if (found.java) {
     add({ name: 'Java', status: 'pass', detail: `${found.java.version} (${found.java.source}: ${found.java.path})` });
   } else {

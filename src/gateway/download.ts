@@ -39,18 +39,26 @@ export class DownloadError extends Error {
   }
 }
 
-/** Streams `url` into `dest` (via a .part file), hashing as it goes. Throws on HTTP errors or a hash mismatch. */
+/**
+ * Streams `url` into `dest` (via a .part file), hashing as it goes. Throws on HTTP errors or a
+ * hash mismatch. `signal` cancels it (a shutdown): the connection is dropped, the .part file
+ * removed, and the abort reason thrown.
+ */
 export async function download(
   url: string,
   dest: string,
-  opts: { sha256?: string; progress?: ProgressFn; timeoutMs?: number } = {},
+  opts: { sha256?: string; progress?: ProgressFn; timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<{ sha256: string; bytes: number }> {
+  opts.signal?.throwIfAborted();
   mkdirSync(dirname(dest), { recursive: true });
   const part = `${dest}.part`;
+  const timeout = AbortSignal.timeout(opts.timeoutMs ?? 600_000);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
   let res: Awaited<ReturnType<typeof fetch>>;
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(opts.timeoutMs ?? 600_000), redirect: 'follow' });
+    res = await fetch(url, { signal, redirect: 'follow' });
   } catch (err) {
+    opts.signal?.throwIfAborted();
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     const why = cause?.code ?? cause?.message ?? (err as Error).message;
     throw new DownloadError(`Could not download ${url}: ${why}. Check the network, or the download address.`);
@@ -72,6 +80,7 @@ export async function download(
   } catch (err) {
     out.destroy();
     rmSync(part, { force: true });
+    opts.signal?.throwIfAborted();
     throw new DownloadError(`Download of ${url} broke off after ${bytes} bytes: ${(err as Error).message}.`);
   }
   if (total !== undefined && bytes !== total) {

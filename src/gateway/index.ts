@@ -104,8 +104,12 @@ export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntim
   });
 
   let gateway: GatewayProcess | undefined;
+  // A shutdown cancels provisioning at whatever stage it is: download, unpack, Java probe, start.
+  const shutdown = new AbortController();
+  const { signal } = shutdown;
+  let provisioning: Promise<void> | undefined;
   if (managed) {
-    void (async () => {
+    provisioning = (async () => {
       // Loaded only here: provisioning, Java and the process supervisor are for a gateway we run.
       const [{ progressPrinter }, { findJava, javaInstallAdvice }, { GatewayProcess }, { cacheDir, provisionGateway }] =
         await Promise.all([
@@ -122,8 +126,11 @@ export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntim
         sha256: config.gatewaySha256,
         progress: progressPrinter('ibkr-mcp: downloading the IB gateway', (s) => log.info(s.trim())),
         log: (line) => log.info(line),
+        signal,
       });
-      const found = findJava({ cacheDir: cache });
+      signal.throwIfAborted();
+      const found = await findJava({ cacheDir: cache, signal });
+      signal.throwIfAborted();
       if (!found.java) {
         session.fail(
           `${javaInstallAdvice()}${found.rejected.length ? ` Rejected: ${found.rejected.join('; ')}.` : ''}`,
@@ -141,6 +148,10 @@ export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntim
       session.attachGateway(gateway);
       await gateway.start();
     })().catch((err: unknown) => {
+      if (signal.aborted) {
+        log.info('the IB gateway start was cancelled: shutting down');
+        return;
+      }
       const msg = err instanceof Error ? err.message : String(err);
       log.error('the IB gateway could not be started', { err: msg });
       if (session.current() !== 'failed') session.fail(msg);
@@ -157,7 +168,12 @@ export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntim
     apiUrl,
     managed,
     async close() {
+      shutdown.abort(new Error('ibkr-mcp is shutting down.'));
+      // A gateway already created is stopped now, so that a start in progress ends at once.
+      const stopping = gateway?.stop().catch(() => {});
+      await provisioning;
       await session.close();
+      await stopping;
       await gateway?.stop().catch(() => {});
       await http.close().catch(() => {});
     },

@@ -3,10 +3,11 @@
  * `ibkr-mcp setup --install-java` put under our cache. IB needs Java 8 update 192 or newer.
  * Installing downloads a Temurin JRE from Adoptium and verifies its published SHA-256.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fetch } from 'undici';
+import { childEnv } from './child-env.js';
 import { DownloadError, download, type ProgressFn, unzipTo } from './download.js';
 
 export interface JavaVersion {
@@ -42,14 +43,27 @@ export function javaIsSupported(v: JavaVersion): boolean {
 
 const exe = (name: string) => (process.platform === 'win32' ? `${name}.exe` : name);
 
-export function probeJava(path: string): JavaVersion | undefined {
-  try {
-    const r = spawnSync(path, ['-version'], { encoding: 'utf8', timeout: 15_000, windowsHide: true });
-    if (r.error) return undefined;
-    return parseJavaVersion(`${r.stderr ?? ''}\n${r.stdout ?? ''}`);
-  } catch {
-    return undefined;
-  }
+/**
+ * Runs `java -version` (at most 15 s). Asynchronous so that a shutdown can cancel it: `signal`
+ * kills the probe and rejects with the abort reason.
+ */
+export function probeJava(path: string, signal?: AbortSignal): Promise<JavaVersion | undefined> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    // Our environment holds the IB password and TOTP secret; java needs none of it.
+    execFile(
+      path,
+      ['-version'],
+      { encoding: 'utf8', timeout: 15_000, windowsHide: true, env: childEnv(), signal, killSignal: 'SIGKILL' },
+      (err, stdout, stderr) => {
+        if (signal?.aborted) return reject(signal.reason);
+        // As before: a non-zero exit still counts if a version was printed; not starting, or
+        // running past the timeout, does not.
+        if (err && typeof (err as { code?: unknown }).code !== 'number') return resolve(undefined);
+        resolve(parseJavaVersion(`${stderr ?? ''}\n${stdout ?? ''}`));
+      },
+    );
+  });
 }
 
 function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
@@ -84,7 +98,9 @@ export interface FindJavaResult {
   rejected: string[];
 }
 
-export function findJava(opts: { env?: NodeJS.ProcessEnv; cacheDir?: string } = {}): FindJavaResult {
+export async function findJava(
+  opts: { env?: NodeJS.ProcessEnv; cacheDir?: string; signal?: AbortSignal } = {},
+): Promise<FindJavaResult> {
   const env = opts.env ?? process.env;
   const rejected: string[] = [];
   const candidates: Array<{ path: string; source: JavaInfo['source'] }> = [];
@@ -97,7 +113,7 @@ export function findJava(opts: { env?: NodeJS.ProcessEnv; cacheDir?: string } = 
       rejected.push(`${c.path} (${c.source}): not found`);
       continue;
     }
-    const v = probeJava(c.path);
+    const v = await probeJava(c.path, opts.signal);
     if (!v) {
       rejected.push(`${c.path} (${c.source}): did not run`);
       continue;
@@ -200,7 +216,7 @@ export async function installJava(opts: {
       unzipTo(archive, tmp);
     } else if (pkg.name.endsWith('.tar.gz') || pkg.name.endsWith('.tgz')) {
       mkdirSync(tmp, { recursive: true });
-      const r = spawnSync('tar', ['-xzf', archive, '-C', tmp], { encoding: 'utf8', timeout: 300_000 });
+      const r = spawnSync('tar', ['-xzf', archive, '-C', tmp], { encoding: 'utf8', timeout: 300_000, env: childEnv() });
       if (r.status !== 0) throw new DownloadError(`tar could not unpack ${archive}: ${r.stderr || r.error?.message}`);
     } else {
       throw new DownloadError(`Unknown archive type ${pkg.name}.`);
@@ -216,7 +232,7 @@ export async function installJava(opts: {
   }
   for (const bin of [join(final, 'bin', exe('java')), join(final, 'Contents', 'Home', 'bin', exe('java'))]) {
     if (!existsSync(bin)) continue;
-    const v = probeJava(bin);
+    const v = await probeJava(bin);
     if (v && javaIsSupported(v)) return { ...v, path: bin, source: 'ibkr-mcp' };
     throw new DownloadError(`The installed JRE at ${bin} does not run on this machine.`);
   }

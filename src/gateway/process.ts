@@ -113,7 +113,10 @@ export class GatewayProcess extends EventEmitter {
     if (this.state === 'running' || this.state === 'starting') return;
     this.stopping = false;
     this.setState('starting');
-    if (!(await portIsFree(this.port))) {
+    const free = await portIsFree(this.port);
+    // stop() was called while we checked the port (a shutdown): start nothing.
+    if (this.stopping) throw new Error('The gateway start was cancelled: ibkr-mcp is shutting down.');
+    if (!free) {
       this.fail(
         `Port ${this.port} is already in use by another program, so ibkr-mcp cannot start its gateway there. ` +
           `If that is a gateway you run yourself, use it with --gateway-url https://localhost:${this.port}; otherwise choose a free port with --gateway-port.`,
@@ -202,6 +205,7 @@ export class GatewayProcess extends EventEmitter {
     const deadline = Date.now() + (this.opts.startTimeoutMs ?? 60_000);
     const child = this.child;
     while (Date.now() < deadline) {
+      if (this.stopping) throw new Error('The gateway start was cancelled: ibkr-mcp is shutting down.');
       if (!child || child.exitCode !== null || child.signalCode !== null || this.child !== child) {
         const why = `The gateway process exited during start-up${this.lastExit ? ` (exit code ${this.lastExit.code ?? this.lastExit.signal})` : ''}. Its last output:\n${this.output() || '(none)'}`;
         this.fail(why);

@@ -75,6 +75,8 @@ export interface ProvisionOptions {
   /** Download again even when the cache holds a gateway. */
   refresh?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** Cancels provisioning (a shutdown): checked between stages, and it aborts the download. */
+  signal?: AbortSignal;
 }
 
 export interface ProvisionResult {
@@ -135,7 +137,7 @@ export async function provisionGateway(opts: ProvisionOptions): Promise<Provisio
   mkdirSync(paths.cache, { recursive: true, mode: 0o700 });
   let got: { sha256: string; bytes: number };
   try {
-    got = await download(url, paths.archive, { sha256: wanted, progress: opts.progress });
+    got = await download(url, paths.archive, { sha256: wanted, progress: opts.progress, signal: opts.signal });
   } catch (err) {
     if (err instanceof DownloadError && wanted && /expected/.test(err.message)) {
       throw new DownloadError(
@@ -149,8 +151,11 @@ export async function provisionGateway(opts: ProvisionOptions): Promise<Provisio
 
   const tmp = join(paths.cache, 'gateway', `.unpack-${process.pid}-${Date.now()}`);
   try {
+    opts.signal?.throwIfAborted();
     rmSync(tmp, { recursive: true, force: true });
     unzipTo(paths.archive, tmp);
+    // Unpacking is synchronous; a shutdown asked for meanwhile is honoured before installing.
+    opts.signal?.throwIfAborted();
     const found = findDistribution(tmp);
     if (!found) {
       const check = checkGatewayDir(tmp);

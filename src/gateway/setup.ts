@@ -35,7 +35,7 @@ export async function runSetup(
   const err = (s: string) => process.stderr.write(s);
   let ok = true;
 
-  let java = findJava({ cacheDir: cache }).java;
+  let java = (await findJava({ cacheDir: cache })).java;
   if (java) {
     out(`✓ Java ${java.version} (${java.source}: ${java.path})\n`);
   } else if (installJavaFlag) {

@@ -1,10 +1,13 @@
 /**
  * Streamable HTTP transport: one always-on server that several MCP clients share.
  *
- * Every request passes, in this order: the Host check and the Origin check (403, DNS
- * rebinding), the path (/healthz needs nothing more; anything but /mcp is 404), the bearer
- * token (401), and the body size limit (413). Only then does a request reach the MCP layer,
- * so a refused request never reaches IB.
+ * Every request passes, in this order: the Host check and the exact Origin check (scheme,
+ * host and port; 403, DNS rebinding and other local web apps), the path (/healthz needs nothing
+ * more; anything but /mcp is 404), the bearer token (401), and the body size limit (413). Only
+ * then does a request reach the MCP layer, so a refused request never reaches IB. A refusal
+ * closes its connection (a client cannot keep it busy trickling a body); slow headers and slow
+ * bodies time out; one client address holds at most MAX_CONNECTIONS_PER_CLIENT connections; a
+ * 2025-era session answers only the client (credential and address) that opened it.
  *
  * Both protocol eras are served from the same server factory: 2026-07-28 requests go to
  * the SDK's per-request handler (elicitation there is input_required + retry, stateless by
@@ -12,20 +15,20 @@
  * elicitation/create mid-call and receive the answer on the same session. All of them share
  * one App: one backend, one IB session, one request pacer.
  */
-import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { networkInterfaces, hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
+import { deflateRawSync } from 'node:zlib';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import {
   createMcpHandler,
   isLegacyRequest,
   type McpServer,
   validateHostHeader,
-  validateOriginHeader,
   WebStandardStreamableHTTPServerTransport,
 } from '@modelcontextprotocol/server';
 import type { Config } from '../config/index.js';
@@ -43,12 +46,41 @@ export const TOKEN_FILE = 'http-token';
 /** 2025-era sessions: at most this many at once; idle ones are dropped after SESSION_IDLE_MS. */
 export const MAX_SESSIONS = 256;
 export const SESSION_IDLE_MS = 60 * 60 * 1000;
+/** A token for a network bind must carry at least this much estimated entropy. */
+export const MIN_TOKEN_ENTROPY_BITS = 128;
+/** Headers must arrive within this time; an authorised request's body within BODY_TIMEOUT_MS. */
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const BODY_TIMEOUT_MS = 30_000;
+/** Open connections one client address may hold (an MCP client needs a few). */
+export const MAX_CONNECTIONS_PER_CLIENT = 32;
 
 const WILDCARD = new Set(['0.0.0.0', '::', '[::]']);
 
 export function isLoopback(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
   return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+/**
+ * Estimated entropy of a token in bits: its length times the Shannon entropy of its own
+ * character frequencies, bounded by its compressed size and by how varied its steps from one
+ * character to the next are. A repeated letter scores 0, `abab…` 1 bit a character; 32 random
+ * bytes as hex or base64url score well above MIN_TOKEN_ENTROPY_BITS.
+ */
+export function tokenEntropyBits(token: string): number {
+  const counts = new Map<string, number>();
+  for (const ch of token) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  const n = [...token].length;
+  let perChar = 0;
+  for (const c of counts.values()) perChar -= (c / n) * Math.log2(c / n);
+  // A run like 0123456789… has high symbol entropy but no randomness: count distinct steps too.
+  const steps = new Set<number>();
+  const cps = [...token].map((c) => c.codePointAt(0)!);
+  for (let i = 1; i < cps.length; i++) steps.add(cps[i]! - cps[i - 1]!);
+  const stepBits = steps.size > 1 ? Math.log2(steps.size) : 0;
+  // Repeats (abcdabcd…) compress: the deflated size bounds the information in the token.
+  const compressedBits = Math.max(0, deflateRawSync(Buffer.from(token), { level: 9 }).length - 2) * 8;
+  return Math.min(n * Math.min(perChar, stepBits + 1), compressedBits);
 }
 
 /** The bind rules: loopback is always fine; anything else needs TLS or an explicit --insecure-http, and a strong token. */
@@ -74,6 +106,12 @@ export function checkBindSafety(
     throw new ConfigError(
       `Refusing to serve plain HTTP on the non-loopback address ${config.host}: the bearer token and account data would cross the network in clear. ` +
         'Give --tls-cert and --tls-key, or put a TLS proxy in front and pass --insecure-http, or bind 127.0.0.1.',
+    );
+  }
+  if (tokenEntropyBits(token.value) < MIN_TOKEN_ENTROPY_BITS) {
+    throw new ConfigError(
+      `Refusing to listen on the non-loopback address ${config.host} with a guessable bearer token (about ${Math.floor(tokenEntropyBits(token.value))} bits of entropy, at least ${MIN_TOKEN_ENTROPY_BITS} needed): ` +
+        'use random characters, e.g. `openssl rand -hex 32`.',
     );
   }
 }
@@ -126,6 +164,50 @@ export function allowedHostnames(config: Pick<Config, 'host' | 'allowedHosts'>):
   return [...names];
 }
 
+/** Normalised origin (scheme://host[:port], default ports dropped), or undefined when malformed. */
+function normalOrigin(origin: string): string | undefined {
+  try {
+    const u = new URL(origin);
+    if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.username || u.password) return undefined;
+    if (u.pathname !== '/' || u.search || u.hash || origin.endsWith('/')) return undefined;
+    return `${u.protocol}//${u.host}`.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Browser origins allowed to call the server: its own (every allowed host name with this
+ * server's scheme and port) and the ones configured with --allowed-origins, compared exactly.
+ */
+export function allowedOrigins(
+  hostnames: readonly string[],
+  scheme: 'http' | 'https',
+  port: number,
+  extra: readonly string[] = [],
+): Set<string> {
+  const out = new Set<string>();
+  for (const h of hostnames) {
+    const o = normalOrigin(`${scheme}://${h}:${port}`);
+    if (o) out.add(o);
+  }
+  for (const e of extra) {
+    const o = normalOrigin(e.trim());
+    if (!o)
+      throw new ConfigError(`--allowed-origins: ${JSON.stringify(e)} is not an origin like http://localhost:6274.`);
+    out.add(o);
+  }
+  return out;
+}
+
+/** Origin check: no header (not a browser) passes; otherwise it must be one of `allowed`, exactly. */
+export function originAllowed(header: string | string[] | undefined, allowed: ReadonlySet<string>): boolean {
+  if (header === undefined) return true;
+  if (Array.isArray(header)) return false;
+  const o = normalOrigin(header);
+  return o !== undefined && allowed.has(o);
+}
+
 function tokenMatches(header: string | undefined, token: string): boolean {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
   if (!m) return false;
@@ -134,14 +216,21 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return given.length === want.length && timingSafeEqual(given, want);
 }
 
+/**
+ * A refusal: the answer, then the connection is closed. The client may still be sending a
+ * body (slowly, on purpose); we neither read it nor keep the socket for another request.
+ */
 function jsonError(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
   const body = JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
+  res.shouldKeepAlive = false;
   res.writeHead(status, {
     'content-type': 'application/json',
     'content-length': String(Buffer.byteLength(body)),
+    connection: 'close',
     ...headers,
   });
-  res.end(body);
+  const socket = res.socket;
+  res.end(body, () => socket?.destroy());
 }
 
 const CORS_HEADERS = {
@@ -155,6 +244,8 @@ const CORS_HEADERS = {
 
 interface Session {
   transport: WebStandardStreamableHTTPServerTransport;
+  /** Who opened it: a hash of the credential and the client address. */
+  owner: string;
   close(): Promise<void>;
   lastSeen: number;
 }
@@ -176,6 +267,25 @@ export interface StartHttpOptions {
   factory?: () => McpServer;
   /** Announce on stderr (default true). */
   announce?: boolean;
+  /** Tests shorten these: HEADERS_TIMEOUT_MS, BODY_TIMEOUT_MS, MAX_CONNECTIONS_PER_CLIENT. */
+  headersTimeoutMs?: number;
+  bodyTimeoutMs?: number;
+  maxConnectionsPerClient?: number;
+}
+
+/** Who a request comes from, for session ownership: the credential it presented and its address. */
+function clientFingerprint(req: IncomingMessage): string {
+  return createHash('sha256')
+    .update(String(req.headers.authorization ?? ''))
+    .update('\0')
+    .update(req.socket.remoteAddress ?? '')
+    .digest('hex');
+}
+
+/** The auth info we hand to the MCP layer; `extra.client` carries the fingerprint to the session table. */
+function clientOf(authInfo: unknown): string | undefined {
+  const extra = (authInfo as { extra?: { client?: unknown } } | undefined)?.extra;
+  return typeof extra?.client === 'string' ? extra.client : undefined;
 }
 
 /** Starts the HTTP transport; resolves once it is listening. */
@@ -187,6 +297,10 @@ export async function startHttp(app: App, opts: StartHttpOptions = {}): Promise<
   const token = { ...found, value: found.value! };
   addSecret(token.value);
   const hostnames = allowedHostnames(config);
+  const bodyTimeoutMs = opts.bodyTimeoutMs ?? BODY_TIMEOUT_MS;
+  const perClient = opts.maxConnectionsPerClient ?? MAX_CONNECTIONS_PER_CLIENT;
+  // Filled in once the port is known (--port 0 picks one); the configured ones are checked now.
+  let origins: Set<string> = allowedOrigins([], 'http', 1, config.allowedOrigins);
   const factory = opts.factory ?? (() => createMcpServer(app));
   const onerror = (err: Error) => log.warn('mcp http error', { err: err.message });
 
@@ -209,9 +323,11 @@ export async function startHttp(app: App, opts: StartHttpOptions = {}): Promise<
   const legacy = async (request: Request, authInfo: unknown): Promise<Response> => {
     const opts = authInfo ? { authInfo: authInfo as never } : {};
     const sid = request.headers.get('mcp-session-id');
+    const client = clientOf(authInfo);
     if (sid) {
       const s = sessions.get(sid);
-      if (!s) {
+      // Another client's session is answered as unknown: it can neither use nor end it.
+      if (!s || client === undefined || s.owner !== client) {
         return Response.json(
           {
             jsonrpc: '2.0',
@@ -249,12 +365,18 @@ export async function startHttp(app: App, opts: StartHttpOptions = {}): Promise<
         void oldest[1].close();
       }
     }
+    if (client === undefined) throw new Error('request without a client fingerprint');
     const server = factory();
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       maxRequestBodySize: MAX_BODY_BYTES,
       onsessioninitialized: (id) => {
-        sessions.set(id, { transport, lastSeen: Date.now(), close: () => server.close().catch(() => {}) });
+        sessions.set(id, {
+          transport,
+          owner: client,
+          lastSeen: Date.now(),
+          close: () => server.close().catch(() => {}),
+        });
         log.debug('session opened', { sessions: sessions.size });
       },
       onsessionclosed: (id) => {
@@ -282,14 +404,12 @@ export async function startHttp(app: App, opts: StartHttpOptions = {}): Promise<
       return jsonError(res, 403, 'Forbidden: unexpected Host header.');
     }
     const originHeader = req.headers.origin;
-    const origin = validateOriginHeader(originHeader, hostnames);
-    if (!origin.ok) {
+    if (!originAllowed(originHeader, origins)) {
       log.warn('refused request: foreign Origin', { origin: String(originHeader).slice(0, 100) });
       return jsonError(res, 403, 'Forbidden: unexpected Origin header.');
     }
-    const cors: Record<string, string> = originHeader
-      ? { 'access-control-allow-origin': originHeader, ...CORS_HEADERS }
-      : {};
+    const cors: Record<string, string> =
+      typeof originHeader === 'string' ? { 'access-control-allow-origin': originHeader, ...CORS_HEADERS } : {};
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return jsonError(res, 405, 'Method not allowed.', cors);
@@ -322,7 +442,24 @@ export async function startHttp(app: App, opts: StartHttpOptions = {}): Promise<
       return jsonError(res, 413, `Request body too large: at most ${MAX_BODY_BYTES} bytes.`, cors);
     }
     for (const [k, v] of Object.entries(cors)) res.setHeader(k, v);
-    (req as IncomingMessage & { auth?: unknown }).auth = { token: 'bearer', clientId: 'bearer-token', scopes: [] };
+    (req as IncomingMessage & { auth?: unknown }).auth = {
+      token: 'bearer',
+      clientId: 'bearer-token',
+      scopes: [],
+      extra: { client: clientFingerprint(req) },
+    };
+    // The body must arrive in time; a client trickling it is cut off (the timer ends with the body).
+    if (!req.complete) {
+      const timer = setTimeout(() => {
+        if (req.complete) return;
+        log.warn('closed a connection: request body too slow');
+        if (!res.headersSent) jsonError(res, 408, 'Request body not received in time.');
+        else req.socket.destroy();
+      }, bodyTimeoutMs);
+      timer.unref();
+      req.once('end', () => clearTimeout(timer));
+      req.once('close', () => clearTimeout(timer));
+    }
     await mcpNode(req as never, res as never);
   };
 
@@ -334,11 +471,36 @@ export async function startHttp(app: App, opts: StartHttpOptions = {}): Promise<
     });
   };
   const tls = config.tlsCert && config.tlsKey;
+  const headersTimeout = opts.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
+  const serverOptions = {
+    // Node checks the headers timeout on this interval; keep it well below the timeout.
+    connectionsCheckingInterval: Math.max(250, Math.min(1000, Math.floor(headersTimeout / 4))),
+    headersTimeout,
+    requestTimeout: 0, // SSE streams stay open; bodies have their own timer (bodyTimeoutMs).
+  };
   const server: Server = tls
-    ? createHttpsServer({ cert: readFileSync(config.tlsCert!), key: readFileSync(config.tlsKey!) }, listener)
-    : createHttpServer(listener);
-  server.headersTimeout = 30_000;
-  server.requestTimeout = 0; // SSE streams stay open; idle sockets are closed by keepAliveTimeout.
+    ? createHttpsServer(
+        { ...serverOptions, cert: readFileSync(config.tlsCert!), key: readFileSync(config.tlsKey!) },
+        listener,
+      )
+    : createHttpServer(serverOptions, listener);
+  // At most `perClient` open connections per client address; more are closed at once.
+  const byAddress = new Map<string, number>();
+  server.on('connection', (socket: Socket) => {
+    const addr = socket.remoteAddress ?? '?';
+    const n = byAddress.get(addr) ?? 0;
+    if (n >= perClient) {
+      log.warn('refused a connection: too many from one address', { open: n });
+      socket.destroy();
+      return;
+    }
+    byAddress.set(addr, n + 1);
+    socket.once('close', () => {
+      const left = (byAddress.get(addr) ?? 1) - 1;
+      if (left > 0) byAddress.set(addr, left);
+      else byAddress.delete(addr);
+    });
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
@@ -351,6 +513,7 @@ export async function startHttp(app: App, opts: StartHttpOptions = {}): Promise<
     server.listen(config.port, config.host, () => resolve());
   });
   const addr = server.address() as AddressInfo;
+  origins = allowedOrigins(hostnames, tls ? 'https' : 'http', addr.port, config.allowedOrigins);
   const shownHost = WILDCARD.has(config.host)
     ? osHostname()
     : addr.family === 'IPv6'

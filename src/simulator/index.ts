@@ -29,6 +29,11 @@ export interface SimulatorOptions {
   startAt?: number;
   /** Extension: extra route modules registered after the built-in ones. */
   modules?: RouteModule[];
+  /**
+   * Extension: CORS like IB's gateway with `cors.origin.allowed` set (vert.x): a request whose
+   * Origin header is not one of these is refused with 403. Default: any origin ("*").
+   */
+  allowedOrigins?: string[];
 }
 
 export interface SimulatorHandle {
@@ -86,12 +91,24 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const core = createCore(state, router);
 
   const tls = opts.tls ?? true;
+  const origins = opts.allowedOrigins ?? ['*'];
+  const handle: typeof core.handle = origins.includes('*')
+    ? core.handle
+    : (req, res) => {
+        const origin = req.headers.origin;
+        if (origin !== undefined && !origins.includes(origin)) {
+          res.writeHead(403, { 'content-type': 'text/plain', connection: 'close' });
+          res.end('CORS Rejected - Invalid origin');
+          return;
+        }
+        return core.handle(req, res);
+      };
   let server: HttpServer;
   if (tls) {
     const { key, cert } = await certificate();
-    server = createHttpsServer({ key, cert }, core.handle) as unknown as HttpServer;
+    server = createHttpsServer({ key, cert }, handle) as unknown as HttpServer;
   } else {
-    server = createHttpServer(core.handle);
+    server = createHttpServer(handle);
   }
   server.on('connection', (s: Socket) => core.trackSocket(s));
   server.keepAliveTimeout = 5000;

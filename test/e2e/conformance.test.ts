@@ -48,10 +48,15 @@ function conformanceEntry(): string {
   return patched;
 }
 
-/** Forwards every request unchanged except for the Authorization header. */
-function authProxy(target: URL, token: string): Promise<Server> {
+/**
+ * Forwards every request unchanged except for the Authorization header. It listens before the
+ * server starts (`to` is set once it runs) so that the server can be told the proxy's origin,
+ * as for any reverse proxy in front of it (--allowed-origins): the Origin check is exact.
+ */
+function authProxy(to: { target?: URL; token?: string }): Promise<Server> {
   const server = createServer((req, res) => {
-    const headers = { ...req.headers, authorization: `Bearer ${token}` };
+    const target = to.target!;
+    const headers = { ...req.headers, authorization: `Bearer ${to.token}` };
     const up = request(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers },
       (upRes) => {
@@ -73,8 +78,12 @@ let proxy: Server;
 let out: string;
 
 before(async () => {
-  h = await startHttpServer({ sim: false });
-  proxy = await authProxy(new URL(h.url), h.token);
+  const to: { target?: URL; token?: string } = {};
+  proxy = await authProxy(to);
+  const proxyPort = (proxy.address() as AddressInfo).port;
+  h = await startHttpServer({ sim: false, args: ['--allowed-origins', `http://localhost:${proxyPort}`] });
+  to.target = new URL(h.url);
+  to.token = h.token;
   out = mkdtempSync(join(tmpdir(), 'ibkr-conformance-'));
 });
 after(async () => {

@@ -4,6 +4,7 @@
  * simulator's request count: a refused request never reaches IB.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { after, before, test } from 'node:test';
 import { type HttpHarness, runCli, startHttpServer } from './http-harness.js';
@@ -116,10 +117,13 @@ test('refusals: no token, wrong token, forged Host, foreign Origin, oversized bo
   assert.equal(await h.simTotal(), before, 'no request reached the gateway');
 });
 
-test('an allowed local Origin is served, with CORS for that origin only', async () => {
-  const r = await raw('POST', '/mcp', { ...MCP_HEADERS, ...auth(), origin: 'http://localhost:6274' }, INIT);
+test('the server own Origin is served, with CORS for that origin only', async () => {
+  const own = `http://localhost:${new URL(h.url).port}`;
+  const r = await raw('POST', '/mcp', { ...MCP_HEADERS, ...auth(), origin: own }, INIT);
   assert.equal(r.status, 200);
-  assert.equal(r.headers['access-control-allow-origin'], 'http://localhost:6274');
+  assert.equal(r.headers['access-control-allow-origin'], own);
+  const otherApp = await raw('POST', '/mcp', { ...MCP_HEADERS, ...auth(), origin: 'http://localhost:6274' }, INIT);
+  assert.equal(otherApp.status, 403, 'another local web app (another port) is refused');
   const plain = await raw('POST', '/mcp', { ...MCP_HEADERS, ...auth() }, INIT);
   assert.equal(plain.status, 200);
   assert.equal(plain.headers['access-control-allow-origin'], undefined);
@@ -197,7 +201,7 @@ test('resources and prompts are listed over HTTP; the quote template reads', asy
 });
 
 test('start-up refusals: non-loopback without TLS, without a chosen token, with a weak token', async () => {
-  const strong = 'a'.repeat(40);
+  const strong = randomBytes(32).toString('hex');
   const plain = await runCli(['serve', '--transport', 'http', '--host', '0.0.0.0', '--backend', 'sim', '--port', '0'], {
     IBKR_MCP_TOKEN: strong,
   });

@@ -414,6 +414,20 @@ describe('read-only mode', () => {
       }
       for (const n of ['get_live_orders', 'get_order_status', 'get_trades', 'preview_order'])
         assert.ok(names.includes(n), n);
+      assert.ok(!names.includes('authenticate'), 'no login tool in read-only mode');
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('--allow-login-in-read-only brings back authenticate, and nothing else', async () => {
+    const h = await startServer({ sim: false, args: ['--read-only', '--allow-login-in-read-only'] });
+    try {
+      const names = (await h.client.listTools()).tools.map((t) => t.name);
+      assert.ok(names.includes('authenticate'));
+      for (const n of ['place_stock_order', 'place_option_order', 'confirm_order', 'modify_order', 'cancel_order']) {
+        assert.ok(!names.includes(n), n);
+      }
     } finally {
       await h.close();
     }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,8 @@ import {
   TOKEN_FILE,
 } from '../../src/mcp/http.js';
 
-const STRONG = 'x'.repeat(MIN_TOKEN_LENGTH);
+/** A random token: network binds need real entropy, not just length. */
+const STRONG = randomBytes(32).toString('hex');
 
 test('loopback detection', () => {
   for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', 'LOCALHOST']) assert.ok(isLoopback(h), h);

@@ -61,19 +61,31 @@ test('--tools keeps only the named tools within the tool sets; --exclude-tools r
 
 test('--read-only wins over everything: no destructive tool and no order-changing tool, even when named', () => {
   const ro = pick(['--read-only']);
-  assert.deepEqual(ro, [
-    'get_quote',
-    'get_options_chain',
-    'get_positions',
-    'get_live_orders',
-    'get_session_status',
-    'login',
-  ]);
+  assert.deepEqual(ro, ['get_quote', 'get_options_chain', 'get_positions', 'get_live_orders', 'get_session_status']);
   assert.deepEqual(pick(['--read-only', '--tools', 'place_stock_order,place_option_order,cancel_order,get_quote']), [
     'get_quote',
   ]);
   assert.deepEqual(pick(['--read-only', '--toolsets', 'orders']), ['get_live_orders']);
   assert.deepEqual(selectTools(ALL, loadConfig([], { ...env, IB_READ_ONLY_MODE: 'true' }).config).length, ro.length);
+});
+
+test('--read-only starts no login unless --allow-login-in-read-only asks for the login tool', () => {
+  assert.ok(!pick(['--read-only']).includes('login'));
+  assert.ok(!pick(['--read-only', '--tools', 'login,get_quote']).includes('login'));
+  assert.deepEqual(pick(['--read-only', '--allow-login-in-read-only', '--toolsets', 'session']), [
+    'get_session_status',
+    'login',
+  ]);
+  assert.deepEqual(
+    selectTools(ALL, loadConfig(['--read-only'], { ...env, IBKR_MCP_ALLOW_LOGIN_IN_READ_ONLY: 'true' }).config).map(
+      (t) => t.name,
+    ),
+    ['get_quote', 'get_options_chain', 'get_positions', 'get_live_orders', 'get_session_status', 'login'],
+  );
+  assert.ok(pick(['--allow-login-in-read-only']).includes('cancel_order'), 'without --read-only it changes nothing');
+  const real = selectTools(ALL_TOOLS, loadConfig(['--read-only'], env).config).map((t) => t.name);
+  assert.ok(!real.includes('authenticate'), 'the real authenticate tool is absent in read-only mode');
+  assert.ok(real.includes('get_connection_status'));
 });
 
 test('the real tool list: read-only leaves no destructive tool and no non-read order tool', () => {
