@@ -49,13 +49,15 @@ export function untrusted(text: unknown, max = MAX_UNTRUSTED): string {
 }
 
 // A symbol, account id, exchange, currency, status, order type, date or id: one word of letters,
-// digits and . _ : / & + -, optionally a short second word ("BRK B").
-const IDENT = /^[A-Za-z0-9][A-Za-z0-9._:/&+-]{0,31}(?: [A-Za-z0-9]{1,4})?$/;
+// digits and . _ : / & + -, optionally a short second word ("BRK B"), and at most two words in
+// it ("STOP_LIMIT", "EUR.USD"): "IGNORE_ALL_PREVIOUS_INSTRUCTIONS" is a sentence, not an id.
+const IDENT = /^[A-Za-z0-9][A-Za-z0-9._:/&+-]{0,39}(?: [A-Za-z0-9]{1,4})?$/;
+const WORDS = /(?:^|[^A-Za-z])[A-Za-z]{3,}(?=$|[^A-Za-z0-9])/g;
 
 /** An identifier from outside: bare when it has the shape of one, else marked as outside text. */
 export function ident(text: unknown): string {
   const s = typeof text === 'string' ? text : String(text ?? '');
-  return s === '' || IDENT.test(s) ? s : untrusted(s, 64);
+  return s === '' || (IDENT.test(s) && (s.match(WORDS)?.length ?? 0) <= 2) ? s : untrusted(s, 64);
 }
 
 /** Identifiers joined for text (account lists and the like). */

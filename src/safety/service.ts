@@ -25,6 +25,7 @@ import type {
   TrailingType,
 } from '../broker/orders.js';
 import type { Contract } from '../broker/types.js';
+import { ident, idents, untrusted } from '../broker/untrusted.js';
 import { type Logger, silentLogger } from '../log.js';
 import { ConfirmTokens, canonicalHash } from './confirm-token.js';
 import { isFinalEntry, Journal, type JournalEntry, type TradingMode } from './journal.js';
@@ -241,7 +242,7 @@ export class OrderService {
       const id = given.trim().toUpperCase();
       if (!info.accounts.map((a) => a.toUpperCase()).includes(id)) {
         throw new BrokerError('INVALID_INPUT', `Account ${given} is not one of this session's accounts.`, {
-          hint: `Accounts: ${info.accounts.join(', ') || '(none)'}.`,
+          hint: `Accounts: ${idents(info.accounts) || '(none)'}.`,
         });
       }
       return info.accounts.find((a) => a.toUpperCase() === id)!;
@@ -252,11 +253,11 @@ export class OrderService {
     if (allowed.length === 1) return allowed[0]!;
     if (allowed.length === 0) {
       throw new BrokerError('REFUSED', 'No account of this session may trade.', {
-        hint: `Session accounts: ${info.accounts.join(', ') || '(none)'}; --allowed-accounts: ${this.safety.allowedAccounts.join(', ') || '(any)'}.`,
+        hint: `Session accounts: ${idents(info.accounts) || '(none)'}; --allowed-accounts: ${this.safety.allowedAccounts.join(', ') || '(any)'}.`,
       });
     }
     throw new BrokerError('INVALID_INPUT', 'Several accounts can trade; say which one.', {
-      hint: `Pass accountId, one of: ${allowed.join(', ')}.`,
+      hint: `Pass accountId, one of: ${idents(allowed)}.`,
     });
   }
 
@@ -454,8 +455,8 @@ export class OrderService {
           status: statusOf(ibStatus ?? 'Submitted'),
           message:
             p.action === 'modify'
-              ? `Modification of order ${orderId} accepted by IB (${ibStatus ?? 'status pending'}).`
-              : `Order placed: IB order id ${orderId}, status ${ibStatus ?? 'pending'}.`,
+              ? `Modification of order ${ident(orderId)} accepted by IB (${ibStatus ? ident(ibStatus) : 'status pending'}).`
+              : `Order placed: IB order id ${ident(orderId)}, status ${ibStatus ? ident(ibStatus) : 'pending'}.`,
         };
         if (orderId) out.orderId = orderId;
         if (ibStatus) out.ibStatus = ibStatus;
@@ -469,7 +470,7 @@ export class OrderService {
         const out: OrderOutcome = {
           ...this.base(p),
           status: 'rejected',
-          message: `IB rejected the ${p.action === 'modify' ? 'modification' : 'order'}; nothing was ${p.action === 'modify' ? 'changed' : 'placed'}: ${current.message}`,
+          message: `IB rejected the ${p.action === 'modify' ? 'modification' : 'order'}; nothing was ${p.action === 'modify' ? 'changed' : 'placed'}: ${untrusted(current.message)}`,
         };
         if (autoConfirmed.length) out.autoConfirmed = autoConfirmed;
         return out;
@@ -485,7 +486,7 @@ export class OrderService {
           ...this.base(p),
           status: 'needs_reply',
           question: q,
-          message: `IB asks for confirmation before ${p.action === 'modify' ? 'changing' : 'placing'} this order (${decision.blocking.join(', ')}). Nothing is ${p.action === 'modify' ? 'changed' : 'placed'} until confirm_order is called with replyId ${q.replyId}; show the user IB's message first.`,
+          message: `IB asks for confirmation before ${p.action === 'modify' ? 'changing' : 'placing'} this order (${idents(decision.blocking)}). Nothing is ${p.action === 'modify' ? 'changed' : 'placed'} until confirm_order is called with replyId ${ident(q.replyId)}; show the user IB's message first.`,
         };
         if (autoConfirmed.length) out.autoConfirmed = autoConfirmed;
         return out;
@@ -575,8 +576,8 @@ export class OrderService {
         status: statusOf(found.status),
         message:
           p.action === 'place'
-            ? `IB's answer was lost (${why}), so the order was looked up by its client order id ${cOID}: it exists exactly once as IB order ${found.orderId} (${found.status}). It was not sent again.`
-            : `IB's answer was lost (${why}); order ${found.orderId} now shows ${found.status}, quantity ${found.quantity}${found.limitPrice !== undefined ? `, price ${found.limitPrice}` : ''}. Check whether the change took effect before trying again.`,
+            ? `IB's answer was lost (${why}), so the order was looked up by its client order id ${cOID}: it exists exactly once as IB order ${ident(found.orderId)} (${ident(found.status)}). It was not sent again.`
+            : `IB's answer was lost (${why}); order ${ident(found.orderId)} now shows ${ident(found.status)}, quantity ${found.quantity}${found.limitPrice !== undefined ? `, price ${found.limitPrice}` : ''}. Check whether the change took effect before trying again.`,
       };
     }
     if (p.action === 'place') this.journal.update(cOID, { state: 'unknown', message: `answer lost: ${why}` });
@@ -611,14 +612,14 @@ export class OrderService {
       status: live ? statusOf(live.status) : journalStatus(e),
       message: `Client order id ${clientOrderId} was already used (${new Date(e.createdAt).toISOString()}); nothing new was sent. ${
         live
-          ? `It is IB order ${live.orderId}: ${live.status}, filled ${live.filled} of ${live.quantity}.`
-          : `Journal state: ${e.state}${e.message ? ` (${e.message})` : ''}.`
+          ? `It is IB order ${ident(live.orderId)}: ${ident(live.status)}, filled ${live.filled} of ${live.quantity}.`
+          : `Journal state: ${e.state}${e.message ? ` (${untrusted(e.message)})` : ''}.`
       }`,
     };
     if (live) Object.assign(out, liveFacts(live));
     else if (e.orderId) out.orderId = e.orderId;
     if (e.replyId && e.state === 'questions') {
-      out.message += ` IB's question is still open: confirm_order {"replyId":"${e.replyId}"}.`;
+      out.message += ` IB's question is still open: confirm_order {"replyId":"${ident(e.replyId)}"}.`;
     }
     return out;
   }
@@ -661,14 +662,14 @@ export class OrderService {
     if (live.accountId && accountId !== live.accountId) {
       throw new BrokerError(
         'INVALID_INPUT',
-        `Order ${args.orderId} belongs to account ${live.accountId}, not ${accountId}.`,
+        `Order ${args.orderId} belongs to account ${ident(live.accountId)}, not ${ident(accountId)}.`,
       );
     }
     const mode = this.modeOf(accountId, info);
     assertModeAllowed(mode, this.safety, 'modifying an order');
     this.confirmationFor(mode);
     if (['Filled', 'Cancelled', 'Inactive', 'PendingCancel', 'PreCancelled', 'Rejected'].includes(live.status)) {
-      throw new BrokerError('REFUSED', `Order ${args.orderId} is ${live.status}; it can no longer be changed.`);
+      throw new BrokerError('REFUSED', `Order ${args.orderId} is ${ident(live.status)}; it can no longer be changed.`);
     }
     const changes: Record<string, unknown> = {};
     for (const k of ['quantity', 'limitPrice', 'stopPrice', 'trailingAmount', 'tif'] as const) {
@@ -686,7 +687,7 @@ export class OrderService {
     if (!type) {
       throw new BrokerError(
         'REFUSED',
-        `Order ${args.orderId} has type "${live.orderType}", which this server cannot modify.`,
+        `Order ${args.orderId} has type ${ident(live.orderType)}, which this server cannot modify.`,
       );
     }
     const contract = await resolveContract(live.conid);
