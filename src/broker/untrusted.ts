@@ -43,9 +43,12 @@ function bound(s: string, max: number): string {
   return cps.length <= max ? s : `${cps.slice(0, Math.max(0, max - 1)).join('')}…`;
 }
 
-/** Outside text as the model sees it: «cleaned, bounded text», with exactly one mark at each end. */
-export function untrusted(text: unknown, max = MAX_UNTRUSTED): string {
-  return `${OPEN}${bound(plain(text).replace(MARKS, '"'), max)}${CLOSE}`;
+/**
+ * Outside text as the model sees it: «cleaned, bounded text», with exactly one mark at each end.
+ * The bound is an option, not a second argument, so that `list.map(untrusted)` does not compile.
+ */
+export function untrusted(text: unknown, opts: { max?: number } = {}): string {
+  return `${OPEN}${bound(plain(text).replace(MARKS, '"'), opts.max ?? MAX_UNTRUSTED)}${CLOSE}`;
 }
 
 // A symbol, account id, exchange, currency, status, order type, date or id: one word of letters,
@@ -57,7 +60,7 @@ const WORDS = /(?:^|[^A-Za-z])[A-Za-z]{3,}(?=$|[^A-Za-z0-9])/g;
 /** An identifier from outside: bare when it has the shape of one, else marked as outside text. */
 export function ident(text: unknown): string {
   const s = typeof text === 'string' ? text : String(text ?? '');
-  return s === '' || (IDENT.test(s) && (s.match(WORDS)?.length ?? 0) <= 2) ? s : untrusted(s, 64);
+  return s === '' || (IDENT.test(s) && (s.match(WORDS)?.length ?? 0) <= 2) ? s : untrusted(s, { max: 64 });
 }
 
 /** Identifiers joined for text (account lists and the like). */

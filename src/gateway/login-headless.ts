@@ -215,10 +215,10 @@ export function headlessLogin(opts: HeadlessOptions): LoginDriver {
               return {
                 ok: false,
                 kind: 'second_factor',
-                reason: `IB rejected the authenticator code: ${untrusted(err, 200)}`,
+                reason: `IB rejected the authenticator code: ${untrusted(err, { max: 200 })}`,
               };
             }
-            return { ok: false, kind: 'credentials', reason: `IB refused the login: ${untrusted(err, 200)}` };
+            return { ok: false, kind: 'credentials', reason: `IB refused the login: ${untrusted(err, { max: 200 })}` };
           }
           if (await visible(page, sel.totpInput)) {
             if (!totp) {

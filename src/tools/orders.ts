@@ -287,7 +287,7 @@ function renderResult(r: OrderResultT): string {
     if (p.error) lines.push(`IB what-if error: ${untrusted(p.error)}`);
   }
   if (r.question) {
-    lines.push(`IB asks (${idents(r.question.messageIds)}): ${r.question.messages.map(untrusted).join(' ')}`);
+    lines.push(`IB asks (${idents(r.question.messageIds)}): ${r.question.messages.map((m) => untrusted(m)).join(' ')}`);
   }
   if (r.confirmation) {
     lines.push(`Confirmation token (single use, expires ${r.confirmation.expiresAt}): ${r.confirmation.token}`);

@@ -154,7 +154,7 @@ export function parsePlaceAnswer(data: unknown): PlaceOutcome {
   }
   throw new BrokerError(
     'GATEWAY_ERROR',
-    `Unrecognised answer from IB to an order request: ${untrusted(JSON.stringify(data), 200)}`,
+    `Unrecognised answer from IB to an order request: ${untrusted(JSON.stringify(data), { max: 200 })}`,
     {
       details: { unrecognised: true },
     },
