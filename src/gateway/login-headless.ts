@@ -9,16 +9,12 @@ import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import * as OTPAuth from 'otpauth';
 import type { Browser, Page } from 'playwright-core';
+import { untrusted } from '../broker/untrusted.js';
 import { childEnv } from './child-env.js';
 import { own } from './cleanup.js';
 import { sleep } from './login-browser.js';
 import { DEFAULT_SELECTORS, type LoginSelectors } from './login-selectors.js';
 import type { LoginContext, LoginDriver, LoginOutcome } from './session.js';
-
-/** Text from IB's login page is data, not instructions: marked and cut short like every outside text. */
-function asData(text: string): string {
-  return `«${text.replace(/[\u0000-\u001f\u007f«»]/g, ' ').slice(0, 200)}»`;
-}
 
 export { DEFAULT_SELECTORS, type LoginSelectors, mergeSelectors } from './login-selectors.js';
 
@@ -216,9 +212,13 @@ export function headlessLogin(opts: HeadlessOptions): LoginDriver {
           const err = await visibleText(page, sel.error);
           if (err && !success) {
             if (secondFactor === 'totp' && codeSubmittedAt > 0) {
-              return { ok: false, kind: 'second_factor', reason: `IB rejected the authenticator code: ${asData(err)}` };
+              return {
+                ok: false,
+                kind: 'second_factor',
+                reason: `IB rejected the authenticator code: ${untrusted(err, { max: 200 })}`,
+              };
             }
-            return { ok: false, kind: 'credentials', reason: `IB refused the login: ${asData(err)}` };
+            return { ok: false, kind: 'credentials', reason: `IB refused the login: ${untrusted(err, { max: 200 })}` };
           }
           if (await visible(page, sel.totpInput)) {
             if (!totp) {

@@ -6,6 +6,7 @@
 import { type McpServer, ProtocolError, ProtocolErrorCode, ResourceTemplate } from '@modelcontextprotocol/server';
 import { BrokerError } from '../broker/errors.js';
 import type { MarketField } from '../broker/types.js';
+import { plainDeep } from '../broker/untrusted.js';
 import type { App } from '../runtime.js';
 import { SymbolSchema } from '../tools/common.js';
 
@@ -57,7 +58,7 @@ export function registerQuoteResource(server: McpServer, app: App): void {
         if (snap?.lastIsPriorClose) quote['lastIsPriorClose'] = true;
         if (snap?.halted) quote['halted'] = true;
         quote['asOf'] = new Date().toISOString();
-        return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(quote) }] };
+        return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(plainDeep(quote)) }] };
       } catch (err) {
         if (err instanceof BrokerError) {
           const code =

@@ -10,6 +10,7 @@ import {
   type ServerContext,
 } from '@modelcontextprotocol/server';
 import { BrokerError } from '../broker/errors.js';
+import { idents, plainDeep } from '../broker/untrusted.js';
 import type { App } from '../runtime.js';
 import { portfolioOf, positionOut, sortPositions, totalsByCurrency } from '../tools/account.js';
 
@@ -19,7 +20,8 @@ export const POSITIONS_TEMPLATE = 'ibkr://accounts/{id}/positions';
 const JSON_TYPE = 'application/json';
 
 function jsonContents(uri: string, body: unknown) {
-  return { contents: [{ uri, mimeType: JSON_TYPE, text: JSON.stringify(body) }] };
+  // Outside text (titles, names) arrives cleaned of controls, separators and bidi characters.
+  return { contents: [{ uri, mimeType: JSON_TYPE, text: JSON.stringify(plainDeep(body)) }] };
 }
 
 export function registerResources(server: McpServer, app: App): void {
@@ -74,7 +76,7 @@ export function registerResources(server: McpServer, app: App): void {
       if (!acct) {
         throw new ResourceNotFoundError(
           uri.href,
-          `Unknown account "${id}". Valid accounts: ${accounts.map((a) => a.id).join(', ') || 'none'}.`,
+          `Unknown account "${id}". Valid accounts: ${idents(accounts.map((a) => a.id)) || 'none'}.`,
         );
       }
       try {

@@ -11,6 +11,7 @@
 import { BrokerError } from '../broker/errors.js';
 import type { OrderPreview, OrderRequest, TradingAccounts } from '../broker/orders.js';
 import type { Contract } from '../broker/types.js';
+import { ident, idents } from '../broker/untrusted.js';
 import type { TradingMode } from './journal.js';
 
 export type ConfirmationMode = 'elicit' | 'token' | 'none';
@@ -181,7 +182,7 @@ export function checkLimits(input: LimitInput, cfg: SafetyConfig): LimitReport {
   else if (!input.brokerAccounts.includes(order.accountId)) {
     fail(
       'account',
-      `account ${order.accountId} is not one of this session's accounts (${input.brokerAccounts.join(', ')})`,
+      `account ${ident(order.accountId)} is not one of this session's accounts (${idents(input.brokerAccounts)})`,
     );
   } else if (cfg.allowedAccounts.length && !cfg.allowedAccounts.includes(order.accountId)) {
     fail('account', `account ${order.accountId} is not in --allowed-accounts (${cfg.allowedAccounts.join(', ')})`);
@@ -189,11 +190,14 @@ export function checkLimits(input: LimitInput, cfg: SafetyConfig): LimitReport {
 
   // Security type and symbol
   if (!cfg.allowedSecTypes.map((s) => s.toUpperCase()).includes(contract.secType)) {
-    fail('secType', `${contract.secType} is not in --allowed-sec-types (${cfg.allowedSecTypes.join(', ') || 'none'})`);
+    fail(
+      'secType',
+      `${ident(contract.secType)} is not in --allowed-sec-types (${cfg.allowedSecTypes.join(', ') || 'none'})`,
+    );
   } else ok('secType', contract.secType);
   const sym = contract.symbol.toUpperCase();
   if (cfg.allowedSymbols.length && !cfg.allowedSymbols.map((s) => s.toUpperCase()).includes(sym)) {
-    fail('symbol', `${sym} is not in --allowed-symbols (${cfg.allowedSymbols.join(', ')})`);
+    fail('symbol', `${ident(sym)} is not in --allowed-symbols (${cfg.allowedSymbols.join(', ')})`);
   } else ok('symbol', sym);
 
   // Quantity
@@ -216,13 +220,13 @@ export function checkLimits(input: LimitInput, cfg: SafetyConfig): LimitReport {
   const currency = contract.currency?.toUpperCase();
   const acctCcy = input.accountCurrency?.toUpperCase();
   if (!acctCcy) {
-    cannot('notional', `the base currency of account ${order.accountId} could not be read from IB`);
+    cannot('notional', `the base currency of account ${ident(order.accountId)} could not be read from IB`);
   } else if (!currency) {
-    cannot('notional', `the currency of ${contract.symbol} is not known`);
+    cannot('notional', `the currency of ${ident(contract.symbol)} is not known`);
   } else if (currency !== acctCcy) {
     cannot(
       'notional',
-      `the contract trades in ${currency} but the account's currency is ${acctCcy}; the order value cannot be converted`,
+      `the contract trades in ${ident(currency)} but the account's currency is ${ident(acctCcy)}; the order value cannot be converted`,
     );
   } else {
     const mult = multiplierOf(contract);
@@ -242,7 +246,7 @@ export function checkLimits(input: LimitInput, cfg: SafetyConfig): LimitReport {
         notional = whatIf!;
         notionalBasis = "IB's what-if order value";
       }
-      const shown = `${round2(notional)} ${acctCcy}`;
+      const shown = `${round2(notional)} ${ident(acctCcy)}`;
       if (notional > cfg.maxOrderNotional) {
         fail(
           'notional',

@@ -26,6 +26,7 @@ import type {
   TrailingType,
 } from '../broker/orders.js';
 import type { Contract } from '../broker/types.js';
+import { ident, idents, untrusted } from '../broker/untrusted.js';
 import { type Logger, silentLogger } from '../log.js';
 import { ConfirmTokens, canonicalHash } from './confirm-token.js';
 import { isFinalEntry, Journal, type JournalEntry, type TradingMode } from './journal.js';
@@ -275,7 +276,7 @@ export class OrderService {
       const id = given.trim().toUpperCase();
       if (!info.accounts.map((a) => a.toUpperCase()).includes(id)) {
         throw new BrokerError('INVALID_INPUT', `Account ${given} is not one of this session's accounts.`, {
-          hint: `Accounts: ${info.accounts.join(', ') || '(none)'}.`,
+          hint: `Accounts: ${idents(info.accounts) || '(none)'}.`,
         });
       }
       return info.accounts.find((a) => a.toUpperCase() === id)!;
@@ -286,11 +287,11 @@ export class OrderService {
     if (allowed.length === 1) return allowed[0]!;
     if (allowed.length === 0) {
       throw new BrokerError('REFUSED', 'No account of this session may trade.', {
-        hint: `Session accounts: ${info.accounts.join(', ') || '(none)'}; --allowed-accounts: ${this.safety.allowedAccounts.join(', ') || '(any)'}.`,
+        hint: `Session accounts: ${idents(info.accounts) || '(none)'}; --allowed-accounts: ${this.safety.allowedAccounts.join(', ') || '(any)'}.`,
       });
     }
     throw new BrokerError('INVALID_INPUT', 'Several accounts can trade; say which one.', {
-      hint: `Pass accountId, one of: ${allowed.join(', ')}.`,
+      hint: `Pass accountId, one of: ${idents(allowed)}.`,
     });
   }
 
@@ -529,8 +530,8 @@ export class OrderService {
           status: statusOf(ibStatus ?? 'Submitted'),
           message:
             p.action === 'modify'
-              ? `Modification of order ${orderId} accepted by IB (${ibStatus ?? 'status pending'}).`
-              : `Order placed: IB order id ${orderId}, status ${ibStatus ?? 'pending'}.`,
+              ? `Modification of order ${ident(orderId)} accepted by IB (${ibStatus ? ident(ibStatus) : 'status pending'}).`
+              : `Order placed: IB order id ${ident(orderId)}, status ${ibStatus ? ident(ibStatus) : 'pending'}.`,
         };
         if (orderId) out.orderId = orderId;
         if (ibStatus) out.ibStatus = ibStatus;
@@ -544,7 +545,7 @@ export class OrderService {
         const out: OrderOutcome = {
           ...this.base(p),
           status: 'rejected',
-          message: `IB rejected the ${p.action === 'modify' ? 'modification' : 'order'}; nothing was ${p.action === 'modify' ? 'changed' : 'placed'}: ${current.message}`,
+          message: `IB rejected the ${p.action === 'modify' ? 'modification' : 'order'}; nothing was ${p.action === 'modify' ? 'changed' : 'placed'}: ${untrusted(current.message)}`,
         };
         if (autoConfirmed.length) out.autoConfirmed = autoConfirmed;
         return out;
@@ -562,13 +563,13 @@ export class OrderService {
           status: 'needs_reply',
           approval,
           question: q,
-          message: `IB asks for confirmation before ${p.action === 'modify' ? 'changing' : 'placing'} this order (${decision.blocking.join(', ')}). Nothing is ${what} until confirm_order is called with replyId ${q.replyId}; show the user IB's message first.`,
+          message: `IB asks for confirmation before ${p.action === 'modify' ? 'changing' : 'placing'} this order (${idents(decision.blocking)}). Nothing is ${what} until confirm_order is called with replyId ${ident(q.replyId)}; show the user IB's message first.`,
         };
         if (approval === 'token') {
           // IB's warning is a new fact: it needs the same approval as the order, a new token.
           const t = this.holdReply(q.replyId);
           out.confirmation = { token: t.token, expiresAt: new Date(t.expiresAt).toISOString() };
-          out.message = `IB asks for confirmation before ${p.action === 'modify' ? 'changing' : 'placing'} this order (${decision.blocking.join(', ')}). Nothing is ${what} yet. Show the user IB's message; only if they agree, call confirm_order {"token": "…"} with this result's new token. To decline: confirm_order {"replyId":"${q.replyId}","confirmed":false}.`;
+          out.message = `IB asks for confirmation before ${p.action === 'modify' ? 'changing' : 'placing'} this order (${idents(decision.blocking)}). Nothing is ${what} yet. Show the user IB's message; only if they agree, call confirm_order {"token": "…"} with this result's new token. To decline: confirm_order {"replyId":"${ident(q.replyId)}","confirmed":false}.`;
         }
         if (autoConfirmed.length) out.autoConfirmed = autoConfirmed;
         return out;
@@ -674,12 +675,14 @@ export class OrderService {
         ...this.base(p),
         ...liveFacts(found),
         status: statusOf(found.status),
-        message: `IB's answer was lost (${why}), so the order was looked up by its client order id ${cOID}: it exists exactly once as IB order ${found.orderId} (${found.status}). It was not sent again.`,
+        message: `IB's answer was lost (${why}), so the order was looked up by its client order id ${cOID}: it exists exactly once as IB order ${ident(found.orderId)} (${ident(found.status)}). It was not sent again.`,
       };
     }
     if (found) {
       // A modification: only IB's order as it now stands says whether the change took effect.
       const shows = `quantity ${found.quantity}${found.limitPrice !== undefined ? `, price ${found.limitPrice}` : ''}${found.stopPrice !== undefined ? `, stop ${found.stopPrice}` : ''}`;
+      const id = ident(found.orderId);
+      const st = ident(found.status);
       const took = changeShows(p.order, found);
       this.journal.update(cOID, {
         ibStatus: found.status,
@@ -690,8 +693,8 @@ export class OrderService {
         ...liveFacts(found),
         status: took ? statusOf(found.status) : 'uncertain',
         message: took
-          ? `IB's answer was lost (${why}); order ${found.orderId} now shows the change (${shows}, ${found.status}). It was not sent again.`
-          : `UNCERTAIN: IB's answer to the modification was lost (${why}); order ${found.orderId} still shows ${shows} (${found.status}). The change may not have taken effect, or may still; it was NOT sent again. Check get_order_status {"orderId":"${found.orderId}"} before changing it again.`,
+          ? `IB's answer was lost (${why}); order ${id} now shows the change (${shows}, ${st}). It was not sent again.`
+          : `UNCERTAIN: IB's answer to the modification was lost (${why}); order ${id} still shows ${shows} (${st}). The change may not have taken effect, or may still; it was NOT sent again. Check get_order_status {"orderId":"${id}"} before changing it again.`,
       };
     }
     if (p.action === 'place') {
@@ -734,8 +737,8 @@ export class OrderService {
       status: live ? statusOf(live.status) : journalStatus(e),
       message: `Client order id ${clientOrderId} was already used (${new Date(e.createdAt).toISOString()}); nothing new was sent. ${
         live
-          ? `It is IB order ${live.orderId}: ${live.status}, filled ${live.filled} of ${live.quantity}.`
-          : `Journal state: ${e.state}${e.message ? ` (${e.message})` : ''}.`
+          ? `It is IB order ${ident(live.orderId)}: ${ident(live.status)}, filled ${live.filled} of ${live.quantity}.`
+          : `Journal state: ${e.state}${e.message ? ` (${untrusted(e.message)})` : ''}.`
       }`,
     };
     if (out.status === 'uncertain') {
@@ -744,7 +747,7 @@ export class OrderService {
     if (live) Object.assign(out, liveFacts(live));
     else if (e.orderId) out.orderId = e.orderId;
     if (e.replyId && e.state === 'questions') {
-      out.message += ` IB's question is still open: confirm_order {"replyId":"${e.replyId}"}.`;
+      out.message += ` IB's question is still open: confirm_order {"replyId":"${ident(e.replyId)}"}.`;
     }
     return out;
   }
@@ -787,14 +790,14 @@ export class OrderService {
     if (live.accountId && accountId !== live.accountId) {
       throw new BrokerError(
         'INVALID_INPUT',
-        `Order ${args.orderId} belongs to account ${live.accountId}, not ${accountId}.`,
+        `Order ${args.orderId} belongs to account ${ident(live.accountId)}, not ${ident(accountId)}.`,
       );
     }
     const mode = this.modeOf(accountId, info);
     assertModeAllowed(mode, this.safety, 'modifying an order');
     this.confirmationFor(mode);
     if (['Filled', 'Cancelled', 'Inactive', 'PendingCancel', 'PreCancelled', 'Rejected'].includes(live.status)) {
-      throw new BrokerError('REFUSED', `Order ${args.orderId} is ${live.status}; it can no longer be changed.`);
+      throw new BrokerError('REFUSED', `Order ${args.orderId} is ${ident(live.status)}; it can no longer be changed.`);
     }
     const changes: Record<string, unknown> = {};
     for (const k of ['quantity', 'limitPrice', 'stopPrice', 'trailingAmount', 'tif'] as const) {
@@ -812,7 +815,7 @@ export class OrderService {
     if (!type) {
       throw new BrokerError(
         'REFUSED',
-        `Order ${args.orderId} has type "${live.orderType}", which this server cannot modify.`,
+        `Order ${args.orderId} has type ${ident(live.orderType)}, which this server cannot modify.`,
       );
     }
     const contract = await resolveContract(live.conid);
@@ -914,14 +917,14 @@ export class OrderService {
           return {
             orderId,
             accepted: true,
-            message: `IB's answer to the cancel was lost (${why}), but order ${orderId} now shows ${o.status}: the cancel took effect.`,
+            message: `IB's answer to the cancel was lost (${why}), but order ${orderId} now shows ${ident(o.status)}: the cancel took effect.`,
           };
         }
         return {
           orderId,
           accepted: false,
           uncertain: true,
-          message: `UNCERTAIN: IB's answer to the cancel was lost (${why}); order ${orderId} still shows ${o.status} (filled ${o.filled} of ${o.quantity}). The cancel may still take effect. Check get_order_status {"orderId":"${orderId}"} before acting on it.`,
+          message: `UNCERTAIN: IB's answer to the cancel was lost (${why}); order ${orderId} still shows ${ident(o.status)} (filled ${o.filled} of ${o.quantity}). The cancel may still take effect. Check get_order_status {"orderId":"${orderId}"} before acting on it.`,
         };
       }
       const open = (await this.api.liveOrders({ signal, force: true })).filter(
@@ -932,7 +935,7 @@ export class OrderService {
         accepted: open.length === 0,
         ...(open.length ? { uncertain: true as const } : {}),
         message: open.length
-          ? `UNCERTAIN: IB's answer to the cancel was lost (${why}); ${open.length} orders of ${accountId} still show as working (${open.map((o) => o.orderId).join(', ')}). Check get_live_orders.`
+          ? `UNCERTAIN: IB's answer to the cancel was lost (${why}); ${open.length} orders of ${accountId} still show as working (${idents(open.map((o) => o.orderId))}). Check get_live_orders.`
           : `IB's answer to the cancel was lost (${why}), but ${accountId} shows no working orders now.`,
       };
     } catch (e) {

@@ -17,8 +17,9 @@ import type {
   Position,
 } from '../broker/portfolio.js';
 import { SEC_TYPES, type SecType } from '../broker/types.js';
+import { idents } from '../broker/untrusted.js';
 import { defineTool, type ToolContext } from '../mcp/tool.js';
-import { callOpts, num, untrusted } from './common.js';
+import { callOpts, ident, num, untrusted } from './common.js';
 
 // ---------------------------------------------------------------- shared
 
@@ -80,7 +81,7 @@ export async function selectAccounts(
     const valid = all.map((a) => a.id);
     throw new BrokerError('NOT_FOUND', `Unknown account "${accountId}".`, {
       hint: valid.length
-        ? `Valid accounts: ${valid.join(', ')}. Pass one of them, or omit accountId for all.`
+        ? `Valid accounts: ${idents(valid)}. Pass one of them, or omit accountId for all.`
         : 'This session sees no accounts; check the gateway login.',
       details: { accountId, validAccounts: valid },
     });
@@ -214,10 +215,13 @@ export const getAccountInfo = defineTool({
   render(r) {
     const lines = [`Mode: ${modeNote(r.mode)}. ${r.accounts.length} account${r.accounts.length === 1 ? '' : 's'}.`];
     for (const a of r.accounts) {
-      const c = a.currency;
-      const head = `${a.id}${a.title ? ` ${untrusted(a.title)}` : ''} (${a.paper ? 'paper' : 'LIVE'}${a.type ? `, ${a.type}` : ''}, base ${c})`;
+      const c = ident(a.currency);
+      const head = `${ident(a.id)}${a.title ? ` ${untrusted(a.title)}` : ''} (${a.paper ? 'paper' : 'LIVE'}${a.type ? `, ${ident(a.type)}` : ''}, base ${c})`;
       const cash = a.cash
-        .map((x) => `${x.currency} ${money(x.amount)}${x.inBase !== undefined ? ` (= ${money(x.inBase)} ${c})` : ''}`)
+        .map(
+          (x) =>
+            `${ident(x.currency)} ${money(x.amount)}${x.inBase !== undefined ? ` (= ${money(x.inBase)} ${c})` : ''}`,
+        )
         .join('; ');
       const parts = [
         `net liquidation ${money(a.netLiquidation)} ${c}`,
@@ -331,17 +335,17 @@ export function totalsByCurrency(rows: readonly PositionOutT[]): z.infer<typeof 
 }
 
 function positionLabel(p: PositionOutT): string {
+  const sym = ident(p.symbol);
   if (p.secType === 'OPT' || p.secType === 'FOP') {
-    return `${p.symbol} ${p.expiry ?? ''} ${num(p.strike)}${p.right ?? ''}${p.multiplier && p.multiplier !== 100 ? ` x${p.multiplier}` : ''}`;
+    return `${sym} ${ident(p.expiry ?? '')} ${num(p.strike)}${p.right ?? ''}${p.multiplier && p.multiplier !== 100 ? ` x${p.multiplier}` : ''}`;
   }
-  if (p.secType === 'FUT')
-    return `${p.symbol} ${p.secType} ${p.expiry ?? ''}${p.multiplier ? ` x${p.multiplier}` : ''}`;
-  return p.secType === 'STK' ? p.symbol : `${p.symbol} ${p.secType}`;
+  if (p.secType === 'FUT') return `${sym} FUT ${ident(p.expiry ?? '')}${p.multiplier ? ` x${p.multiplier}` : ''}`;
+  return p.secType === 'STK' ? sym : `${sym} ${ident(p.secType)}`;
 }
 
 export function positionLine(p: PositionOutT): string {
   const r = p.realizedPnl ? ` real ${signedMoney(p.realizedPnl)}` : '';
-  return `${p.account ? `${p.account} ` : ''}${positionLabel(p)} ${num(p.qty)} @${num(p.avgCost)} now ${num(p.price)} = ${money(p.value)} ${p.currency} P&L ${signedMoney(p.unrealizedPnl)}${r}`;
+  return `${p.account ? `${ident(p.account)} ` : ''}${positionLabel(p)} ${num(p.qty)} @${num(p.avgCost)} now ${num(p.price)} = ${money(p.value)} ${ident(p.currency)} P&L ${signedMoney(p.unrealizedPnl)}${r}`;
 }
 
 export const getPositions = defineTool({
@@ -404,13 +408,13 @@ export const getPositions = defineTool({
   render(r) {
     const scope =
       r.accounts.length === 1
-        ? `Account ${r.accounts[0]}`
-        : `All ${r.accounts.length} accounts (${r.accounts.join(', ')})`;
+        ? `Account ${ident(r.accounts[0])}`
+        : `All ${r.accounts.length} accounts (${idents(r.accounts)})`;
     if (r.count === 0) return `${scope}: no positions.`;
     const lines = [
       `${scope}: ${r.count} position${r.count === 1 ? '' : 's'}${r.more ? `, showing ${r.positions.length} (${r.more} more; raise limit)` : ''}. symbol qty @avgCost now price = value ccy P&L`,
       ...r.positions.map(positionLine),
-      `Totals: ${r.totals.map((t) => `${t.currency} ${money(t.value)} (P&L ${signedMoney(t.unrealizedPnl)}${t.realizedPnl ? `, realized ${signedMoney(t.realizedPnl)}` : ''}; ${t.positions})`).join('; ')}`,
+      `Totals: ${r.totals.map((t) => `${ident(t.currency)} ${money(t.value)} (P&L ${signedMoney(t.unrealizedPnl)}${t.realizedPnl ? `, realized ${signedMoney(t.realizedPnl)}` : ''}; ${t.positions})`).join('; ')}`,
     ];
     return lines.join('\n');
   },
@@ -566,13 +570,13 @@ export function combine(parts: { s: SummaryOutT; fx: number }[], currency: strin
 }
 
 function summaryLines(s: SummaryOutT, label: string): string[] {
-  const c = s.currency;
+  const c = ident(s.currency);
   const lines = [
     `${label} (${c}): net liquidation ${money(s.netLiquidation)}; cash ${money(s.cash)} (${num(s.cashPct, 1)}%); positions ${s.positions} worth ${money(s.value)}, unrealized P&L ${signedMoney(s.unrealizedPnl)}${s.realizedPnl ? `, realized ${signedMoney(s.realizedPnl)}` : ''}${s.fx !== undefined ? ` (fx ${num(s.fx, 6)})` : ''}`,
   ];
   for (const g of s.groups ?? []) {
     lines.push(
-      `  ${g.key}: ${money(g.value)} (${num(g.weightPct, 1)}%) P&L ${signedMoney(g.unrealizedPnl)}${g.realizedPnl ? ` realized ${signedMoney(g.realizedPnl)}` : ''}; ${g.positions}`,
+      `  ${ident(g.key)}: ${money(g.value)} (${num(g.weightPct, 1)}%) P&L ${signedMoney(g.unrealizedPnl)}${g.realizedPnl ? ` realized ${signedMoney(g.realizedPnl)}` : ''}; ${g.positions}`,
     );
   }
   return lines;
@@ -640,7 +644,7 @@ export const getPortfolioSummary = defineTool({
         const fx = rates.get(s.id ?? '');
         if (fx === undefined) {
           notes.push(
-            `Account ${s.id} (${s.currency}) is left out of the total: no ${s.currency}/${target} rate in the ledgers.`,
+            `Account ${ident(s.id)} (${ident(s.currency)}) is left out of the total: no ${ident(s.currency)}/${ident(target)} rate in the ledgers.`,
           );
           continue;
         }
@@ -649,13 +653,13 @@ export const getPortfolioSummary = defineTool({
       }
       out.total = combine(parts, target, args.groupBy);
     }
-    if (missing.size) notes.push(`No exchange rate for ${[...missing].join(', ')}; those positions are counted 1:1.`);
+    if (missing.size) notes.push(`No exchange rate for ${idents([...missing])}; those positions are counted 1:1.`);
     if (notes.length) out.notes = notes;
     return out;
   },
   render(r) {
     const lines: string[] = [];
-    for (const s of r.accounts) lines.push(...summaryLines(s, `Account ${s.id}`));
+    for (const s of r.accounts) lines.push(...summaryLines(s, `Account ${ident(s.id)}`));
     if (r.total) lines.push(...summaryLines(r.total, `Total of ${r.accounts.length} accounts`));
     for (const n of r.notes ?? []) lines.push(`Note: ${n}`);
     return lines.join('\n');
@@ -727,8 +731,8 @@ export const getPnl = defineTool({
   },
   render(r) {
     const line = (p: PnlOutT, label: string) =>
-      `${label} (${p.currency}): today ${signedMoney(p.dailyPnl)}, unrealized ${signedMoney(p.unrealizedPnl)}, realized ${signedMoney(p.realizedPnl ?? 0)}; net liquidation ${money(p.netLiquidation)}${p.fx !== undefined ? ` (fx ${num(p.fx, 6)})` : ''}`;
-    const lines = r.accounts.map((p) => line(p, `Account ${p.id}`));
+      `${label} (${ident(p.currency)}): today ${signedMoney(p.dailyPnl)}, unrealized ${signedMoney(p.unrealizedPnl)}, realized ${signedMoney(p.realizedPnl ?? 0)}; net liquidation ${money(p.netLiquidation)}${p.fx !== undefined ? ` (fx ${num(p.fx, 6)})` : ''}`;
+    const lines = r.accounts.map((p) => line(p, `Account ${ident(p.id)}`));
     if (r.total) lines.push(line(r.total, `Total of ${r.accounts.length} accounts`));
     return lines.join('\n');
   },

@@ -11,6 +11,7 @@ import {
   callOpts,
   contractLabel,
   contractOut,
+  ident,
   instrumentFields,
   num,
   resolveInstrument,
@@ -110,7 +111,7 @@ export const getPriceChart = defineTool({
     const svg = candlestickSvg(hist.bars, {
       width: args.width,
       height: args.height,
-      title: `${contract.symbol}${contract.currency ? ` (${contract.currency})` : ''} · ${period} of ${bar} bars`,
+      title: `${ident(contract.symbol)}${contract.currency ? ` (${ident(contract.currency)})` : ''} · ${period} of ${bar} bars`,
       ...(summary ? { headline: `${num(summary.close)}  ${signed(summary.changePct)}%` } : {}),
       intraday,
     });

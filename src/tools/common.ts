@@ -1,12 +1,16 @@
 /**
  * Pieces every tool shares: how an instrument is named in input, how a resolved contract
- * is shown in output, number formatting for the text renderings, and untrusted-text marking.
+ * is shown in output, number formatting for the text renderings; outside text is marked with
+ * `untrusted`/`ident` (src/broker/untrusted.ts).
  */
 import * as z from 'zod';
 import type { CallOptions } from '../broker/backend.js';
 import { BrokerError } from '../broker/errors.js';
 import { type Contract, type ContractQuery, SEC_TYPES, type SecType } from '../broker/types.js';
+import { ident } from '../broker/untrusted.js';
 import type { ToolContext } from '../mcp/tool.js';
+
+export { ident, idents, untrusted } from '../broker/untrusted.js';
 
 /** Ticker-like text: letters, digits and the few separators real symbols use. */
 export const SymbolSchema = z
@@ -119,19 +123,13 @@ export function signed(v: number | null | undefined, digits = 2): string {
   return `${v > 0 ? '+' : ''}${num(v, digits)}`;
 }
 
-/** Marks text from outside (names, broker messages) so the model treats it as data. */
-export function untrusted(text: string): string {
-  const clean = text.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, 200);
-  return `«${clean}»`;
-}
-
 export function contractLabel(c: ContractOutT): string {
-  const where = [c.exchange, c.currency].filter(Boolean).join(' ');
+  const where = [c.exchange, c.currency].filter(Boolean).map(ident).join(' ');
   const deriv =
     c.secType === 'OPT' || c.secType === 'FOP'
-      ? ` ${c.expiry ?? ''} ${c.strike ?? ''}${c.right ?? ''}`
+      ? ` ${ident(c.expiry ?? '')} ${c.strike ?? ''}${c.right ?? ''}`
       : c.secType === 'FUT'
-        ? ` ${c.expiry ?? ''}`
+        ? ` ${ident(c.expiry ?? '')}`
         : '';
-  return `${c.symbol}${deriv} (${c.secType}${where ? ` ${where}` : ''}, conid ${c.conid})`;
+  return `${ident(c.symbol)}${deriv} (${ident(c.secType)}${where ? ` ${where}` : ''}, conid ${c.conid})`;
 }

@@ -20,6 +20,7 @@ import {
   callOpts,
   contractLabel,
   contractOut,
+  ident,
   instrumentFields,
   num,
   queryFrom,
@@ -169,7 +170,7 @@ export const getQuote = defineTool({
       ]
         .filter(Boolean)
         .join(', ');
-      return `${q.symbol}${q.currency && q.currency !== 'USD' ? ` ${q.currency}` : ''}: ${num(q.last)} ${signed(q.change)} (${signed(q.changePct)}%) bid/ask ${num(q.bid)}/${num(q.ask)} vol ${bigNum(q.volume)} day ${num(q.low)}-${num(q.high)}${flags ? ` [${flags}]` : ''}`;
+      return `${ident(q.symbol)}${q.currency && q.currency !== 'USD' ? ` ${ident(q.currency)}` : ''}: ${num(q.last)} ${signed(q.change)} (${signed(q.changePct)}%) bid/ask ${num(q.bid)}/${num(q.ask)} vol ${bigNum(q.volume)} day ${num(q.low)}-${num(q.high)}${flags ? ` [${flags}]` : ''}`;
     });
     for (const e of r.errors ?? []) lines.push(`${e.input}: error: ${e.error}`);
     return lines.join('\n');
@@ -320,7 +321,7 @@ export const getMarketData = defineTool({
           return `${k} ${k === 'volume' || k === 'avgVolume' || k === 'marketCap' ? bigNum(v) : num(v)}`;
         if (typeof v === 'string' && (k === 'companyName' || k === 'industry' || k === 'category'))
           return `${k} ${untrusted(v)}`;
-        return `${k} ${String(v)}`;
+        return `${k} ${typeof v === 'string' ? ident(v) : String(v)}`;
       })
       .join(', ');
     const notes = [

@@ -15,7 +15,7 @@ import type { OptionChainInfo } from '../broker/options.js';
 import type { Contract, MarketField, MarketSnapshot, OptionRight, SecType } from '../broker/types.js';
 import { defineTool } from '../mcp/tool.js';
 import type { App } from '../runtime.js';
-import { contractLabel, instrumentFields, num, queryFrom, SymbolSchema } from './common.js';
+import { contractLabel, ident, idents, instrumentFields, num, queryFrom, SymbolSchema } from './common.js';
 import {
   daysBetween,
   matchExpiration,
@@ -153,13 +153,17 @@ function expirationError(u: Contract, text: string, info: OptionChainInfo, today
   if (m.ok) throw new Error('unreachable');
   const shown = parsed.kind === 'date' ? parsed.date : `${text.toUpperCase()} (${parsed.monthly})`;
   if (m.reason === 'expired') {
-    return new BrokerError('INVALID_INPUT', `${u.symbol} options expiring ${shown} have expired (today is ${today}).`, {
-      hint: `Choose a listed expiration, e.g. ${m.nearest.join(', ')}.`,
-      details: { nearestExpirations: m.nearest },
-    });
+    return new BrokerError(
+      'INVALID_INPUT',
+      `${ident(u.symbol)} options expiring ${shown} have expired (today is ${today}).`,
+      {
+        hint: `Choose a listed expiration, e.g. ${idents(m.nearest)}.`,
+        details: { nearestExpirations: m.nearest },
+      },
+    );
   }
-  return new BrokerError('NOT_FOUND', `${u.symbol} has no option expiration ${shown}.`, {
-    hint: `Nearest listed expirations: ${m.nearest.join(', ')}.`,
+  return new BrokerError('NOT_FOUND', `${ident(u.symbol)} has no option expiration ${shown}.`, {
+    hint: `Nearest listed expirations: ${idents(m.nearest)}.`,
     details: { nearestExpirations: m.nearest },
   });
 }
@@ -221,7 +225,7 @@ export async function resolveOptionContract(
   ]);
   const today = todayNewYork();
   if (info.expirations.length === 0) {
-    throw new BrokerError('NOT_FOUND', `${u.symbol} has no listed option expirations.`, {
+    throw new BrokerError('NOT_FOUND', `${ident(u.symbol)} has no listed option expirations.`, {
       details: { conid: u.conid },
     });
   }
@@ -239,14 +243,15 @@ export async function resolveOptionContract(
     const listed = await api.optionStrikes(u, expiry, opts);
     const strikes = right === 'C' ? listed.call : listed.put;
     if (price === undefined) {
-      throw new BrokerError('NO_MARKET_DATA', `No price for ${u.symbol} to find the at-the-money strike.`, {
+      throw new BrokerError('NO_MARKET_DATA', `No price for ${ident(u.symbol)} to find the at-the-money strike.`, {
         hint: `Pass strike. Listed strikes near the middle: ${strikes.slice(Math.max(0, strikes.length / 2 - 3), strikes.length / 2 + 3).join(', ')}.`,
       });
     }
     const sel = selectStrikes(strikes, price, 1);
-    if (sel.atm === undefined) throw new BrokerError('NOT_FOUND', `No ${expiry} strikes listed for ${u.symbol}.`);
+    if (sel.atm === undefined)
+      throw new BrokerError('NOT_FOUND', `No ${expiry} strikes listed for ${ident(u.symbol)}.`);
     strike = sel.atm;
-    notes.push(`strike: at the money, ${strike} (${u.symbol} at ${num(price)})`);
+    notes.push(`strike: at the money, ${strike} (${ident(u.symbol)} at ${num(price)})`);
   }
   const found = await api.optionContracts(u, expiry, { strikes: [strike], right }, opts);
   const c = found.find((x) => sameStrike(x.strike as number, strike as number) && x.right === right);
@@ -254,12 +259,16 @@ export async function resolveOptionContract(
     const listed = await api.optionStrikes(u, expiry, opts);
     const strikes = right === 'C' ? listed.call : listed.put;
     const near = nearestStrikes(strikes, strike);
-    throw new BrokerError('NOT_FOUND', `${u.symbol} has no ${expiry} ${strike} ${right === 'C' ? 'call' : 'put'}.`, {
-      hint: near.length
-        ? `Nearest listed strikes for ${expiry}: ${near.join(', ')}.`
-        : 'No strikes are listed for that expiration; check the expiration.',
-      details: { nearestStrikes: near, expiration: expiry },
-    });
+    throw new BrokerError(
+      'NOT_FOUND',
+      `${ident(u.symbol)} has no ${expiry} ${strike} ${right === 'C' ? 'call' : 'put'}.`,
+      {
+        hint: near.length
+          ? `Nearest listed strikes for ${expiry}: ${near.join(', ')}.`
+          : 'No strikes are listed for that expiration; check the expiration.',
+        details: { nearestStrikes: near, expiration: expiry },
+      },
+    );
   }
   const out: ResolvedOption = { contract: c, underlying: u, notes };
   if (price !== undefined) out.underlyingPrice = price;
@@ -425,7 +434,7 @@ export const getOptionsChain = defineTool({
     const [info, price] = await Promise.all([api.optionExpirations(u, opts), underlyingPrice(app, u, opts)]);
     const today = todayNewYork();
     const listed = info.expirations;
-    if (listed.length === 0) throw new BrokerError('NOT_FOUND', `${u.symbol} has no listed option expirations.`);
+    if (listed.length === 0) throw new BrokerError('NOT_FOUND', `${ident(u.symbol)} has no listed option expirations.`);
 
     let chosen: string[];
     if (args.expiration) {
@@ -445,7 +454,8 @@ export const getOptionsChain = defineTool({
             : { min: price * (1 - args.strikeRange / 100), max: price * (1 + args.strikeRange / 100) }
           : args.strikeRange;
     if (args.strikeRange !== undefined && band === undefined) notes.push('strikeRange ignored: no underlying price');
-    if (price === undefined) notes.push(`no price for ${u.symbol}: strikes centred on the middle of the listing`);
+    if (price === undefined)
+      notes.push(`no price for ${ident(u.symbol)}: strikes centred on the middle of the listing`);
     const count = args.strikeCount ?? (band ? 60 : DEFAULT_STRIKES);
 
     // Contracts per expiration (the backend fetches months in parallel and caches them).
@@ -534,13 +544,15 @@ export const getOptionsChain = defineTool({
   render(r) {
     const u = r.underlying;
     const lines = [
-      `${u.symbol} (${u.secType}, conid ${u.conid}) at ${num(u.price)}; ${r.optionType} x${r.multiplier ?? '?'}; data ${r.availability}`,
-      `Expirations: ${r.expirationsAvailable.join(' ')}`,
+      `${ident(u.symbol)} (${ident(u.secType)}, conid ${u.conid}) at ${num(u.price)}; ${r.optionType} x${r.multiplier ?? '?'}; data ${r.availability}`,
+      `Expirations: ${idents(r.expirationsAvailable, ' ')}`,
       `Columns: ${r.columns.join(' ')}`,
     ];
     for (const e of r.expirations) {
-      lines.push(`${e.expiry} (${e.daysToExpiry}d${e.tradingClass ? `, ${e.tradingClass}` : ''}):`);
-      for (const row of e.rows) lines.push(row.map((v) => (v === null ? '-' : String(v))).join(' '));
+      lines.push(`${ident(e.expiry)} (${e.daysToExpiry}d${e.tradingClass ? `, ${ident(e.tradingClass)}` : ''}):`);
+      for (const row of e.rows) {
+        lines.push(row.map((v) => (v === null ? '-' : typeof v === 'string' ? ident(v) : String(v))).join(' '));
+      }
     }
     for (const n of r.notes ?? []) lines.push(`Note: ${n}`);
     if (r.more) lines.push(`More: ${r.more}`);
@@ -659,9 +671,9 @@ export const findOptionContract = defineTool({
         ? ` delta ${num(q.delta)} gamma ${num(q.gamma)} theta ${num(q.theta)} vega ${num(q.vega)} iv ${num(q.iv)}%`
         : '';
     const lines = [
-      `${label} x${c.multiplier ?? '?'}${c.tradingClass ? ` class ${c.tradingClass}` : ''}`,
+      `${label} x${c.multiplier ?? '?'}${c.tradingClass ? ` class ${ident(c.tradingClass)}` : ''}`,
       `bid ${num(q.bid)} ask ${num(q.ask)} last ${num(q.last)} vol ${num(q.volume)} OI ${num(q.openInterest)}${greeks} (data ${q.availability})`,
-      `Underlying ${r.underlying.symbol} (${r.underlying.secType}, conid ${r.underlying.conid})${r.underlying.price !== undefined ? ` at ${num(r.underlying.price)}` : ''}`,
+      `Underlying ${ident(r.underlying.symbol)} (${ident(r.underlying.secType)}, conid ${r.underlying.conid})${r.underlying.price !== undefined ? ` at ${num(r.underlying.price)}` : ''}`,
     ];
     for (const n of r.notes ?? []) lines.push(`Note: ${n}`);
     return lines.join('\n');

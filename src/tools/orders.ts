@@ -19,6 +19,8 @@ import {
   callOpts,
   contractLabel,
   contractOut,
+  ident,
+  idents,
   instrumentFields,
   num,
   queryFrom,
@@ -267,13 +269,13 @@ function sentLabel(s: z.infer<typeof SentOut>): string {
 
 function renderResult(r: OrderResultT): string {
   const lines = [
-    `[${r.mode}] ${r.status.toUpperCase()}: ${sentLabel(r.sent)} ${contractLabel(r.contract)} account ${r.accountId}`,
-    `clientOrderId ${r.clientOrderId}${r.orderId ? `, IB order ${r.orderId}` : ''}${r.ibStatus ? ` (${r.ibStatus}${r.filled !== undefined ? `, filled ${num(r.filled)}/${num((r.filled ?? 0) + (r.remaining ?? 0))}` : ''}${r.avgPrice !== undefined ? ` avg ${num(r.avgPrice)}` : ''})` : ''}`,
+    `[${r.mode}] ${r.status.toUpperCase()}: ${sentLabel(r.sent)} ${contractLabel(r.contract)} account ${ident(r.accountId)}`,
+    `clientOrderId ${r.clientOrderId}${r.orderId ? `, IB order ${ident(r.orderId)}` : ''}${r.ibStatus ? ` (${ident(r.ibStatus)}${r.filled !== undefined ? `, filled ${num(r.filled)}/${num((r.filled ?? 0) + (r.remaining ?? 0))}` : ''}${r.avgPrice !== undefined ? ` avg ${num(r.avgPrice)}` : ''})` : ''}`,
   ];
   const p = r.preview;
   if (p) {
     const parts = [
-      p.amount !== undefined ? `value ${num(p.amount, 2)}${p.currency ? ` ${p.currency}` : ''}` : '',
+      p.amount !== undefined ? `value ${num(p.amount, 2)}${p.currency ? ` ${ident(p.currency)}` : ''}` : '',
       p.commission !== undefined ? `commission ${num(p.commission, 2)}` : '',
       p.total !== undefined ? `total ${num(p.total, 2)}` : '',
       p.equityAfter !== undefined ? `equity after ${num(p.equityAfter, 0)}` : '',
@@ -285,12 +287,12 @@ function renderResult(r: OrderResultT): string {
     if (p.error) lines.push(`IB what-if error: ${untrusted(p.error)}`);
   }
   if (r.question) {
-    lines.push(`IB asks (${r.question.messageIds.join(', ')}): ${r.question.messages.map(untrusted).join(' ')}`);
+    lines.push(`IB asks (${idents(r.question.messageIds)}): ${r.question.messages.map((m) => untrusted(m)).join(' ')}`);
   }
   if (r.confirmation) {
     lines.push(`Confirmation token (single use, expires ${r.confirmation.expiresAt}): ${r.confirmation.token}`);
   }
-  if (r.autoConfirmed?.length) lines.push(`Auto-confirmed IB notices: ${r.autoConfirmed.join(', ')}`);
+  if (r.autoConfirmed?.length) lines.push(`Auto-confirmed IB notices: ${idents(r.autoConfirmed)}`);
   lines.push(r.message);
   return lines.join('\n');
 }
@@ -329,7 +331,7 @@ function elicitMessage(p: Prepared): string {
             ? `stop ${o.stopPrice}, limit ${o.limitPrice}`
             : `trailing ${o.trailingAmount}${o.trailingType === '%' ? '%' : ''}`;
   const lines = [
-    `${p.action === 'modify' ? `Change order ${p.orderId} to` : 'Send order'} on ${p.mode} account ${o.accountId}${p.mode === 'LIVE' ? ' (REAL MONEY)' : ''}:`,
+    `${p.action === 'modify' ? `Change order ${ident(p.orderId)} to` : 'Send order'} on ${p.mode} account ${ident(o.accountId)}${p.mode === 'LIVE' ? ' (REAL MONEY)' : ''}:`,
     `${o.side} ${o.quantity} ${contractLabel(c)} ${o.orderType} ${priceText}, ${o.tif}${o.outsideRth ? ', outside RTH' : ''}`,
     `Estimated cost: ${money(pv?.amount ?? p.limits.notional, ccy)}; commission: ${money(pv?.commission, ccy)}; total: ${money(pv?.total, ccy)}`,
   ];
@@ -348,7 +350,7 @@ function questionMessage(r: OrderOutcome): string {
   return [
     `IB asks about the ${r.action === 'modify' ? `change of order ${r.orderId}` : 'order'} you approved on ${r.mode} account ${o.accountId}${r.mode === 'LIVE' ? ' (REAL MONEY)' : ''}:`,
     `${o.side} ${o.quantity} ${contractLabel(contractOut(r.contract))} ${o.orderType}${o.limitPrice !== undefined ? ` limit ${o.limitPrice}` : ''}${o.stopPrice !== undefined ? ` stop ${o.stopPrice}` : ''}`,
-    `IB's warning (${q.messageIds.join(', ') || 'no id'}): ${q.messages.map(untrusted).join(' ')}`,
+    `IB's warning (${idents(q.messageIds) || 'no id'}): ${q.messages.map((m) => untrusted(m)).join(' ')}`,
     `Nothing is ${r.action === 'modify' ? 'changed' : 'placed'} unless you confirm.`,
   ].join('\n');
 }
@@ -577,7 +579,7 @@ export const previewOrder = defineTool({
     if (p.preview) out.preview = p.preview;
     if (p.previewError) {
       out.previewError = p.previewError;
-      out.message += ` IB's what-if failed: ${p.previewError}`;
+      out.message += ` IB's what-if failed: ${untrusted(p.previewError)}`;
     }
     if (p.limits.notional !== undefined) out.notional = p.limits.notional;
     return resultOut(out);
@@ -732,7 +734,8 @@ export const cancelOrder = defineTool({
     if (r.order?.clientOrderId) out.clientOrderId = r.order.clientOrderId;
     return out;
   },
-  render: (r) => `[${r.mode}] cancel ${r.orderId} (${r.accountId}${r.symbol ? ` ${r.symbol}` : ''}): ${r.message}`,
+  render: (r) =>
+    `[${r.mode}] cancel ${ident(r.orderId)} (${ident(r.accountId)}${r.symbol ? ` ${ident(r.symbol)}` : ''}): ${r.message}`,
 });
 
 // ---------------------------------------------------------------- read tools
@@ -789,7 +792,7 @@ function liveLine(o: LiveOrderOutT): string {
   ]
     .filter(Boolean)
     .join(' ');
-  return `${o.orderId} ${o.status} ${o.side} ${num(o.quantity)} ${o.symbol} ${o.orderType}${px ? ` ${px}` : ''}${o.tif ? ` ${o.tif}` : ''} filled ${num(o.filled)} rem ${num(o.remaining)}${o.avgPrice !== undefined ? ` avg ${num(o.avgPrice)}` : ''}${o.clientOrderId ? ` cOID ${o.clientOrderId}` : ''}${o.time ? ` ${o.time.slice(0, 19)}Z` : ''}`;
+  return `${ident(o.orderId)} ${ident(o.status)} ${o.side} ${num(o.quantity)} ${ident(o.symbol)} ${ident(o.orderType)}${px ? ` ${px}` : ''}${o.tif ? ` ${ident(o.tif)}` : ''} filled ${num(o.filled)} rem ${num(o.remaining)}${o.avgPrice !== undefined ? ` avg ${num(o.avgPrice)}` : ''}${o.clientOrderId ? ` cOID ${ident(o.clientOrderId)}` : ''}${o.time ? ` ${o.time.slice(0, 19)}Z` : ''}`;
 }
 
 function api(ctx: ToolContext): OrdersApi {
@@ -853,7 +856,7 @@ export const getOrderStatus = defineTool({
     if (args.clientOrderId) {
       const e = svc.journal.get(args.clientOrderId);
       if (e) {
-        journal = `${e.state}${e.ibStatus ? ` (${e.ibStatus})` : ''}${e.message ? `: ${e.message}` : ''}`;
+        journal = `${e.state}${e.ibStatus ? ` (${ident(e.ibStatus)})` : ''}${e.message ? `: ${untrusted(e.message)}` : ''}`;
         live = await svc.lookup(e, callOpts(ctx));
       } else live = await api(ctx).findOrderByClientId(args.clientOrderId, callOpts(ctx));
     } else {
@@ -864,7 +867,7 @@ export const getOrderStatus = defineTool({
           throw err;
         });
       const e = live ? svc.journal.byOrderId(live.orderId) : undefined;
-      if (e) journal = `${e.state}${e.message ? `: ${e.message}` : ''}`;
+      if (e) journal = `${e.state}${e.message ? `: ${untrusted(e.message)}` : ''}`;
     }
     const id = args.orderId ?? args.clientOrderId!;
     if (!live) {
@@ -880,7 +883,7 @@ export const getOrderStatus = defineTool({
       found: true,
       order: liveOut(live),
       ...(journal ? { journal } : {}),
-      message: `Order ${live.orderId}: ${live.status}, filled ${live.filled} of ${live.quantity}.`,
+      message: `Order ${ident(live.orderId)}: ${ident(live.status)}, filled ${live.filled} of ${live.quantity}.`,
     };
   },
   render: (r) =>
@@ -951,7 +954,7 @@ export const getTrades = defineTool({
       ? r.trades
           .map(
             (t) =>
-              `${t.time.slice(0, 19)}Z ${t.side} ${num(t.quantity)} ${t.symbol} @ ${num(t.price)}${t.commission !== undefined ? ` comm ${num(t.commission, 2)}` : ''} order ${t.orderId ?? '-'}${t.clientOrderId ? ` cOID ${t.clientOrderId}` : ''}`,
+              `${t.time.slice(0, 19)}Z ${t.side} ${num(t.quantity)} ${ident(t.symbol)} @ ${num(t.price)}${t.commission !== undefined ? ` comm ${num(t.commission, 2)}` : ''} order ${t.orderId ? ident(t.orderId) : '-'}${t.clientOrderId ? ` cOID ${ident(t.clientOrderId)}` : ''}`,
           )
           .join('\n')
       : 'No executions in that period.',

@@ -4,6 +4,7 @@
  * authenticated are refused at once with the same state and what to do.
  */
 import * as z from 'zod';
+import { idents } from '../broker/untrusted.js';
 import { SESSION_STATES, type SessionSnapshot } from '../gateway/session.js';
 import { defineTool } from '../mcp/tool.js';
 import type { App } from '../runtime.js';
@@ -56,7 +57,7 @@ function sessionOut(app: App, snap: SessionSnapshot): SessionOutT {
 
 function renderSession(s: SessionOutT): string {
   const lines = [`IB session: ${s.state}${s.mode ? ` (${s.mode})` : ''} since ${s.since}`];
-  if (s.accounts?.length) lines.push(`Accounts: ${s.accounts.join(', ')}`);
+  if (s.accounts?.length) lines.push(`Accounts: ${idents(s.accounts)}`);
   if (s.loginUrl) lines.push(`Login: ${s.loginUrl}`);
   if (s.reason) lines.push(`Reason: ${s.reason}`);
   if (s.note) lines.push(`Note: ${s.note}`);

@@ -30,6 +30,7 @@ import {
   type SecType,
   type SessionStatus,
 } from '../../broker/types.js';
+import { untrusted } from '../../broker/untrusted.js';
 import { type Logger, silentLogger } from '../../log.js';
 import {
   AVAILABILITY_CODE,
@@ -452,7 +453,7 @@ export class CpapiBackend implements Backend {
         }
         const data = res.data;
         if (!isObject(data) || typeof data['error'] === 'string' || (!data['con_id'] && !data['symbol'])) {
-          const why = isObject(data) && typeof data['error'] === 'string' ? `: ${data['error']}` : '.';
+          const why = isObject(data) && typeof data['error'] === 'string' ? `: ${untrusted(data['error'])}.` : '.';
           throw new BrokerError('NOT_FOUND', `No contract with conid ${conid}${why}`, {
             hint: 'Check the conid, or use search_contracts to find the instrument.',
             details: { conid },
@@ -869,7 +870,7 @@ export class CpapiBackend implements Backend {
     if (req.endTime !== undefined && String(req.endTime).trim() !== '') query['startTime'] = toIbStartTime(req.endTime);
     const res = await this.http.get<unknown>('/iserver/marketdata/history', { query, signal: opts.signal });
     if (isObject(res.data) && typeof res.data['error'] === 'string') {
-      throw new BrokerError('NO_MARKET_DATA', `No history for conid ${req.conid}: ${res.data['error']}`, {
+      throw new BrokerError('NO_MARKET_DATA', `No history for conid ${req.conid}: ${untrusted(res.data['error'])}`, {
         hint: 'Check the conid and the period; some instruments have no data for some bar sizes.',
         details: { conid: req.conid, period, bar },
       });

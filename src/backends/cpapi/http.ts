@@ -5,6 +5,7 @@
 
 import { Pool } from 'undici';
 import { BrokerError } from '../../broker/errors.js';
+import { untrusted } from '../../broker/untrusted.js';
 import { addSecret, type Logger, silentLogger } from '../../log.js';
 import { Pacer } from './limiter.js';
 import { sleep } from './wire.js';
@@ -324,7 +325,7 @@ export class CpapiHttp {
         }
         throw new BrokerError(
           'GATEWAY_ERROR',
-          `The gateway at ${this.url} answered ${status} for ${method} ${Pacer.keyFor(path)}${text ? `: ${text}` : ''}.`,
+          `The gateway at ${this.url} answered ${status} for ${method} ${Pacer.keyFor(path)}${text ? `: ${untrusted(text)}` : ''}.`,
           {
             hint:
               status === 503
@@ -340,19 +341,23 @@ export class CpapiHttp {
           'NOT_FOUND',
           `The gateway at ${this.url} does not know ${method} ${Pacer.keyFor(path)}.`,
           {
-            hint: text || 'The endpoint or the object does not exist on this gateway.',
+            hint: text ? `IB says: ${untrusted(text)}` : 'The endpoint or the object does not exist on this gateway.',
             details: { status, path: Pacer.keyFor(path), error: text || undefined },
           },
         );
       }
       if (status === 400) {
-        throw new BrokerError('INVALID_INPUT', `The gateway rejected the request${text ? `: ${text}` : '.'}`, {
-          details: { status, path: Pacer.keyFor(path), error: text || undefined },
-        });
+        throw new BrokerError(
+          'INVALID_INPUT',
+          `The gateway rejected the request${text ? `: ${untrusted(text)}` : '.'}`,
+          {
+            details: { status, path: Pacer.keyFor(path), error: text || undefined },
+          },
+        );
       }
       throw new BrokerError(
         'GATEWAY_ERROR',
-        `The gateway at ${this.url} answered ${status} for ${method} ${Pacer.keyFor(path)}${text ? `: ${text}` : ''}.`,
+        `The gateway at ${this.url} answered ${status} for ${method} ${Pacer.keyFor(path)}${text ? `: ${untrusted(text)}` : ''}.`,
         { details: { status, path: Pacer.keyFor(path), error: text || undefined } },
       );
     }

@@ -19,6 +19,7 @@ import { BrokerError } from '../../broker/errors.js';
 import { todayNewYork } from '../../broker/locale.js';
 import type { OptionChainInfo, OptionContractQuery, OptionSecType, OptionStrikes } from '../../broker/options.js';
 import type { Contract, OptionRight } from '../../broker/types.js';
+import { ident } from '../../broker/untrusted.js';
 import type { Logger } from '../../log.js';
 import type { CpapiHttp } from './http.js';
 import { isObject, type Row, str } from './wire.js';
@@ -136,10 +137,14 @@ function sameStrike(a: number, b: number): boolean {
 }
 
 function noOptions(u: Contract): BrokerError {
-  return new BrokerError('NOT_FOUND', `${u.symbol} (${u.secType}, conid ${u.conid}) has no listed options.`, {
-    hint: 'Check the underlying: for index options pass secType IND (e.g. SPX), for futures options secType FUT (e.g. ES).',
-    details: { conid: u.conid, symbol: u.symbol },
-  });
+  return new BrokerError(
+    'NOT_FOUND',
+    `${ident(u.symbol)} (${ident(u.secType)}, conid ${u.conid}) has no listed options.`,
+    {
+      hint: 'Check the underlying: for index options pass secType IND (e.g. SPX), for futures options secType FUT (e.g. ES).',
+      details: { conid: u.conid, symbol: u.symbol },
+    },
+  );
 }
 
 export class CpapiOptions {

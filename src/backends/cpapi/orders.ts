@@ -23,6 +23,7 @@ import type {
   TradingAccounts,
 } from '../../broker/orders.js';
 import { SEC_TYPES, type SecType } from '../../broker/types.js';
+import { untrusted } from '../../broker/untrusted.js';
 import { type Logger, silentLogger } from '../../log.js';
 import { type CpapiHttp, raceSignal } from './http.js';
 import { isObject, type Row, sleep, str } from './wire.js';
@@ -153,7 +154,7 @@ export function parsePlaceAnswer(data: unknown): PlaceOutcome {
   }
   throw new BrokerError(
     'GATEWAY_ERROR',
-    `Unrecognised answer from IB to an order request: ${JSON.stringify(data).slice(0, 200)}`,
+    `Unrecognised answer from IB to an order request: ${untrusted(JSON.stringify(data), { max: 200 })}`,
     {
       details: { unrecognised: true },
     },

@@ -28,6 +28,7 @@ import type {
   Position,
 } from '../../broker/portfolio.js';
 import { type OptionRight, SEC_TYPES, type SecType } from '../../broker/types.js';
+import { idents } from '../../broker/untrusted.js';
 import { type Logger, silentLogger } from '../../log.js';
 import type { CpapiHttp } from './http.js';
 import { isObject, type Row, str, ymd } from './wire.js';
@@ -447,7 +448,7 @@ export function unknownAccount(accountId: string, list: readonly AccountInfo[]):
   const valid = list.map((a) => a.id);
   return new BrokerError('NOT_FOUND', `Unknown account "${accountId}".`, {
     hint: valid.length
-      ? `Use one of the accounts this session can see: ${valid.join(', ')}; or omit accountId.`
+      ? `Use one of the accounts this session can see: ${idents(valid)}; or omit accountId.`
       : 'This session sees no accounts; check the login.',
     details: { accountId, validAccounts: valid },
   });

@@ -8,6 +8,7 @@
  * requests instead of one each. Every caller gets the whole answer and keeps its own rows.
  */
 import { BrokerError } from '../../broker/errors.js';
+import { untrusted } from '../../broker/untrusted.js';
 import { type CpapiHttp, raceSignal } from './http.js';
 
 export const MAX_SNAPSHOT_CONIDS = 100;
@@ -52,7 +53,7 @@ export class SnapshotBatcher {
         if (data && typeof data === 'object' && !Array.isArray(data)) {
           const error = (data as Record<string, unknown>)['error'];
           if (typeof error === 'string') {
-            throw new BrokerError('NO_MARKET_DATA', `The gateway refused the snapshot: ${error}`, {
+            throw new BrokerError('NO_MARKET_DATA', `The gateway refused the snapshot: ${untrusted(error)}`, {
               details: { conids: [...batch.conids] },
             });
           }
