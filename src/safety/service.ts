@@ -810,7 +810,8 @@ export class OrderService {
     }
     const ours =
       this.journal.byOrderId(live.orderId) ?? (live.clientOrderId ? this.journal.get(live.clientOrderId) : undefined);
-    const prev: Partial<OrderRequest> = ours?.order ?? {};
+    // For an order placed elsewhere, IB's answer is the only truth (the journal only records it).
+    const prev: Partial<OrderRequest> = ours && !ours.foreign ? ours.order : {};
     const type = (prev.orderType ?? normaliseType(live.orderType)) as OrderType | undefined;
     if (!type) {
       throw new BrokerError(
