@@ -52,6 +52,8 @@ export interface RequestOptions {
   noRecovery?: boolean;
   /** Background work (warm-up): paced behind tool calls, only in a quiet window. */
   background?: boolean;
+  /** Whose request this is, for the pacer's fair sharing between calls (default: the signal). */
+  owner?: object;
 }
 
 export interface CpapiResponse<T = unknown> {
@@ -254,9 +256,12 @@ export class CpapiHttp {
       const key = this.buildPath(path, typeof opts.query === 'function' ? opts.query() : opts.query);
       let shared = this.inflight.get(key);
       if (!shared) {
-        shared = this.request<unknown>(method, path, { ...opts, coalesce: false, signal: undefined }).finally(() => {
-          this.inflight.delete(key);
-        });
+        const owner = opts.owner ?? opts.signal;
+        shared = this.request<unknown>(method, path, { ...opts, coalesce: false, signal: undefined, owner }).finally(
+          () => {
+            this.inflight.delete(key);
+          },
+        );
         this.inflight.set(key, shared);
       }
       return raceSignal(shared, opts.signal) as Promise<CpapiResponse<T>>;
@@ -401,7 +406,10 @@ export class CpapiHttp {
     opts: RequestOptions,
   ): Promise<CpapiResponse<unknown> & { retryAfter?: number | undefined }> {
     if (this.closed) throw new BrokerError('CANCELLED', 'The connection to the gateway was closed.');
-    const release = await this.pacer.acquire(path, opts.signal, { background: opts.background === true });
+    const release = await this.pacer.acquire(path, opts.signal, {
+      background: opts.background === true,
+      ...(opts.owner ? { owner: opts.owner } : {}),
+    });
     const started = Date.now();
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(TIMEOUT), this.timeoutMs);
