@@ -72,6 +72,8 @@ function faultView(state: SimState): Record<string, unknown> {
     latencyMs: state.faults.latencyMs,
     fail: state.faults.fail,
     hang: state.faults.hang,
+    resetConnection: state.faults.reset,
+    dropResponse: state.faults.drop,
     penaltyBoxMs: state.faults.penaltyBoxMs,
     historyDelayMs: state.faults.historyDelayMs,
     pacing: state.flags.pacing,

@@ -211,6 +211,24 @@ describe('cpapi backend against the simulator', () => {
     assert.equal((await stats()).byEndpoint['GET /iserver/marketdata/history'], 3);
   });
 
+  it('a connection reset on a read: one immediate retry, then an honest "connection reset" error', async () => {
+    const b = backend();
+    await b.resolveContract({ symbol: 'AAPL' });
+    const info = 'GET /iserver/contract/:conid/info';
+    await control('POST', '/sim/faults', { resetConnection: { endpoint: info, count: 1 } });
+    await resetStats();
+    assert.equal((await b.contractDetails(8314)).symbol, 'IBM');
+    assert.equal((await stats()).byEndpoint[info], 2, 'the reset request and its one retry');
+    // Two resets in a row: the retry is not repeated, and the error says what happened.
+    await control('POST', '/sim/faults', { resetConnection: { endpoint: info, count: 2 } });
+    await resetStats();
+    const err = await rejectsWith(b.contractDetails(272093), 'GATEWAY_UNREACHABLE', /reset/);
+    assert.match(String(err.details?.['code']), /^(ECONNRESET|UND_ERR_SOCKET|EPIPE)$/);
+    assert.equal(err.retryable, true);
+    assert.equal((await stats()).byEndpoint[info], 2, 'one retry only');
+    await control('POST', '/sim/faults', { clear: true });
+  });
+
   it('paces a burst of 200 snapshot calls without a single 429', async () => {
     const b = backend();
     const contracts = (await b.resolveContracts(SP50.map((symbol) => ({ symbol })))) as Contract[];
