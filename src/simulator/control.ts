@@ -24,7 +24,9 @@
  *                                                             next `count` matching requests are processed (an order is
  *                                                             accepted), then the connection closes without an answer;
  *                                                             "logout":true also ends the session (a gateway restart)
- *                        {"resetConnection":{"endpoint":"…","count":1}} next matching requests: connection reset, not processed
+ *                        {"resetConnection":{"endpoint":"…","count":1}} next matching requests: not processed, the
+ *                                                             connection is reset (a TCP RST, over HTTPS too: the
+ *                                                             client sees ECONNRESET, never an HTTP answer)
  *                        {"expireSession":true}               session expires now (next request 401)
  *                        {"competing":true|false}             another session took the brokerage session
  *                        {"noBridge":true|false}              /iserver/* answers 400 "no bridge" until ssodh/init
@@ -70,6 +72,8 @@ function faultView(state: SimState): Record<string, unknown> {
     latencyMs: state.faults.latencyMs,
     fail: state.faults.fail,
     hang: state.faults.hang,
+    resetConnection: state.faults.reset,
+    dropResponse: state.faults.drop,
     penaltyBoxMs: state.faults.penaltyBoxMs,
     historyDelayMs: state.faults.historyDelayMs,
     pacing: state.flags.pacing,

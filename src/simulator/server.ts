@@ -9,6 +9,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import type { SimState } from './state.js';
 import { logout, touchSession } from './state.js';
 
@@ -191,6 +192,9 @@ export interface ServerCore {
 /** Builds the request handler for a state and router. */
 export function createCore(state: SimState, router: Router): ServerCore {
   const sockets = new Set<Socket>();
+  /** The TCP sockets under the connections, by the client's address and port (a TLS socket shares them). */
+  const byPeer = new Map<string, Socket>();
+  const peerKey = (s: Socket) => `${s.remoteAddress}|${s.remotePort}`;
   const timers = new Set<NodeJS.Timeout>();
   let closing = false;
 
@@ -220,6 +224,23 @@ export function createCore(state: SimState, router: Router): ServerCore {
       ...(reply.headers ?? {}),
     });
     res.end(payload);
+  }
+
+  /**
+   * Ends the request's connection with a TCP RST, as a crashed or restarted gateway does: the client
+   * sees ECONNRESET, not an answer. Over HTTPS the RST goes out on the TCP socket under the TLS
+   * socket (Node refuses resetAndDestroy on a TLS socket itself).
+   */
+  function resetConnection(res: ServerResponse): void {
+    const socket = res.socket;
+    if (!socket) {
+      res.destroy();
+      return;
+    }
+    const tcp = socket instanceof TLSSocket ? byPeer.get(peerKey(socket)) : socket;
+    if (tcp && !tcp.destroyed) tcp.resetAndDestroy();
+    socket.destroy();
+    res.destroy();
   }
 
   async function runHandler(route: Route, ctx: RouteContext): Promise<Reply> {
@@ -296,8 +317,7 @@ export function createCore(state: SimState, router: Router): ServerCore {
     if (reset) {
       reset.count -= 1;
       state.faults.reset = state.faults.reset.filter((r) => r.count > 0);
-      res.socket?.resetAndDestroy?.();
-      res.destroy();
+      resetConnection(res);
       return;
     }
     const fail = state.faults.fail.find(
@@ -405,7 +425,12 @@ export function createCore(state: SimState, router: Router): ServerCore {
     },
     trackSocket(socket) {
       sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
+      const key = peerKey(socket);
+      byPeer.set(key, socket);
+      socket.on('close', () => {
+        sockets.delete(socket);
+        if (byPeer.get(key) === socket) byPeer.delete(key);
+      });
     },
     shutdown() {
       closing = true;
@@ -413,6 +438,7 @@ export function createCore(state: SimState, router: Router): ServerCore {
       timers.clear();
       for (const s of sockets) s.destroy();
       sockets.clear();
+      byPeer.clear();
     },
   };
 }

@@ -2,6 +2,8 @@
  * A window's worth of snapshot requests goes out at once: with 1,000 conids the ten pre-flight
  * requests (100 conids each) all reach the gateway before the first answer could come back. The
  * connection pool once had 4 connections, which sent them in three waves of the gateway's latency.
+ * And one call with 1,000 unknown symbols once made 1,000 contract searches over 106 s, with a
+ * quote asked meanwhile waiting behind all of them.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -45,5 +47,38 @@ describe('bulk quotes', { timeout: 60_000 }, () => {
       `pre-flights spread over ${first.map(Math.round).join(', ')} ms`,
     );
     assert.equal((await h.simStats()).status429, 0);
+  });
+
+  test('1,000 unknown symbols: at most 50 searched, the rest told why, and a quote asked meanwhile answers in seconds', async () => {
+    await h.simControl('/sim/faults', { clear: true });
+    assert.equal((await h.callTool('get_quote', { symbol: 'MSFT' })).isError, false);
+    await new Promise((r) => setTimeout(r, 1100));
+    await h.simControl('/sim/reset', {});
+    const symbols = Array.from({ length: 1000 }, (_, i) => `QX${String(i).padStart(3, '0')}`);
+    const t0 = performance.now();
+    let bigMs: number | undefined;
+    const big = h.callTool('get_quote', { symbols }).then((r) => {
+      bigMs = performance.now() - t0;
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    const t1 = performance.now();
+    const msft = await h.callTool('get_quote', { symbol: 'MSFT' });
+    const quoteMs = performance.now() - t1;
+    assert.equal(msft.isError, false, msft.text);
+    assert.equal(bigMs, undefined, 'the big call was still in flight when the quote answered');
+    // Generous for a loaded CI machine: pacing alone would allow well under a second.
+    assert.ok(quoteMs < 4000, `the quote took ${Math.round(quoteMs)} ms`);
+    const r = await big;
+    assert.equal(r.isError, false, r.text.slice(0, 300));
+    assert.ok(bigMs! < 30_000, `the big call took ${Math.round(bigMs!)} ms`);
+    const errors = (r.structured as { errors: Array<{ input: string; error: string }> }).errors;
+    assert.equal(errors.length, 1000);
+    const skipped = errors.filter((e) => /too many unknown symbols in one call/.test(e.error));
+    assert.equal(skipped.length, 950);
+    assert.match(skipped[0]!.error, /conids/);
+    const st = await h.simStats();
+    assert.ok((st.byEndpoint['POST /iserver/secdef/search'] ?? 0) <= 50, JSON.stringify(st.byEndpoint));
+    assert.equal(st.status429, 0);
   });
 });

@@ -211,6 +211,24 @@ describe('cpapi backend against the simulator', () => {
     assert.equal((await stats()).byEndpoint['GET /iserver/marketdata/history'], 3);
   });
 
+  it('a connection reset on a read: one immediate retry, then an honest "connection reset" error', async () => {
+    const b = backend();
+    await b.resolveContract({ symbol: 'AAPL' });
+    const info = 'GET /iserver/contract/:conid/info';
+    await control('POST', '/sim/faults', { resetConnection: { endpoint: info, count: 1 } });
+    await resetStats();
+    assert.equal((await b.contractDetails(8314)).symbol, 'IBM');
+    assert.equal((await stats()).byEndpoint[info], 2, 'the reset request and its one retry');
+    // Two resets in a row: the retry is not repeated, and the error says what happened.
+    await control('POST', '/sim/faults', { resetConnection: { endpoint: info, count: 2 } });
+    await resetStats();
+    const err = await rejectsWith(b.contractDetails(272093), 'GATEWAY_UNREACHABLE', /reset/);
+    assert.match(String(err.details?.['code']), /^(ECONNRESET|UND_ERR_SOCKET|EPIPE)$/);
+    assert.equal(err.retryable, true);
+    assert.equal((await stats()).byEndpoint[info], 2, 'one retry only');
+    await control('POST', '/sim/faults', { clear: true });
+  });
+
   it('paces a burst of 200 snapshot calls without a single 429', async () => {
     const b = backend();
     const contracts = (await b.resolveContracts(SP50.map((symbol) => ({ symbol })))) as Contract[];
@@ -284,5 +302,67 @@ describe('cpapi backend against the simulator', () => {
     const st = await b.sessionStatus();
     assert.ok(st.mode === 'PAPER' || st.mode === 'LIVE');
     assert.equal(b.accountMode(), st.mode);
+  });
+});
+
+describe('cpapi backend: one call with many unknown symbols', () => {
+  /** Symbols the simulator does not know (tickers in IB's shape, so /trsrv/stocks is asked first). */
+  const unknownSymbols = (n: number, tag: string) =>
+    Array.from({ length: n }, (_, i) => `Q${tag}${String(i).padStart(3, '0')}`);
+  const searches = async () => (await stats()).byEndpoint['POST /iserver/secdef/search'] ?? 0;
+
+  it('searches at most 50 symbols per call, answers the rest "not resolved", and remembers unknown ones', async () => {
+    const b = backend();
+    const syms = unknownSymbols(60, 'B');
+    const first = await b.resolveContracts(syms.map((symbol) => ({ symbol })));
+    assert.equal(await searches(), 50, 'searches in the first call');
+    const errs = first.map((r) => {
+      assert.ok(r instanceof BrokerError, `resolved an unknown symbol: ${JSON.stringify(r)}`);
+      return r;
+    });
+    assert.equal(errs.filter((e) => e.code === 'NOT_FOUND').length, 50);
+    const skipped = errs.filter((e) => e.code !== 'NOT_FOUND');
+    assert.equal(skipped.length, 10);
+    for (const e of skipped) {
+      assert.match(e.message, /[Nn]ot resolved: too many unknown symbols in one call/);
+      assert.match(`${e.message} ${e.hint}`, /conids/);
+    }
+    // Again: the 50 IB did not know are answered from memory; only the 10 skipped ones are searched.
+    const second = await b.resolveContracts(syms.map((symbol) => ({ symbol })));
+    assert.equal(await searches(), 60, 'searches after the second call');
+    assert.ok(second.every((r) => r instanceof BrokerError && r.code === 'NOT_FOUND'));
+    assert.equal(second.filter((r) => r instanceof BrokerError && /not searched again/.test(r.message)).length, 50);
+    // A known symbol in the same position still resolves.
+    const mixed = await b.resolveContracts([{ symbol: syms[0]! }, { symbol: 'MSFT' }]);
+    assert.equal((mixed[1] as Contract).symbol, 'MSFT');
+  });
+
+  it('a quote asked while 1,000 unknown symbols are being resolved answers within seconds', async () => {
+    const b = backend();
+    const msft = await b.resolveContract({ symbol: 'MSFT' });
+    await b.snapshot([msft.conid], ['last']);
+    const big = new AbortController();
+    let bigDone = false;
+    const pending = b
+      .resolveContracts(
+        unknownSymbols(1000, 'S').map((symbol) => ({ symbol })),
+        { signal: big.signal },
+      )
+      .finally(() => {
+        bigDone = true;
+      });
+    // Let the big call fill the pacer's queue and the gateway's window.
+    await new Promise((r) => setTimeout(r, 1500));
+    const t0 = performance.now();
+    const [snap] = await b.snapshot([msft.conid], ['last', 'bid', 'ask'], { signal: new AbortController().signal });
+    const took = performance.now() - t0;
+    const wasDone = bigDone;
+    big.abort();
+    await pending.catch(() => undefined);
+    assert.equal(wasDone, false, 'the big call was still resolving when the quote answered');
+    assert.ok(snap?.values.last !== undefined, JSON.stringify(snap));
+    // IB's pacing allows 10 requests a second; the quote waits a slot or two, not behind the big call.
+    assert.ok(took < 3000, `the quote took ${Math.round(took)} ms`);
+    assert.equal((await stats()).status429, 0);
   });
 });

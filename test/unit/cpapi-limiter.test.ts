@@ -192,3 +192,78 @@ describe('cpapi pacer: background work', () => {
     pacer.close();
   });
 });
+
+describe('cpapi pacer: fairness between calls', () => {
+  /** Runs `body` with a pacer on a hand-driven clock (2 requests per 1000 ms window), closed whatever happens. */
+  async function withRig(
+    body: (r: {
+      order: string[];
+      take: (who: string, signal?: AbortSignal) => Promise<void>;
+      nextWindow: () => Promise<void>;
+    }) => Promise<void>,
+  ): Promise<void> {
+    let now = 0;
+    const pacer = new Pacer({
+      maxPerWindow: 2,
+      headroom: 0,
+      windowMs: 1000,
+      marginMs: 0,
+      endpoints: {},
+      now: () => now,
+    });
+    const order: string[] = [];
+    const take = (who: string, signal?: AbortSignal) =>
+      pacer.acquire('/iserver/secdef/search', signal).then((release) => {
+        order.push(who);
+        release();
+      });
+    // The next window: every slot frees, and the queue is served again.
+    const nextWindow = async () => {
+      now += 1000;
+      pacer.tick();
+      await wait(5);
+    };
+    try {
+      await body({ order, take, nextWindow });
+    } finally {
+      pacer.close();
+    }
+  }
+
+  it("a call with 100 queued requests does not hold a later call's request behind them", () =>
+    withRig(async ({ order, take, nextWindow }) => {
+      const big = new AbortController();
+      const small = new AbortController();
+      const bigDone = Promise.all(Array.from({ length: 100 }, () => take('big', big.signal)));
+      bigDone.catch(() => undefined);
+      await wait(5);
+      assert.deepEqual(order, ['big', 'big'], 'the first window goes to the call that asked first');
+      const smallDone = take('small', small.signal);
+      smallDone.catch(() => undefined);
+      await nextWindow();
+      // The small call's single request takes one of the next two slots, not the 101st.
+      const at = order.indexOf('small');
+      assert.ok(at >= 2 && at <= 3, `small served at ${at}: ${order.join(',')}`);
+    }));
+
+  it('alternates between calls that both have requests queued, each in its own order', () =>
+    withRig(async ({ order, take, nextWindow }) => {
+      const a = new AbortController();
+      const b = new AbortController();
+      const all = Promise.all([
+        ...Array.from({ length: 6 }, (_, i) => take(`a${i}`, a.signal)),
+        ...Array.from({ length: 3 }, (_, i) => take(`b${i}`, b.signal)),
+      ]);
+      all.catch(() => undefined);
+      for (let i = 0; i < 5; i++) await nextWindow();
+      assert.deepEqual(order, ['a0', 'a1', 'b0', 'a2', 'b1', 'a3', 'b2', 'a4', 'a5']);
+    }));
+
+  it('requests without a signal count as one caller, served first in, first out among themselves', () =>
+    withRig(async ({ order, take, nextWindow }) => {
+      const all = Promise.all(Array.from({ length: 4 }, (_, i) => take(`n${i}`)));
+      all.catch(() => undefined);
+      for (let i = 0; i < 2; i++) await nextWindow();
+      assert.deepEqual(order, ['n0', 'n1', 'n2', 'n3']);
+    }));
+});

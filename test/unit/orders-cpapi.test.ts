@@ -248,7 +248,15 @@ describe('order writes are sent once, never retried (against the simulator)', ()
     const b = backend();
     await b.tradingAccounts();
     await faults({ resetConnection: { endpoint: 'POST /iserver/account/:accountId/orders', count: 3 } });
-    await assert.rejects(b.placeOrder({ ...order, clientOrderId: 'c-2' }));
+    // Reported as a reset connection (so the safety layer says the order MAY have been placed), never as an answer.
+    await assert.rejects(
+      b.placeOrder({ ...order, clientOrderId: 'c-2' }),
+      (e: unknown) =>
+        e instanceof BrokerError &&
+        e.code === 'GATEWAY_UNREACHABLE' &&
+        /^(ECONNRESET|UND_ERR_SOCKET|EPIPE)$/.test(String(e.details?.['code'])) &&
+        /reset/.test(e.message),
+    );
     assert.equal((await stats()).byEndpoint['POST /iserver/account/:accountId/orders'], 1);
     await faults({ clear: true });
     await b.close();

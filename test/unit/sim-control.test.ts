@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Pool } from 'undici';
 import { startSimulator } from '../../src/simulator/index.js';
 import { call } from './sim-client.js';
 
@@ -119,5 +120,44 @@ test('clock control moves market time', async () => {
     assert.equal(moved.body.now, c.body.now + 60_000);
   } finally {
     await sim.close();
+  }
+});
+
+test('resetConnection: the client sees a reset socket, over HTTPS and HTTP, and the request is not processed', async () => {
+  for (const tls of [true, false]) {
+    const sim = await startSimulator({ pacing: false, tls });
+    // One keep-alive connection, as IB's client uses: the reset must hit a socket that already served a request.
+    const pool = new Pool(sim.url, { connections: 1, connect: { rejectUnauthorized: false } });
+    const get = async (path: string) => {
+      const res = await pool.request({ path: `/v1/api${path}`, method: 'GET' });
+      return { status: res.statusCode, body: await res.body.text() };
+    };
+    try {
+      assert.equal((await get('/iserver/accounts')).status, 200);
+      await call(sim, 'POST', '/sim/faults', {
+        resetConnection: { endpoint: 'GET /iserver/marketdata/snapshot', count: 1 },
+      });
+      let caught: unknown;
+      try {
+        const r = await get('/iserver/marketdata/snapshot?conids=265598&fields=31');
+        caught = new Error(`answered HTTP ${r.status} ${r.body.slice(0, 100)}`);
+      } catch (e) {
+        caught = e;
+      }
+      const err = caught as { code?: string; message?: string };
+      assert.ok(
+        err.code === 'ECONNRESET' ||
+          err.code === 'UND_ERR_SOCKET' ||
+          /other side closed|ECONNRESET/.test(String(err.message)),
+        `${tls ? 'https' : 'http'}: expected a socket error, got ${err.code} ${err.message}`,
+      );
+      // Not processed: no snapshot subscription was opened, and the next request works on a new connection.
+      const info = (await call(sim, 'GET', '/sim/info')).body;
+      assert.deepEqual(info.session.subscriptions, []);
+      assert.equal((await get('/iserver/marketdata/snapshot?conids=265598&fields=31')).status, 200);
+    } finally {
+      await pool.close();
+      await sim.close();
+    }
   }
 });

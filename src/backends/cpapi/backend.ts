@@ -63,6 +63,17 @@ export interface CpapiBackendOptions {
 
 /** Symbols per /trsrv/stocks request. */
 const STOCKS_CHUNK = 50;
+/**
+ * Symbols one call may look up one by one (secdef search, futures) when no cache and no
+ * /trsrv/stocks answer settles them. Each costs at least one request of IB's ~10 a second, so
+ * 50 is about five seconds of the gateway's budget; the rest of the call's symbols are answered
+ * "not resolved" instead of holding the gateway for minutes.
+ */
+export const MAX_SEARCHES_PER_CALL = 50;
+/** How long a query IB found nothing for is answered NOT_FOUND from memory, without a new search. */
+export const UNKNOWN_TTL_MS = 10 * 60_000;
+/** Bound on remembered unknown queries (expired ones are dropped first). */
+const UNKNOWN_MAX = 10_000;
 const DEFAULT_MAX_WAIT_MS = 3000;
 /** How long to wait for missing fields once every instrument has delivered some data. */
 const STRAGGLER_MS = 600;
@@ -278,6 +289,8 @@ export class CpapiBackend implements Backend {
   /** Fields a conid did not deliver within a full wait; not waited for again this session. */
   private readonly absent = new Map<number, Set<MarketField>>();
   private readonly resolved = new Map<string, Contract>();
+  /** Queries IB found no contract for (queryKey → until when that answer is reused). */
+  private readonly unknown = new Map<string, number>();
   private readonly details = new Map<number, Promise<Contract>>();
   /** /trsrv/stocks answers per symbol (undefined: IB does not know it). */
   private readonly stocks = new Map<string, Promise<StockEntryWire[] | undefined>>();
@@ -479,6 +492,7 @@ export class CpapiBackend implements Backend {
     // ask for it now, in parallel, instead of after the lookups (one round trip less on a cold call).
     if (!this.accountsKnown) this.ensureAccounts(opts.signal).catch(() => {});
     const results: Array<Contract | BrokerError | undefined> = new Array(queries.length);
+    const budget: SearchBudget = { left: MAX_SEARCHES_PER_CALL, wanted: 0 };
     const work: Array<Promise<void>> = [];
     // Symbols that /trsrv/stocks may know, batched into few requests.
     const stockIdx: number[] = [];
@@ -512,7 +526,7 @@ export class CpapiBackend implements Backend {
         stockIdx.push(i);
       } else {
         work.push(
-          this.resolveOne(q, undefined, opts).then((r) => {
+          this.resolveOne(q, undefined, budget, opts).then((r) => {
             results[i] = r;
           }),
         );
@@ -526,7 +540,7 @@ export class CpapiBackend implements Backend {
         const sym = (q.symbol ?? '').trim().toUpperCase();
         work.push(
           stocksReady
-            .then(async (m) => this.resolveOne(q, await m.get(sym), opts))
+            .then(async (m) => this.resolveOne(q, await m.get(sym), budget, opts))
             .then(
               (r) => {
                 results[i] = r;
@@ -540,6 +554,12 @@ export class CpapiBackend implements Backend {
     }
     await Promise.all(work);
     if (opts.signal?.aborted) throw new BrokerError('CANCELLED', 'The request was cancelled.');
+    if (budget.wanted > MAX_SEARCHES_PER_CALL) {
+      this.log.info('contract resolution: search budget of one call spent', {
+        searched: MAX_SEARCHES_PER_CALL,
+        skipped: budget.wanted - MAX_SEARCHES_PER_CALL,
+      });
+    }
     return results.map((r) => r ?? new BrokerError('NOT_FOUND', 'No contract found.'));
   }
 
@@ -567,24 +587,64 @@ export class CpapiBackend implements Backend {
     return out;
   }
 
-  /** Resolves one symbol query; `stockEntries` from /trsrv/stocks when it was consulted. */
+  /**
+   * Resolves one symbol query; `stockEntries` from /trsrv/stocks when it was consulted. A query
+   * that needs a search of its own takes one from the call's `budget`, unless IB recently found
+   * nothing for it.
+   */
   private async resolveOne(
     q: ContractQuery,
     stockEntries: StockEntryWire[] | undefined,
+    budget: SearchBudget,
     opts: CallOptions,
   ): Promise<Contract | BrokerError> {
     try {
       const symbol = (q.symbol ?? '').trim().toUpperCase();
+      const key = queryKey(q);
       let picked: Contract | BrokerError | undefined;
       if (stockEntries) picked = await this.pickCandidate(q, stockCandidates(symbol, stockEntries), opts);
-      if (picked === undefined && q.secType === 'FUT') picked = await this.resolveFuture(q, opts);
-      if (picked === undefined) picked = await this.resolveBySearch(q, opts);
+      if (picked === undefined) {
+        const until = this.unknown.get(key);
+        if (until !== undefined && until > Date.now()) return this.notFound(q, true);
+        budget.wanted++;
+        if (budget.left <= 0) return this.tooManyUnknown(q);
+        budget.left--;
+        if (q.secType === 'FUT') picked = await this.resolveFuture(q, opts);
+        if (picked === undefined) picked = await this.resolveBySearch(q, opts);
+        if (picked instanceof BrokerError && picked.code === 'NOT_FOUND') this.rememberUnknown(key);
+      }
       if (picked instanceof BrokerError) return picked;
-      this.resolved.set(queryKey(q), picked);
+      this.unknown.delete(key);
+      this.resolved.set(key, picked);
       return picked;
     } catch (err) {
       return toBrokerError(err);
     }
+  }
+
+  private rememberUnknown(key: string): void {
+    const now = Date.now();
+    if (this.unknown.size >= UNKNOWN_MAX) {
+      for (const [k, until] of this.unknown) if (until <= now) this.unknown.delete(k);
+      // Still full: forget the oldest (a Map iterates in insertion order).
+      for (const k of this.unknown.keys()) {
+        if (this.unknown.size < UNKNOWN_MAX) break;
+        this.unknown.delete(k);
+      }
+    }
+    this.unknown.delete(key);
+    this.unknown.set(key, now + UNKNOWN_TTL_MS);
+  }
+
+  private tooManyUnknown(q: ContractQuery): BrokerError {
+    return new BrokerError(
+      'REFUSED',
+      `Not resolved: too many unknown symbols in one call (at most ${MAX_SEARCHES_PER_CALL} symbols are searched one by one per call; ${describe(q)} was not searched).`,
+      {
+        hint: 'Use conids, or fewer symbols per call. Symbols already searched are remembered, so repeating the call searches the next ones.',
+        details: { query: q, maxSearchesPerCall: MAX_SEARCHES_PER_CALL },
+      },
+    );
   }
 
   /**
@@ -654,8 +714,11 @@ export class CpapiBackend implements Backend {
     });
   }
 
-  private notFound(q: ContractQuery): BrokerError {
-    return new BrokerError('NOT_FOUND', `No contract found for ${describe(q)}.`, {
+  private notFound(q: ContractQuery, remembered = false): BrokerError {
+    const when = remembered
+      ? ` (IB found none in the last ${UNKNOWN_TTL_MS / 60_000} minutes; not searched again)`
+      : '';
+    return new BrokerError('NOT_FOUND', `No contract found for ${describe(q)}${when}.`, {
       hint: 'Check the symbol, or try search_contracts with the company name; for non-US listings pass exchange/currency.',
       details: { query: q },
     });
@@ -967,6 +1030,12 @@ export class CpapiBackend implements Backend {
   async close(): Promise<void> {
     await this.http.close();
   }
+}
+
+/** How many one-by-one searches a resolveContracts call may still start, and how many it wanted. */
+interface SearchBudget {
+  left: number;
+  wanted: number;
 }
 
 function toBrokerError(err: unknown): BrokerError {

@@ -53,6 +53,8 @@ export interface RequestOptions {
   noRecovery?: boolean;
   /** Background work (warm-up): paced behind tool calls, only in a quiet window. */
   background?: boolean;
+  /** Whose request this is, for the pacer's fair sharing between calls (default: the signal). */
+  owner?: object;
 }
 
 export interface CpapiResponse<T = unknown> {
@@ -117,8 +119,22 @@ const NETWORK_CODES = new Set([
   'UND_ERR_DESTROYED',
 ]);
 
-/** Codes where a request may not have reached the gateway (stale keep-alive socket). */
+/**
+ * Codes of a connection the gateway reset or closed while a request was on it (a stale keep-alive
+ * socket, a crashed or restarted gateway). The request may or may not have reached IB.
+ */
 const RESET_CODES = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE']);
+
+/** A request ended by a reset connection: the transport's raw error, or the BrokerError made from one. */
+function isConnectionReset(err: unknown): boolean {
+  const code =
+    err instanceof BrokerError
+      ? err.code === 'GATEWAY_UNREACHABLE'
+        ? err.details?.['code']
+        : undefined
+      : errorCode(err);
+  return typeof code === 'string' && RESET_CODES.has(code);
+}
 
 function errorCode(err: unknown): string | undefined {
   const e = err as { code?: unknown; cause?: unknown; errors?: unknown[] } | undefined;
@@ -255,9 +271,12 @@ export class CpapiHttp {
       const key = this.buildPath(path, typeof opts.query === 'function' ? opts.query() : opts.query);
       let shared = this.inflight.get(key);
       if (!shared) {
-        shared = this.request<unknown>(method, path, { ...opts, coalesce: false, signal: undefined }).finally(() => {
-          this.inflight.delete(key);
-        });
+        const owner = opts.owner ?? opts.signal;
+        shared = this.request<unknown>(method, path, { ...opts, coalesce: false, signal: undefined, owner }).finally(
+          () => {
+            this.inflight.delete(key);
+          },
+        );
         this.inflight.set(key, shared);
       }
       return raceSignal(shared, opts.signal) as Promise<CpapiResponse<T>>;
@@ -273,10 +292,11 @@ export class CpapiHttp {
       try {
         res = await this.once(method, path, opts);
       } catch (err) {
-        const code = err instanceof BrokerError ? undefined : errorCode(err);
-        if (retryable && !resetRetried && code && RESET_CODES.has(code)) {
-          // A keep-alive socket the gateway closed; one immediate retry is safe for reads.
+        if (retryable && !resetRetried && isConnectionReset(err)) {
+          // A keep-alive socket the gateway closed or reset; one immediate retry is safe for reads.
+          // Writes are never repeated: the caller is told the request may have reached IB.
           resetRetried = true;
+          this.log.debug('cpapi: connection reset, retrying the read once', { path: Pacer.keyFor(path) });
           continue;
         }
         throw err;
@@ -406,7 +426,10 @@ export class CpapiHttp {
     opts: RequestOptions,
   ): Promise<CpapiResponse<unknown> & { retryAfter?: number | undefined }> {
     if (this.closed) throw new BrokerError('CANCELLED', 'The connection to the gateway was closed.');
-    const release = await this.pacer.acquire(path, opts.signal, { background: opts.background === true });
+    const release = await this.pacer.acquire(path, opts.signal, {
+      background: opts.background === true,
+      ...(opts.owner ? { owner: opts.owner } : {}),
+    });
     const started = Date.now();
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(TIMEOUT), this.timeoutMs);
@@ -507,6 +530,20 @@ export class CpapiHttp {
         {
           hint: "The gateway's certificate is self-signed. For a gateway on another host, pass insecureTls: true (only on a trusted network) or install a proper certificate; check http vs https in the URL.",
           details: { code },
+          cause: err,
+        },
+      );
+    }
+    if (code && RESET_CODES.has(code)) {
+      return new BrokerError(
+        'GATEWAY_UNREACHABLE',
+        `The connection to the gateway at ${this.url} was reset before it answered (${code}).`,
+        {
+          hint:
+            'The gateway closed the connection mid-request (a restart, a crash, or something between us and it). ' +
+            `Retry; if it keeps happening, check that the gateway at ${this.url} is running and logged in.`,
+          details: { code },
+          retryable: true,
           cause: err,
         },
       );

@@ -6,9 +6,12 @@
  *  - a concurrency cap on /iserver/marketdata/history.
  *
  * One Pacer is shared by everything that talks to the same gateway. No timer runs while
- * nobody waits, so an idle pacer never holds the process open. Waiters are served
- * first-in first-out for the global budget; a waiter whose endpoint is still in its
- * minimum interval does not block waiters for other endpoints behind it.
+ * nobody waits, so an idle pacer never holds the process open. The global budget is shared
+ * fairly between callers (owners): each free slot goes to the waiting owner served least
+ * recently, and one owner's waiters go first in, first out. A tool call that queued a
+ * thousand contract searches therefore cannot hold a later call's quote behind all of them:
+ * the quote takes one of the next free slots. A waiter whose endpoint is still in its minimum
+ * interval does not block waiters for other endpoints behind it.
  */
 
 import { BrokerError } from '../../broker/errors.js';
@@ -70,7 +73,22 @@ interface Waiter {
   onAbort: (() => void) | undefined;
   /** Background work (warm-ups, priming): runs only in a quiet window, never ahead of a tool call. */
   background: boolean;
+  /** Who is waiting (one tool call), for fair sharing of the budget between callers. */
+  owner: object;
 }
+
+export interface AcquireOptions {
+  /** Background work (warm-up): paced behind tool calls, only in a quiet window. */
+  background?: boolean;
+  /**
+   * The caller the request belongs to, for fairness: slots rotate between owners. Defaults to
+   * the abort signal (one per tool call); requests with neither share one anonymous owner.
+   */
+  owner?: object;
+}
+
+/** The owner of requests that name none and carry no signal. */
+const ANONYMOUS: object = Object.freeze({});
 
 /** Slots of the window a background request leaves free for tool calls. */
 const BACKGROUND_RESERVE = 7;
@@ -95,6 +113,9 @@ export class Pacer {
    */
   private grants: Array<{ at: number }> = [];
   private readonly queue: Waiter[] = [];
+  /** When each owner was last granted a slot (a grant counter): the least recent goes next. */
+  private readonly servedAt = new WeakMap<object, number>();
+  private grantCount = 0;
   private readonly state = new Map<string, EndpointState>();
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
@@ -135,7 +156,7 @@ export class Pacer {
    * Waits for a slot for a request to `path`. Resolves with a release function the caller
    * must call when the request completes. Rejects with BrokerError CANCELLED on abort.
    */
-  acquire(path: string, signal?: AbortSignal, opts: { background?: boolean } = {}): Promise<Release> {
+  acquire(path: string, signal?: AbortSignal, opts: AcquireOptions = {}): Promise<Release> {
     if (this.closed) return Promise.reject(new BrokerError('CANCELLED', 'The connection to the gateway was closed.'));
     if (signal?.aborted) return Promise.reject(cancelled(signal));
     const key = Pacer.keyFor(path);
@@ -148,6 +169,7 @@ export class Pacer {
         signal,
         onAbort: undefined,
         background: opts.background === true,
+        owner: opts.owner ?? signal ?? ANONYMOUS,
       };
       if (signal) {
         waiter.onAbort = () => {
@@ -207,42 +229,71 @@ export class Pacer {
     if (now < this.pausedUntil) {
       wakeAt = this.pausedUntil;
     } else {
-      for (let i = 0; i < this.queue.length; ) {
+      while (this.queue.length > 0) {
         if (this.grants.length >= this.limit) {
           // The oldest completed slot frees first; in-flight ones free on release (which pumps).
-          wakeAt = Math.min(wakeAt, Math.min(...this.grants.map((g) => g.at)) + this.window);
+          wakeAt = Math.min(wakeAt, this.oldestGrant() + this.window);
           break;
         }
-        const w = this.queue[i] as Waiter;
-        if (w.background && this.grants.length >= this.limit - BACKGROUND_RESERVE) {
-          wakeAt = Math.min(wakeAt, Math.min(...this.grants.map((g) => g.at)) + this.window);
-          i++; // foreground callers behind it go first
-          continue;
-        }
-        const rule = w.rule;
-        if (rule) {
-          const st = this.endpoint(w.key);
-          if (rule.maxConcurrent !== undefined && st.inFlight >= rule.maxConcurrent) {
-            i++; // woken again by a release
-            continue;
-          }
-          // The margin absorbs network jitter: IB measures arrival, we measure departure.
-          const interval = rule.minIntervalMs === undefined ? undefined : rule.minIntervalMs + this.intervalMargin;
-          if (interval !== undefined && now - st.lastAt < interval) {
-            wakeAt = Math.min(wakeAt, st.lastAt + interval);
-            i++;
-            continue;
-          }
-        }
-        this.queue.splice(i, 1);
-        this.grant(w, now);
+        const next = this.pick(now);
+        wakeAt = Math.min(wakeAt, next.wakeAt);
+        if (next.index < 0) break;
+        const [w] = this.queue.splice(next.index, 1);
+        this.grant(w as Waiter, now);
       }
     }
     this.schedule(this.queue.length > 0 ? wakeAt : Number.POSITIVE_INFINITY, now);
   }
 
+  private oldestGrant(): number {
+    let at = Number.POSITIVE_INFINITY;
+    for (const g of this.grants) if (g.at < at) at = g.at;
+    return at;
+  }
+
+  /**
+   * The waiter that gets the next free slot: among waiters that may go now, the first one of the
+   * owner served least recently (an owner never served first, ties in arrival order). Returns -1
+   * when none may go, with the time the earliest of them may.
+   */
+  private pick(now: number): { index: number; wakeAt: number } {
+    let wakeAt = Number.POSITIVE_INFINITY;
+    let best = -1;
+    let bestServed = Number.POSITIVE_INFINITY;
+    const considered = new Set<object>();
+    for (let i = 0; i < this.queue.length; i++) {
+      const w = this.queue[i] as Waiter;
+      // Only an owner's first eligible waiter competes: its later ones keep their order.
+      if (considered.has(w.owner)) continue;
+      if (w.background && this.grants.length >= this.limit - BACKGROUND_RESERVE) {
+        wakeAt = Math.min(wakeAt, this.oldestGrant() + this.window);
+        continue; // foreground callers behind it go first
+      }
+      const rule = w.rule;
+      if (rule) {
+        const st = this.endpoint(w.key);
+        if (rule.maxConcurrent !== undefined && st.inFlight >= rule.maxConcurrent) continue; // woken by a release
+        // The margin absorbs network jitter: IB measures arrival, we measure departure.
+        const interval = rule.minIntervalMs === undefined ? undefined : rule.minIntervalMs + this.intervalMargin;
+        if (interval !== undefined && now - st.lastAt < interval) {
+          wakeAt = Math.min(wakeAt, st.lastAt + interval);
+          continue;
+        }
+      }
+      considered.add(w.owner);
+      const served = this.servedAt.get(w.owner) ?? Number.NEGATIVE_INFINITY;
+      if (served < bestServed) {
+        best = i;
+        bestServed = served;
+        if (served === Number.NEGATIVE_INFINITY) break; // nobody can come before a never-served owner
+      }
+    }
+    return { index: best, wakeAt };
+  }
+
   private grant(w: Waiter, now: number): void {
     if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
+    this.servedAt.set(w.owner, ++this.grantCount);
     const slot = { at: Number.POSITIVE_INFINITY };
     this.grants.push(slot);
     let counted: EndpointState | undefined;

@@ -42,6 +42,8 @@ export class SnapshotBatcher {
     };
     batch.result = this.http
       .get<unknown>('/iserver/marketdata/snapshot', {
+        // A merged request serves several calls: it takes its turn in the pacer as a caller of its own.
+        owner: batch,
         query: () => {
           batch.sealed = true;
           if (this.open === batch) this.open = undefined;
