@@ -86,6 +86,13 @@ const HOSTILE_NUMBERS: unknown[] = [
   123456789012,
   '5',
   '1e3',
+  // Round to zero, or more decimals than any step or tick (issue 11 item 3).
+  1e-11,
+  5e-324,
+  1e-300,
+  0.00001,
+  100.005,
+  1.00000001,
 ];
 const WRONG_TYPES: unknown[] = [null, true, false, [], {}, [1, 2], { a: 1 }, 42, 'x'];
 
@@ -211,7 +218,8 @@ export function generateCalls(
     }
     if (r() < 0.15) Object.assign(args, extraKeys(r));
     // Write tools: always something an order cannot pass (the kill switch must stop the rest).
-    if (/^(place|modify|cancel|confirm)_/.test(tool.name) && r() < 0.5) args['quantity'] = pick(r, [-1, 0, -0.5, 1e12]);
+    if (/^(place|modify|cancel|confirm)_/.test(tool.name) && r() < 0.5)
+      args['quantity'] = pick(r, [-1, 0, -0.5, 1e12, 1e-11, 5e-324]);
     out.push({ name: tool.name, args });
   }
   return out;
@@ -331,6 +339,48 @@ describe('fuzzing: hostile arguments on every tool', { timeout: 150_000 }, () =>
     assert.doesNotMatch(halted.stderr(), /uncaught|unhandled/i);
     // No prototype pollution in our process tree shows up as a changed answer either.
     assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
+  });
+
+  it('pass 3: sizes and prices that round to zero or break the step never reach IB, trading on', async () => {
+    // Not halted and no confirmation: only validation stands between these and the order endpoint.
+    const h = await startServer({ args: ['--order-confirmation', 'none'] });
+    try {
+      const tiny = [1e-11, 5e-324, 1e-300, 1e-9, 0.00001, 1.00000001];
+      const prices = [5e-324, 1e-9, 100.005, 187.2300001];
+      const base = { accountId: 'DU1234567', symbol: 'AAPL', action: 'BUY' };
+      const calls: Array<{ name: string; args: Record<string, unknown>; param: RegExp }> = [];
+      for (const q of tiny) {
+        for (const name of ['place_stock_order', 'preview_order']) {
+          calls.push({ name, args: { ...base, orderType: 'MKT', quantity: q }, param: /quantity/ });
+        }
+        calls.push({
+          name: 'place_option_order',
+          args: { ...base, expiration: 'JAN27', strike: 200, right: 'C', orderType: 'MKT', quantity: q },
+          param: /quantity|expiration|option/,
+        });
+      }
+      for (const p of prices) {
+        calls.push({
+          name: 'place_stock_order',
+          args: { ...base, orderType: 'LMT', price: p, quantity: 1 },
+          param: /price/,
+        });
+        calls.push({
+          name: 'place_stock_order',
+          args: { ...base, orderType: 'STP', stopPrice: p, quantity: 1 },
+          param: /stopPrice/,
+        });
+      }
+      for (const c of calls) {
+        const r = await h.callTool(c.name, c.args);
+        assert.equal(r.isError, true, `${c.name} ${JSON.stringify(c.args)} was accepted: ${r.text}`);
+        assert.match(r.text, c.param, r.text);
+      }
+      assert.equal(await orderRequests(h), 0, 'an order endpoint was called');
+      await stillServes(h);
+    } finally {
+      await h.close();
+    }
   });
 
   it('pass 2: 600 calls with --read-only; write tools are not listed; no order', async () => {

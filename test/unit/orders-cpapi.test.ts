@@ -233,6 +233,20 @@ describe('order writes are sent once, never retried (against the simulator)', ()
     await sim.close();
   });
 
+  test('the simulator refuses sizes and prices IB refuses, and keeps working after (issue 11 item 3)', async () => {
+    const b = backend();
+    await b.tradingAccounts();
+    const tiny = await b.placeOrder({ ...order, quantity: 1e-11, clientOrderId: 'tiny-qty' });
+    assert.equal(tiny.kind, 'rejected');
+    assert.match(tiny.kind === 'rejected' ? tiny.message : '', /size 1e-11 is not valid/);
+    const px = await b.placeOrder({ ...order, limitPrice: 5e-324, clientOrderId: 'tiny-px' });
+    assert.equal(px.kind, 'rejected');
+    let ok = await b.placeOrder({ ...order, clientOrderId: 'after-tiny' });
+    while (ok.kind === 'questions') ok = await b.reply(ok.question.replyId, true);
+    assert.equal(ok.kind, 'placed');
+    await b.close();
+  });
+
   test('503 on place: one request, error surfaces', async () => {
     const b = backend();
     await b.tradingAccounts();

@@ -52,6 +52,16 @@ function specFrom(state: SimState, acct: string, o: unknown): OrderSpec | Reply 
   if (qty === undefined) return { status: 500, body: { error: 'quantity is required' } };
   const inst = simOrders(state).instrument(conid);
   if (!inst) return { status: 200, body: { error: `Contract ${conid} not found` } };
+  // IB refuses sizes that are not a positive multiple of the size increment (whole contracts for
+  // derivatives, 0.0001 share for fractional stock orders).
+  const step = inst.secType === 'STK' ? 1e-4 : 1;
+  const steps = qty / step;
+  if (!(qty > 0) || Math.abs(steps - Math.round(steps)) > 1e-9 || Math.round(steps) < 1) {
+    return {
+      status: 200,
+      body: { error: `Order size ${qty} is not valid: it must be a positive multiple of ${step}.` },
+    };
+  }
   if (r['acctId'] !== undefined && String(r['acctId']) !== acct) {
     return { status: 200, body: { error: 'acctId in the order does not match the account in the path' } };
   }
@@ -67,6 +77,14 @@ function specFrom(state: SimState, acct: string, o: unknown): OrderSpec | Reply 
   };
   const price = n(r['price']);
   const aux = n(r['auxPrice']);
+  for (const [name, v] of [
+    ['price', price],
+    ['auxPrice', aux],
+  ] as const) {
+    if (v !== undefined && !(v >= 0.0001)) {
+      return { status: 200, body: { error: `The ${name} ${v} is not a valid price.` } };
+    }
+  }
   if (type === 'LMT') spec.limit = price;
   if (type === 'STP') spec.stop = price ?? aux;
   if (type === 'STOP_LIMIT') {
