@@ -245,6 +245,7 @@ describe('order writes are sent once, never retried (against the simulator)', ()
     while (ok.kind === 'questions') ok = await b.reply(ok.question.replyId, true);
     assert.equal(ok.kind, 'placed');
     await b.close();
+    await fetch(`${sim.url}/sim/reset`, { method: 'POST', body: '{}' });
   });
 
   test('503 on place: one request, error surfaces', async () => {
