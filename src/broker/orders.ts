@@ -7,14 +7,27 @@
 import type { CallOptions } from './backend.js';
 import type { SecType } from './types.js';
 
-export type OrderSide = 'BUY' | 'SELL';
-export type OrderType = 'MKT' | 'LMT' | 'STP' | 'STOP_LIMIT' | 'TRAIL';
-export type TimeInForce = 'DAY' | 'GTC' | 'IOC' | 'OPG';
+export const ORDER_SIDES = ['BUY', 'SELL'] as const;
+export const ORDER_TYPES = ['MKT', 'LMT', 'STP', 'STOP_LIMIT', 'TRAIL'] as const;
+export const TIFS = ['DAY', 'GTC', 'IOC', 'OPG'] as const;
 /** Trailing amount in price units ("amt") or percent ("%"). */
-export type TrailingType = 'amt' | '%';
+export const TRAILING_TYPES = ['amt', '%'] as const;
+/**
+ * Where an order stands, in the domain's words: working (at the broker, may still fill),
+ * filled, cancelled (also partly filled, then cancelled), rejected (never worked). The broker's
+ * own status text travels beside it for display.
+ */
+export const ORDER_STATES = ['working', 'filled', 'cancelled', 'rejected'] as const;
 
-export const ORDER_TYPES: readonly OrderType[] = ['MKT', 'LMT', 'STP', 'STOP_LIMIT', 'TRAIL'];
-export const TIFS: readonly TimeInForce[] = ['DAY', 'GTC', 'IOC', 'OPG'];
+export type OrderSide = (typeof ORDER_SIDES)[number];
+export type OrderType = (typeof ORDER_TYPES)[number];
+export type TimeInForce = (typeof TIFS)[number];
+export type TrailingType = (typeof TRAILING_TYPES)[number];
+export type OrderState = (typeof ORDER_STATES)[number];
+
+export function isOrderType(t: string): t is OrderType {
+  return (ORDER_TYPES as readonly string[]).includes(t);
+}
 
 /** One order exactly as it will be sent. `clientOrderId` is unique per order attempt and never reused. */
 export interface OrderRequest {
@@ -48,6 +61,8 @@ export interface OrderQuestion {
 
 export interface PlacedOrder {
   orderId: string;
+  state: OrderState;
+  /** The broker's status text. */
   status: string;
 }
 
@@ -81,22 +96,6 @@ export interface OrderPreview {
   error?: string;
 }
 
-/** Canonical order statuses (IB's CamelCase values; unknown ones are passed through). */
-export type OrderStatusName =
-  | 'Inactive'
-  | 'PendingSubmit'
-  | 'PreSubmitted'
-  | 'Submitted'
-  | 'Filled'
-  | 'PendingCancel'
-  | 'PreCancelled'
-  | 'Cancelled'
-  | 'WarnState'
-  | 'Rejected'
-  | (string & {});
-
-export const FINAL_STATUSES: ReadonlySet<string> = new Set(['Filled', 'Cancelled', 'Inactive', 'Rejected']);
-
 export interface LiveOrder {
   orderId: string;
   clientOrderId?: string;
@@ -113,7 +112,9 @@ export interface LiveOrder {
   limitPrice?: number;
   stopPrice?: number;
   avgPrice?: number;
-  status: OrderStatusName;
+  state: OrderState;
+  /** The broker's status text (display only; decisions use `state`). */
+  status: string;
   tif?: string;
   /** Epoch ms of the last update or execution, when known. */
   time?: number;
@@ -182,8 +183,10 @@ export interface OrdersApi {
   orderStatus(orderId: string, opts?: CallOptions): Promise<LiveOrder>;
   /** Replaces a working order's parameters; `order` is the full new order. */
   modifyOrder(orderId: string, order: OrderRequest, opts?: CallOptions): Promise<PlaceOutcome>;
-  /** Cancels one order ("-1" = all open orders of the account). */
+  /** Cancels one order. */
   cancelOrder(accountId: string, orderId: string, opts?: CallOptions): Promise<CancelResult>;
+  /** Cancels every open order of the account. */
+  cancelAll(accountId: string, opts?: CallOptions): Promise<CancelResult>;
   /** Executions of the last `days` days (1-7). */
   trades(days: number, opts?: CallOptions): Promise<Trade[]>;
   /** The order with this client order id, if the broker shows it among the session's orders. */

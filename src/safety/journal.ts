@@ -25,11 +25,12 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { BrokerError } from '../broker/errors.js';
-import type { OrderRequest } from '../broker/orders.js';
+import type { OrderRequest, OrderState } from '../broker/orders.js';
 
 export const JOURNAL_FILE = 'journal.jsonl';
 
-export type TradingMode = 'SIMULATED' | 'PAPER' | 'LIVE';
+export const TRADING_MODES = ['SIMULATED', 'PAPER', 'LIVE'] as const;
+export type TradingMode = (typeof TRADING_MODES)[number];
 
 /**
  * sending: written, request about to go out (or its answer was never seen).
@@ -49,6 +50,9 @@ export interface JournalEntry {
   updatedAt: number;
   state: JournalState;
   orderId?: string;
+  /** Where the order stands at the broker (with state placed). */
+  orderState?: OrderState;
+  /** The broker's status text, for display. */
   ibStatus?: string;
   replyId?: string;
   message?: string;
@@ -69,6 +73,7 @@ export interface JournalLine {
   order?: OrderRequest;
   state?: JournalState;
   orderId?: string;
+  orderState?: OrderState;
   ibStatus?: string;
   replyId?: string;
   message?: string;
@@ -78,15 +83,16 @@ export interface JournalLine {
 }
 
 export const FINAL_JOURNAL_STATES: ReadonlySet<JournalState> = new Set(['rejected', 'declined', 'not_found']);
-const FINAL_IB = new Set(['Filled', 'Cancelled', 'Inactive', 'Rejected']);
 
 /** True when nothing about this order can change any more. */
 export function isFinalEntry(e: JournalEntry): boolean {
   if (FINAL_JOURNAL_STATES.has(e.state)) return true;
-  return e.state === 'placed' && e.ibStatus !== undefined && FINAL_IB.has(e.ibStatus);
+  return e.state === 'placed' && e.orderState !== undefined && e.orderState !== 'working';
 }
 
-export type JournalPatch = Partial<Pick<JournalLine, 'state' | 'orderId' | 'ibStatus' | 'replyId' | 'message'>>;
+export type JournalPatch = Partial<
+  Pick<JournalLine, 'state' | 'orderId' | 'orderState' | 'ibStatus' | 'replyId' | 'message'>
+>;
 
 export interface JournalOptions {
   now?: () => number;
@@ -256,6 +262,7 @@ export class Journal {
         this.byOrder.set(l.orderId, l.cOID);
       }
       if (l.ibStatus) e.ibStatus = l.ibStatus;
+      if (l.orderState) e.orderState = l.orderState;
       return;
     }
     if (!e) return;
@@ -279,6 +286,7 @@ export class Journal {
       this.byOrder.set(l.orderId, l.cOID);
     }
     if (l.ibStatus) e.ibStatus = l.ibStatus;
+    if (l.orderState) e.orderState = l.orderState;
     if (l.replyId !== undefined) e.replyId = l.replyId || undefined;
     if (l.message !== undefined) e.message = l.message;
   }
@@ -331,7 +339,12 @@ export class Journal {
    * modification or cancel of it is sent). Keyed by the order's own client order id when it
    * has one that is not ours, else `ib-<orderId>`. Never counts as an order sent.
    */
-  adopt(order: OrderRequest, orderId: string, mode: TradingMode, ibStatus?: string): JournalEntry {
+  adopt(
+    order: OrderRequest,
+    orderId: string,
+    mode: TradingMode,
+    at?: { orderState: OrderState; ibStatus: string },
+  ): JournalEntry {
     return this.locked(() => {
       this.refresh();
       const mine = this.byOrderId(orderId);
@@ -351,7 +364,10 @@ export class Journal {
         orderId,
         foreign: true,
       };
-      if (ibStatus) line.ibStatus = ibStatus;
+      if (at) {
+        line.orderState = at.orderState;
+        line.ibStatus = at.ibStatus;
+      }
       this.writeAndApply(line);
       return this.entries.get(cOID)!;
     });

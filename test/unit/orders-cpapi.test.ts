@@ -67,7 +67,7 @@ describe("IB's order shapes (protocol §7 examples)", () => {
       parsePlaceAnswer([{ order_id: '1370093239', order_status: 'PreSubmitted', encrypt_message: '1' }]),
       {
         kind: 'placed',
-        orders: [{ orderId: '1370093239', status: 'PreSubmitted' }],
+        orders: [{ orderId: '1370093239', status: 'PreSubmitted', state: 'working' }],
       },
     );
     const q = parsePlaceAnswer([
@@ -151,6 +151,7 @@ describe("IB's order shapes (protocol §7 examples)", () => {
       quantity: 5,
       filled: 5,
       remaining: 0,
+      state: 'filled',
       status: 'Filled',
       clientOrderId: 'Order123',
       secType: 'STK',

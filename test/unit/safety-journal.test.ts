@@ -48,7 +48,7 @@ describe('order journal', () => {
     assert.equal(e.orderId, '100');
     assert.equal(j.byOrderId('100')?.clientOrderId, 'c1');
     assert.equal(isFinalEntry(e), false);
-    j.update('c1', { ibStatus: 'Filled' });
+    j.update('c1', { orderState: 'filled', ibStatus: 'Filled' });
     assert.equal(isFinalEntry(j.get('c1')!), true);
     j.close();
   });
@@ -142,7 +142,7 @@ describe('order journal', () => {
     const h = home();
     const j = new Journal(h);
     const tws = { ...order(''), clientOrderId: '' };
-    const e = j.adopt(tws, '777', 'PAPER', 'Submitted');
+    const e = j.adopt(tws, '777', 'PAPER', { orderState: 'working', ibStatus: 'Submitted' });
     assert.equal(e.clientOrderId, 'ib-777');
     assert.equal(e.foreign, true);
     assert.equal(j.byOrderId('777')?.clientOrderId, 'ib-777');

@@ -1019,6 +1019,10 @@ export class CpapiBackend implements Backend {
     return this.orders.cancelOrder(accountId, orderId, opts);
   }
 
+  cancelAll(accountId: string, opts?: CallOptions): Promise<CancelResult> {
+    return this.orders.cancelAll(accountId, opts);
+  }
+
   trades(days: number, opts?: CallOptions): Promise<Trade[]> {
     return this.orders.trades(days, opts);
   }

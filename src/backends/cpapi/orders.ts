@@ -17,6 +17,7 @@ import type {
   OrderPreview,
   OrderQuestion,
   OrderRequest,
+  OrderState,
   OrdersApi,
   PlaceOutcome,
   Trade,
@@ -48,6 +49,19 @@ function sideOf(v: unknown): 'BUY' | 'SELL' | undefined {
   if (s === 'BUY' || s === 'B' || s === 'BOT') return 'BUY';
   if (s === 'SELL' || s === 'S' || s === 'SLD') return 'SELL';
   return undefined;
+}
+
+/**
+ * IB's order status text → the domain's state. IB: Filled; Cancelled, PendingCancel,
+ * PreCancelled, ApiCancelled; Inactive and Rejected (never worked); everything else (PendingSubmit,
+ * PreSubmitted, Submitted, WarnState, ...) is still working.
+ */
+export function orderStateOf(status: string): OrderState {
+  const s = status.replace(/[\s_]+/g, '').toLowerCase();
+  if (s === 'filled') return 'filled';
+  if (s === 'cancelled' || s === 'pendingcancel' || s === 'precancelled' || s === 'apicancelled') return 'cancelled';
+  if (s === 'inactive' || s === 'rejected') return 'rejected';
+  return 'working';
 }
 
 /** IB's order-type spellings in live orders / status → our names (unknown ones pass through). */
@@ -138,10 +152,10 @@ export function parsePlaceAnswer(data: unknown): PlaceOutcome {
     if (placed.length) {
       return {
         kind: 'placed',
-        orders: placed.map((r) => ({
-          orderId: String(r['order_id']),
-          status: str(r['order_status']) ?? 'PendingSubmit',
-        })),
+        orders: placed.map((r) => {
+          const status = str(r['order_status']) ?? 'PendingSubmit';
+          return { orderId: String(r['order_id']), status, state: orderStateOf(status) };
+        }),
       };
     }
     // IB's "advanced order reject" prompt (e.g. price management algo): never auto-answered.
@@ -227,8 +241,10 @@ function liveRow(r: Row): LiveOrder | undefined {
     quantity: total || filled + remaining,
     filled,
     remaining,
+    state: 'working',
     status: str(r['status']) ?? str(r['order_status']) ?? 'Unknown',
   };
+  o.state = orderStateOf(o.status);
   const cOID = str(r['order_ref']) ?? str(r['cOID']);
   if (cOID) o.clientOrderId = cOID;
   const st = secTypeOf(r['secType'] ?? r['sec_type']);
@@ -495,6 +511,11 @@ export class CpapiOrders implements OrdersApi {
     return parseCancel(orderId, res.data);
   }
 
+  /** IB cancels every open order of the account for the order id -1. */
+  cancelAll(accountId: string, opts: CallOptions = {}): Promise<CancelResult> {
+    return this.cancelOrder(accountId, '-1', opts);
+  }
+
   async trades(days: number, opts: CallOptions = {}): Promise<Trade[]> {
     const d = Math.min(7, Math.max(1, Math.round(days)));
     const res = await this.http.get<unknown>('/iserver/account/trades', {
@@ -532,6 +553,7 @@ export class CpapiOrders implements OrdersApi {
         quantity: filled,
         filled,
         remaining: 0,
+        state: 'filled',
         status: 'Filled',
         description: 'from executions',
       };

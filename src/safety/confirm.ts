@@ -1,0 +1,161 @@
+/**
+ * Approval: how a prepared order gets from "checked" to "sent". By configuration and what the
+ * client can do: none (send at once), a dialog the human answers (elicitation; the SDK calls the
+ * tool again with the answer and the state we gave), or a single-use token for confirm_order.
+ * IB's warnings about an order need the same approval the order had. Holds are confirmation
+ * tokens (`ct1.` …); a dialog's hold is bound to the tool's arguments and is useless to
+ * confirm_order.
+ */
+import type { CallOptions } from '../broker/backend.js';
+import { BrokerError } from '../broker/errors.js';
+import { durationText } from './confirm-token.js';
+import type { Held, OrderContext } from './context.js';
+import { type OrderOutcome, outcome, type Prepared } from './outcome.js';
+import type { Preparer } from './prepare.js';
+import type { Reconciler } from './reconcile.js';
+import { heldHash, type Sender } from './send.js';
+
+const HOLD_PREFIX = 'ct1.';
+
+/** True for a request state that is one of our holds (a dialog re-entry). */
+export function isDialogState(state: unknown): state is string {
+  return typeof state === 'string' && state.startsWith(HOLD_PREFIX);
+}
+
+/** What an order tool gets back: a result, or a question for the human (a dialog). */
+export type ApprovalStep =
+  | { kind: 'result'; outcome: OrderOutcome }
+  | { kind: 'ask'; about: 'order'; prepared: Prepared; state: string }
+  | { kind: 'ask'; about: 'question'; outcome: OrderOutcome; state: string };
+
+export interface ApprovalRequest {
+  /** Hash of the tool and its arguments: a dialog's state is bound to it. */
+  argsHash: string;
+  /** On re-entry: the state the client echoed and whether the human accepted. */
+  dialog?: { state: string; accepted: boolean } | undefined;
+  /** The client can show a dialog (form elicitation). */
+  canAsk: boolean;
+  /** A client order id given by the caller: a second call with it sends nothing new. */
+  clientOrderId?: string | undefined;
+  prepare: () => Promise<Prepared>;
+}
+
+export class Approvals {
+  constructor(
+    private readonly ctx: OrderContext,
+    private readonly prep: Preparer,
+    private readonly sender: Sender,
+    private readonly reconciler: Reconciler,
+  ) {}
+
+  /** The whole path of a place or modify call, from its arguments to a result or a dialog. */
+  async run(req: ApprovalRequest, opts: CallOptions = {}): Promise<ApprovalStep> {
+    if (req.dialog) return this.reenter(req.dialog, req.argsHash, opts);
+    await this.reconciler.ensureReconciled(opts);
+    if (req.clientOrderId) {
+      const seen = await this.reconciler.existing(req.clientOrderId, opts);
+      if (seen) return { kind: 'result', outcome: seen };
+    }
+    const prepared = await req.prepare();
+    const how = this.prep.confirmationFor(prepared.mode);
+    if (how === 'none') return { kind: 'result', outcome: await this.sender.send(prepared, opts, 'none') };
+    if (how === 'elicit' && req.canAsk) {
+      return { kind: 'ask', about: 'order', prepared, state: this.hold(prepared, req.argsHash).token };
+    }
+    const { token, expiresAt } = this.hold(prepared);
+    const what = prepared.action === 'modify' ? 'change' : 'order';
+    return {
+      kind: 'result',
+      outcome: outcome(
+        prepared,
+        'confirmation_required',
+        `Nothing was sent. Show the user this ${what} and the estimate; if they agree, call confirm_order {"token": "…"} within ${durationText(this.ctx.tokens.ttlMs)}. The token sends exactly this ${what}, once.`,
+        { confirmation: { token, expiresAt: new Date(expiresAt).toISOString() } },
+      ),
+    };
+  }
+
+  /** The human answered the dialog: send on yes; on no, nothing is sent (or IB is told no). */
+  private async reenter(dialog: { state: string; accepted: boolean }, argsHash: string, opts: CallOptions) {
+    if (dialog.accepted) return this.afterDialog(await this.confirmToken(dialog.state, opts, argsHash), argsHash);
+    const held = this.peek(dialog.state);
+    const no = await this.decline(dialog.state, opts);
+    if (no)
+      return { kind: 'result', outcome: { ...no, message: `The user declined IB's warning. ${no.message}` } } as const;
+    const p = held.prepared;
+    return {
+      kind: 'result',
+      outcome: outcome(p, 'declined', `The user declined; nothing was ${p.action === 'modify' ? 'changed' : 'sent'}.`),
+    } as const;
+  }
+
+  /** After a dialog approval, IB's warnings go to the human in a dialog too. */
+  private afterDialog(r: OrderOutcome, argsHash: string): ApprovalStep {
+    if (r.status !== 'needs_reply' || r.approval !== 'elicit' || !r.question) return { kind: 'result', outcome: r };
+    return {
+      kind: 'ask',
+      about: 'question',
+      outcome: r,
+      state: this.sender.holdReply(r.question.replyId, argsHash).token,
+    };
+  }
+
+  /**
+   * Holds a prepared order for confirmation; the token releases it once within the TTL. With
+   * `argsHash` the hold is the state of a client dialog: only that tool's re-entry with the same
+   * arguments can release it, never confirm_order.
+   */
+  hold(prepared: Prepared, argsHash?: string): { token: string; expiresAt: number } {
+    const held: Held = { prepared };
+    if (argsHash) held.argsHash = argsHash;
+    return this.ctx.tokens.issue(heldHash(held), prepared.order.accountId, held);
+  }
+
+  /** Checks a hold without using it. */
+  peek(token: string): Held {
+    return this.ctx.tokens.check(token, heldHash).data;
+  }
+
+  /**
+   * Uses a hold up and releases exactly what it holds: the order, or "yes" to IB's question.
+   * `argsHash` is given only by a dialog re-entry (approval elicit); confirm_order gives none and
+   * so cannot redeem a dialog's state.
+   */
+  async confirmToken(token: string, opts: CallOptions = {}, argsHash?: string): Promise<OrderOutcome> {
+    const pre = this.peek(token);
+    if (argsHash === undefined && pre.argsHash !== undefined) {
+      throw new BrokerError(
+        'REFUSED',
+        "This is the state of the client's confirmation dialog, not a confirmation token; nothing was sent.",
+        { hint: 'Only the human answering the dialog can confirm this order.' },
+      );
+    }
+    if (argsHash !== undefined && pre.argsHash !== argsHash) {
+      throw new BrokerError(
+        'REFUSED',
+        'The confirmation does not belong to these order parameters; nothing was sent.',
+        {
+          hint: 'Place the order again.',
+        },
+      );
+    }
+    const held = this.ctx.tokens.redeem(token, heldHash).data;
+    if (held.replyId) return this.sender.answerReply(held.replyId, true, opts);
+    return this.sender.send(held.prepared, opts, argsHash !== undefined ? 'elicit' : 'token');
+  }
+
+  /** Voids a hold. For a held question of IB's, also answers IB "no" (nothing is placed). */
+  async decline(token: string, opts: CallOptions = {}): Promise<OrderOutcome | undefined> {
+    let held: Held | undefined;
+    try {
+      held = this.peek(token);
+    } catch {
+      // Already invalid: nothing to decline.
+    }
+    this.ctx.tokens.discard(token);
+    if (held?.replyId && this.ctx.pendingReplies.has(held.replyId)) {
+      return this.sender.answerReply(held.replyId, false, opts);
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * Preparing an order: everything short of sending. The account and its mode come from IB, the
+ * live gate and the kill switch are checked, the input is validated, the order is priced (quote
+ * and IB's what-if) and every limit is checked. A `Prepared` order is exactly what will be sent.
+ */
+import type { CallOptions } from '../broker/backend.js';
+import { BrokerError } from '../broker/errors.js';
+import { isOrderType, type OrderRequest, type TimeInForce, type TradingAccounts } from '../broker/orders.js';
+import type { Contract } from '../broker/types.js';
+import { ident, idents } from '../broker/untrusted.js';
+import { DAY_MS, newClientOrderId, type OrderContext } from './context.js';
+import type { TradingMode } from './journal.js';
+import { assertNotHalted } from './killswitch.js';
+import type { OrderDraft, Prepared } from './outcome.js';
+import {
+  assertModeAllowed,
+  type ConfirmationMode,
+  checkLimits,
+  confirmationProblem,
+  detectMode,
+  type PriceRefs,
+} from './policy.js';
+import { assertValidOrder } from './validate.js';
+
+const ACCOUNTS_TTL_MS = 60_000;
+const CLIENT_ID_RE = /^[A-Za-z0-9._:-]{4,40}$/;
+
+export interface ModifyArgs {
+  accountId?: string | undefined;
+  orderId: string;
+  quantity?: number | undefined;
+  limitPrice?: number | undefined;
+  stopPrice?: number | undefined;
+  trailingAmount?: number | undefined;
+  tif?: TimeInForce | undefined;
+}
+
+export class Preparer {
+  private accountsCache: { at: number; info: TradingAccounts } | undefined;
+
+  constructor(private readonly ctx: OrderContext) {}
+
+  async accounts(opts: CallOptions = {}, fresh = false): Promise<TradingAccounts> {
+    if (!fresh && this.accountsCache && this.ctx.now() - this.accountsCache.at < ACCOUNTS_TTL_MS) {
+      return this.accountsCache.info;
+    }
+    const info = await this.ctx.api.tradingAccounts(opts);
+    this.accountsCache = { at: this.ctx.now(), info };
+    return info;
+  }
+
+  modeOf(accountId: string, info: TradingAccounts): TradingMode {
+    return detectMode(accountId, info, this.ctx.simulated);
+  }
+
+  /** Picks the account: the one given, else the only one allowed/available. */
+  pickAccount(given: string | undefined, info: TradingAccounts): string {
+    if (given) {
+      const id = given.trim().toUpperCase();
+      if (!info.accounts.map((a) => a.toUpperCase()).includes(id)) {
+        throw new BrokerError('INVALID_INPUT', `Account ${given} is not one of this session's accounts.`, {
+          hint: `Accounts: ${idents(info.accounts) || '(none)'}.`,
+        });
+      }
+      return info.accounts.find((a) => a.toUpperCase() === id)!;
+    }
+    const allowed = this.ctx.safety.allowedAccounts.length
+      ? info.accounts.filter((a) => this.ctx.safety.allowedAccounts.includes(a))
+      : info.accounts;
+    if (allowed.length === 1) return allowed[0]!;
+    if (allowed.length === 0) {
+      throw new BrokerError('REFUSED', 'No account of this session may trade.', {
+        hint: `Session accounts: ${idents(info.accounts) || '(none)'}; --allowed-accounts: ${this.ctx.safety.allowedAccounts.join(', ') || '(any)'}.`,
+      });
+    }
+    throw new BrokerError('INVALID_INPUT', 'Several accounts can trade; say which one.', {
+      hint: `Pass accountId, one of: ${idents(allowed)}.`,
+    });
+  }
+
+  /** The confirmation this order needs, by configuration and mode. */
+  confirmationFor(mode: TradingMode): ConfirmationMode {
+    const problem = confirmationProblem(this.ctx.safety, mode);
+    if (problem) throw new BrokerError('REFUSED', problem);
+    return this.ctx.safety.orderConfirmation;
+  }
+
+  /** Everything short of sending: validates, prices, previews and checks limits. Throws REFUSED/INVALID_INPUT. */
+  async prepare(draft: OrderDraft, opts: CallOptions = {}, previewOnly = false): Promise<Prepared> {
+    if (!previewOnly) assertNotHalted(this.ctx.home, 'placing');
+    const info = await this.accounts(opts);
+    const accountId = this.pickAccount(draft.accountId, info);
+    const mode = this.modeOf(accountId, info);
+    if (!previewOnly) {
+      assertModeAllowed(mode, this.ctx.safety, 'placing an order');
+      this.confirmationFor(mode);
+    }
+    const c = draft.contract;
+    assertValidOrder({ ...draft, secType: c.secType });
+    let clientOrderId = draft.clientOrderId?.trim();
+    if (clientOrderId !== undefined && !CLIENT_ID_RE.test(clientOrderId)) {
+      throw new BrokerError('INVALID_INPUT', `clientOrderId "${clientOrderId}" is not valid.`, {
+        hint: '4-40 characters: letters, digits, . _ : -',
+      });
+    }
+    clientOrderId ||= newClientOrderId(this.ctx.now());
+    const order: OrderRequest = {
+      accountId,
+      conid: c.conid,
+      secType: c.secType,
+      symbol: c.symbol,
+      side: draft.side,
+      orderType: draft.orderType,
+      quantity: draft.quantity,
+      tif: draft.tif,
+      outsideRth: draft.outsideRth,
+      clientOrderId,
+    };
+    if (draft.limitPrice !== undefined) order.limitPrice = draft.limitPrice;
+    if (draft.stopPrice !== undefined) order.stopPrice = draft.stopPrice;
+    if (draft.trailingAmount !== undefined) {
+      order.trailingAmount = draft.trailingAmount;
+      order.trailingType = draft.trailingType ?? 'amt';
+    }
+    return this.priceAndCheck({ action: 'place', order, contract: c, mode }, info, opts, true);
+  }
+
+  private async priceAndCheck(
+    base: Pick<Prepared, 'action' | 'order' | 'contract' | 'mode' | 'orderId' | 'changes'>,
+    info: TradingAccounts,
+    opts: CallOptions,
+    newOrder: boolean,
+  ): Promise<Prepared> {
+    const { order, contract } = base;
+    const [quote, preview] = await Promise.all([
+      this.ctx.backend
+        .snapshot([order.conid], ['bid', 'ask', 'last'], { ...opts, maxWaitMs: 2500 })
+        .then((rows) => {
+          const v = rows[0]?.values ?? {};
+          const n = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) && x > 0 ? x : undefined);
+          return { bid: n(v.bid), ask: n(v.ask), last: n(v.last) } as PriceRefs;
+        })
+        .catch((err: unknown) => {
+          this.ctx.log.info('order: no quote', { conid: order.conid, err: (err as Error).message });
+          return undefined;
+        }),
+      this.ctx.api.previewOrder(order, opts).then(
+        (p) => ({ preview: p }),
+        (err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }),
+      ),
+    ]);
+    const count = this.ctx.journal.attemptsSince(this.ctx.now() - DAY_MS);
+    const limits = checkLimits(
+      {
+        order,
+        contract,
+        brokerAccounts: info.accounts,
+        accountCurrency: info.currencies?.[order.accountId],
+        quote,
+        preview: 'preview' in preview ? preview.preview : undefined,
+        ordersLast24h: newOrder ? count : Math.max(0, count - 1),
+      },
+      this.ctx.safety,
+    );
+    const out: Prepared = { ...base, limits };
+    if (quote) out.quote = quote;
+    if ('preview' in preview) out.preview = preview.preview;
+    else out.previewError = preview.error;
+    return out;
+  }
+
+  /** A change of a working order, checked as a new order would be. */
+  async prepareModify(
+    args: ModifyArgs,
+    resolveContract: (conid: number) => Promise<Contract>,
+    opts: CallOptions = {},
+  ): Promise<Prepared> {
+    assertNotHalted(this.ctx.home, 'modifying');
+    const live = await this.ctx.api.orderStatus(args.orderId, opts);
+    const info = await this.accounts(opts);
+    const accountId = args.accountId ? this.pickAccount(args.accountId, info) : live.accountId;
+    if (live.accountId && accountId !== live.accountId) {
+      throw new BrokerError(
+        'INVALID_INPUT',
+        `Order ${args.orderId} belongs to account ${ident(live.accountId)}, not ${ident(accountId)}.`,
+      );
+    }
+    const mode = this.modeOf(accountId, info);
+    assertModeAllowed(mode, this.ctx.safety, 'modifying an order');
+    this.confirmationFor(mode);
+    if (live.state !== 'working') {
+      throw new BrokerError('REFUSED', `Order ${args.orderId} is ${ident(live.status)}; it can no longer be changed.`);
+    }
+    const changes: Record<string, unknown> = {};
+    for (const k of ['quantity', 'limitPrice', 'stopPrice', 'trailingAmount', 'tif'] as const) {
+      if (args[k] !== undefined) changes[k] = args[k];
+    }
+    if (!Object.keys(changes).length) {
+      throw new BrokerError('INVALID_INPUT', 'Nothing to change.', {
+        hint: 'Pass price, stopPrice, quantity, trailingAmount or tif.',
+      });
+    }
+    const ours =
+      this.ctx.journal.byOrderId(live.orderId) ??
+      (live.clientOrderId ? this.ctx.journal.get(live.clientOrderId) : undefined);
+    // For an order placed elsewhere, IB's answer is the only truth (the journal only records it).
+    const prev: Partial<OrderRequest> = ours && !ours.foreign ? ours.order : {};
+    const type = prev.orderType ?? (isOrderType(live.orderType) ? live.orderType : undefined);
+    if (!type) {
+      throw new BrokerError(
+        'REFUSED',
+        `Order ${args.orderId} has type ${ident(live.orderType)}, which this server cannot modify.`,
+      );
+    }
+    const contract = await resolveContract(live.conid);
+    const order: OrderRequest = {
+      accountId,
+      conid: live.conid,
+      secType: contract.secType,
+      symbol: contract.symbol,
+      side: live.side,
+      orderType: type,
+      quantity: args.quantity ?? live.quantity,
+      tif: args.tif ?? ((prev.tif ?? live.tif ?? 'DAY') as TimeInForce),
+      outsideRth: prev.outsideRth ?? false,
+      clientOrderId: ours?.clientOrderId ?? live.clientOrderId ?? '',
+    };
+    const limit = args.limitPrice ?? prev.limitPrice ?? live.limitPrice;
+    const stop = args.stopPrice ?? prev.stopPrice ?? live.stopPrice;
+    if ((type === 'LMT' || type === 'STOP_LIMIT') && limit !== undefined) order.limitPrice = limit;
+    if ((type === 'STP' || type === 'STOP_LIMIT') && stop !== undefined) order.stopPrice = stop;
+    if (type === 'TRAIL') {
+      const amt = args.trailingAmount ?? prev.trailingAmount;
+      if (amt === undefined) {
+        throw new BrokerError(
+          'REFUSED',
+          `Order ${args.orderId} is a trailing order this server did not place; its trailing amount is unknown.`,
+        );
+      }
+      order.trailingAmount = amt;
+      order.trailingType = prev.trailingType ?? 'amt';
+    }
+    if (args.limitPrice !== undefined && type !== 'LMT' && type !== 'STOP_LIMIT') {
+      throw new BrokerError('INVALID_INPUT', `Order ${args.orderId} is ${type}: it has no limit price to change.`);
+    }
+    if (args.stopPrice !== undefined && type !== 'STP' && type !== 'STOP_LIMIT') {
+      throw new BrokerError('INVALID_INPUT', `Order ${args.orderId} is ${type}: it has no stop price to change.`);
+    }
+    if (order.quantity < live.filled) {
+      throw new BrokerError('INVALID_INPUT', `Quantity ${order.quantity} is below the ${live.filled} already filled.`);
+    }
+    assertValidOrder({ ...order, secType: contract.secType });
+    return this.priceAndCheck(
+      { action: 'modify', order, contract, mode, orderId: live.orderId, changes },
+      info,
+      opts,
+      false,
+    );
+  }
+}

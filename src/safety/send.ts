@@ -1,0 +1,429 @@
+/**
+ * Sending: the kill switch and the live gate again, the journal line fsync'd, one request, and
+ * IB's answer: placed, rejected, or questions (answered by policy, or held for the approval the
+ * order had). A lost answer is never retried: the order is looked up, and if IB cannot settle it
+ * the result says it may exist. Cancels are sent the same way.
+ */
+import type { CallOptions } from '../broker/backend.js';
+import { BrokerError, isBrokerError } from '../broker/errors.js';
+import type { CancelResult, LiveOrder, OrderRequest, OrderType, PlaceOutcome, TimeInForce } from '../broker/orders.js';
+import { ident, idents, untrusted } from '../broker/untrusted.js';
+import { canonicalHash } from './confirm-token.js';
+import { certainlyNotSent, DAY_MS, errorText, type OrderContext } from './context.js';
+import { assertNotHalted } from './killswitch.js';
+import {
+  type Approval,
+  type CancelOutcome,
+  liveFacts,
+  type OrderOutcome,
+  outcome,
+  type Prepared,
+  statusOfState,
+} from './outcome.js';
+import { assertModeAllowed } from './policy.js';
+import type { Preparer } from './prepare.js';
+import { decideQuestion, MAX_AUTO_REPLIES } from './questions.js';
+
+const LOOKUP_TIMEOUT_MS = 10_000;
+
+export class Sender {
+  constructor(
+    private readonly ctx: OrderContext,
+    private readonly prep: Preparer,
+  ) {}
+
+  /** Re-checks what can change while an order waits, journals it, sends it once, and handles IB's answer. */
+  async send(held: Prepared, opts: CallOptions = {}, approval: Approval = 'none'): Promise<OrderOutcome> {
+    const { journal, safety } = this.ctx;
+    let p = held;
+    const modify = p.action === 'modify';
+    assertNotHalted(this.ctx.home, modify ? 'modifying' : 'placing');
+    assertModeAllowed(p.mode, safety, modify ? 'modifying an order' : 'placing an order');
+    if (!modify) {
+      const count = journal.attemptsSince(this.ctx.now() - DAY_MS);
+      if (count + 1 > safety.maxOrdersPerDay) {
+        throw new BrokerError(
+          'REFUSED',
+          `Order refused by the safety policy, nothing was sent: ${count} orders were sent in the last 24 hours; --max-orders-per-day is ${safety.maxOrdersPerDay}.`,
+        );
+      }
+      journal.begin(p.order, p.mode);
+    } else {
+      // Journaled before it is sent, whoever placed the order (an order from TWS gets an entry).
+      const e = journal.byOrderId(p.orderId!) ?? journal.adopt(p.order, p.orderId!, p.mode);
+      if (e.clientOrderId !== p.order.clientOrderId)
+        p = { ...p, order: { ...p.order, clientOrderId: e.clientOrderId } };
+      journal.modify(e.clientOrderId, p.changes ?? {}, p.order);
+    }
+    let answer: PlaceOutcome;
+    try {
+      answer = modify
+        ? await this.ctx.api.modifyOrder(p.orderId!, p.order, opts)
+        : await this.ctx.api.placeOrder(p.order, opts);
+    } catch (err) {
+      return this.answerLost(p, err);
+    }
+    return this.handle(p, answer, [], opts, approval);
+  }
+
+  /** IB's answer: placed, rejected, or questions (auto-confirmed by policy or held for approval). */
+  private async handle(
+    p: Prepared,
+    answer: PlaceOutcome,
+    autoConfirmed: string[],
+    opts: CallOptions,
+    approval: Approval,
+  ): Promise<OrderOutcome> {
+    const { journal } = this.ctx;
+    const cOID = p.order.clientOrderId;
+    const modify = p.action === 'modify';
+    let current = answer;
+    for (let round = 0; ; round++) {
+      if (current.kind === 'placed') {
+        const first = current.orders[0];
+        const orderId = first?.orderId ?? p.orderId;
+        const ibStatus = first?.status;
+        const orderState = first?.state;
+        if (!modify) journal.update(cOID, { state: 'placed', orderId, orderState, ibStatus, replyId: '' });
+        else
+          journal.update(cOID, { orderState, ibStatus, message: `modification accepted (${ibStatus ?? 'pending'})` });
+        return outcome(
+          p,
+          statusOfState(orderState ?? 'working'),
+          modify
+            ? `Modification of order ${ident(orderId)} accepted by IB (${ibStatus ? ident(ibStatus) : 'status pending'}).`
+            : `Order placed: IB order id ${ident(orderId)}, status ${ibStatus ? ident(ibStatus) : 'pending'}.`,
+          { orderId, ibStatus, autoConfirmed },
+        );
+      }
+      if (current.kind === 'rejected') {
+        if (!modify) journal.update(cOID, { state: 'rejected', message: current.message, replyId: '' });
+        else journal.update(cOID, { message: `modification rejected: ${current.message}` });
+        return outcome(
+          p,
+          'rejected',
+          `IB rejected the ${modify ? 'modification' : 'order'}; nothing was ${modify ? 'changed' : 'placed'}: ${untrusted(current.message)}`,
+          { autoConfirmed },
+        );
+      }
+      const q = current.question;
+      const decision = decideQuestion(q, this.ctx.safety.autoConfirmMessageIds, p.mode);
+      if (!decision.autoConfirm || round >= MAX_AUTO_REPLIES) {
+        if (!modify) journal.update(cOID, { state: 'questions', replyId: q.replyId, message: q.messages.join(' | ') });
+        else journal.update(cOID, { message: `modification awaits IB's question ${q.replyId}` });
+        this.ctx.pendingReplies.set(q.replyId, { prepared: p, autoConfirmed, approval });
+        const asks = `IB asks for confirmation before ${modify ? 'changing' : 'placing'} this order (${idents(decision.blocking)}).`;
+        const what = modify ? 'changed' : 'placed';
+        if (approval !== 'token') {
+          return outcome(
+            p,
+            'needs_reply',
+            `${asks} Nothing is ${what} until confirm_order is called with replyId ${ident(q.replyId)}; show the user IB's message first.`,
+            { approval, question: q, autoConfirmed },
+          );
+        }
+        // IB's warning is a new fact: it needs the same approval as the order, a new token.
+        const t = this.holdReply(q.replyId);
+        return outcome(
+          p,
+          'needs_reply',
+          `${asks} Nothing is ${what} yet. Show the user IB's message; only if they agree, call confirm_order {"token": "…"} with this result's new token. To decline: confirm_order {"replyId":"${ident(q.replyId)}","confirmed":false}.`,
+          {
+            approval,
+            question: q,
+            autoConfirmed,
+            confirmation: { token: t.token, expiresAt: new Date(t.expiresAt).toISOString() },
+          },
+        );
+      }
+      autoConfirmed.push(...q.messageIds);
+      try {
+        current = await this.ctx.api.reply(q.replyId, true, opts);
+      } catch (err) {
+        return this.answerLost(p, err);
+      }
+    }
+  }
+
+  /** Holds "yes" to IB's question `replyId` for the same approval the order had. */
+  holdReply(replyId: string, argsHash?: string): { token: string; expiresAt: number } {
+    const pending = this.ctx.pendingReplies.get(replyId);
+    if (!pending) throw noPendingReply(replyId);
+    const held = argsHash ? { prepared: pending.prepared, replyId, argsHash } : { prepared: pending.prepared, replyId };
+    return this.ctx.tokens.issue(heldHash(held), pending.prepared.order.accountId, held);
+  }
+
+  /**
+   * confirm_order with a reply id: answers IB's question for an order this server sent. "No" is
+   * always allowed; "yes" only when the order itself needed no approval (--order-confirmation
+   * none): otherwise IB's warning needs the same approval the order had (a new token, or the
+   * human's answer in the client's dialog).
+   */
+  async confirmReply(replyId: string, confirmed: boolean, opts: CallOptions = {}): Promise<OrderOutcome> {
+    const pending = this.ctx.pendingReplies.get(replyId);
+    if (!pending) throw noPendingReply(replyId);
+    if (confirmed && pending.approval !== 'none') {
+      throw new BrokerError(
+        'REFUSED',
+        `IB's question ${replyId} needs the same approval as the order; a reply id alone cannot confirm it. Nothing was sent.`,
+        {
+          hint:
+            pending.approval === 'elicit'
+              ? "The user answers IB's question in the client's confirmation dialog; call the order tool again if the dialog was closed."
+              : "Show the user IB's message; if they agree, call confirm_order with the token from the needs_reply result.",
+        },
+      );
+    }
+    return this.answerReply(replyId, confirmed, opts);
+  }
+
+  /** Sends the answer to IB's question (once: the pending question is used up). */
+  async answerReply(replyId: string, confirmed: boolean, opts: CallOptions = {}): Promise<OrderOutcome> {
+    const pending = this.ctx.pendingReplies.get(replyId);
+    if (!pending) throw noPendingReply(replyId);
+    this.ctx.pendingReplies.delete(replyId);
+    const p = pending.prepared;
+    const modify = p.action === 'modify';
+    if (confirmed) {
+      assertNotHalted(this.ctx.home, modify ? 'modifying' : 'placing');
+      assertModeAllowed(p.mode, this.ctx.safety, 'confirming an order');
+    }
+    let answer: PlaceOutcome;
+    try {
+      answer = await this.ctx.api.reply(replyId, confirmed, opts);
+    } catch (err) {
+      if (!confirmed) throw err;
+      return this.answerLost(p, err);
+    }
+    if (!confirmed) {
+      if (!modify) this.ctx.journal.update(p.order.clientOrderId, { state: 'declined', replyId: '' });
+      return outcome(
+        p,
+        'declined',
+        `IB's question was answered "no"; the ${modify ? 'modification was not sent' : 'order was not placed'}.`,
+      );
+    }
+    return this.handle(p, answer, [...pending.autoConfirmed], opts, pending.approval);
+  }
+
+  /**
+   * The request may or may not have reached IB. Never resend: look the order up by its
+   * client order id; if that fails, say it may exist.
+   */
+  private async answerLost(p: Prepared, err: unknown): Promise<OrderOutcome> {
+    const { journal } = this.ctx;
+    const cOID = p.order.clientOrderId;
+    const why = errorText(err);
+    if (p.action === 'place' && certainlyNotSent(err)) {
+      journal.update(cOID, { state: 'rejected', message: `not sent: ${why}` });
+      throw err;
+    }
+    this.ctx.log.warn('order: answer lost, looking up by client order id', { cOID, err: why });
+    let found: LiveOrder | undefined;
+    let lookupError: string | undefined;
+    if (p.action === 'place') {
+      for (let attempt = 0; attempt < 3 && !found; attempt++) {
+        if (attempt > 0) await this.ctx.sleep(300 * attempt);
+        try {
+          found = await this.ctx.api.findOrderByClientId(cOID, { signal: AbortSignal.timeout(LOOKUP_TIMEOUT_MS) });
+          lookupError = undefined;
+        } catch (e) {
+          lookupError = errorText(e);
+          if (isBrokerError(e) && e.code === 'NOT_AUTHENTICATED') break;
+        }
+      }
+    } else if (p.orderId) {
+      try {
+        found = await this.ctx.api.orderStatus(p.orderId, { signal: AbortSignal.timeout(LOOKUP_TIMEOUT_MS) });
+      } catch (e) {
+        lookupError = errorText(e);
+      }
+    }
+    if (found && p.action === 'place') {
+      journal.update(cOID, {
+        state: 'placed',
+        orderId: found.orderId,
+        orderState: found.state,
+        ibStatus: found.status,
+      });
+      return outcome(
+        p,
+        statusOfState(found.state),
+        `IB's answer was lost (${why}), so the order was looked up by its client order id ${cOID}: it exists exactly once as IB order ${ident(found.orderId)} (${ident(found.status)}). It was not sent again.`,
+        liveFacts(found),
+      );
+    }
+    if (found) {
+      // A modification: only IB's order as it now stands says whether the change took effect.
+      const shows = `quantity ${found.quantity}${found.limitPrice !== undefined ? `, price ${found.limitPrice}` : ''}${found.stopPrice !== undefined ? `, stop ${found.stopPrice}` : ''}`;
+      const id = ident(found.orderId);
+      const st = ident(found.status);
+      const took = changeShows(p.order, found);
+      journal.update(cOID, {
+        orderState: found.state,
+        ibStatus: found.status,
+        message: `modification answer lost; IB shows ${shows} (${took ? 'change in effect' : 'change not visible'})`,
+      });
+      return outcome(
+        p,
+        took ? statusOfState(found.state) : 'uncertain',
+        took
+          ? `IB's answer was lost (${why}); order ${id} now shows the change (${shows}, ${st}). It was not sent again.`
+          : `UNCERTAIN: IB's answer to the modification was lost (${why}); order ${id} still shows ${shows} (${st}). The change may not have taken effect, or may still; it was NOT sent again. Check get_order_status {"orderId":"${id}"} before changing it again.`,
+        liveFacts(found),
+      );
+    }
+    if (p.action === 'place') {
+      journal.update(cOID, { state: 'unknown', message: `answer lost: ${why}` });
+      return outcome(
+        p,
+        'uncertain',
+        `UNCERTAIN: the order MAY have been placed. IB's answer was lost (${why})` +
+          (lookupError
+            ? ` and looking it up failed (${lookupError})`
+            : ' and it does not show among the live orders yet') +
+          `. It was NOT sent again. Check with get_order_status {"clientOrderId":"${cOID}"} before placing anything similar; ` +
+          'placing it again under a new id could double the position.',
+      );
+    }
+    journal.update(cOID, { message: `modification answer lost: ${why}` });
+    return outcome(
+      p,
+      'uncertain',
+      `UNCERTAIN: the modification of order ${p.orderId} MAY have taken effect. IB's answer was lost (${why})${lookupError ? ` and looking the order up failed (${lookupError})` : ''}. It was NOT sent again. Check get_order_status {"orderId":"${p.orderId}"} before changing it again.`,
+    );
+  }
+
+  /** Cancels one order, or every open order of an account (`orderId` "all"). Works while halted. */
+  async cancel(
+    args: { accountId?: string | undefined; orderId: string },
+    opts: CallOptions = {},
+  ): Promise<CancelOutcome> {
+    const { journal } = this.ctx;
+    const info = await this.prep.accounts(opts);
+    let accountId: string;
+    let live: LiveOrder | undefined;
+    const all = args.orderId === 'all';
+    if (all) {
+      accountId = this.prep.pickAccount(args.accountId, info);
+    } else {
+      live = await this.ctx.api.orderStatus(args.orderId, opts);
+      accountId = live.accountId || this.prep.pickAccount(args.accountId, info);
+    }
+    const mode = this.prep.modeOf(accountId, info);
+    // Cancels still work under the kill switch; a live account still needs --allow-live-trading.
+    assertModeAllowed(mode, this.ctx.safety, 'cancelling an order');
+    // Journaled before it is sent, whoever placed the order.
+    let cOID: string | undefined;
+    if (live) {
+      const at = { orderState: live.state, ibStatus: live.status };
+      cOID = (journal.byOrderId(live.orderId) ?? journal.adopt(orderOf(live), live.orderId, mode, at)).clientOrderId;
+      journal.cancel(cOID);
+    } else journal.note(accountId, 'cancel', 'cancel of every open order requested');
+    const base = { mode, accountId, ...(live ? { order: live } : {}) };
+    let res: CancelResult;
+    try {
+      res = all
+        ? await this.ctx.api.cancelAll(accountId, opts)
+        : await this.ctx.api.cancelOrder(accountId, args.orderId, opts);
+    } catch (err) {
+      const why = errorText(err);
+      if (cOID) journal.update(cOID, { message: `cancel answer lost: ${why}` });
+      if (certainlyNotSent(err)) throw err;
+      return { ...base, answerLost: true, ...(await this.cancelLost(accountId, all ? undefined : args.orderId, why)) };
+    }
+    if (cOID) journal.update(cOID, { message: `cancel ${res.accepted ? 'accepted' : 'refused'}: ${res.message}` });
+    return { ...base, orderId: res.orderId, accepted: res.accepted, message: res.message };
+  }
+
+  /** The answer to a cancel was lost: IB's order list says whether it took effect. */
+  private async cancelLost(
+    accountId: string,
+    orderId: string | undefined,
+    why: string,
+  ): Promise<Pick<CancelOutcome, 'orderId' | 'accepted' | 'uncertain' | 'message'>> {
+    const signal = AbortSignal.timeout(LOOKUP_TIMEOUT_MS);
+    try {
+      if (orderId) {
+        const o = await this.ctx.api.orderStatus(orderId, { signal });
+        if (o.state === 'cancelled') {
+          return {
+            orderId,
+            accepted: true,
+            message: `IB's answer to the cancel was lost (${why}), but order ${orderId} now shows ${ident(o.status)}: the cancel took effect.`,
+          };
+        }
+        return {
+          orderId,
+          accepted: false,
+          uncertain: true,
+          message: `UNCERTAIN: IB's answer to the cancel was lost (${why}); order ${orderId} still shows ${ident(o.status)} (filled ${o.filled} of ${o.quantity}). The cancel may still take effect. Check get_order_status {"orderId":"${orderId}"} before acting on it.`,
+        };
+      }
+      const open = (await this.ctx.api.liveOrders({ signal, force: true })).filter(
+        (o) => o.accountId === accountId && o.state === 'working',
+      );
+      return {
+        orderId: 'all',
+        accepted: open.length === 0,
+        ...(open.length ? { uncertain: true as const } : {}),
+        message: open.length
+          ? `UNCERTAIN: IB's answer to the cancel was lost (${why}); ${open.length} orders of ${accountId} still show as working (${idents(open.map((o) => o.orderId))}). Check get_live_orders.`
+          : `IB's answer to the cancel was lost (${why}), but ${accountId} shows no working orders now.`,
+      };
+    } catch (e) {
+      return {
+        orderId: orderId ?? 'all',
+        accepted: false,
+        uncertain: true,
+        message: `UNCERTAIN: IB's answer to the cancel was lost (${why}) and the order could not be looked up (${errorText(e)}). The cancel MAY have taken effect. Check ${orderId ? `get_order_status {"orderId":"${orderId}"}` : 'get_live_orders'}.`,
+      };
+    }
+  }
+}
+
+/** The hash a held confirmation is bound to: the exact order, and what the hold releases. */
+export function heldHash(h: { prepared: Prepared; argsHash?: string; replyId?: string }): string {
+  return canonicalHash({
+    action: h.prepared.action,
+    order: h.prepared.order,
+    orderId: h.prepared.orderId,
+    argsHash: h.argsHash,
+    replyId: h.replyId,
+  });
+}
+
+function noPendingReply(replyId: string): BrokerError {
+  return new BrokerError('NOT_FOUND', `No order of this server is waiting on IB's question ${replyId}.`, {
+    hint: "IB's questions expire when another order is sent or the server restarts; check get_live_orders and place the order again if it is not there.",
+  });
+}
+
+/** A live order this server did not place, as a journal record. */
+function orderOf(o: LiveOrder): OrderRequest {
+  const out: OrderRequest = {
+    accountId: o.accountId,
+    conid: o.conid,
+    secType: o.secType ?? 'STK',
+    symbol: o.symbol,
+    side: o.side,
+    // IB's own type, even one we cannot send: the record is never read back to fill in a
+    // modification of a foreign order.
+    orderType: o.orderType as OrderType,
+    quantity: o.quantity,
+    tif: (o.tif ?? 'DAY') as TimeInForce,
+    outsideRth: false,
+    clientOrderId: o.clientOrderId ?? '',
+  };
+  if (o.limitPrice !== undefined) out.limitPrice = o.limitPrice;
+  if (o.stopPrice !== undefined) out.stopPrice = o.stopPrice;
+  return out;
+}
+
+/** Whether IB's order as it now stands carries the requested quantity and prices. */
+function changeShows(want: OrderRequest, live: LiveOrder): boolean {
+  const same = (a: number | undefined, b: number | undefined) => a === undefined || a === b;
+  return (
+    live.quantity === want.quantity && same(want.limitPrice, live.limitPrice) && same(want.stopPrice, live.stopPrice)
+  );
+}

@@ -1,0 +1,232 @@
+/**
+ * Order tools that only read (toolset "orders"): get_live_orders, get_order_status, get_trades.
+ */
+import * as z from 'zod';
+import { BrokerError } from '../broker/errors.js';
+import type { LiveOrder, OrdersApi, Trade } from '../broker/orders.js';
+import { defineTool, type ToolContext } from '../mcp/tool.js';
+import { orderService } from '../safety/index.js';
+import { callOpts, ident, num, SymbolSchema, untrusted } from './common.js';
+import { AccountId, ClientOrderId } from './order-shapes.js';
+
+const LiveOrderOut = z.object({
+  orderId: z.string(),
+  clientOrderId: z.string().optional(),
+  accountId: z.string(),
+  symbol: z.string(),
+  conid: z.number(),
+  secType: z.string().optional(),
+  side: z.enum(['BUY', 'SELL']),
+  orderType: z.string(),
+  quantity: z.number(),
+  filled: z.number(),
+  remaining: z.number(),
+  price: z.number().optional(),
+  stopPrice: z.number().optional(),
+  avgPrice: z.number().optional(),
+  status: z.string(),
+  tif: z.string().optional(),
+  time: z.string().optional().describe('Last update, ISO time'),
+});
+
+type LiveOrderOutT = z.infer<typeof LiveOrderOut>;
+
+function liveOut(o: LiveOrder): LiveOrderOutT {
+  const out: LiveOrderOutT = {
+    orderId: o.orderId,
+    accountId: o.accountId,
+    symbol: o.symbol,
+    conid: o.conid,
+    side: o.side,
+    orderType: o.orderType,
+    quantity: o.quantity,
+    filled: o.filled,
+    remaining: o.remaining,
+    status: o.status,
+  };
+  if (o.clientOrderId) out.clientOrderId = o.clientOrderId;
+  if (o.secType) out.secType = o.secType;
+  if (o.limitPrice !== undefined) out.price = o.limitPrice;
+  if (o.stopPrice !== undefined) out.stopPrice = o.stopPrice;
+  if (o.avgPrice !== undefined) out.avgPrice = o.avgPrice;
+  if (o.tif) out.tif = o.tif;
+  if (o.time) out.time = new Date(o.time).toISOString();
+  return out;
+}
+
+function liveLine(o: LiveOrderOutT): string {
+  const px = [
+    o.price !== undefined ? `@ ${num(o.price)}` : '',
+    o.stopPrice !== undefined ? `stop ${num(o.stopPrice)}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+  return `${ident(o.orderId)} ${ident(o.status)} ${o.side} ${num(o.quantity)} ${ident(o.symbol)} ${ident(o.orderType)}${px ? ` ${px}` : ''}${o.tif ? ` ${ident(o.tif)}` : ''} filled ${num(o.filled)} rem ${num(o.remaining)}${o.avgPrice !== undefined ? ` avg ${num(o.avgPrice)}` : ''}${o.clientOrderId ? ` cOID ${ident(o.clientOrderId)}` : ''}${o.time ? ` ${o.time.slice(0, 19)}Z` : ''}`;
+}
+
+function api(ctx: ToolContext): OrdersApi {
+  const b = ctx.app.backend as Partial<OrdersApi>;
+  if (typeof b.liveOrders !== 'function') throw new BrokerError('REFUSED', 'This backend cannot handle orders.');
+  return b as OrdersApi;
+}
+
+export const getLiveOrders = defineTool({
+  name: 'get_live_orders',
+  title: 'Live orders',
+  toolset: 'orders',
+  kind: 'read',
+  description:
+    "Working and today's orders, each once: symbol, side, type, quantity filled/remaining, prices, status, time, IB order id and client order id.",
+  input: z.object({
+    accountId: AccountId.optional().describe('Only this account'),
+  }),
+  output: z.object({ mode: z.string(), orders: z.array(LiveOrderOut) }),
+  async handle(args, ctx) {
+    const rows = await api(ctx).liveOrders(callOpts(ctx));
+    const acct = args.accountId?.toUpperCase();
+    const orders = rows.filter((o) => !acct || o.accountId.toUpperCase() === acct).map(liveOut);
+    return { mode: ctx.app.mode(), orders };
+  },
+  render: (r) =>
+    r.orders.length
+      ? [`[${r.mode}] ${r.orders.length} orders:`, ...r.orders.map(liveLine)].join('\n')
+      : `[${r.mode}] No live orders.`,
+});
+
+export const getOrderStatus = defineTool({
+  name: 'get_order_status',
+  title: 'Order status',
+  toolset: 'orders',
+  kind: 'read',
+  description:
+    "One order's status by IB order id or by clientOrderId (also for orders whose answer was lost): status, filled/remaining, average price.",
+  input: z.object({
+    orderId: z
+      .string()
+      .trim()
+      .regex(/^\d{1,20}$/)
+      .optional()
+      .describe("IB's order id"),
+    clientOrderId: ClientOrderId.optional().describe('The client order id given or returned when placing'),
+  }),
+  output: z.object({
+    found: z.boolean(),
+    order: LiveOrderOut.optional(),
+    journal: z.string().optional().describe("This server's record of the order, when it placed it"),
+    message: z.string(),
+  }),
+  async handle(args, ctx) {
+    if (!args.orderId && !args.clientOrderId) {
+      throw new BrokerError('INVALID_INPUT', 'Pass orderId or clientOrderId.');
+    }
+    const svc = orderService(ctx.app);
+    let live: LiveOrder | undefined;
+    let journal: string | undefined;
+    if (args.clientOrderId) {
+      const e = svc.journal.get(args.clientOrderId);
+      if (e) {
+        journal = `${e.state}${e.ibStatus ? ` (${ident(e.ibStatus)})` : ''}${e.message ? `: ${untrusted(e.message)}` : ''}`;
+        live = await svc.lookup(e, callOpts(ctx));
+      } else live = await api(ctx).findOrderByClientId(args.clientOrderId, callOpts(ctx));
+    } else {
+      live = await api(ctx)
+        .orderStatus(args.orderId!, callOpts(ctx))
+        .catch((err: unknown) => {
+          if (err instanceof BrokerError && err.code === 'NOT_FOUND') return undefined;
+          throw err;
+        });
+      const e = live ? svc.journal.byOrderId(live.orderId) : undefined;
+      if (e) journal = `${e.state}${e.message ? `: ${untrusted(e.message)}` : ''}`;
+    }
+    const id = args.orderId ?? args.clientOrderId!;
+    if (!live) {
+      return {
+        found: false,
+        ...(journal ? { journal } : {}),
+        message: args.clientOrderId
+          ? `IB shows no order with client order id ${id} in this session${journal ? ` (journal: ${journal})` : ''}.`
+          : `IB does not know order ${id} in this session (IB only shows orders of the current session).`,
+      };
+    }
+    return {
+      found: true,
+      order: liveOut(live),
+      ...(journal ? { journal } : {}),
+      message: `Order ${ident(live.orderId)}: ${ident(live.status)}, filled ${live.filled} of ${live.quantity}.`,
+    };
+  },
+  render: (r) =>
+    [r.order ? liveLine(r.order) : '', r.journal ? `journal: ${r.journal}` : '', r.found ? '' : r.message]
+      .filter(Boolean)
+      .join('\n'),
+});
+
+const TradeOut = z.object({
+  executionId: z.string(),
+  orderId: z.string().optional(),
+  clientOrderId: z.string().optional(),
+  accountId: z.string(),
+  symbol: z.string(),
+  conid: z.number(),
+  secType: z.string().optional(),
+  side: z.enum(['BUY', 'SELL']),
+  quantity: z.number(),
+  price: z.number(),
+  commission: z.number().optional(),
+  netAmount: z.number().optional(),
+  exchange: z.string().optional(),
+  time: z.string(),
+});
+
+export const getTrades = defineTool({
+  name: 'get_trades',
+  title: 'Trades (executions)',
+  toolset: 'orders',
+  kind: 'read',
+  description: 'Executions of the last days (1-7, default 1 = today): price, quantity, commission, order ids.',
+  input: z.object({
+    days: z.number().int().min(1).max(7).optional().describe('Days back, 1-7 (default 1)'),
+    accountId: AccountId.optional(),
+    symbol: SymbolSchema.optional().describe('Only this symbol'),
+  }),
+  output: z.object({ trades: z.array(TradeOut) }),
+  async handle(args, ctx) {
+    const rows = await api(ctx).trades(args.days ?? 1, callOpts(ctx));
+    const acct = args.accountId?.toUpperCase();
+    const sym = args.symbol?.toUpperCase();
+    const trades = rows
+      .filter((t: Trade) => (!acct || t.accountId.toUpperCase() === acct) && (!sym || t.symbol.toUpperCase() === sym))
+      .sort((a, b) => b.time - a.time)
+      .map((t) => {
+        const o: z.infer<typeof TradeOut> = {
+          executionId: t.executionId,
+          accountId: t.accountId,
+          symbol: t.symbol,
+          conid: t.conid,
+          side: t.side,
+          quantity: t.quantity,
+          price: t.price,
+          time: new Date(t.time).toISOString(),
+        };
+        if (t.orderId) o.orderId = t.orderId;
+        if (t.clientOrderId) o.clientOrderId = t.clientOrderId;
+        if (t.secType) o.secType = t.secType;
+        if (t.commission !== undefined) o.commission = t.commission;
+        if (t.netAmount !== undefined) o.netAmount = t.netAmount;
+        if (t.exchange) o.exchange = t.exchange;
+        return o;
+      });
+    return { trades };
+  },
+  render: (r) =>
+    r.trades.length
+      ? r.trades
+          .map(
+            (t) =>
+              `${t.time.slice(0, 19)}Z ${t.side} ${num(t.quantity)} ${ident(t.symbol)} @ ${num(t.price)}${t.commission !== undefined ? ` comm ${num(t.commission, 2)}` : ''} order ${t.orderId ? ident(t.orderId) : '-'}${t.clientOrderId ? ` cOID ${ident(t.clientOrderId)}` : ''}`,
+          )
+          .join('\n')
+      : 'No executions in that period.',
+});
+
+export const ORDER_READ_TOOLS = [getOrderStatus, getLiveOrders, getTrades];
