@@ -138,7 +138,8 @@ export interface Trade {
   netAmount?: number;
   exchange?: string;
   /** Epoch ms. */
-  time: number;
+  /** Epoch ms of the execution; undefined when the broker gave no readable time. */
+  time?: number;
 }
 
 export interface CancelResult {

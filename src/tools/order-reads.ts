@@ -175,7 +175,7 @@ const TradeOut = z.object({
   commission: z.number().optional(),
   netAmount: z.number().optional(),
   exchange: z.string().optional(),
-  time: z.string(),
+  time: z.string().optional().describe('Execution time, ISO; absent when IB gave none'),
 });
 
 export const getTrades = defineTool({
@@ -196,7 +196,7 @@ export const getTrades = defineTool({
     const sym = args.symbol?.toUpperCase();
     const trades = rows
       .filter((t: Trade) => (!acct || t.accountId.toUpperCase() === acct) && (!sym || t.symbol.toUpperCase() === sym))
-      .sort((a, b) => b.time - a.time)
+      .sort((a, b) => (b.time ?? 0) - (a.time ?? 0))
       .map((t) => {
         const o: z.infer<typeof TradeOut> = {
           executionId: t.executionId,
@@ -206,8 +206,8 @@ export const getTrades = defineTool({
           side: t.side,
           quantity: t.quantity,
           price: t.price,
-          time: new Date(t.time).toISOString(),
         };
+        if (t.time !== undefined) o.time = new Date(t.time).toISOString();
         if (t.orderId) o.orderId = t.orderId;
         if (t.clientOrderId) o.clientOrderId = t.clientOrderId;
         if (t.secType) o.secType = t.secType;
@@ -223,7 +223,7 @@ export const getTrades = defineTool({
       ? r.trades
           .map(
             (t) =>
-              `${t.time.slice(0, 19)}Z ${t.side} ${num(t.quantity)} ${ident(t.symbol)} @ ${num(t.price)}${t.commission !== undefined ? ` comm ${num(t.commission, 2)}` : ''} order ${t.orderId ? ident(t.orderId) : '-'}${t.clientOrderId ? ` cOID ${ident(t.clientOrderId)}` : ''}`,
+              `${t.time ? `${t.time.slice(0, 19)}Z` : 'time unknown'} ${t.side} ${num(t.quantity)} ${ident(t.symbol)} @ ${num(t.price)}${t.commission !== undefined ? ` comm ${num(t.commission, 2)}` : ''} order ${t.orderId ? ident(t.orderId) : '-'}${t.clientOrderId ? ` cOID ${ident(t.clientOrderId)}` : ''}`,
           )
           .join('\n')
       : 'No executions in that period.',

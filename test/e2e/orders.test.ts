@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type SimulatorHandle, startSimulator } from '../../src/simulator/index.js';
+import { TRADES } from '../fixtures/ib/orders.js';
 import { CLI, type Harness, simRequest, startServer } from './harness.js';
 
 const ACCT = 'DU1234567';
@@ -271,6 +272,17 @@ describe('orders end to end, paper account, confirmation none', () => {
     );
     const unknown = await h.callTool('get_order_status', { orderId: '42' });
     assert.equal(unknown.structured.found, false);
+  });
+
+  test('get_trades: a row without trade_time_r is shown, its time unknown if IB gave none (issue 13 #11)', async () => {
+    await simRequest(h.sim!, '/sim/faults', {
+      fail: { endpoint: 'GET /iserver/account/trades', status: 200, count: 1, body: TRADES.body },
+    });
+    const r = await h.callTool('get_trades', {});
+    assert.equal(r.isError, false, r.text);
+    const times = (r.structured.trades as Array<{ time?: string }>).map((t) => t.time);
+    assert.deepEqual(times, ['2023-12-11T18:05:00.000Z', '2023-12-11T18:00:49.000Z', undefined]);
+    assert.match(r.text, /time unknown BUY 1/);
   });
 
   test('the same clientOrderId twice: one order', async () => {

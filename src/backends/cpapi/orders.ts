@@ -223,9 +223,11 @@ function liveRow(r: Row): LiveOrder | undefined {
   const conid = ibNum(r['conid']);
   const side = sideOf(r['side']);
   if (!orderId || orderId === '-1' || conid === undefined || !side) return undefined;
+  // Field names differ by IB version: camelCase (live orders), snake_case (newer answers), and
+  // cum_fill / average_price (order status). docs/ib/fixtures names the source of each.
   const total = ibNum(r['totalSize']) ?? ibNum(r['total_size']) ?? 0;
-  const filled = ibNum(r['filledQuantity']) ?? ibNum(r['cum_fill']) ?? 0;
-  const remaining = ibNum(r['remainingQuantity']) ?? Math.max(0, total - filled);
+  const filled = ibNum(r['filledQuantity']) ?? ibNum(r['filled_quantity']) ?? ibNum(r['cum_fill']) ?? 0;
+  const remaining = ibNum(r['remainingQuantity']) ?? ibNum(r['remaining_quantity']) ?? Math.max(0, total - filled);
   const o: LiveOrder = {
     orderId,
     accountId: str(r['acct']) ?? str(r['account']) ?? '',
@@ -259,7 +261,7 @@ function liveRow(r: Row): LiveOrder | undefined {
     if (price !== undefined && type !== 'MKT' && type !== 'TRAIL') o.limitPrice = price;
     if (aux !== undefined && (type === 'STOP_LIMIT' || type === 'TRAIL')) o.stopPrice = aux;
   }
-  const avg = ibNum(r['avgPrice']) ?? ibNum(r['average_price']);
+  const avg = ibNum(r['avgPrice']) ?? ibNum(r['avg_fill_price']) ?? ibNum(r['average_price']);
   if (avg !== undefined && filled > 0) o.avgPrice = avg;
   const tif = str(r['timeInForce']) ?? str(r['tif']);
   if (tif) o.tif = tif.toUpperCase();
@@ -269,6 +271,14 @@ function liveRow(r: Row): LiveOrder | undefined {
   if (desc) o.description = desc;
   if (typeof r['order_not_editable'] === 'boolean') o.editable = !r['order_not_editable'];
   return o;
+}
+
+/** IB's trade_time "YYYYMMDD-hh:mm:ss" (UTC) → epoch ms; undefined when it is not that. */
+export function tradeTimeMs(s: string | undefined): number | undefined {
+  const m = s ? /^(\d{4})(\d{2})(\d{2})-(\d{2}):(\d{2}):(\d{2})$/.exec(s.trim()) : null;
+  if (!m) return undefined;
+  const ms = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
+  return Number.isFinite(ms) ? ms : undefined;
 }
 
 /** IB's "YYMMDDHHmmss" (UTC) → epoch ms. */
@@ -318,8 +328,9 @@ export function parseTrades(data: unknown): Trade[] {
       side,
       quantity: qty,
       price,
-      time: ibNum(r['trade_time_r']) ?? Date.parse(String(r['trade_time'] ?? '')) ?? 0,
     };
+    const time = ibNum(r['trade_time_r']) ?? tradeTimeMs(str(r['trade_time']));
+    if (time !== undefined) t.time = time;
     const oid = str(r['order_id']);
     if (oid) t.orderId = oid;
     const ref = str(r['order_ref']);
