@@ -13,6 +13,7 @@ import type { OrderPreview, OrderRequest, TradingAccounts } from '../broker/orde
 import type { Contract } from '../broker/types.js';
 import { ident, idents } from '../broker/untrusted.js';
 import type { TradingMode } from './journal.js';
+import { standardTick } from './validate.js';
 
 export type ConfirmationMode = 'elicit' | 'token' | 'none';
 
@@ -155,6 +156,7 @@ export function worstPrice(
       if (!buy) add(market, marketName);
       break;
     case 'TRAIL': {
+      add(order.stopPrice, 'initial stop');
       if (pos(market)) {
         const t = order.trailingAmount ?? 0;
         const offset = order.trailingType === '%' ? (market * t) / 100 : t;
@@ -167,6 +169,24 @@ export function worstPrice(
   cands.sort((a, b) => b[0] - a[0]);
   const [price, basis] = cands[0]!;
   return { price, basis: `${basis} ${price}` };
+}
+
+/**
+ * A trailing stop's initial stop from the market: last (else ask for a buy, bid for a sell)
+ * plus the trail for a buy, minus it for a sell, on the contract's tick. undefined without a price.
+ */
+export function initialTrailStop(order: OrderRequest, q: PriceRefs | undefined): number | undefined {
+  const buy = order.side === 'BUY';
+  const ref = q?.last ?? (buy ? q?.ask : q?.bid);
+  const amt = order.trailingAmount;
+  if (!pos(ref) || !pos(amt)) return undefined;
+  const off = order.trailingType === '%' ? (ref * amt) / 100 : amt;
+  const raw = buy ? ref + off : ref - off;
+  if (!(raw > 0)) return undefined;
+  const tick = standardTick(order.secType, raw);
+  const decimals = Math.max(0, Math.ceil(-Math.log10(tick) - 1e-9));
+  const stop = Number((Math.round(raw / tick) * tick).toFixed(decimals));
+  return stop > 0 ? stop : undefined;
 }
 
 /** Runs every limit check; returns the report, or throws REFUSED naming failed and unrunnable checks. */

@@ -18,6 +18,7 @@ import {
   checkLimits,
   confirmationProblem,
   detectMode,
+  initialTrailStop,
   type PriceRefs,
 } from './policy.js';
 import { assertValidOrder } from './validate.js';
@@ -125,25 +126,50 @@ export class Preparer {
     return this.priceAndCheck({ action: 'place', order, contract: c, mode }, info, opts, true);
   }
 
+  /** Bid, ask and last for the checks; undefined when IB has none (the checks then say so). */
+  private quote(conid: number, opts: CallOptions): Promise<PriceRefs | undefined> {
+    return this.ctx.backend
+      .snapshot([conid], ['bid', 'ask', 'last'], { ...opts, maxWaitMs: 2500 })
+      .then((rows) => {
+        const v = rows[0]?.values ?? {};
+        const n = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) && x > 0 ? x : undefined);
+        return { bid: n(v.bid), ask: n(v.ask), last: n(v.last) };
+      })
+      .catch((err: unknown) => {
+        this.ctx.log.info('order: no quote', { conid, err: (err as Error).message });
+        return undefined;
+      });
+  }
+
   private async priceAndCheck(
-    base: Pick<Prepared, 'action' | 'order' | 'contract' | 'mode' | 'orderId' | 'changes'>,
+    given: Pick<Prepared, 'action' | 'order' | 'contract' | 'mode' | 'orderId' | 'changes'>,
     info: TradingAccounts,
     opts: CallOptions,
     newOrder: boolean,
   ): Promise<Prepared> {
-    const { order, contract } = base;
+    let base = given;
+    const { contract } = base;
+    let order = base.order;
+    let quoted: Promise<PriceRefs | undefined> = this.quote(order.conid, opts);
+    if (order.orderType === 'TRAIL' && order.stopPrice === undefined) {
+      // IB needs the initial stop of a trailing stop: from the quote, before the what-if.
+      const q = await quoted;
+      const stop = initialTrailStop(order, q);
+      if (stop === undefined) {
+        throw new BrokerError(
+          'INVALID_INPUT',
+          'A TRAIL order needs stopPrice (its initial stop): no quote to set it from.',
+          {
+            hint: 'Pass stopPrice, the price at which the trailing stop starts.',
+          },
+        );
+      }
+      order = { ...order, stopPrice: stop };
+      base = { ...base, order };
+      quoted = Promise.resolve(q);
+    }
     const [quote, preview] = await Promise.all([
-      this.ctx.backend
-        .snapshot([order.conid], ['bid', 'ask', 'last'], { ...opts, maxWaitMs: 2500 })
-        .then((rows) => {
-          const v = rows[0]?.values ?? {};
-          const n = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) && x > 0 ? x : undefined);
-          return { bid: n(v.bid), ask: n(v.ask), last: n(v.last) } as PriceRefs;
-        })
-        .catch((err: unknown) => {
-          this.ctx.log.info('order: no quote', { conid: order.conid, err: (err as Error).message });
-          return undefined;
-        }),
+      quoted,
       this.ctx.api.previewOrder(order, opts).then(
         (p) => ({ preview: p }),
         (err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }),
@@ -228,7 +254,7 @@ export class Preparer {
     const limit = args.limitPrice ?? prev.limitPrice ?? live.limitPrice;
     const stop = args.stopPrice ?? prev.stopPrice ?? live.stopPrice;
     if ((type === 'LMT' || type === 'STOP_LIMIT') && limit !== undefined) order.limitPrice = limit;
-    if ((type === 'STP' || type === 'STOP_LIMIT') && stop !== undefined) order.stopPrice = stop;
+    if ((type === 'STP' || type === 'STOP_LIMIT' || type === 'TRAIL') && stop !== undefined) order.stopPrice = stop;
     if (type === 'TRAIL') {
       const amt = args.trailingAmount ?? prev.trailingAmount;
       if (amt === undefined) {
@@ -243,7 +269,7 @@ export class Preparer {
     if (args.limitPrice !== undefined && type !== 'LMT' && type !== 'STOP_LIMIT') {
       throw new BrokerError('INVALID_INPUT', `Order ${args.orderId} is ${type}: it has no limit price to change.`);
     }
-    if (args.stopPrice !== undefined && type !== 'STP' && type !== 'STOP_LIMIT') {
+    if (args.stopPrice !== undefined && type !== 'STP' && type !== 'STOP_LIMIT' && type !== 'TRAIL') {
       throw new BrokerError('INVALID_INPUT', `Order ${args.orderId} is ${type}: it has no stop price to change.`);
     }
     if (order.quantity < live.filled) {

@@ -97,11 +97,13 @@ export function orderProblems(f: OrderFields): string[] {
     p.push(
       t === 'MKT'
         ? 'a market order takes no price; use orderType LMT to set a limit price.'
-        : `a ${t} order takes no limit price (price); ${t === 'STP' ? 'use stopPrice, or orderType STOP_LIMIT for both' : 'use trailingAmount'}.`,
+        : `a ${t} order takes no limit price (price); ${t === 'STP' ? 'use stopPrice, or orderType STOP_LIMIT for both' : 'use trailingAmount, and stopPrice for the initial stop'}.`,
     );
   }
   if (needsStop && f.stopPrice === undefined) p.push(`a ${t} order needs a stop price (stopPrice).`);
-  if (!needsStop && f.stopPrice !== undefined) p.push(`a ${t} order takes no stop price (stopPrice).`);
+  // TRAIL: stopPrice is the initial stop (IB's price); prepare sets it from the quote when not given.
+  const takesStop = needsStop || t === 'TRAIL';
+  if (!takesStop && f.stopPrice !== undefined) p.push(`a ${t} order takes no stop price (stopPrice).`);
   if (t === 'TRAIL') {
     if (f.trailingAmount === undefined) p.push('a TRAIL order needs trailingAmount (and trailingType "amt" or "%").');
     else if (!Number.isFinite(f.trailingAmount) || f.trailingAmount <= 0) {
@@ -121,7 +123,7 @@ export function orderProblems(f: OrderFields): string[] {
     const e = priceProblem('price', f.limitPrice, f);
     if (e) p.push(e);
   }
-  if (f.stopPrice !== undefined && needsStop) {
+  if (f.stopPrice !== undefined && takesStop) {
     const e = priceProblem('stopPrice', f.stopPrice, f);
     if (e) p.push(e);
   }

@@ -220,6 +220,7 @@ export class SimOrderEngine {
       return `${label}\nFractional quantities are not supported for this contract.`;
     if ((type === 'LMT' || type === 'STOP_LIMIT') && !(spec.limit! > 0)) return `${label}\nMissing order price.`;
     if ((type === 'STP' || type === 'STOP_LIMIT') && !(spec.stop! > 0)) return `${label}\nMissing stop price.`;
+    if (type === 'TRAIL' && !(spec.stop! > 0)) return `${label}\nMissing order price (the initial stop price).`;
     if (type === 'TRAIL' && !(spec.trailAmt! > 0)) return `${label}\nMissing trailing amount.`;
     for (const px of [spec.limit, spec.stop]) {
       if (px !== undefined && !onTick(px, this.tickSize(inst, px))) {
@@ -386,6 +387,7 @@ export class SimOrderEngine {
       o.trailAmt = spec.trailAmt;
       o.trailType = spec.trailType ?? 'amt';
     }
+    if (o.type === 'TRAIL' && spec.stop !== undefined) o.trailStop = spec.stop;
     if (o.type === 'STP' || o.type === 'STOP_LIMIT' || o.type === 'TRAIL' || o.tif === 'OPG') o.status = 'PreSubmitted';
     this.orders.set(o.orderId, o);
     this.work(o, true);
@@ -619,7 +621,7 @@ export class SimOrderEngine {
     if (spec.stop !== undefined) o.stop = spec.stop;
     if (spec.trailAmt !== undefined) {
       o.trailAmt = spec.trailAmt;
-      o.trailStop = undefined;
+      o.trailStop = o.type === 'TRAIL' ? spec.stop : undefined;
     }
     o.updatedAt = this.now;
     if (o.filled >= o.qty) o.status = 'Filled';

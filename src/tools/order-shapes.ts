@@ -62,7 +62,7 @@ const orderFields = {
   action: Side,
   orderType: OrderTypeIn,
   price: Price.optional().describe('Limit price (LMT, STOP_LIMIT)'),
-  stopPrice: Price.optional().describe('Stop (trigger) price (STP, STOP_LIMIT)'),
+  stopPrice: Price.optional().describe('Stop price (STP, STOP_LIMIT); TRAIL: initial stop, default from the quote'),
   trailingAmount: Price.optional().describe('TRAIL: distance of the trailing stop'),
   trailingType: z.enum(TRAILING_TYPES).optional().describe('TRAIL: "amt" (price units, default) or "%"'),
   tif: Tif.optional(),
@@ -240,7 +240,7 @@ function sentLabel(s: z.infer<typeof SentOut>): string {
         : s.orderType === 'STOP_LIMIT'
           ? ` stop ${num(s.stopPrice)} limit ${num(s.price)}`
           : s.orderType === 'TRAIL'
-            ? ` trail ${num(s.trailingAmount)}${s.trailingType === '%' ? '%' : ''}`
+            ? ` trail ${num(s.trailingAmount)}${s.trailingType === '%' ? '%' : ''}${s.stopPrice !== undefined ? ` from stop ${num(s.stopPrice)}` : ''}`
             : '';
   return `${s.side} ${num(s.quantity)} ${s.orderType}${px} ${s.tif}${s.outsideRth ? ' outsideRTH' : ''}`;
 }
@@ -307,7 +307,7 @@ export function elicitMessage(p: Prepared): string {
           ? `stop ${o.stopPrice}`
           : o.orderType === 'STOP_LIMIT'
             ? `stop ${o.stopPrice}, limit ${o.limitPrice}`
-            : `trailing ${o.trailingAmount}${o.trailingType === '%' ? '%' : ''}`;
+            : `trailing ${o.trailingAmount}${o.trailingType === '%' ? '%' : ''}${o.stopPrice !== undefined ? `, initial stop ${o.stopPrice}` : ''}`;
   const lines = [
     `${p.action === 'modify' ? `Change order ${ident(p.orderId)} to` : 'Send order'} on ${p.mode} account ${ident(o.accountId)}${p.mode === 'LIVE' ? ' (REAL MONEY)' : ''}:`,
     `${o.side} ${o.quantity} ${contractLabel(c)} ${o.orderType} ${priceText}, ${o.tif}${o.outsideRth ? ', outside RTH' : ''}`,

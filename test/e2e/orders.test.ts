@@ -111,7 +111,23 @@ describe('orders end to end, paper account, confirmation none', () => {
       assert.equal(r.isError, false, `${JSON.stringify(c)}: ${r.text}`);
       assert.equal(r.structured.status, expect, `${JSON.stringify(c)}: ${r.text}`);
       if (c.orderType !== 'MKT' && c.orderType !== 'TRAIL') assert.equal(r.structured.sent.orderType, c.orderType);
+      // A trailing stop goes out with its initial stop (IB's price), from the quote.
+      if (c.orderType === 'TRAIL') assert.ok(r.structured.sent.stopPrice > 0, r.text);
     }
+    // Given explicitly, the initial stop is sent as given.
+    const t = await h.callTool('place_stock_order', {
+      accountId: ACCT,
+      symbol: 'MSFT',
+      action: 'SELL',
+      quantity: 1,
+      orderType: 'TRAIL',
+      trailingAmount: 3,
+      stopPrice: cents(a * 0.97),
+      tif: 'GTC',
+    });
+    assert.equal(t.structured.sent.stopPrice, cents(a * 0.97), t.text);
+    const live = (await simOrders(h.sim!)).orders.find((o) => o.orderId === Number(t.structured.orderId));
+    assert.ok(live, 'the simulator holds the trailing stop');
   });
 
   test('fractional shares', async () => {

@@ -56,7 +56,10 @@ describe("IB's order shapes (protocol §7 examples)", () => {
       limitPrice: undefined,
       trailingAmount: 2,
       trailingType: '%',
+      stopPrice: 176.4,
     });
+    // IB: price is a trailing stop's initial stop (issue 13 item 5).
+    assert.equal(tr['price'], 176.4);
     assert.equal(tr['trailingAmt'], 2);
     assert.equal(tr['trailingType'], '%');
     assert.equal(toWireOrder(order, { withClientId: false })['cOID'], undefined);
@@ -242,6 +245,16 @@ describe('order writes are sent once, never retried (against the simulator)', ()
     assert.match(tiny.kind === 'rejected' ? tiny.message : '', /size 1e-11 is not valid/);
     const px = await b.placeOrder({ ...order, limitPrice: 5e-324, clientOrderId: 'tiny-px' });
     assert.equal(px.kind, 'rejected');
+    // Like IB, a trailing stop without its initial stop (price) is refused (issue 13 item 5).
+    const trail = await b.placeOrder({
+      ...order,
+      orderType: 'TRAIL',
+      limitPrice: undefined,
+      trailingAmount: 2,
+      clientOrderId: 'trail-no-price',
+    });
+    assert.equal(trail.kind, 'rejected');
+    assert.match(trail.kind === 'rejected' ? trail.message : '', /initial stop price/);
     let ok = await b.placeOrder({ ...order, clientOrderId: 'after-tiny' });
     while (ok.kind === 'questions') ok = await b.reply(ok.question.replyId, true);
     assert.equal(ok.kind, 'placed');

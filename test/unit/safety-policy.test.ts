@@ -8,6 +8,7 @@ import {
   confirmationProblem,
   DEFAULT_SAFETY,
   detectMode,
+  initialTrailStop,
   type LimitInput,
   type SafetyConfig,
   worstPrice,
@@ -153,6 +154,21 @@ describe('limits', () => {
       () => checkLimits(input({ quantity: 5000 }), cfg({ allowedSymbols: ['MSFT'] })),
       (e: unknown) => e instanceof BrokerError && (e.details?.['failed'] as string[] | undefined)?.length === 3,
     );
+  });
+});
+
+describe("a trailing stop's initial stop (IB's price for TRAIL)", () => {
+  const trail = { ...order, orderType: 'TRAIL' as const, trailingAmount: 2 };
+  test('from last (else ask or bid), plus the trail for a buy, minus it for a sell, on the tick', () => {
+    assert.equal(initialTrailStop(trail, { last: 187.23, ask: 190 }), 189.23);
+    assert.equal(initialTrailStop({ ...trail, side: 'SELL' }, { bid: 187.2 }), 185.2);
+    assert.equal(initialTrailStop({ ...trail, trailingType: '%' }, { last: 100.005 }), 102.01);
+    assert.equal(initialTrailStop({ ...trail, side: 'SELL', trailingAmount: 5 }, { last: 4 }), undefined);
+    assert.equal(initialTrailStop(trail, {}), undefined);
+    assert.equal(initialTrailStop(trail, undefined), undefined);
+  });
+  test('the initial stop counts toward the notional', () => {
+    assert.equal(worstPrice({ ...trail, stopPrice: 250 }, { ask: 200 })?.price, 250);
   });
 });
 

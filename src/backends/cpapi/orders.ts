@@ -113,6 +113,8 @@ export function toWireOrder(o: OrderRequest, opts: { withClientId?: boolean } = 
       w['auxPrice'] = o.stopPrice;
       break;
     case 'TRAIL':
+      // IB: price is the initial stop price of a trailing stop.
+      w['price'] = o.stopPrice;
       w['trailingAmt'] = o.trailingAmount;
       w['trailingType'] = o.trailingType ?? 'amt';
       break;

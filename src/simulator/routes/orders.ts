@@ -92,6 +92,8 @@ function specFrom(state: SimState, acct: string, o: unknown): OrderSpec | Reply 
     spec.stop = aux;
   }
   if (type === 'TRAIL') {
+    // IB: price is the (initial) stop price of a trailing stop.
+    if (price !== undefined) spec.stop = price;
     const amt = n(r['trailingAmt']);
     if (amt !== undefined) spec.trailAmt = amt;
     spec.trailType = r['trailingType'] === '%' ? '%' : 'amt';
