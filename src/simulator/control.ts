@@ -31,6 +31,8 @@
  *                        {"competing":true|false}             another session took the brokerage session
  *                        {"noBridge":true|false}              /iserver/* answers 400 "no bridge" until ssodh/init
  *                        {"pacing":true|false}                enforce IB's pacing (429)
+ *                        {"wholeMonthInfo":"answer"|"empty"|"error"}  secdef/info with strike=0 (undocumented
+ *                                                             by IB): every contract of the month, [], or 400
  *                        {"penaltyBoxMs":N}                   after a 429, refuse everything for N ms (default 0)
  *                        {"historyDelayMs":N}                 each history request takes N ms more
  *                        {"instrument":{"conid":265598,"halted":true,"notTradedToday":false,"delayed":false,
@@ -77,6 +79,7 @@ function faultView(state: SimState): Record<string, unknown> {
     penaltyBoxMs: state.faults.penaltyBoxMs,
     historyDelayMs: state.faults.historyDelayMs,
     pacing: state.flags.pacing,
+    wholeMonthInfo: state.flags.wholeMonthInfo,
     competing: state.session.competing,
     noBridge: state.session.noBridge,
     instruments: flags,
@@ -120,6 +123,7 @@ export function registerControl(router: Router, state: SimState): void {
     if (body.state === true) {
       state.faults = defaultFaults();
       state.flags.pacing = state.opts.pacing;
+      state.flags.wholeMonthInfo = 'answer';
       state.instrumentFlags.clear();
       state.instrumentFlags.set(41645598, { notTradedToday: true });
       state.session = newSessionState(state, state.opts.authenticated);
@@ -135,6 +139,7 @@ export function registerControl(router: Router, state: SimState): void {
     if (b.clear === true) {
       state.faults = defaultFaults();
       state.flags.pacing = state.opts.pacing;
+      state.flags.wholeMonthInfo = 'answer';
       state.session.competing = false;
       state.session.noBridge = false;
     }
@@ -168,6 +173,9 @@ export function registerControl(router: Router, state: SimState): void {
     }
     if (typeof b.noBridge === 'boolean') state.session.noBridge = b.noBridge;
     if (typeof b.pacing === 'boolean') state.flags.pacing = b.pacing;
+    if (b.wholeMonthInfo === 'answer' || b.wholeMonthInfo === 'empty' || b.wholeMonthInfo === 'error') {
+      state.flags.wholeMonthInfo = b.wholeMonthInfo;
+    }
     if (typeof b.penaltyBoxMs === 'number') {
       state.faults.penaltyBoxMs = Math.max(0, b.penaltyBoxMs);
       if (b.penaltyBoxMs <= 0) state.faults.penaltyUntil = 0;

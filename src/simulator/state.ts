@@ -177,7 +177,14 @@ export interface SimState {
   prices: PriceModel;
   instrumentFlags: Map<number, InstrumentFlags>;
   /** Global switches. */
-  flags: { pacing: boolean };
+  flags: {
+    pacing: boolean;
+    /**
+     * How /iserver/secdef/info answers strike=0 (whole month), which IB does not document:
+     * 'answer' (every contract of the month), 'empty' ([]) or 'error' (400, strike required).
+     */
+    wholeMonthInfo: 'answer' | 'empty' | 'error';
+  };
   faults: Faults;
   stats: Stats;
   pacer: Pacer;
@@ -281,7 +288,7 @@ export function createState(opts: ResolvedOptions): SimState {
     universe: buildUniverse(clock.now()),
     prices: new PriceModel(opts.seed),
     instrumentFlags: new Map(),
-    flags: { pacing: opts.pacing },
+    flags: { pacing: opts.pacing, wholeMonthInfo: 'answer' },
     faults: defaultFaults(),
     stats: emptyStats(),
     pacer: new Pacer(),

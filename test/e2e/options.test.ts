@@ -26,6 +26,30 @@ describe('options end to end (MCP client → stdio server → HTTPS → simulato
     }
   });
 
+  test('the chain works whether or not IB lists a whole month for strike=0 (issue 13 item 1)', async () => {
+    const variants: Record<string, unknown> = {};
+    for (const v of ['answer', 'empty', 'error'] as const) {
+      // A fresh server each time: the backend caches what the gateway answered.
+      const s = await startServer();
+      try {
+        await s.simControl('/sim/faults', { wholeMonthInfo: v });
+        const r = await s.callTool('get_options_chain', { symbol: 'MSFT', strikeCount: 4, expirationCount: 2 });
+        assert.equal(r.isError, false, `${v}: ${r.text}`);
+        const e = r.structured.expirations as Array<{ expiry: string; rows: number[][] }>;
+        assert.equal(e.length, 2, v);
+        for (const x of e) {
+          assert.equal(x.rows.length, 4, v);
+          for (const row of x.rows) assert.ok(row[1] !== null, `${v}: a call conid for ${row[0]}`);
+        }
+        variants[v] = e.map((x) => ({ expiry: x.expiry, strikes: x.rows.map((row) => row[0]) }));
+      } finally {
+        await s.close();
+      }
+    }
+    assert.deepEqual(variants['empty'], variants['answer']);
+    assert.deepEqual(variants['error'], variants['answer']);
+  });
+
   test('SPY chain: 3 expirations × 10 strikes with greeks, centred on the money, under 6 KB', async () => {
     await h.simControl('/sim/reset');
     const r = await h.callTool('get_options_chain', {

@@ -4,10 +4,12 @@
  *   POST /iserver/secdef/search   the underlying's OPT/FOP section: months, exchanges, and
  *                                 the expiration dates (`opt` / `fop`). IB requires it
  *                                 before strikes, info and derivative snapshots, once per session.
- *   GET  /iserver/secdef/info     strike=0: every contract of a month (one request per right);
- *                                 strike=K: that strike's contracts in the month.
- *   GET  /iserver/secdef/strikes  the month's strikes (used when the whole-month info is
- *                                 not available from this gateway).
+ *   GET  /iserver/secdef/info     strike=K and right: that strike's contracts in the month (IB's
+ *                                 documented form). strike=0 listing the whole month is not
+ *                                 documented: used as a fast path while the gateway answers it,
+ *                                 and dropped for good when it answers [] or 400.
+ *   GET  /iserver/secdef/strikes  the month's strikes: without whole-month lists the caller
+ *                                 picks strikes from these first and asks only for those.
  *
  * Everything is cached for the session and dropped when the New York date changes; the
  * search is repeated after a brokerage session reset. Requests go through the shared
@@ -15,7 +17,7 @@
  */
 
 import type { CallOptions } from '../../broker/backend.js';
-import { BrokerError } from '../../broker/errors.js';
+import { BrokerError, isBrokerError } from '../../broker/errors.js';
 import { todayNewYork } from '../../broker/locale.js';
 import type { OptionChainInfo, OptionContractQuery, OptionSecType, OptionStrikes } from '../../broker/options.js';
 import type { Contract, OptionRight } from '../../broker/types.js';
@@ -352,13 +354,14 @@ export class CpapiOptions {
     const month = expiry.slice(0, 7);
     const key = `${chain.conid}|${month}`;
     if (this.noWholeMonth.has(key)) return undefined;
-    const all = await this.monthContracts(
-      u,
-      chain,
-      month,
-      rights.length === 1 ? (rights[0] as OptionRight) : 'both',
-      opts,
-    );
+    let all: Contract[];
+    try {
+      all = await this.monthContracts(u, chain, month, rights.length === 1 ? (rights[0] as OptionRight) : 'both', opts);
+    } catch (err) {
+      // strike=0 is not in IB's documentation: a gateway may refuse it (400). Not an error of ours.
+      if (!isBrokerError(err) || err.code !== 'INVALID_INPUT') throw err;
+      all = [];
+    }
     if (all.length === 0) {
       this.noWholeMonth.add(key);
       this.log.debug('cpapi: whole-month secdef/info answered nothing; using per-strike requests', {
@@ -391,20 +394,16 @@ export class CpapiOptions {
       const all = await this.expiryContracts(u, chain, expiration, rights, opts);
       if (all) return strikes ? all.filter((c) => strikes.some((k) => sameStrike(k, c.strike as number))) : all;
     }
-    // Per-strike requests: few strikes asked, or a gateway without whole-month answers.
-    let wanted = strikes ? [...strikes] : undefined;
-    if (!wanted) {
-      const listed = await this.monthStrikeList(chain, month, opts);
-      wanted = [...new Set([...listed.call, ...listed.put])];
-      if (wanted.length * rights.length > MAX_PER_STRIKE_REQUESTS) {
-        throw new BrokerError(
-          'INVALID_INPUT',
-          `The ${month} chain has ${wanted.length} strikes; this gateway lists them one request per strike.`,
-          {
-            hint: 'Ask for a few strikes (strike, strikeCount or strikeRange) instead of the whole chain.',
-          },
-        );
-      }
+    // Per-strike requests: few strikes asked, or a gateway without whole-month answers. Without
+    // strikes the caller gets [] and picks them from optionStrikes first (the documented way).
+    if (!strikes) return [];
+    const wanted = [...strikes];
+    if (wanted.length * rights.length > MAX_PER_STRIKE_REQUESTS) {
+      throw new BrokerError(
+        'INVALID_INPUT',
+        `${wanted.length} strikes of ${month} asked; IB lists them one request per strike and right.`,
+        { hint: 'Ask for fewer strikes (strikeCount or strikeRange).' },
+      );
     }
     const lists = await Promise.all(
       wanted.flatMap((k) => rights.map((r) => this.strikeContracts(u, chain, month, k, r, opts))),

@@ -172,6 +172,9 @@ export function register(router: Router, state: SimState): void {
     if (strikeRaw === null || strikeRaw.trim() === '') throw badRequest('strike is required for OPT/FOP');
     const strike = Number(strikeRaw);
     if (!Number.isFinite(strike) || strike < 0) throw badRequest(`invalid strike '${strikeRaw}'`);
+    // IB documents one request per month and strike; whether strike=0 lists the month is a variant.
+    if (strike === 0 && state.flags.wholeMonthInfo === 'empty') return json([]);
+    if (strike === 0 && state.flags.wholeMonthInfo === 'error') throw badRequest('strike is required for OPT/FOP');
     const rightRaw = (q.get('right') ?? '').toUpperCase();
     const rights: ('C' | 'P')[] =
       rightRaw === 'C' || rightRaw === 'CALL' ? ['C'] : rightRaw === 'P' || rightRaw === 'PUT' ? ['P'] : ['C', 'P'];
