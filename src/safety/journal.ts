@@ -433,9 +433,18 @@ export class Journal {
     return this.all().filter((e) => !isFinalEntry(e));
   }
 
-  /** Attempts (each sent, or possibly sent) since `sinceMs`: the orders-per-day count. */
-  attemptsSince(sinceMs: number): number {
-    return this.all().filter((e) => e.createdAt >= sinceMs && e.state !== 'declined' && !e.foreign).length;
+  /**
+   * Attempts (each sent, or possibly sent) since `sinceMs`: the orders-per-day count, per
+   * account and mode (simulator orders never spend a paper or live account's quota).
+   */
+  attemptsSince(sinceMs: number, scope?: { accountId: string; mode: TradingMode }): number {
+    return this.all().filter(
+      (e) =>
+        e.createdAt >= sinceMs &&
+        e.state !== 'declined' &&
+        !e.foreign &&
+        (!scope || (e.accountId === scope.accountId && e.mode === scope.mode)),
+    ).length;
   }
 
   close(): void {

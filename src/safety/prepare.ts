@@ -175,7 +175,10 @@ export class Preparer {
         (err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }),
       ),
     ]);
-    const count = this.ctx.journal.attemptsSince(this.ctx.now() - DAY_MS);
+    const count = this.ctx.journal.attemptsSince(this.ctx.now() - DAY_MS, {
+      accountId: order.accountId,
+      mode: base.mode,
+    });
     const limits = checkLimits(
       {
         order,

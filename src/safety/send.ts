@@ -40,11 +40,11 @@ export class Sender {
     assertNotHalted(this.ctx.home, modify ? 'modifying' : 'placing');
     assertModeAllowed(p.mode, safety, modify ? 'modifying an order' : 'placing an order');
     if (!modify) {
-      const count = journal.attemptsSince(this.ctx.now() - DAY_MS);
+      const count = journal.attemptsSince(this.ctx.now() - DAY_MS, { accountId: p.order.accountId, mode: p.mode });
       if (count + 1 > safety.maxOrdersPerDay) {
         throw new BrokerError(
           'REFUSED',
-          `Order refused by the safety policy, nothing was sent: ${count} orders were sent in the last 24 hours; --max-orders-per-day is ${safety.maxOrdersPerDay}.`,
+          `Order refused by the safety policy, nothing was sent: ${count} orders were sent for ${p.order.accountId} (${p.mode}) in the last 24 hours; --max-orders-per-day is ${safety.maxOrdersPerDay}.`,
         );
       }
       journal.begin(p.order, p.mode);

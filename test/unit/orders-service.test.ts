@@ -210,6 +210,20 @@ describe('order service against the simulator', () => {
     assert.equal((await r.backend.orderStatus(working.orderId!)).status, 'Cancelled');
   });
 
+  test('simulator orders never spend a paper account quota (issue 14)', async () => {
+    const r = await rig({ maxOrdersPerDay: 2 });
+    // Earlier simulator sessions on the same home and the same (simulated) account id.
+    for (let i = 0; i < 5; i++) {
+      r.svc.journal.begin(
+        { ...(await r.svc.prepare(draft(r.aapl, { quantity: 1 }))).order, clientOrderId: `sim-${i}` },
+        'SIMULATED',
+      );
+    }
+    const out = await r.svc.send(await r.svc.prepare(draft(r.aapl, { quantity: 1 })));
+    assert.equal(out.mode, 'PAPER');
+    assert.equal(out.status, 'filled', out.message);
+  });
+
   test('the notional cap fails closed when the account currency cannot be read (issue 11 #2)', async () => {
     const r = await rig({ maxOrderNotional: 1000 });
     await r.faults({ fail: { endpoint: 'GET /portfolio/accounts', status: 500, count: 1000 } });

@@ -159,6 +159,19 @@ describe('order journal', () => {
     again.close();
   });
 
+  test('orders per day are counted per account and mode (issue 14)', () => {
+    const h = home();
+    const j = new Journal(h);
+    for (let i = 0; i < 3; i++) j.begin(order(`sim-${i}`), 'SIMULATED');
+    j.begin({ ...order('paper-1'), accountId: 'DU1' }, 'PAPER');
+    j.begin({ ...order('other-1'), accountId: 'DU2' }, 'PAPER');
+    assert.equal(j.attemptsSince(0, { accountId: 'DU1', mode: 'PAPER' }), 1);
+    assert.equal(j.attemptsSince(0, { accountId: 'DU1', mode: 'SIMULATED' }), 3);
+    assert.equal(j.attemptsSince(0, { accountId: 'DU2', mode: 'LIVE' }), 0);
+    assert.equal(j.attemptsSince(0), 5);
+    j.close();
+  });
+
   test('non-final entries, counts, and a torn last line are tolerated', () => {
     const h = home();
     const j = new Journal(h);
