@@ -2,7 +2,7 @@
  * The commands behind the `ibkr-mcp` binary: serve, simulator, demo, setup, doctor, halt, resume.
  * stdout belongs to the MCP protocol in serve mode; everything human goes to stderr.
  */
-import { ConfigError, helpText, loadConfig, parseArgv } from './config/index.js';
+import { ConfigError, ensureHome, helpText, loadConfig, parseArgv } from './config/index.js';
 import { createLogger } from './log.js';
 import { SERVER_VERSION } from './mcp/server.js';
 
@@ -24,7 +24,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'doctor': {
       const { runDoctor } = await import('./gateway/doctor.js');
-      return runDoctor(rest);
+      const { openGatewayProbe } = await import('./backends/cpapi/probe.js');
+      return runDoctor(rest, openGatewayProbe);
     }
     case 'halt':
     case 'resume':
@@ -80,7 +81,6 @@ async function serve(argv: string[]): Promise<number> {
 async function haltCommand(command: 'halt' | 'resume', argv: string[]): Promise<number> {
   const loaded = loadConfig(argv);
   const { halt, haltPath, resume } = await import('./safety/killswitch.js');
-  const { ensureHome } = await import('./runtime.js');
   ensureHome(loaded.config.home);
   if (command === 'halt') {
     halt(loaded.config.home, loaded.positionals.join(' ') || 'halted with ibkr-mcp halt');

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import * as z from 'zod';
 import { OPTIONS, type OptionSpec } from './options.js';
 
+export { ensureHome } from './home.js';
 export { OPTIONS, type OptionSpec } from './options.js';
 
 export const TOOLSETS = ['marketdata', 'options', 'account', 'orders', 'session'] as const;

@@ -31,10 +31,9 @@ import {
   validateHostHeader,
   WebStandardStreamableHTTPServerTransport,
 } from '@modelcontextprotocol/server';
-import type { Config } from '../config/index.js';
-import { ConfigError } from '../config/index.js';
+import { type Config, ConfigError, ensureHome } from '../config/index.js';
 import { addSecret, type Logger } from '../log.js';
-import { type App, ensureHome } from '../runtime.js';
+import type { App } from '../runtime.js';
 import { createMcpServer } from './server.js';
 import type { RunningServer } from './stdio.js';
 

@@ -8,7 +8,7 @@ import { BrokerError } from '../broker/errors.js';
 import type { MarketField } from '../broker/types.js';
 import { plainDeep } from '../broker/untrusted.js';
 import type { App } from '../runtime.js';
-import { SymbolSchema } from '../tools/common.js';
+import { SymbolSchema } from '../tools/index.js';
 
 export const QUOTE_URI_TEMPLATE = 'ibkr://quote/{symbol}';
 

@@ -10,9 +10,10 @@ import {
   type ServerContext,
 } from '@modelcontextprotocol/server';
 import { BrokerError } from '../broker/errors.js';
+import { sortPositions, totalsByCurrency } from '../broker/portfolio-math.js';
 import { idents, plainDeep } from '../broker/untrusted.js';
 import type { App } from '../runtime.js';
-import { portfolioOf, positionOut, sortPositions, totalsByCurrency } from '../tools/account.js';
+import { portfolioOf, positionOut } from '../tools/index.js';
 
 export const ACCOUNTS_URI = 'ibkr://accounts';
 export const POSITIONS_TEMPLATE = 'ibkr://accounts/{id}/positions';

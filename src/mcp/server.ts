@@ -12,13 +12,12 @@ import {
 import { BrokerError } from '../broker/errors.js';
 import { ident, plainDeep, safeText, untrusted } from '../broker/untrusted.js';
 import type { App } from '../runtime.js';
-import { ALL_TOOLS } from '../tools/index.js';
+import { ALL_TOOLS, annotationsFor, type ToolContext, type ToolDef } from '../tools/index.js';
 import { registerPrompts } from './prompts.js';
 import { registerQuoteResource } from './quote-resource.js';
 import { selectTools } from './registry.js';
 import { registerResources } from './resources.js';
 import { advertised } from './schema.js';
-import { annotationsFor, type ToolContext, type ToolDef } from './tool.js';
 
 export const SERVER_NAME = 'ibkr-mcp';
 export const SERVER_VERSION = '0.1.0';

@@ -13,7 +13,6 @@ import {
   SEC_TYPES,
   type SecType,
 } from '../broker/types.js';
-import { defineTool } from '../mcp/tool.js';
 import {
   bigNum,
   ContractOut,
@@ -29,6 +28,7 @@ import {
   signed,
   untrusted,
 } from './common.js';
+import { defineTool } from './tool.js';
 
 const Availability = z
   .enum(['live', 'delayed', 'frozen', 'frozen-delayed', 'not-subscribed', 'unknown'])

@@ -13,7 +13,6 @@ import { BrokerError, isBrokerError } from '../broker/errors.js';
 import { todayNewYork } from '../broker/locale.js';
 import type { OptionChainInfo } from '../broker/options.js';
 import type { Contract, MarketField, MarketSnapshot, OptionRight, SecType } from '../broker/types.js';
-import { defineTool } from '../mcp/tool.js';
 import type { App } from '../runtime.js';
 import { contractLabel, ident, idents, instrumentFields, num, queryFrom, SymbolSchema } from './common.js';
 import {
@@ -25,6 +24,7 @@ import {
   sameStrike,
   selectStrikes,
 } from './option-dates.js';
+import { defineTool } from './tool.js';
 
 // ---------------------------------------------------------------- the option backend
 

@@ -10,7 +10,6 @@ import { BrokerError } from '../broker/errors.js';
 import { grouped } from '../broker/locale.js';
 import type { LiveOrder, OrderPreview, OrdersApi, OrderType, Trade } from '../broker/orders.js';
 import type { Contract } from '../broker/types.js';
-import { defineTool, type ToolContext } from '../mcp/tool.js';
 import { canonicalHash, durationText } from '../safety/confirm-token.js';
 import { orderService } from '../safety/index.js';
 import type { OrderDraft, OrderOutcome, Prepared } from '../safety/service.js';
@@ -28,6 +27,7 @@ import {
   untrusted,
 } from './common.js';
 import { resolveOptionContract } from './options.js';
+import { defineTool, type ToolContext } from './tool.js';
 
 // ---------------------------------------------------------------- input pieces
 

@@ -4,10 +4,10 @@
  * authenticated are refused at once with the same state and what to do.
  */
 import * as z from 'zod';
+import { SESSION_STATES, type SessionSnapshot } from '../broker/session.js';
 import { idents } from '../broker/untrusted.js';
-import { SESSION_STATES, type SessionSnapshot } from '../gateway/session.js';
-import { defineTool } from '../mcp/tool.js';
 import type { App } from '../runtime.js';
+import { defineTool } from './tool.js';
 
 const SessionOut = z.object({
   state: z.enum(SESSION_STATES),
