@@ -10,6 +10,7 @@ import { OPTIONS, type OptionSpec } from './options.js';
 
 export { ensureHome } from './home.js';
 export { OPTIONS, type OptionSpec } from './options.js';
+export { VERSION } from './version.js';
 
 export const TOOLSETS = ['marketdata', 'options', 'account', 'orders', 'session'] as const;
 export type Toolset = (typeof TOOLSETS)[number];

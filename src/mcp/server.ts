@@ -11,6 +11,7 @@ import {
 } from '@modelcontextprotocol/server';
 import { BrokerError } from '../broker/errors.js';
 import { ident, plainDeep, safeText, untrusted } from '../broker/untrusted.js';
+import { VERSION } from '../config/index.js';
 import type { App } from '../runtime.js';
 import { ALL_TOOLS, annotationsFor, type ToolContext, type ToolDef } from '../tools/index.js';
 import { registerPrompts } from './prompts.js';
@@ -20,7 +21,8 @@ import { registerResources } from './resources.js';
 import { advertised } from './schema.js';
 
 export const SERVER_NAME = 'ibkr-mcp';
-export const SERVER_VERSION = '0.1.0';
+/** package.json's version (src/config/version.ts). */
+export const SERVER_VERSION = VERSION;
 
 export function instructionsFor(app: App): string {
   const mode = app.mode();
