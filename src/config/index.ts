@@ -9,6 +9,7 @@ import * as z from 'zod';
 import { OPTIONS, type OptionSpec } from './options.js';
 
 export { ensureHome } from './home.js';
+export { isLoopbackHost } from './net.js';
 export { OPTIONS, type OptionSpec } from './options.js';
 export { VERSION } from './version.js';
 

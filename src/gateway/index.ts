@@ -5,7 +5,7 @@
  * answers at once (tools report gateway_starting meanwhile).
  */
 import { join } from 'node:path';
-import type { Config } from '../config/index.js';
+import { type Config, isLoopbackHost } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { browserLogin } from './login-browser.js';
 import type { HeadlessOptions } from './login-headless.js';
@@ -56,7 +56,7 @@ export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntim
   const port = managed ? managedPort(config) : 0;
   if (managed) {
     const host = new URL(config.gatewayUrl).hostname;
-    if (!['localhost', '127.0.0.1'].includes(host)) {
+    if (!isLoopbackHost(host)) {
       throw new Error(
         `ibkr-mcp starts its gateway on this machine only; --gateway-url ${config.gatewayUrl} names another host. Drop --gateway-dir to use that gateway as it is.`,
       );
