@@ -28,6 +28,7 @@ import {
   signed,
   untrusted,
 } from './common.js';
+import { compact } from './format.js';
 import { defineTool } from './tool.js';
 
 const Availability = z
@@ -61,9 +62,12 @@ const QuoteRow = z.object({
 type QuoteRowT = z.infer<typeof QuoteRow>;
 
 function quoteRow(c: Contract, s: MarketSnapshot | undefined): QuoteRowT {
-  const row: QuoteRowT = { symbol: c.symbol, conid: c.conid, availability: s?.availability ?? 'unknown' };
-  if (c.exchange) row.exchange = c.exchange;
-  if (c.currency) row.currency = c.currency;
+  const row: QuoteRowT = {
+    symbol: c.symbol,
+    conid: c.conid,
+    availability: s?.availability ?? 'unknown',
+    ...compact({ exchange: c.exchange, currency: c.currency }),
+  };
   for (const f of QUOTE_FIELDS) {
     const v = s?.values[f];
     if (typeof v === 'number') (row as Record<string, unknown>)[f] = v;
