@@ -183,44 +183,17 @@ export const getQuote = defineTool({
 
 // ---------------------------------------------------------------- get_market_data
 
+/** The broker's market fields from `first` to `last`, in its order. */
+function fieldsFrom(first: MarketField, last: MarketField): MarketField[] {
+  return MARKET_FIELDS.slice(MARKET_FIELDS.indexOf(first), MARKET_FIELDS.indexOf(last) + 1);
+}
+
 export const FIELD_SETS: Record<'basic' | 'detailed' | 'options' | 'fundamentals', readonly MarketField[]> = {
   basic: ['last', 'bid', 'ask', 'volume', 'change', 'changePct'],
-  detailed: [
-    'last',
-    'bid',
-    'ask',
-    'bidSize',
-    'askSize',
-    'lastSize',
-    'volume',
-    'avgVolume',
-    'change',
-    'changePct',
-    'open',
-    'high',
-    'low',
-    'close',
-    'priorClose',
-    'high52w',
-    'low52w',
-    'mark',
-    'listingExchange',
-  ],
-  options: [
-    'last',
-    'bid',
-    'ask',
-    'impliedVolatility',
-    'historicalVolatility',
-    'optionImpliedVolatility',
-    'putCallRatio',
-    'optionVolume',
-    'openInterest',
-    'delta',
-    'gamma',
-    'theta',
-    'vega',
-  ],
+  // Every price, size and volume field (the broker's list from last to mark), and where it is listed.
+  detailed: [...fieldsFrom('last', 'mark'), 'listingExchange'],
+  // Prices, then every volatility, option-volume and greek field (the broker's list from impliedVolatility to vega).
+  options: ['last', 'bid', 'ask', ...fieldsFrom('impliedVolatility', 'vega')],
   fundamentals: [
     'companyName',
     'industry',
