@@ -1,12 +1,16 @@
-// Rewrites the options table in README.md between its markers: `npm run docs`.
-import { execFileSync } from 'node:child_process';
+// `npm run docs`: rewrites the generated parts of README.md (options and tools tables) and
+// server.json's versions (scripts/docs.ts); test/unit/docs.test.ts fails when they are stale.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { renderReadme, renderServerJson } from './docs.js';
 
-const table = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/options-table.ts'], { encoding: 'utf8' });
-const readme = readFileSync('README.md', 'utf8');
-const start = '<!-- options:start -->';
-const end = '<!-- options:end -->';
-const i = readme.indexOf(start);
-const j = readme.indexOf(end);
-if (i < 0 || j < 0) throw new Error('README.md lacks the options markers');
-writeFileSync('README.md', `${readme.slice(0, i + start.length)}\n${table}${readme.slice(j)}`);
+for (const [file, render] of [
+  ['README.md', renderReadme],
+  ['server.json', renderServerJson],
+] as const) {
+  const before = readFileSync(file, 'utf8');
+  const after = render(before);
+  if (after !== before) {
+    writeFileSync(file, after);
+    process.stdout.write(`updated ${file}\n`);
+  }
+}

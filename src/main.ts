@@ -2,7 +2,7 @@
  * The commands behind the `ibkr-mcp` binary: serve, simulator, demo, setup, doctor, halt, resume.
  * stdout belongs to the MCP protocol in serve mode; everything human goes to stderr.
  */
-import { ConfigError, helpText, loadConfig, parseArgv } from './config/index.js';
+import { ConfigError, ensureHome, helpText, loadConfig } from './config/index.js';
 import { createLogger } from './log.js';
 import { SERVER_VERSION } from './mcp/server.js';
 
@@ -24,7 +24,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'doctor': {
       const { runDoctor } = await import('./gateway/doctor.js');
-      return runDoctor(rest);
+      const { openGatewayProbe } = await import('./backends/cpapi/probe.js');
+      return runDoctor(rest, openGatewayProbe);
     }
     case 'halt':
     case 'resume':
@@ -80,7 +81,6 @@ async function serve(argv: string[]): Promise<number> {
 async function haltCommand(command: 'halt' | 'resume', argv: string[]): Promise<number> {
   const loaded = loadConfig(argv);
   const { halt, haltPath, resume } = await import('./safety/killswitch.js');
-  const { ensureHome } = await import('./runtime.js');
   ensureHome(loaded.config.home);
   if (command === 'halt') {
     halt(loaded.config.home, loaded.positionals.join(' ') || 'halted with ibkr-mcp halt');
@@ -94,52 +94,26 @@ async function haltCommand(command: 'halt' | 'resume', argv: string[]): Promise<
   return 0;
 }
 
-const SIM_FLAGS = [
-  { flag: 'port', type: 'int' as const },
-  { flag: 'host', type: 'string' as const },
-  { flag: 'seed', type: 'int' as const },
-  { flag: 'latency-ms', type: 'int' as const },
-  { flag: 'no-tls', type: 'boolean' as const },
-  { flag: 'gateway-conf', type: 'string' as const },
-];
-
 async function simulator(argv: string[]): Promise<number> {
-  const { flags, positionals } = parseArgv(argv, SIM_FLAGS);
-  if (flags.get('help')) {
-    process.stdout.write(
-      'ibkr-mcp simulator [--port 5000] [--host 127.0.0.1] [--seed 42] [--latency-ms 0] [--no-tls] [--gateway-conf FILE]\n' +
-        "  Runs the Client Portal gateway simulator; clients use it like IB's gateway at https://HOST:PORT/v1/api.\n" +
-        '  --gateway-conf reads a gateway conf.yaml (as ibkr-mcp writes it): its listenPort and CORS origins.\n' +
-        '  Control surface for tests: GET /sim/stats, POST /sim/reset, POST /sim/faults, POST /sim/session.\n',
-    );
+  const { loadSimulatorArgs, simulatorHelp } = await import('./config/simulator.js');
+  const args = loadSimulatorArgs(argv);
+  if (args.help) {
+    process.stdout.write(simulatorHelp());
     return 0;
   }
-  if (positionals.length) throw new ConfigError(`Unexpected argument "${positionals[0]}".`);
-  const int = (name: string, def: number, min: number, max: number): number => {
-    const raw = flags.get(name);
-    if (raw === undefined) return def;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      throw new ConfigError(`--${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}.`);
-    }
-    return n;
-  };
-  const host = flags.get('host');
-  if (host === true) throw new ConfigError('--host needs a value.');
-  const confFile = flags.get('gateway-conf');
-  if (confFile === true) throw new ConfigError('--gateway-conf needs a file.');
-  const conf =
-    typeof confFile === 'string'
-      ? (await import('./gateway/conf.js')).readGatewayConf((await import('node:fs')).readFileSync(confFile, 'utf8'))
-      : undefined;
+  const conf = args.gatewayConf
+    ? (await import('./gateway/conf.js')).readGatewayConf(
+        (await import('node:fs')).readFileSync(args.gatewayConf, 'utf8'),
+      )
+    : undefined;
   const { startSimulator } = await import('./simulator/index.js');
   const sim = await startSimulator({
-    port: flags.get('port') === undefined && conf ? conf.port : int('port', 5000, 0, 65535),
+    port: args.port ?? conf?.port ?? 5000,
     allowedOrigins: conf?.allowedOrigins,
-    host: typeof host === 'string' ? host : '127.0.0.1',
-    seed: int('seed', 42, 0, 2147483647),
-    latencyMs: int('latency-ms', 0, 0, 60000),
-    tls: flags.get('no-tls') !== true,
+    host: args.host,
+    seed: args.seed,
+    latencyMs: args.latencyMs,
+    tls: args.tls,
   });
   process.stdout.write(`IB Client Portal gateway simulator listening at ${sim.apiBase}\n`);
   await new Promise<void>((resolve) => {

@@ -3,12 +3,13 @@
  * simulator backend) the in-process simulator. One App is shared by every MCP connection,
  * so several clients share one IB session and one request pacer.
  */
-import { chmodSync, mkdirSync } from 'node:fs';
+
+import { CpapiHttp } from './backends/cpapi/http.js';
 import { createCpapiBackend } from './backends/cpapi/index.js';
 import { Pacer } from './backends/cpapi/limiter.js';
 import type { Backend } from './broker/backend.js';
 import type { AccountMode } from './broker/types.js';
-import type { Config } from './config/index.js';
+import { type Config, ensureHome } from './config/index.js';
 import { createGatewayRuntime, type GatewayRuntime } from './gateway/index.js';
 import { addSecret, type Logger } from './log.js';
 import type { SimulatorHandle } from './simulator/index.js';
@@ -25,16 +26,6 @@ export interface App {
   gateway: GatewayRuntime;
   mode(): AccountMode;
   close(): Promise<void>;
-}
-
-/** Creates the state directory owner-only (0700). */
-export function ensureHome(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  try {
-    chmodSync(dir, 0o700);
-  } catch {
-    // Not ours to fix (e.g. a read-only mount); the directory exists.
-  }
 }
 
 export async function createApp(config: Config, log: Logger): Promise<App> {
@@ -60,7 +51,16 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
     config,
     log,
     baseUrl,
-    pacer,
+    // The session's own checks: short, never retried, paced with the backend.
+    sessionHttp: (apiUrl) =>
+      new CpapiHttp({
+        baseUrl: apiUrl,
+        timeoutMs: 4000,
+        insecureTls: config.gatewayInsecureTls,
+        log: log.child({ mod: 'session-http' }),
+        pacer,
+        maxRetries: 0,
+      }),
     simulated: config.backend === 'sim',
     // After each login, open the feeds IB answers empty at first (live orders), in the background.
     onAuthenticated: (accountsAnswer) => warmUp(accountsAnswer),

@@ -8,7 +8,10 @@ import { resolve } from 'node:path';
 import * as z from 'zod';
 import { OPTIONS, type OptionSpec } from './options.js';
 
+export { ensureHome } from './home.js';
+export { isLoopbackHost } from './net.js';
 export { OPTIONS, type OptionSpec } from './options.js';
+export { VERSION } from './version.js';
 
 export const TOOLSETS = ['marketdata', 'options', 'account', 'orders', 'session'] as const;
 export type Toolset = (typeof TOOLSETS)[number];

@@ -2,7 +2,6 @@
  * `ibkr-mcp doctor`: one pass/fail line per thing the real gateway path needs, each with what
  * to do. Read-only: it starts nothing and logs nobody in.
  */
-import { CpapiHttp } from '../backends/cpapi/http.js';
 import { type Config, ConfigError, loadConfig, OPTIONS } from '../config/index.js';
 import { managedPort, wantsManagedGateway } from './index.js';
 import { findJava, javaInstallAdvice } from './java.js';
@@ -23,7 +22,21 @@ function nodeOk(version: string): boolean {
   return min > 18 || (min === 18 && pat >= 1);
 }
 
-export async function doctorChecks(config: Config): Promise<Check[]> {
+/**
+ * The doctor's questions to a gateway that answers. The gateway knows no wire format: main.ts
+ * hands in the CPAPI backend's answer to this (src/backends/cpapi/probe.ts).
+ */
+export interface GatewayProbe {
+  status(): Promise<{ authenticated: boolean; competing: boolean }>;
+  accounts(): Promise<{ ids: string[]; paper: boolean }>;
+  /** The market data availability of a liquid stock (AAPL); undefined when the gateway gave none. */
+  marketData(): Promise<{ code: string; kind: 'realtime' | 'delayed' | 'other' } | undefined>;
+  close(): Promise<void>;
+}
+
+export type OpenGatewayProbe = (url: string, insecureTls: boolean) => GatewayProbe;
+
+export async function doctorChecks(config: Config, openProbe: OpenGatewayProbe): Promise<Check[]> {
   const checks: Check[] = [];
   const add = (c: Check) => checks.push(c);
   add(
@@ -101,20 +114,14 @@ export async function doctorChecks(config: Config): Promise<Check[]> {
   );
 
   if (up) {
-    const http = new CpapiHttp({
-      baseUrl: url,
-      timeoutMs: 5000,
-      insecureTls: config.gatewayInsecureTls,
-      maxRetries: 0,
-    });
+    const probe = openProbe(url, config.gatewayInsecureTls);
     try {
-      const st = (await http.post<Record<string, unknown>>('/iserver/auth/status', { idempotent: true })).data ?? {};
-      const authed = st['authenticated'] === true;
+      const st = await probe.status();
       const loginUrl = managed ? `https://localhost:${port}` : config.gatewayUrl;
       add(
-        authed
+        st.authenticated
           ? { name: 'Session', status: 'pass', detail: 'authenticated' }
-          : st['competing'] === true
+          : st.competing
             ? {
                 name: 'Session',
                 status: 'fail',
@@ -128,16 +135,11 @@ export async function doctorChecks(config: Config): Promise<Check[]> {
                 fix: `Log in at ${loginUrl}, or run the server and call authenticate.`,
               },
       );
-      if (authed) {
-        const acc = (await http.get<Record<string, unknown>>('/iserver/accounts')).data ?? {};
-        const list = Array.isArray(acc['accounts']) ? (acc['accounts'] as string[]) : [];
+      if (st.authenticated) {
+        const acc = await probe.accounts();
         add(
-          list.length
-            ? {
-                name: 'Accounts',
-                status: 'pass',
-                detail: `${list.join(', ')}${acc['isPaper'] === true ? ' (paper)' : ''}`,
-              }
+          acc.ids.length
+            ? { name: 'Accounts', status: 'pass', detail: `${acc.ids.join(', ')}${acc.paper ? ' (paper)' : ''}` }
             : {
                 name: 'Accounts',
                 status: 'fail',
@@ -145,30 +147,21 @@ export async function doctorChecks(config: Config): Promise<Check[]> {
                 fix: 'Check the account permissions in IB Client Portal.',
               },
         );
-        let avail: string | undefined;
-        for (let i = 0; i < 3 && !avail; i++) {
-          const snap = await http.get<Array<Record<string, unknown>>>('/iserver/marketdata/snapshot', {
-            query: { conids: '265598', fields: '31,6509' },
-          });
-          const row = Array.isArray(snap.data) ? snap.data[0] : undefined;
-          avail = typeof row?.['6509'] === 'string' ? (row['6509'] as string) : undefined;
-          if (!avail) await new Promise((r) => setTimeout(r, 500));
-        }
-        const c = avail?.[0];
+        const md = await probe.marketData();
         add(
-          c === 'R'
-            ? { name: 'Market data', status: 'pass', detail: `real-time (AAPL: ${avail})` }
-            : c === 'D' || c === 'Z' || c === 'Y'
+          md?.kind === 'realtime'
+            ? { name: 'Market data', status: 'pass', detail: `real-time (AAPL: ${md.code})` }
+            : md?.kind === 'delayed'
               ? {
                   name: 'Market data',
                   status: 'warn',
-                  detail: `delayed or frozen (AAPL: ${avail})`,
+                  detail: `delayed or frozen (AAPL: ${md.code})`,
                   fix: 'Subscribe to market data in IB Client Portal for real-time quotes.',
                 }
               : {
                   name: 'Market data',
                   status: 'warn',
-                  detail: avail ? `not subscribed (${avail})` : 'no answer',
+                  detail: md ? `not subscribed (${md.code})` : 'no answer',
                   fix: 'Check market-data subscriptions in IB Client Portal.',
                 },
         );
@@ -181,7 +174,7 @@ export async function doctorChecks(config: Config): Promise<Check[]> {
         fix: "The gateway could not check the session; it may not reach IB's servers. Check the network and the gateway's output.",
       });
     } finally {
-      await http.close();
+      await probe.close();
     }
   }
 
@@ -236,6 +229,7 @@ export function formatChecks(checks: Check[]): string {
 
 export async function runDoctor(
   argv: string[],
+  openProbe: OpenGatewayProbe,
   out: (s: string) => void = (s) => process.stdout.write(s),
 ): Promise<number> {
   const loaded = loadConfig(argv);
@@ -246,7 +240,7 @@ export async function runDoctor(
     return 0;
   }
   if (loaded.positionals.length) throw new ConfigError(`Unexpected argument "${loaded.positionals[0]}".`);
-  const checks = await doctorChecks(loaded.config);
+  const checks = await doctorChecks(loaded.config, openProbe);
   out(formatChecks(checks));
   const failed = checks.filter((c) => c.status === 'fail').length;
   out(failed ? `${failed} check(s) failed.\n` : 'All checks passed.\n');

@@ -5,15 +5,13 @@
  * answers at once (tools report gateway_starting meanwhile).
  */
 import { join } from 'node:path';
-import { CpapiHttp } from '../backends/cpapi/http.js';
-import type { Pacer } from '../backends/cpapi/limiter.js';
-import type { Config } from '../config/index.js';
+import { type Config, isLoopbackHost } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { browserLogin } from './login-browser.js';
 import type { HeadlessOptions } from './login-headless.js';
 import { mergeSelectors } from './login-selectors.js';
 import type { GatewayProcess } from './process.js';
-import { type LoginDriver, SessionManager } from './session.js';
+import { type LoginDriver, SessionManager, type SessionManagerOptions } from './session.js';
 
 export { SESSION_STATES, SessionManager, type SessionSnapshot, type SessionStateName } from './session.js';
 
@@ -42,12 +40,14 @@ export interface GatewayRuntimeOptions {
   log: Logger;
   /** Base URL of the gateway or simulator when not managed. */
   baseUrl: string;
-  pacer?: Pacer;
+  /**
+   * The HTTP client the session manager checks and keeps the session with, for the URL API
+   * requests go to (runtime.ts builds it from the CPAPI backend: the gateway knows no wire format).
+   */
+  sessionHttp: (apiUrl: string) => SessionManagerOptions['http'];
   simulated: boolean;
   onSessionReset?: () => void;
   onAuthenticated?: (accountsAnswer: unknown) => void;
-  /** Seconds before a session check gives up (default 4). */
-  checkTimeoutMs?: number;
 }
 
 export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntime {
@@ -56,7 +56,7 @@ export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntim
   const port = managed ? managedPort(config) : 0;
   if (managed) {
     const host = new URL(config.gatewayUrl).hostname;
-    if (!['localhost', '127.0.0.1'].includes(host)) {
+    if (!isLoopbackHost(host)) {
       throw new Error(
         `ibkr-mcp starts its gateway on this machine only; --gateway-url ${config.gatewayUrl} names another host. Drop --gateway-dir to use that gateway as it is.`,
       );
@@ -64,14 +64,7 @@ export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntim
   }
   const apiUrl = managed ? `https://127.0.0.1:${port}` : opts.baseUrl;
   const loginUrl = managed ? `https://localhost:${port}` : opts.baseUrl;
-  const http = new CpapiHttp({
-    baseUrl: apiUrl,
-    timeoutMs: opts.checkTimeoutMs ?? 4000,
-    insecureTls: config.gatewayInsecureTls,
-    log: log.child({ mod: 'session-http' }),
-    pacer: opts.pacer,
-    maxRetries: 0,
-  });
+  const http = opts.sessionHttp(apiUrl);
   const headless = config.ibHeadlessMode && !opts.simulated;
   const driver = opts.simulated
     ? undefined

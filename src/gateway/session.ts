@@ -12,43 +12,11 @@ import type { CpapiHttp } from '../backends/cpapi/http.js';
 import { readIserverAccounts } from '../backends/cpapi/wire.js';
 import { BrokerError, isBrokerError } from '../broker/errors.js';
 import { wallClock } from '../broker/locale.js';
+import type { SessionSnapshot, SessionStateName } from '../broker/session.js';
 import type { AccountMode } from '../broker/types.js';
 import { addSecret, type Logger, silentLogger } from '../log.js';
 
-export const SESSION_STATES = [
-  'gateway_starting',
-  'login_required',
-  'awaiting_second_factor',
-  'authenticated',
-  'competing_session',
-  'expired',
-  'failed',
-] as const;
-export type SessionStateName = (typeof SESSION_STATES)[number];
-
-export interface SessionSnapshot {
-  state: SessionStateName;
-  /** ISO time of the last state change. */
-  since: string;
-  gatewayUrl: string;
-  /** Where the user logs in (login_required, expired). */
-  loginUrl?: string;
-  /** authenticated: PAPER, LIVE or SIMULATED. */
-  mode?: AccountMode;
-  accounts?: string[];
-  /** failed, expired, competing_session: why. */
-  reason?: string;
-  /** Extra facts (e.g. "the gateway could not reach IB's servers"). */
-  note?: string;
-  /** What the user (or the model) should do next. */
-  whatToDo: string;
-  /** True when ibkr-mcp started this gateway (and will stop it). */
-  managedGateway: boolean;
-  login: { method: 'browser' | 'headless'; inProgress: boolean; failuresInARow: number; stopped: boolean };
-  lastKeepAlive?: string;
-  /** Seconds until IB's SSO session ends unless kept alive (from /tickle). */
-  ssoExpiresInS?: number;
-}
+export { SESSION_STATES, type SessionSnapshot, type SessionStateName } from '../broker/session.js';
 
 export type LoginOutcome =
   | { ok: true; message?: string }

@@ -2,8 +2,7 @@
  * `ibkr-mcp setup [--install-java] [--refresh]`: gets everything the real gateway needs ready
  * ahead of time (Java, IB's gateway in the cache), with progress for every download.
  */
-import { ConfigError, loadConfig } from '../config/index.js';
-import { ensureHome } from '../runtime.js';
+import { ConfigError, ensureHome, loadConfig } from '../config/index.js';
 import { progressPrinter } from './download.js';
 import { findJava, installJava, javaInstallAdvice } from './java.js';
 import { cacheDir, provisionGateway } from './provision.js';

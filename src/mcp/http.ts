@@ -31,10 +31,9 @@ import {
   validateHostHeader,
   WebStandardStreamableHTTPServerTransport,
 } from '@modelcontextprotocol/server';
-import type { Config } from '../config/index.js';
-import { ConfigError } from '../config/index.js';
+import { type Config, ConfigError, ensureHome, isLoopbackHost } from '../config/index.js';
 import { addSecret, type Logger } from '../log.js';
-import { type App, ensureHome } from '../runtime.js';
+import type { App } from '../runtime.js';
 import { createMcpServer } from './server.js';
 import type { RunningServer } from './stdio.js';
 
@@ -56,9 +55,9 @@ export const MAX_CONNECTIONS_PER_CLIENT = 32;
 
 const WILDCARD = new Set(['0.0.0.0', '::', '[::]']);
 
+/** An address to listen on that only this machine reaches (src/config/net.ts). */
 export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
+  return isLoopbackHost(host);
 }
 
 /**

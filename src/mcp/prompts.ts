@@ -5,17 +5,11 @@
  */
 import type { McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
-import type { ToolDef } from './tool.js';
+import { TICKER_LIST_RE, TICKER_MAX, TICKER_RE } from '../broker/patterns.js';
+import type { ToolDef } from '../tools/index.js';
 
-const Ticker = z
-  .string()
-  .trim()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9 .\-/&]{0,31}$/, 'a ticker such as AAPL');
-const TickerList = z
-  .string()
-  .trim()
-  .max(200)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9 .\-/&,]*$/, 'comma-separated tickers such as AAPL,MSFT');
+const Ticker = z.string().trim().max(TICKER_MAX).regex(TICKER_RE, 'a ticker such as AAPL');
+const TickerList = z.string().trim().max(200).regex(TICKER_LIST_RE, 'comma-separated tickers such as AAPL,MSFT');
 const Focus = z.string().trim().max(200).optional();
 
 const DATA_NOT_INSTRUCTIONS =

@@ -8,7 +8,8 @@ import { BrokerError } from '../broker/errors.js';
 import type { MarketField } from '../broker/types.js';
 import { plainDeep } from '../broker/untrusted.js';
 import type { App } from '../runtime.js';
-import { SymbolSchema } from '../tools/common.js';
+import { SymbolSchema } from '../tools/index.js';
+import { brokerErrorLine } from './errors.js';
 
 export const QUOTE_URI_TEMPLATE = 'ibkr://quote/{symbol}';
 
@@ -65,7 +66,7 @@ export function registerQuoteResource(server: McpServer, app: App): void {
             err.code === 'NOT_FOUND' || err.code === 'AMBIGUOUS' || err.code === 'INVALID_INPUT'
               ? ProtocolErrorCode.InvalidParams
               : ProtocolErrorCode.InternalError;
-          throw new ProtocolError(code, `[${err.code}] ${err.message}${err.hint ? ` ${err.hint}` : ''}`);
+          throw new ProtocolError(code, brokerErrorLine(err));
         }
         throw err;
       }

@@ -5,7 +5,7 @@
  * --allow-login-in-read-only asks for it (a login is not a read).
  */
 import type { Config } from '../config/index.js';
-import type { ToolDef } from './tool.js';
+import type { ToolDef } from '../tools/index.js';
 
 export function selectTools(
   all: readonly ToolDef[],

@@ -10,9 +10,11 @@ import {
   type ServerContext,
 } from '@modelcontextprotocol/server';
 import { BrokerError } from '../broker/errors.js';
+import { sortPositions, totalsByCurrency } from '../broker/portfolio-math.js';
 import { idents, plainDeep } from '../broker/untrusted.js';
 import type { App } from '../runtime.js';
-import { portfolioOf, positionOut, sortPositions, totalsByCurrency } from '../tools/account.js';
+import { portfolioOf, positionOut } from '../tools/index.js';
+import { brokerErrorLine } from './errors.js';
 
 export const ACCOUNTS_URI = 'ibkr://accounts';
 export const POSITIONS_TEMPLATE = 'ibkr://accounts/{id}/positions';
@@ -91,8 +93,7 @@ export function registerResources(server: McpServer, app: App): void {
           totals: totalsByCurrency(positions),
         });
       } catch (err) {
-        if (err instanceof BrokerError)
-          throw new Error(`[${err.code}] ${err.message}${err.hint ? ` ${err.hint}` : ''}`);
+        if (err instanceof BrokerError) throw new Error(brokerErrorLine(err));
         throw err;
       }
     },

@@ -6,7 +6,7 @@
  *   tool description and the text result; the output schema is for validation).
  */
 import type { StandardSchemaWithJSON } from '@modelcontextprotocol/server';
-import type { AnyObject } from './tool.js';
+import type { AnyObject } from '../tools/index.js';
 
 type Json = Record<string, unknown>;
 

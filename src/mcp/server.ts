@@ -9,19 +9,20 @@ import {
   McpServer,
   type ServerContext,
 } from '@modelcontextprotocol/server';
-import { BrokerError } from '../broker/errors.js';
-import { ident, plainDeep, safeText, untrusted } from '../broker/untrusted.js';
+import { plainDeep, safeText } from '../broker/untrusted.js';
+import { VERSION } from '../config/index.js';
 import type { App } from '../runtime.js';
-import { ALL_TOOLS } from '../tools/index.js';
+import { ALL_TOOLS, annotationsFor, type ToolContext, type ToolDef } from '../tools/index.js';
+import { errorResult } from './errors.js';
 import { registerPrompts } from './prompts.js';
 import { registerQuoteResource } from './quote-resource.js';
 import { selectTools } from './registry.js';
 import { registerResources } from './resources.js';
 import { advertised } from './schema.js';
-import { annotationsFor, type ToolContext, type ToolDef } from './tool.js';
 
 export const SERVER_NAME = 'ibkr-mcp';
-export const SERVER_VERSION = '0.1.0';
+/** package.json's version (src/config/version.ts). */
+export const SERVER_VERSION = VERSION;
 
 export function instructionsFor(app: App): string {
   const mode = app.mode();
@@ -39,35 +40,6 @@ export function instructionsFor(app: App): string {
   ]
     .filter(Boolean)
     .join(' ');
-}
-
-/** Turns any failure into a tool error result that says what went wrong and what to do. */
-export function errorResult(app: App, toolName: string, err: unknown) {
-  let text: string;
-  if (err instanceof BrokerError) {
-    text = `${err.message}${err.hint ? `\nWhat to do: ${err.hint}` : ''}`;
-    const candidates = err.details?.['candidates'];
-    if (Array.isArray(candidates) && candidates.length) {
-      text += `\nCandidates: ${JSON.stringify(candidates.slice(0, 10).map(candidateOut))}`;
-    }
-    app.log.info('tool error', { tool: toolName, code: err.code, msg: err.message });
-    text = `[${err.code}] ${text}`;
-  } else {
-    const msg = err instanceof Error ? err.message : String(err);
-    app.log.error('tool failed unexpectedly', { tool: toolName, err: msg });
-    text = `[INTERNAL] ${toolName} failed: ${msg}. This is a bug in ibkr-mcp; the call can be retried.`;
-  }
-  return { content: [{ type: 'text' as const, text: safeText(text) }], isError: true };
-}
-
-/** A candidate contract of an AMBIGUOUS error as shown: its name marked, its identifiers checked. */
-function candidateOut(c: unknown): unknown {
-  if (c === null || typeof c !== 'object') return ident(c);
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(c)) {
-    out[k] = typeof v !== 'string' ? v : k === 'name' ? untrusted(v) : ident(v);
-  }
-  return out;
 }
 
 function contextFor(app: App, mcp: ServerContext, attached: ContentBlock[] = []): ToolContext {

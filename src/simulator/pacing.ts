@@ -1,5 +1,5 @@
 /**
- * IB's pacing limits (cpapi-protocol.md §8): a global 10 requests per second
+ * IB's pacing limits (docs/ib/pacing.md, §8): a global 10 requests per second
  * (sliding one-second window), per-endpoint windows and the 5-concurrent limit of
  * /iserver/marketdata/history. Only accepted requests count toward the windows.
  */

@@ -7,7 +7,6 @@
 import * as z from 'zod';
 import type { CallOptions } from '../broker/backend.js';
 import { BrokerError } from '../broker/errors.js';
-import { byCode, grouped } from '../broker/locale.js';
 import type {
   AccountBalances,
   AccountInfo,
@@ -16,10 +15,23 @@ import type {
   PortfolioBackend,
   Position,
 } from '../broker/portfolio.js';
+import {
+  combine,
+  GROUP_BY,
+  type GroupBy,
+  POSITION_SORTS,
+  type PortfolioSummary,
+  ratesToCurrency,
+  rateToBase,
+  sortPositions,
+  summarize,
+  totalsByCurrency,
+} from '../broker/portfolio-math.js';
 import { SEC_TYPES, type SecType } from '../broker/types.js';
 import { idents } from '../broker/untrusted.js';
-import { defineTool, type ToolContext } from '../mcp/tool.js';
-import { callOpts, ident, num, untrusted } from './common.js';
+import { AccountIdSchema, callOpts, ident, untrusted } from './common.js';
+import { cents, compact, money, num, round2, round4, signedMoney } from './format.js';
+import { defineTool, type ToolContext } from './tool.js';
 
 // ---------------------------------------------------------------- shared
 
@@ -28,11 +40,6 @@ export function portfolioOf(ctx: Pick<ToolContext, 'app'>): PortfolioBackend {
   return ctx.app.backend;
 }
 
-export const AccountIdSchema = z
-  .string()
-  .trim()
-  .regex(/^[A-Za-z0-9._-]{1,32}$/, 'an IB account id such as U1234567 or DU1234567');
-
 const accountIdInput = AccountIdSchema.optional().describe(
   'IB account id, e.g. DU1234567. Omit for every account the session can see.',
 );
@@ -40,26 +47,6 @@ const accountIdInput = AccountIdSchema.optional().describe(
 const Mode = z
   .enum(['SIMULATED', 'PAPER', 'LIVE', 'UNKNOWN'])
   .describe('Who the money belongs to: simulator, paper or live');
-
-export function round2(v: number): number {
-  const r = Math.round(v * 100) / 100;
-  return Object.is(r, -0) ? 0 : r;
-}
-
-function round4(v: number): number {
-  return Math.round(v * 10_000) / 10_000;
-}
-
-/** Money for text: 1,234,567.89 (grouped, cents only when present). */
-export function money(v: number | undefined): string {
-  if (v === undefined || Number.isNaN(v)) return '-';
-  return grouped(v);
-}
-
-function signedMoney(v: number | undefined): string {
-  if (v === undefined) return '-';
-  return `${v > 0 ? '+' : ''}${money(v)}`;
-}
 
 /** The accounts a call covers: the one asked for (validated), or all. */
 export async function selectAccounts(
@@ -87,39 +74,6 @@ export async function selectAccounts(
     });
   }
   return [found];
-}
-
-/** Base-currency units per unit of `currency`, from the account's ledger (undefined when unknown). */
-export function rateToBase(ledger: Ledger | undefined, currency: string): number | undefined {
-  if (!ledger || currency === ledger.baseCurrency) return 1;
-  return ledger.currencies.find((c) => c.currency === currency)?.exchangeRate;
-}
-
-/**
- * Rate from each account's base currency to `target`, from the ledgers: the account's own
- * line for `target`, else another ledger's line for the account's base currency.
- */
-export function ratesToCurrency(target: string, ledgers: Map<string, Ledger>): Map<string, number | undefined> {
-  const out = new Map<string, number | undefined>();
-  for (const [id, l] of ledgers) {
-    if (l.baseCurrency === target) {
-      out.set(id, 1);
-      continue;
-    }
-    const own = l.currencies.find((c) => c.currency === target)?.exchangeRate;
-    if (own) {
-      out.set(id, 1 / own);
-      continue;
-    }
-    let via: number | undefined;
-    for (const other of ledgers.values()) {
-      if (other.baseCurrency !== target) continue;
-      via = other.currencies.find((c) => c.currency === l.baseCurrency)?.exchangeRate;
-      if (via) break;
-    }
-    out.set(id, via);
-  }
-  return out;
 }
 
 function modeNote(mode: string): string {
@@ -163,30 +117,35 @@ const AccountOut = z.object({
 type AccountOutT = z.infer<typeof AccountOut>;
 
 export function accountOut(info: AccountInfo, b: AccountBalances, ledger: Ledger): AccountOutT {
-  const out: AccountOutT = { id: info.id, paper: info.paper, currency: b.currency || info.currency, cash: [] };
-  if (info.title) out.title = info.title;
-  if (info.type) out.type = info.type;
-  const money2 = (key: keyof AccountOutT, v: number | undefined) => {
-    if (v !== undefined) (out as Record<string, unknown>)[key] = round2(v);
+  const currency = b.currency || info.currency;
+  const cash = ledger.currencies
+    .filter((line) => line.cash !== 0 || line.currency === currency)
+    .map((line) => ({
+      currency: line.currency,
+      amount: round2(line.cash),
+      ...(line.currency !== currency ? { inBase: round2(line.cash * line.exchangeRate) } : {}),
+    }));
+  return {
+    id: info.id,
+    paper: info.paper,
+    currency,
+    cash,
+    ...compact({
+      title: info.title,
+      type: info.type,
+      netLiquidation: cents(b.netLiquidation),
+      totalCash: cents(b.totalCash ?? ledger.base.cash),
+      buyingPower: cents(b.buyingPower),
+      availableFunds: cents(b.availableFunds),
+      excessLiquidity: cents(b.excessLiquidity),
+      initMargin: cents(b.initMargin),
+      maintMargin: cents(b.maintMargin),
+      equityWithLoan: cents(b.equityWithLoan),
+      grossPositionValue: cents(b.grossPositionValue),
+      cushionPct: b.cushion === undefined ? undefined : Math.round(b.cushion * 1000) / 10,
+      dayTradesRemaining: b.dayTradesRemaining,
+    }),
   };
-  money2('netLiquidation', b.netLiquidation);
-  money2('totalCash', b.totalCash ?? ledger.base.cash);
-  for (const line of ledger.currencies) {
-    if (line.cash === 0 && line.currency !== out.currency) continue;
-    const c: z.infer<typeof CashLine> = { currency: line.currency, amount: round2(line.cash) };
-    if (line.currency !== out.currency) c.inBase = round2(line.cash * line.exchangeRate);
-    out.cash.push(c);
-  }
-  money2('buyingPower', b.buyingPower);
-  money2('availableFunds', b.availableFunds);
-  money2('excessLiquidity', b.excessLiquidity);
-  money2('initMargin', b.initMargin);
-  money2('maintMargin', b.maintMargin);
-  money2('equityWithLoan', b.equityWithLoan);
-  money2('grossPositionValue', b.grossPositionValue);
-  if (b.cushion !== undefined) out.cushionPct = Math.round(b.cushion * 1000) / 10;
-  if (b.dayTradesRemaining !== undefined) out.dayTradesRemaining = b.dayTradesRemaining;
-  return out;
 }
 
 export const getAccountInfo = defineTool({
@@ -264,7 +223,7 @@ export const PositionOut = z.object({
 export type PositionOutT = z.infer<typeof PositionOut>;
 
 export function positionOut(p: Position, withAccount: boolean): PositionOutT {
-  const out: PositionOutT = {
+  return {
     ...(withAccount ? { account: p.accountId } : {}),
     symbol: p.symbol,
     conid: p.conid,
@@ -276,33 +235,14 @@ export function positionOut(p: Position, withAccount: boolean): PositionOutT {
     unrealizedPnl: round2(p.unrealizedPnl),
     realizedPnl: round2(p.realizedPnl),
     currency: p.currency,
+    ...compact({
+      name: p.name,
+      expiry: p.expiry,
+      strike: p.strike,
+      right: p.right,
+      multiplier: p.secType !== 'STK' ? p.multiplier : undefined,
+    }),
   };
-  if (p.name) out.name = p.name;
-  if (p.expiry) out.expiry = p.expiry;
-  if (p.strike !== undefined) out.strike = p.strike;
-  if (p.right) out.right = p.right;
-  if (p.multiplier !== undefined && p.secType !== 'STK') out.multiplier = p.multiplier;
-  return out;
-}
-
-const SORTS = ['value', 'pnl', 'pnlPct', 'symbol'] as const;
-type SortKey = (typeof SORTS)[number];
-
-function pnlPct(p: Position): number {
-  const cost = Math.abs(p.quantity * p.avgPrice * (p.multiplier ?? 1));
-  return cost ? (p.unrealizedPnl / cost) * 100 : 0;
-}
-
-export function sortPositions(list: Position[], by: SortKey, order: 'asc' | 'desc' | undefined): Position[] {
-  const dir = (order ?? (by === 'symbol' ? 'asc' : 'desc')) === 'asc' ? 1 : -1;
-  const key = (p: Position): number | string =>
-    by === 'value' ? Math.abs(p.marketValue) : by === 'pnl' ? p.unrealizedPnl : by === 'pnlPct' ? pnlPct(p) : p.symbol;
-  return [...list].sort((a, b) => {
-    const x = key(a);
-    const y = key(b);
-    const c = typeof x === 'number' && typeof y === 'number' ? x - y : byCode(String(x), String(y));
-    return c !== 0 ? c * dir : a.conid - b.conid;
-  });
 }
 
 const CurrencyTotal = z.object({
@@ -312,27 +252,6 @@ const CurrencyTotal = z.object({
   unrealizedPnl: z.number(),
   realizedPnl: z.number(),
 });
-
-/** Totals by currency of a list of positions: the sums of the rounded per-position figures. */
-export function totalsByCurrency(rows: readonly PositionOutT[]): z.infer<typeof CurrencyTotal>[] {
-  const m = new Map<string, z.infer<typeof CurrencyTotal>>();
-  for (const r of rows) {
-    const t = m.get(r.currency) ?? { currency: r.currency, positions: 0, value: 0, unrealizedPnl: 0, realizedPnl: 0 };
-    t.positions += 1;
-    t.value += r.value;
-    t.unrealizedPnl += r.unrealizedPnl;
-    t.realizedPnl += r.realizedPnl;
-    m.set(r.currency, t);
-  }
-  return [...m.values()]
-    .map((t) => ({
-      ...t,
-      value: round2(t.value),
-      unrealizedPnl: round2(t.unrealizedPnl),
-      realizedPnl: round2(t.realizedPnl),
-    }))
-    .sort((a, b) => Math.abs(b.value) - Math.abs(a.value));
-}
 
 function positionLabel(p: PositionOutT): string {
   const sym = ident(p.symbol);
@@ -370,7 +289,7 @@ export const getPositions = defineTool({
       .enum(SEC_TYPES as [SecType, ...SecType[]])
       .optional()
       .describe('Only this security type, e.g. OPT'),
-    sortBy: z.enum(SORTS).default('value').describe('value (absolute market value), pnl, pnlPct or symbol'),
+    sortBy: z.enum(POSITION_SORTS).default('value').describe('value (absolute market value), pnl, pnlPct or symbol'),
     order: z.enum(['asc', 'desc']).optional().describe('Default: desc for numbers, asc for symbol'),
     limit: z.number().int().min(1).max(1000).default(50).describe('Rows to return'),
   }),
@@ -422,9 +341,6 @@ export const getPositions = defineTool({
 
 // ---------------------------------------------------------------- get_portfolio_summary
 
-const GROUP_BY = ['secType', 'currency', 'sector', 'none'] as const;
-type GroupBy = (typeof GROUP_BY)[number];
-
 const GroupOut = z.object({
   key: z.string(),
   positions: z.number(),
@@ -433,7 +349,6 @@ const GroupOut = z.object({
   realizedPnl: z.number(),
   weightPct: z.number().describe('value / net liquidation, in percent'),
 });
-type GroupOutT = z.infer<typeof GroupOut>;
 
 const SummaryOut = z.object({
   id: z.string().optional(),
@@ -448,126 +363,7 @@ const SummaryOut = z.object({
   groups: z.array(GroupOut).optional(),
   fx: z.number().optional().describe('Rate used to convert this account into the total currency'),
 });
-type SummaryOutT = z.infer<typeof SummaryOut>;
-
-function groupKey(p: Position, by: GroupBy): string {
-  if (by === 'secType') return p.secType;
-  if (by === 'currency') return p.currency;
-  if (by === 'sector') return p.sector ?? (p.secType === 'STK' ? 'Unknown' : p.secType);
-  return 'all';
-}
-
-/** Group totals rounded to cents, with their weight in net liquidation, largest first. */
-function finishGroups<G extends { value: number; unrealizedPnl: number; realizedPnl: number }>(
-  groups: Iterable<G>,
-  netLiquidation: number,
-): Array<G & { weightPct: number }> {
-  return [...groups]
-    .map((g) => ({
-      ...g,
-      value: round2(g.value),
-      unrealizedPnl: round2(g.unrealizedPnl),
-      realizedPnl: round2(g.realizedPnl),
-      weightPct: pct(g.value, netLiquidation),
-    }))
-    .sort((a, b) => Math.abs(b.value) - Math.abs(a.value));
-}
-
-function pct(part: number, whole: number): number {
-  return whole ? Math.round((part / whole) * 1000) / 10 : 0;
-}
-
-/** Groups of positions in the base currency; sums are of the rounded parts, so totals add up exactly. */
-export function summarize(
-  id: string | undefined,
-  base: string,
-  positions: readonly Position[],
-  rate: (currency: string) => number | undefined,
-  netLiquidation: number,
-  cash: number,
-  by: GroupBy,
-  missingRates: Set<string>,
-): SummaryOutT {
-  const groups = new Map<string, GroupOutT>();
-  for (const p of positions) {
-    let fx = rate(p.currency);
-    if (fx === undefined) {
-      missingRates.add(p.currency);
-      fx = 1;
-    }
-    const key = groupKey(p, by);
-    const g = groups.get(key) ?? { key, positions: 0, value: 0, unrealizedPnl: 0, realizedPnl: 0, weightPct: 0 };
-    g.positions += 1;
-    g.value += round2(p.marketValue * fx);
-    g.unrealizedPnl += round2(p.unrealizedPnl * fx);
-    g.realizedPnl += round2(p.realizedPnl * fx);
-    groups.set(key, g);
-  }
-  const list = finishGroups(groups.values(), netLiquidation);
-  const out: SummaryOutT = {
-    currency: base,
-    netLiquidation: round2(netLiquidation),
-    cash: round2(cash),
-    cashPct: pct(cash, netLiquidation),
-    value: round2(list.reduce((s, g) => s + g.value, 0)),
-    unrealizedPnl: round2(list.reduce((s, g) => s + g.unrealizedPnl, 0)),
-    realizedPnl: round2(list.reduce((s, g) => s + g.realizedPnl, 0)),
-    positions: positions.length,
-  };
-  if (id) out.id = id;
-  if (by !== 'none') out.groups = list;
-  return out;
-}
-
-/** Adds account summaries (converted with `fx`) into one total; groups merge by key. */
-export function combine(parts: { s: SummaryOutT; fx: number }[], currency: string, by: GroupBy): SummaryOutT {
-  const groups = new Map<string, GroupOutT>();
-  let nlv = 0;
-  let cash = 0;
-  let positions = 0;
-  for (const { s, fx } of parts) {
-    nlv += s.netLiquidation * fx;
-    cash += s.cash * fx;
-    positions += s.positions;
-    for (const g of s.groups ?? [
-      {
-        key: 'all',
-        positions: s.positions,
-        value: s.value,
-        unrealizedPnl: s.unrealizedPnl,
-        realizedPnl: s.realizedPnl,
-        weightPct: 0,
-      },
-    ]) {
-      const t = groups.get(g.key) ?? {
-        key: g.key,
-        positions: 0,
-        value: 0,
-        unrealizedPnl: 0,
-        realizedPnl: 0,
-        weightPct: 0,
-      };
-      t.positions += g.positions;
-      t.value += round2(g.value * fx);
-      t.unrealizedPnl += round2(g.unrealizedPnl * fx);
-      t.realizedPnl += round2(g.realizedPnl * fx);
-      groups.set(g.key, t);
-    }
-  }
-  const list = finishGroups(groups.values(), nlv);
-  const out: SummaryOutT = {
-    currency,
-    netLiquidation: round2(nlv),
-    cash: round2(cash),
-    cashPct: pct(cash, nlv),
-    value: round2(list.reduce((s, g) => s + g.value, 0)),
-    unrealizedPnl: round2(list.reduce((s, g) => s + g.unrealizedPnl, 0)),
-    realizedPnl: round2(list.reduce((s, g) => s + g.realizedPnl, 0)),
-    positions,
-  };
-  if (by !== 'none') out.groups = list;
-  return out;
-}
+type SummaryOutT = PortfolioSummary;
 
 function summaryLines(s: SummaryOutT, label: string): string[] {
   const c = ident(s.currency);
@@ -699,17 +495,17 @@ export const getPnl = defineTool({
     const out: PnlOutT[] = accounts.map((a, i) => {
       const p = byId.get(a.id.toUpperCase());
       const l = ledgers[i];
-      const row: PnlOutT = {
+      return {
         id: a.id,
         currency: l?.baseCurrency ?? a.currency,
         dailyPnl: round2(p?.dailyPnl ?? 0),
         unrealizedPnl: round2(p?.unrealizedPnl ?? l?.base.unrealizedPnl ?? 0),
+        ...compact({
+          realizedPnl: cents(l?.base.realizedPnl),
+          netLiquidation: cents(p?.netLiquidation ?? l?.base.netLiquidation),
+          excessLiquidity: cents(p?.excessLiquidity),
+        }),
       };
-      if (l?.base.realizedPnl !== undefined) row.realizedPnl = round2(l.base.realizedPnl);
-      const nl = p?.netLiquidation ?? l?.base.netLiquidation;
-      if (nl !== undefined) row.netLiquidation = round2(nl);
-      if (p?.excessLiquidity !== undefined) row.excessLiquidity = round2(p.excessLiquidity);
-      return row;
     });
     const result: { accounts: PnlOutT[]; total?: PnlOutT } = { accounts: out };
     if (out.length > 1) {

@@ -5,7 +5,6 @@
 import * as z from 'zod';
 import type { Bar } from '../broker/types.js';
 import { candlestickSvg } from '../chart/svg.js';
-import { defineTool } from '../mcp/tool.js';
 import {
   ContractOut,
   callOpts,
@@ -19,6 +18,7 @@ import {
   signed,
 } from './common.js';
 import { defaultBar } from './marketdata.js';
+import { defineTool } from './tool.js';
 
 const isoMinute = (t: number) => `${new Date(t).toISOString().slice(0, 16)}Z`;
 

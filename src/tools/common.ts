@@ -1,24 +1,30 @@
 /**
- * Pieces every tool shares: how an instrument is named in input, how a resolved contract
- * is shown in output, number formatting for the text renderings; outside text is marked with
+ * Pieces every tool shares: how an instrument and an account are named in input, how a resolved
+ * contract is shown in output; numbers are written by ./format.ts; outside text is marked with
  * `untrusted`/`ident` (src/broker/untrusted.ts).
  */
 import * as z from 'zod';
 import type { CallOptions } from '../broker/backend.js';
 import { BrokerError } from '../broker/errors.js';
+import { ACCOUNT_ID_RE, CURRENCY_RE, EXCHANGE_RE, TICKER_MAX, TICKER_RE } from '../broker/patterns.js';
 import { type Contract, type ContractQuery, SEC_TYPES, type SecType } from '../broker/types.js';
 import { ident } from '../broker/untrusted.js';
-import type { ToolContext } from '../mcp/tool.js';
+import { compact } from './format.js';
+import type { ToolContext } from './tool.js';
 
 export { ident, idents, untrusted } from '../broker/untrusted.js';
+export { bigNum, num, signed } from './format.js';
 
 /** Ticker-like text: letters, digits and the few separators real symbols use. */
 export const SymbolSchema = z
   .string()
   .trim()
   .min(1)
-  .max(32)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9 .\-/&]*$/, 'a ticker such as AAPL, BRK B or EUR.USD');
+  .max(TICKER_MAX)
+  .regex(TICKER_RE, 'a ticker such as AAPL, BRK B or EUR.USD');
+
+/** An IB account id (the pattern of src/broker/patterns.ts). */
+export const AccountIdSchema = z.string().trim().regex(ACCOUNT_ID_RE, 'an IB account id such as U1234567 or DU1234567');
 
 export const ConidSchema = z.number().int().positive().max(2_147_483_647);
 
@@ -28,13 +34,13 @@ export const instrumentFields = {
   exchange: z
     .string()
     .trim()
-    .regex(/^[A-Za-z0-9.]{1,16}$/)
+    .regex(EXCHANGE_RE)
     .optional()
     .describe('Listing exchange to pick when a symbol trades in several places, e.g. NASDAQ, IBIS, TSE'),
   currency: z
     .string()
     .trim()
-    .regex(/^[A-Za-z]{3}$/)
+    .regex(CURRENCY_RE)
     .optional()
     .describe('Currency to pick when a symbol is listed in several currencies, e.g. USD, EUR'),
   secType: z
@@ -61,15 +67,20 @@ export const ContractOut = z
 export type ContractOutT = z.infer<typeof ContractOut>;
 
 export function contractOut(c: Contract): ContractOutT {
-  const out: ContractOutT = { conid: c.conid, symbol: c.symbol, secType: c.secType };
-  if (c.name) out.name = c.name;
-  if (c.exchange) out.exchange = c.exchange;
-  if (c.currency) out.currency = c.currency;
-  if (c.expiry) out.expiry = c.expiry;
-  if (c.strike !== undefined) out.strike = c.strike;
-  if (c.right) out.right = c.right;
-  if (c.multiplier !== undefined && c.secType !== 'STK') out.multiplier = c.multiplier;
-  return out;
+  return {
+    conid: c.conid,
+    symbol: c.symbol,
+    secType: c.secType,
+    ...compact({
+      name: c.name,
+      exchange: c.exchange,
+      currency: c.currency,
+      expiry: c.expiry,
+      strike: c.strike,
+      right: c.right,
+      multiplier: c.secType !== 'STK' ? c.multiplier : undefined,
+    }),
+  };
 }
 
 export interface InstrumentArgs {
@@ -86,13 +97,13 @@ export function queryFrom(args: InstrumentArgs): ContractQuery {
       hint: 'Pass symbol (e.g. "AAPL") or conid.',
     });
   }
-  const q: ContractQuery = {};
-  if (args.conid !== undefined) q.conid = args.conid;
-  if (args.symbol) q.symbol = args.symbol.toUpperCase();
-  if (args.exchange) q.exchange = args.exchange.toUpperCase();
-  if (args.currency) q.currency = args.currency.toUpperCase();
-  if (args.secType) q.secType = args.secType;
-  return q;
+  return compact({
+    conid: args.conid,
+    symbol: args.symbol?.toUpperCase(),
+    exchange: args.exchange?.toUpperCase(),
+    currency: args.currency?.toUpperCase(),
+    secType: args.secType,
+  });
 }
 
 export function callOpts(ctx: ToolContext): CallOptions {
@@ -101,26 +112,6 @@ export function callOpts(ctx: ToolContext): CallOptions {
 
 export async function resolveInstrument(ctx: ToolContext, args: InstrumentArgs): Promise<Contract> {
   return ctx.app.backend.resolveContract(queryFrom(args), callOpts(ctx));
-}
-
-/** Compact number for text: up to 4 decimals, no trailing zeros; big volumes as 12.3M. */
-export function num(v: number | null | undefined, digits = 4): string {
-  if (v === null || v === undefined || Number.isNaN(v)) return '-';
-  return Number(v.toFixed(digits)).toString();
-}
-
-export function bigNum(v: number | null | undefined): string {
-  if (v === null || v === undefined) return '-';
-  const a = Math.abs(v);
-  if (a >= 1e9) return `${num(v / 1e9, 2)}B`;
-  if (a >= 1e6) return `${num(v / 1e6, 2)}M`;
-  if (a >= 1e4) return `${num(v / 1e3, 1)}K`;
-  return num(v, 2);
-}
-
-export function signed(v: number | null | undefined, digits = 2): string {
-  if (v === null || v === undefined) return '-';
-  return `${v > 0 ? '+' : ''}${num(v, digits)}`;
 }
 
 export function contractLabel(c: ContractOutT): string {

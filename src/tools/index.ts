@@ -1,11 +1,28 @@
-/** Every tool the server knows, in a fixed order (deterministic tools/list helps client caching). */
-import type { ToolDef } from '../mcp/tool.js';
+/**
+ * The tools' registry: the one module the MCP layer imports from src/tools (the layer rule in
+ * .dependency-cruiser.cjs). Every tool the server knows, in a fixed order (deterministic
+ * tools/list helps client caching), the tool definition types, and the few pieces the MCP
+ * resources share with the tools.
+ */
 import { ACCOUNT_TOOLS } from './account.js';
 import { CHART_TOOLS } from './chart.js';
 import { MARKETDATA_TOOLS } from './marketdata.js';
 import { OPTIONS_TOOLS } from './options.js';
 import { ORDERS_TOOLS } from './orders.js';
 import { SESSION_TOOLS } from './session.js';
+import type { ToolDef } from './tool.js';
+
+export { portfolioOf, positionOut } from './account.js';
+export { SymbolSchema } from './common.js';
+export {
+  type AnyObject,
+  annotationsFor,
+  defineTool,
+  type ToolAnnotationsOut,
+  type ToolContext,
+  type ToolDef,
+  type ToolKind,
+} from './tool.js';
 
 export const ALL_TOOLS: readonly ToolDef[] = [
   ...MARKETDATA_TOOLS,

@@ -13,7 +13,6 @@ import {
   SEC_TYPES,
   type SecType,
 } from '../broker/types.js';
-import { defineTool } from '../mcp/tool.js';
 import {
   bigNum,
   ContractOut,
@@ -29,6 +28,8 @@ import {
   signed,
   untrusted,
 } from './common.js';
+import { compact } from './format.js';
+import { defineTool } from './tool.js';
 
 const Availability = z
   .enum(['live', 'delayed', 'frozen', 'frozen-delayed', 'not-subscribed', 'unknown'])
@@ -61,9 +62,12 @@ const QuoteRow = z.object({
 type QuoteRowT = z.infer<typeof QuoteRow>;
 
 function quoteRow(c: Contract, s: MarketSnapshot | undefined): QuoteRowT {
-  const row: QuoteRowT = { symbol: c.symbol, conid: c.conid, availability: s?.availability ?? 'unknown' };
-  if (c.exchange) row.exchange = c.exchange;
-  if (c.currency) row.currency = c.currency;
+  const row: QuoteRowT = {
+    symbol: c.symbol,
+    conid: c.conid,
+    availability: s?.availability ?? 'unknown',
+    ...compact({ exchange: c.exchange, currency: c.currency }),
+  };
   for (const f of QUOTE_FIELDS) {
     const v = s?.values[f];
     if (typeof v === 'number') (row as Record<string, unknown>)[f] = v;
@@ -179,44 +183,17 @@ export const getQuote = defineTool({
 
 // ---------------------------------------------------------------- get_market_data
 
+/** The broker's market fields from `first` to `last`, in its order. */
+function fieldsFrom(first: MarketField, last: MarketField): MarketField[] {
+  return MARKET_FIELDS.slice(MARKET_FIELDS.indexOf(first), MARKET_FIELDS.indexOf(last) + 1);
+}
+
 export const FIELD_SETS: Record<'basic' | 'detailed' | 'options' | 'fundamentals', readonly MarketField[]> = {
   basic: ['last', 'bid', 'ask', 'volume', 'change', 'changePct'],
-  detailed: [
-    'last',
-    'bid',
-    'ask',
-    'bidSize',
-    'askSize',
-    'lastSize',
-    'volume',
-    'avgVolume',
-    'change',
-    'changePct',
-    'open',
-    'high',
-    'low',
-    'close',
-    'priorClose',
-    'high52w',
-    'low52w',
-    'mark',
-    'listingExchange',
-  ],
-  options: [
-    'last',
-    'bid',
-    'ask',
-    'impliedVolatility',
-    'historicalVolatility',
-    'optionImpliedVolatility',
-    'putCallRatio',
-    'optionVolume',
-    'openInterest',
-    'delta',
-    'gamma',
-    'theta',
-    'vega',
-  ],
+  // Every price, size and volume field (the broker's list from last to mark), and where it is listed.
+  detailed: [...fieldsFrom('last', 'mark'), 'listingExchange'],
+  // Prices, then every volatility, option-volume and greek field (the broker's list from impliedVolatility to vega).
+  options: ['last', 'bid', 'ask', ...fieldsFrom('impliedVolatility', 'vega')],
   fundamentals: [
     'companyName',
     'industry',

@@ -4,10 +4,10 @@
 import * as z from 'zod';
 import { BrokerError } from '../broker/errors.js';
 import type { LiveOrder, OrdersApi, Trade } from '../broker/orders.js';
-import { defineTool, type ToolContext } from '../mcp/tool.js';
 import { orderService } from '../safety/index.js';
 import { callOpts, ident, num, SymbolSchema, untrusted } from './common.js';
 import { AccountId, ClientOrderId } from './order-shapes.js';
+import { defineTool, type ToolContext } from './tool.js';
 
 const LiveOrderOut = z.object({
   orderId: z.string(),

@@ -5,7 +5,6 @@
 import * as z from 'zod';
 import { grouped } from '../broker/locale.js';
 import { ORDER_SIDES, ORDER_TYPES, type OrderPreview, TIFS, TRAILING_TYPES } from '../broker/orders.js';
-import type { ToolContext } from '../mcp/tool.js';
 import { TRADING_MODES } from '../safety/journal.js';
 import { type OrderOutcome, OUTCOME_STATUSES, type OutcomeStatus, type Prepared } from '../safety/outcome.js';
 import {
@@ -19,6 +18,7 @@ import {
   SymbolSchema,
   untrusted,
 } from './common.js';
+import type { ToolContext } from './tool.js';
 
 // ---------------------------------------------------------------- input pieces
 

@@ -9,7 +9,6 @@ import * as z from 'zod';
 import { BrokerError } from '../broker/errors.js';
 import type { OrderType } from '../broker/orders.js';
 import type { Contract } from '../broker/types.js';
-import { defineTool, type ToolContext } from '../mcp/tool.js';
 import { isDialogState } from '../safety/confirm.js';
 import { canonicalHash } from '../safety/confirm-token.js';
 import { orderService } from '../safety/index.js';
@@ -35,6 +34,7 @@ import {
   supportsElicitation,
   Tif,
 } from './order-shapes.js';
+import { defineTool, type ToolContext } from './tool.js';
 
 // ---------------------------------------------------------------- flow
 

@@ -4,10 +4,11 @@
  * authenticated are refused at once with the same state and what to do.
  */
 import * as z from 'zod';
+import { SESSION_STATES, type SessionSnapshot } from '../broker/session.js';
 import { idents } from '../broker/untrusted.js';
-import { SESSION_STATES, type SessionSnapshot } from '../gateway/session.js';
-import { defineTool } from '../mcp/tool.js';
 import type { App } from '../runtime.js';
+import { compact } from './format.js';
+import { defineTool } from './tool.js';
 
 const SessionOut = z.object({
   state: z.enum(SESSION_STATES),
@@ -42,14 +43,16 @@ function sessionOut(app: App, snap: SessionSnapshot): SessionOutT {
     loginMethod: snap.login.method,
     loginInProgress: snap.login.inProgress,
     failedLoginsInARow: snap.login.failuresInARow,
+    ...compact({
+      loginUrl: snap.loginUrl,
+      mode: snap.mode,
+      accounts: snap.accounts,
+      reason: snap.reason,
+      note: snap.note,
+      lastKeepAlive: snap.lastKeepAlive,
+      ssoExpiresInS: snap.ssoExpiresInS,
+    }),
   };
-  if (snap.loginUrl) out.loginUrl = snap.loginUrl;
-  if (snap.mode) out.mode = snap.mode;
-  if (snap.accounts) out.accounts = snap.accounts;
-  if (snap.reason) out.reason = snap.reason;
-  if (snap.note) out.note = snap.note;
-  if (snap.lastKeepAlive) out.lastKeepAlive = snap.lastKeepAlive;
-  if (snap.ssoExpiresInS !== undefined) out.ssoExpiresInS = snap.ssoExpiresInS;
   const gw = app.gateway?.gateway;
   if (gw) out.gatewayProcess = { ...(gw.pid ? { pid: gw.pid } : {}), state: gw.state, restarts: gw.deaths };
   return out;

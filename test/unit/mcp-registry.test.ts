@@ -4,8 +4,7 @@ import * as z from 'zod';
 import type { Toolset } from '../../src/config/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { selectTools } from '../../src/mcp/registry.js';
-import { defineTool, type ToolDef, type ToolKind } from '../../src/mcp/tool.js';
-import { ALL_TOOLS } from '../../src/tools/index.js';
+import { ALL_TOOLS, defineTool, type ToolDef, type ToolKind } from '../../src/tools/index.js';
 
 function tool(name: string, toolset: Toolset, kind: ToolKind): ToolDef {
   return defineTool({

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { FIELD_CODES, parseSnapshotRow } from '../../src/backends/cpapi/fields.js';
 import { chainFromSearch, codeFromMonth, contractFromInfo, monthFromCode } from '../../src/backends/cpapi/options.js';
 
-// Published payloads (shared/ib/cpapi-protocol.md §4.1, §4.4, §5.1).
+// Payloads in the shape of IB's published examples (docs/ib/endpoints.md §4, docs/ib/marketdata.md §5).
 const IBM_SEARCH = [
   {
     conid: '8314',

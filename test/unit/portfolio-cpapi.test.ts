@@ -9,7 +9,7 @@ import {
   parseSummary,
 } from '../../src/backends/cpapi/portfolio.js';
 
-// Payloads below are IB's published examples (shared/ib/cpapi-protocol.md §3.8, §6).
+// Payloads below are in the shape of IB's published examples (docs/ib/endpoints.md §3, §6).
 
 describe('cpapi portfolio parsers', () => {
   test('/portfolio/accounts: id, title, currency, paper from DU prefix or DEMO type', () => {

@@ -3,15 +3,13 @@ import { describe, test } from 'node:test';
 import type { Ledger, Position } from '../../src/broker/portfolio.js';
 import {
   combine,
-  money,
-  positionLine,
-  positionOut,
   ratesToCurrency,
-  round2,
   sortPositions,
   summarize,
   totalsByCurrency,
-} from '../../src/tools/account.js';
+} from '../../src/broker/portfolio-math.js';
+import { positionLine, positionOut } from '../../src/tools/account.js';
+import { money, round2 } from '../../src/tools/format.js';
 
 function pos(over: Partial<Position>): Position {
   return {

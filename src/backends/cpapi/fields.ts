@@ -1,6 +1,6 @@
 /**
  * IB market-data field codes and the parsers for the strings the gateway sends.
- * Codes checked against IB's field list (shared/ib/market-data-fields.txt, v3 spec) and,
+ * Codes checked against IB's published field list (v3 spec; docs/ib/marketdata.md) and,
  * for 7287/7289/7290/7291 which the v3 list omits, against the v1 Swagger spec.
  */
 

@@ -1,5 +1,5 @@
 /**
- * IB's rules for /iserver/marketdata/history (protocol notes §5.2): period and bar syntax,
+ * IB's rules for /iserver/marketdata/history (docs/ib/marketdata.md §5.2): period and bar syntax,
  * the step-size table (allowed bar range per period), and the response envelope.
  *
  * Units: IB writes minutes as "min", hours "h", days "d", weeks "w", months "m", years "y".

@@ -6,6 +6,7 @@
 import { Pool } from 'undici';
 import { BrokerError } from '../../broker/errors.js';
 import { untrusted } from '../../broker/untrusted.js';
+import { isLoopbackHost as isLoopback } from '../../config/net.js';
 import { addSecret, type Logger, silentLogger } from '../../log.js';
 import { Pacer } from './limiter.js';
 import { sleep } from './wire.js';
@@ -78,11 +79,9 @@ export interface SessionGate {
   notAuthenticated(): BrokerError;
 }
 
-const LOOPBACK_V4 = /^127(?:\.\d{1,3}){3}$/;
-
+/** A gateway on this machine (names under .localhost included): its self-signed certificate is accepted. */
 export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || LOOPBACK_V4.test(h);
+  return isLoopback(hostname, { localhostSubdomains: true });
 }
 
 /** Splits a gateway URL into origin and API base path (always ending in /v1/api). */

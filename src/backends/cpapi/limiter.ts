@@ -2,7 +2,7 @@
  * Request pacing for one Client Portal gateway. IB puts an IP in a penalty box for
  * 10-15 minutes after a 429, so the client must never exceed the published limits:
  *  - a global limit (10 req/s on the gateway, counted from each answer, with a 25 ms margin),
- *  - per-endpoint minimum intervals (protocol notes §8),
+ *  - per-endpoint minimum intervals (docs/ib/pacing.md, §8),
  *  - a concurrency cap on /iserver/marketdata/history.
  *
  * One Pacer is shared by everything that talks to the same gateway. No timer runs while
@@ -47,7 +47,7 @@ export interface PacerOptions {
   now?: () => number;
 }
 
-/** IB's published per-endpoint limits (protocol notes §8). Keys are paths below /v1/api. */
+/** IB's published per-endpoint limits (docs/ib/pacing.md, §8). Keys are paths below /v1/api. */
 export const DEFAULT_ENDPOINT_RULES: Readonly<Record<string, EndpointRule>> = Object.freeze({
   '/iserver/account/orders': { minIntervalMs: 5000 },
   '/iserver/account/pnl/partitioned': { minIntervalMs: 5000 },

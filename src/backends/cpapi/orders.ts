@@ -1,5 +1,5 @@
 /**
- * IB's order endpoints (protocol notes §7): place, the reply chain, what-if, live orders
+ * IB's order endpoints (docs/ib/orders.md, §7): place, the reply chain, what-if, live orders
  * (empty first call, force), status (503 for unknown ids), modify (single-object body),
  * cancel (object or array answer), trades. Every order carries a cOID.
  *

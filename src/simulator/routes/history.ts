@@ -3,7 +3,7 @@
  *
  * - period `{1-30}min | {1-8}h | {1-1000}d | {1-792}w | {1-182}m | {1-15}y`; bar one of
  *   1min 2min 3min 5min 10min 15min 30min 1h 2h 3h 4h 8h 1d 1w 1m; the bar must fit the
- *   step-size table of cpapi-protocol.md §5.2 (for a period between two table rows the
+ *   step-size table of docs/ib/marketdata.md §5.2 (for a period between two table rows the
  *   lower row applies; periods under 1h accept 1min bars up to the period).
  * - Validation errors answer 400 {"error":…, "statusCode":400}; an unknown conid answers
  *   500 {"error":"Chart data unavailable"} (IB's history errors are {"error":…} 500s).
@@ -49,7 +49,7 @@ export const BAR_SECONDS: Record<string, number> = {
   '1m': 2_592_000,
 };
 
-/** [period threshold in seconds, smallest bar, largest bar] — cpapi-protocol.md §5.2. */
+/** [period threshold in seconds, smallest bar, largest bar] — docs/ib/marketdata.md §5.2. */
 const STEP_TABLE: [number, string, string][] = [
   [60, '1min', '8h'],
   [3600, '1min', '8h'],

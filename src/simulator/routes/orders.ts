@@ -1,5 +1,5 @@
 /**
- * IB's order endpoints (protocol notes §7) over the simulator's order engine:
+ * IB's order endpoints (docs/ib/orders.md, §7) over the simulator's order engine:
  *
  *   POST   /iserver/account/:accountId/orders          {"orders":[{…}]} → placed | question | {"error"}
  *   POST   /iserver/account/:accountId/orders/whatif   same body → amount/equity/margin strings

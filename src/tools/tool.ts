@@ -1,6 +1,6 @@
 /**
  * A tool is data: name, schemas, kind, handler and text renderer. Annotations are derived
- * from `kind` so they cannot drift; errors become `isError` results in one place (server.ts).
+ * from `kind` so they cannot drift; errors become `isError` results in one place (src/mcp/server.ts).
  */
 import type { ContentBlock, ServerContext } from '@modelcontextprotocol/server';
 import type * as z from 'zod';

@@ -1,0 +1,22 @@
+/** Rounding of domain amounts: one definition for the tools, the portfolio arithmetic and the renderers. */
+
+/** Cents, without a negative zero. */
+export function round2(v: number): number {
+  const r = Math.round(v * 100) / 100;
+  return Object.is(r, -0) ? 0 : r;
+}
+
+/** Four decimals: per-share prices and costs. */
+export function round4(v: number): number {
+  return Math.round(v * 10_000) / 10_000;
+}
+
+/** `digits` decimals, through toFixed (what the option tools show). */
+export function roundTo(v: number, digits: number): number {
+  return Number(v.toFixed(digits));
+}
+
+/** part / whole in percent with one decimal; 0 when whole is 0. */
+export function pct(part: number, whole: number): number {
+  return whole ? Math.round((part / whole) * 1000) / 10 : 0;
+}

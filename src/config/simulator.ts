@@ -1,0 +1,97 @@
+/**
+ * Flags of `ibkr-mcp simulator`, the standalone gateway simulator. Its seed and latency are the
+ * option table's simulator options (src/config/options.ts) under shorter names, so their
+ * defaults and ranges are stated once; values are checked by the same converter as every option.
+ */
+import { ConfigError, convert, parseArgv } from './index.js';
+import { OPTIONS, type OptionSpec } from './options.js';
+
+function fromTable(key: string, flag: string): OptionSpec {
+  const spec = OPTIONS.find((o) => o.key === key);
+  if (!spec) throw new Error(`no option ${key}`);
+  return { ...spec, flag, env: [] };
+}
+
+export const SIMULATOR_OPTIONS: readonly OptionSpec[] = [
+  {
+    key: 'port',
+    flag: 'port',
+    env: [],
+    type: 'int',
+    default: 5000,
+    min: 0,
+    max: 65535,
+    group: 'Simulator',
+    description: "Port to listen on (0 picks a free one); default 5000, or the --gateway-conf file's listenPort.",
+  },
+  {
+    key: 'host',
+    flag: 'host',
+    env: [],
+    type: 'string',
+    default: '127.0.0.1',
+    group: 'Simulator',
+    description: 'Address to bind.',
+  },
+  fromTable('simSeed', 'seed'),
+  fromTable('simLatencyMs', 'latency-ms'),
+  {
+    key: 'noTls',
+    flag: 'no-tls',
+    env: [],
+    type: 'boolean',
+    default: false,
+    group: 'Simulator',
+    description: 'Plain HTTP.',
+  },
+  {
+    key: 'gatewayConf',
+    flag: 'gateway-conf',
+    env: [],
+    type: 'string',
+    group: 'Simulator',
+    description: 'A gateway conf.yaml (as ibkr-mcp writes it): its listenPort and CORS origins.',
+  },
+];
+
+export interface SimulatorArgs {
+  help: boolean;
+  /** Undefined when not given (the conf file's port, else 5000, applies). */
+  port: number | undefined;
+  host: string;
+  seed: number;
+  latencyMs: number;
+  tls: boolean;
+  gatewayConf: string | undefined;
+}
+
+export function simulatorHelp(): string {
+  const usage = SIMULATOR_OPTIONS.map((o) =>
+    o.type === 'boolean' ? `[--${o.flag}]` : `[--${o.flag} ${o.default ?? 'FILE'}]`,
+  ).join(' ');
+  return (
+    `ibkr-mcp simulator ${usage}\n` +
+    "  Runs the Client Portal gateway simulator; clients use it like IB's gateway at https://HOST:PORT/v1/api.\n" +
+    SIMULATOR_OPTIONS.map((o) => `  --${o.flag}: ${o.description}\n`).join('') +
+    '  Control surface for tests: GET /sim/stats, POST /sim/reset, POST /sim/faults, POST /sim/session.\n'
+  );
+}
+
+export function loadSimulatorArgs(argv: readonly string[]): SimulatorArgs {
+  const { flags, positionals } = parseArgv(argv, SIMULATOR_OPTIONS);
+  if (positionals.length && !flags.get('help')) throw new ConfigError(`Unexpected argument "${positionals[0]}".`);
+  const value = (flag: string): unknown => {
+    const spec = SIMULATOR_OPTIONS.find((o) => o.flag === flag)!;
+    const raw = flags.get(flag);
+    return raw === undefined ? spec.default : convert(spec, raw, 'flag');
+  };
+  return {
+    help: flags.get('help') === true,
+    port: flags.get('port') === undefined ? undefined : (value('port') as number),
+    host: value('host') as string,
+    seed: value('seed') as number,
+    latencyMs: value('latency-ms') as number,
+    tls: value('no-tls') !== true,
+    gatewayConf: value('gateway-conf') as string | undefined,
+  };
+}
