@@ -461,7 +461,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: ['o10151', 'o10152', 'o10153', 'o10331'],
     group: 'Trading safety',
     description:
-      'IB message ids of informational order notices answered "yes" automatically; any other IB warning is returned and needs confirm_order.',
+      'IB message ids of informational order notices answered "yes" automatically (market, stop and cap-price risk notices); any other IB warning needs the same approval as the order.',
   },
   {
     key: 'confirmTokenTtlSeconds',

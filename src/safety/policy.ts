@@ -9,9 +9,11 @@
  *   security types. A check that cannot run refuses the order and says which one.
  */
 import { BrokerError } from '../broker/errors.js';
+import { round2 } from '../broker/numbers.js';
 import type { OrderPreview, OrderRequest, TradingAccounts } from '../broker/orders.js';
 import type { Contract } from '../broker/types.js';
 import { ident, idents } from '../broker/untrusted.js';
+import { OPTIONS } from '../config/options.js';
 import type { TradingMode } from './journal.js';
 import { standardTick } from './validate.js';
 
@@ -33,16 +35,23 @@ export interface SafetyConfig {
   autoConfirmMessageIds: string[];
 }
 
+/** The option table's defaults (src/config/options.ts is the one source of them). */
+function optionDefault<T>(key: keyof SafetyConfig): T {
+  const spec = OPTIONS.find((o) => o.key === key);
+  if (!spec) throw new Error(`no option ${key}`);
+  return spec.default as T;
+}
+
 export const DEFAULT_SAFETY: SafetyConfig = {
-  allowLiveTrading: false,
-  orderConfirmation: 'elicit',
-  maxOrderNotional: 25_000,
-  maxOrderQuantity: 1_000,
-  maxOrdersPerDay: 50,
-  allowedAccounts: [],
-  allowedSymbols: [],
-  allowedSecTypes: ['STK', 'OPT'],
-  autoConfirmMessageIds: [],
+  allowLiveTrading: optionDefault('allowLiveTrading'),
+  orderConfirmation: optionDefault('orderConfirmation'),
+  maxOrderNotional: optionDefault('maxOrderNotional'),
+  maxOrderQuantity: optionDefault('maxOrderQuantity'),
+  maxOrdersPerDay: optionDefault('maxOrdersPerDay'),
+  allowedAccounts: optionDefault('allowedAccounts'),
+  allowedSymbols: optionDefault('allowedSymbols'),
+  allowedSecTypes: optionDefault('allowedSecTypes'),
+  autoConfirmMessageIds: optionDefault('autoConfirmMessageIds'),
 };
 
 const PAPER_PREFIX = /^D[UF]/i;
@@ -290,8 +299,4 @@ export function checkLimits(input: LimitInput, cfg: SafetyConfig): LimitReport {
     });
   }
   return { notional, notionalBasis, checks };
-}
-
-function round2(n: number): number {
-  return Math.round(n * 100) / 100;
 }

@@ -6,6 +6,7 @@
 import type { CallOptions } from '../broker/backend.js';
 import { BrokerError } from '../broker/errors.js';
 import { isOrderType, type OrderRequest, type TimeInForce, type TradingAccounts } from '../broker/orders.js';
+import { CLIENT_ORDER_ID_RE } from '../broker/patterns.js';
 import type { Contract } from '../broker/types.js';
 import { ident, idents } from '../broker/untrusted.js';
 import { DAY_MS, newClientOrderId, type OrderContext } from './context.js';
@@ -24,7 +25,6 @@ import {
 import { assertValidOrder } from './validate.js';
 
 const ACCOUNTS_TTL_MS = 60_000;
-const CLIENT_ID_RE = /^[A-Za-z0-9._:-]{4,40}$/;
 
 export interface ModifyArgs {
   accountId?: string | undefined;
@@ -99,7 +99,7 @@ export class Preparer {
     const c = draft.contract;
     assertValidOrder({ ...draft, secType: c.secType });
     let clientOrderId = draft.clientOrderId?.trim();
-    if (clientOrderId !== undefined && !CLIENT_ID_RE.test(clientOrderId)) {
+    if (clientOrderId !== undefined && !CLIENT_ORDER_ID_RE.test(clientOrderId)) {
       throw new BrokerError('INVALID_INPUT', `clientOrderId "${clientOrderId}" is not valid.`, {
         hint: '4-40 characters: letters, digits, . _ : -',
       });

@@ -8,18 +8,6 @@
 import type { OrderQuestion } from '../broker/orders.js';
 import type { TradingMode } from './journal.js';
 
-/**
- * Informational notices only: risk disclosures about order types that IB shows on every
- * such order. Price-constraint (o163), size-limit (o382/o383), value-limit (o451), missing
- * market data (o354) and the like are real warnings and are never on this list by default.
- */
-export const DEFAULT_AUTO_CONFIRM_IDS: readonly string[] = [
-  'o10151', // risks of market orders
-  'o10152', // risks of stop orders once active
-  'o10153', // mandatory cap price notice
-  'o10331', // stop order notice
-];
-
 export interface QuestionDecision {
   /** Every message id is on the allowlist: reply "yes" automatically. */
   autoConfirm: boolean;
