@@ -50,6 +50,19 @@ export function readIserverAccounts(answer: unknown): {
   return { accounts, isPaper, selected: str(data['selectedAccount']), mode };
 }
 
+/** A conid: a positive integer, from a number or a numeric string. */
+export function toConid(v: unknown): number | undefined {
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v.trim()) : Number.NaN;
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+/** `items` in consecutive slices of at most `size`. */
+export function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
 /** `20250117` → `2025-01-17`; undefined when malformed. */
 export function ymd(v: unknown): string | undefined {
   const s = str(v);
