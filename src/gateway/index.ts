@@ -5,8 +5,7 @@
  * answers at once (tools report gateway_starting meanwhile).
  */
 import { join } from 'node:path';
-import { CpapiHttp } from '../backends/cpapi/http.js';
-import type { Pacer } from '../backends/cpapi/limiter.js';
+import type { BrokerSession } from '../broker/session.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { browserLogin } from './login-browser.js';
@@ -37,22 +36,20 @@ export function managedPort(config: Config): number {
   return Number(u.port || (u.protocol === 'https:' ? 443 : 80));
 }
 
-export interface GatewayRuntimeOptions {
-  config: Config;
-  log: Logger;
-  /** Base URL of the gateway or simulator when not managed. */
-  baseUrl: string;
-  pacer?: Pacer;
-  simulated: boolean;
-  onSessionReset?: () => void;
-  onAuthenticated?: (accountsAnswer: unknown) => void;
-  /** Seconds before a session check gives up (default 4). */
-  checkTimeoutMs?: number;
+/** Where the gateway answers: API requests, the user's login page, and whether we run it. */
+export interface GatewayEndpoints {
+  managed: boolean;
+  /** The managed gateway's port (0 when not managed). */
+  port: number;
+  /** Where API requests go (127.0.0.1 for a gateway we start). */
+  apiUrl: string;
+  /** Where the user logs in. */
+  loginUrl: string;
 }
 
-export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntime {
-  const { config, log } = opts;
-  const managed = !opts.simulated && wantsManagedGateway(config);
+/** The endpoints for this configuration; `baseUrl` is the gateway or simulator when not managed. */
+export function gatewayEndpoints(config: Config, baseUrl: string, simulated: boolean): GatewayEndpoints {
+  const managed = !simulated && wantsManagedGateway(config);
   const port = managed ? managedPort(config) : 0;
   if (managed) {
     const host = new URL(config.gatewayUrl).hostname;
@@ -62,16 +59,27 @@ export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntim
       );
     }
   }
-  const apiUrl = managed ? `https://127.0.0.1:${port}` : opts.baseUrl;
-  const loginUrl = managed ? `https://localhost:${port}` : opts.baseUrl;
-  const http = new CpapiHttp({
-    baseUrl: apiUrl,
-    timeoutMs: opts.checkTimeoutMs ?? 4000,
-    insecureTls: config.gatewayInsecureTls,
-    log: log.child({ mod: 'session-http' }),
-    pacer: opts.pacer,
-    maxRetries: 0,
-  });
+  return {
+    managed,
+    port,
+    apiUrl: managed ? `https://127.0.0.1:${port}` : baseUrl,
+    loginUrl: managed ? `https://localhost:${port}` : baseUrl,
+  };
+}
+
+export interface GatewayRuntimeOptions {
+  config: Config;
+  log: Logger;
+  /** Base URL of the gateway or simulator when not managed. */
+  baseUrl: string;
+  simulated: boolean;
+  /** The broker's side of the session (the backend's), which the session manager drives. */
+  broker: BrokerSession;
+}
+
+export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntime {
+  const { config, log } = opts;
+  const { managed, port, apiUrl, loginUrl } = gatewayEndpoints(config, opts.baseUrl, opts.simulated);
   const headless = config.ibHeadlessMode && !opts.simulated;
   const driver = opts.simulated
     ? undefined
@@ -86,7 +94,7 @@ export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntim
         })
       : browserLogin({ open: config.openBrowser });
   const session = new SessionManager({
-    http,
+    broker: opts.broker,
     gatewayUrl: apiUrl,
     loginUrl,
     log: log.child({ mod: 'session' }),
@@ -96,8 +104,6 @@ export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntim
     allowCompeting: config.allowCompetingSession,
     loginDriver: driver,
     authTimeoutMs: config.ibAuthTimeout * 1000,
-    onSessionReset: opts.onSessionReset,
-    onAuthenticated: opts.onAuthenticated,
     // Log in at start like the original product: headless always; the browser only for a gateway we
     // started (a gateway the user runs is theirs to log in to; the authenticate tool opens the page).
     autoLogin: !opts.simulated && (headless || (config.openBrowser && managed)),
@@ -175,7 +181,6 @@ export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntim
       await session.close();
       await stopping;
       await gateway?.stop().catch(() => {});
-      await http.close().catch(() => {});
     },
   };
 }
