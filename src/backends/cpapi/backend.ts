@@ -79,7 +79,8 @@ export class CpapiBackend implements Backend {
     this.contracts = new CpapiContracts({ http: this.http, log, prefetchAccounts: (s) => session.prefetchAccounts(s) });
     this.marketData = new CpapiMarketData({ http: this.http, ensureAccounts });
     this.options = new CpapiOptions(this.http, log);
-    this.portfolio = new CpapiPortfolio({ http: this.http, ensureIserverAccounts: ensureAccounts, log });
+    const paperOf = (id: string) => session.paperOf(id);
+    this.portfolio = new CpapiPortfolio({ http: this.http, ensureIserverAccounts: ensureAccounts, paperOf, log });
     const accountCurrencies = async (signal?: AbortSignal) => {
       const list = await this.portfolio.listAccounts({ signal });
       // Only currencies IB named: the notional cap must not check against an assumed USD.

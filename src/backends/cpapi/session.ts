@@ -1,6 +1,6 @@
 /**
  * The one owner of the Client Portal session's state: it alone reads /iserver/auth/status and
- * /iserver/accounts, holds IB's paper flag and the selected account, drops the per-session caches
+ * /iserver/accounts, decides paper or live, selects the account, drops the per-session caches
  * on a reset and runs the warm-up. The HTTP client (its recovery hooks), orders, portfolio,
  * market data and the gateway's session manager (through BrokerSession) all ask it.
  *
@@ -14,32 +14,39 @@ import { addSecret, type Logger, silentLogger } from '../../log.js';
 import type { CpapiHttp } from './http.js';
 import { isObject, str } from './wire.js';
 
+/** IB's paper-trading account ids: DU… (a paper account), DF… (a paper advisor account). */
+const PAPER_ACCOUNT_ID = /^D[UF]/i;
+
 /**
- * IB's /iserver/accounts answer: the account ids, IB's own word on paper vs live (`isPaper`; else
- * paper only when every account is a DU… paper account) and the selected account.
+ * Paper or live for one account, the one rule every answer uses: IB's own isPaper when its
+ * /iserver/accounts answer has it, else the paper-account id prefix.
  */
-export function readIserverAccounts(answer: unknown): {
+export function isPaperAccount(accountId: string, isPaper: boolean | undefined): boolean {
+  return isPaper ?? PAPER_ACCOUNT_ID.test(accountId);
+}
+
+export interface IserverAccounts {
   accounts: string[];
+  /** IB's isPaper flag, when the answer has it. */
   isPaper: boolean | undefined;
+  /** Paper (true) or live per account, by isPaperAccount. */
+  paper: Record<string, boolean>;
   selected: string | undefined;
+  /** PAPER when every account is paper, LIVE when one is not, UNKNOWN when nothing says. */
   mode: AccountMode;
-} {
+}
+
+/** Reads IB's /iserver/accounts answer. */
+export function readIserverAccounts(answer: unknown): IserverAccounts {
   const data = isObject(answer) ? answer : {};
   const accounts = Array.isArray(data['accounts'])
     ? (data['accounts'] as unknown[]).filter((a): a is string => typeof a === 'string')
     : [];
   const isPaper = typeof data['isPaper'] === 'boolean' ? data['isPaper'] : undefined;
-  const mode: AccountMode =
-    isPaper !== undefined
-      ? isPaper
-        ? 'PAPER'
-        : 'LIVE'
-      : accounts.length > 0
-        ? accounts.every((a) => a.startsWith('DU'))
-          ? 'PAPER'
-          : 'LIVE'
-        : 'UNKNOWN';
-  return { accounts, isPaper, selected: str(data['selectedAccount']), mode };
+  const paper = Object.fromEntries(accounts.map((a) => [a, isPaperAccount(a, isPaper)]));
+  const verdicts = accounts.length > 0 ? Object.values(paper) : isPaper === undefined ? [] : [isPaper];
+  const mode: AccountMode = verdicts.length === 0 ? 'UNKNOWN' : verdicts.every(Boolean) ? 'PAPER' : 'LIVE';
+  return { accounts, isPaper, paper, selected: str(data['selectedAccount']), mode };
 }
 
 /** IB's auth status, from /iserver/auth/status, ssodh/init or the one /tickle carries. */
@@ -64,10 +71,10 @@ export interface CpapiSessionOptions {
   log?: Logger;
 }
 
-/** IB's paper flag and the selection, as orders see them. */
+/** Paper/live and the selection, as orders see them. */
 export interface SessionTradingAccounts {
   accounts: string[];
-  isPaper: boolean | undefined;
+  paper: Record<string, boolean>;
   selected: string | undefined;
 }
 
@@ -77,7 +84,7 @@ export class CpapiSession implements BrokerSession {
   private readonly simulated: boolean;
   private readonly warmUpOn: boolean;
   private readonly log: Logger;
-  private read: ReturnType<typeof readIserverAccounts> | undefined;
+  private read: IserverAccounts | undefined;
   private accountsKnown = false;
   private accountsFlight: Promise<string[]> | undefined;
   /** The session's warm-up, once started. */
@@ -114,6 +121,11 @@ export class CpapiSession implements BrokerSession {
     return this.simulated ? 'SIMULATED' : (this.read?.mode ?? 'UNKNOWN');
   }
 
+  /** Paper or live for any account id, by the rule and IB's flag of this session. */
+  paperOf(accountId: string): boolean {
+    return isPaperAccount(accountId, this.read?.isPaper);
+  }
+
   private adopt(answer: unknown): string[] {
     this.read = readIserverAccounts(answer);
     this.accountsKnown = true;
@@ -142,7 +154,7 @@ export class CpapiSession implements BrokerSession {
   /** Read fresh for every order: paper or live comes from IB each time, never from a cache. */
   async tradingAccounts(signal?: AbortSignal): Promise<SessionTradingAccounts> {
     const accounts = [...(await this.ensureAccounts(signal, true))];
-    return { accounts, isPaper: this.read?.isPaper, selected: this.read?.selected };
+    return { accounts, paper: { ...this.read?.paper }, selected: this.read?.selected };
   }
 
   /** Runs the warm-up once per session, however many callers ask. Never throws. */
