@@ -2,7 +2,8 @@
  * `ibkr-mcp doctor`: one pass/fail line per thing the real gateway path needs, each with what
  * to do. Read-only: it starts nothing and logs nobody in.
  */
-import { CpapiHttp } from '../backends/cpapi/http.js';
+import type { Backend } from '../broker/backend.js';
+import type { BrokerSession } from '../broker/session.js';
 import { type Config, ConfigError, loadConfig, OPTIONS } from '../config/index.js';
 import { managedPort, wantsManagedGateway } from './index.js';
 import { findJava, javaInstallAdvice } from './java.js';
@@ -17,13 +18,19 @@ export interface Check {
   fix?: string;
 }
 
+/** AAPL's conid at IB: the market-data check asks for its quote. */
+const AAPL_CONID = 265598;
+
+/** How the doctor reaches a gateway: a backend and its session, wired by the caller (main.ts). */
+export type DoctorConnect = (url: string, insecureTls: boolean) => { backend: Backend; session: BrokerSession };
+
 function nodeOk(version: string): boolean {
   const [maj, min, pat] = version.replace(/^v/, '').split('.').map(Number) as [number, number, number];
   if (maj !== 20) return maj > 20;
   return min > 18 || (min === 18 && pat >= 1);
 }
 
-export async function doctorChecks(config: Config): Promise<Check[]> {
+export async function doctorChecks(config: Config, connect: DoctorConnect): Promise<Check[]> {
   const checks: Check[] = [];
   const add = (c: Check) => checks.push(c);
   add(
@@ -101,20 +108,15 @@ export async function doctorChecks(config: Config): Promise<Check[]> {
   );
 
   if (up) {
-    const http = new CpapiHttp({
-      baseUrl: url,
-      timeoutMs: 5000,
-      insecureTls: config.gatewayInsecureTls,
-      maxRetries: 0,
-    });
+    const { backend, session } = connect(url, config.gatewayInsecureTls);
     try {
-      const st = (await http.post<Record<string, unknown>>('/iserver/auth/status', { idempotent: true })).data ?? {};
-      const authed = st['authenticated'] === true;
+      const st = await session.authStatus();
+      const authed = st.authenticated;
       const loginUrl = managed ? `https://localhost:${port}` : config.gatewayUrl;
       add(
         authed
           ? { name: 'Session', status: 'pass', detail: 'authenticated' }
-          : st['competing'] === true
+          : st.competing
             ? {
                 name: 'Session',
                 status: 'fail',
@@ -129,15 +131,10 @@ export async function doctorChecks(config: Config): Promise<Check[]> {
               },
       );
       if (authed) {
-        const acc = (await http.get<Record<string, unknown>>('/iserver/accounts')).data ?? {};
-        const list = Array.isArray(acc['accounts']) ? (acc['accounts'] as string[]) : [];
+        const { accounts: list, mode } = await session.loggedIn();
         add(
           list.length
-            ? {
-                name: 'Accounts',
-                status: 'pass',
-                detail: `${list.join(', ')}${acc['isPaper'] === true ? ' (paper)' : ''}`,
-              }
+            ? { name: 'Accounts', status: 'pass', detail: `${list.join(', ')}${mode === 'PAPER' ? ' (paper)' : ''}` }
             : {
                 name: 'Accounts',
                 status: 'fail',
@@ -145,20 +142,12 @@ export async function doctorChecks(config: Config): Promise<Check[]> {
                 fix: 'Check the account permissions in IB Client Portal.',
               },
         );
-        let avail: string | undefined;
-        for (let i = 0; i < 3 && !avail; i++) {
-          const snap = await http.get<Array<Record<string, unknown>>>('/iserver/marketdata/snapshot', {
-            query: { conids: '265598', fields: '31,6509' },
-          });
-          const row = Array.isArray(snap.data) ? snap.data[0] : undefined;
-          avail = typeof row?.['6509'] === 'string' ? (row['6509'] as string) : undefined;
-          if (!avail) await new Promise((r) => setTimeout(r, 500));
-        }
-        const c = avail?.[0];
+        const [aapl] = await backend.snapshot([AAPL_CONID], ['last'], { maxWaitMs: 1500 });
+        const avail = aapl?.availability ?? 'unknown';
         add(
-          c === 'R'
+          avail === 'live'
             ? { name: 'Market data', status: 'pass', detail: `real-time (AAPL: ${avail})` }
-            : c === 'D' || c === 'Z' || c === 'Y'
+            : avail === 'delayed' || avail === 'frozen' || avail === 'frozen-delayed'
               ? {
                   name: 'Market data',
                   status: 'warn',
@@ -168,7 +157,7 @@ export async function doctorChecks(config: Config): Promise<Check[]> {
               : {
                   name: 'Market data',
                   status: 'warn',
-                  detail: avail ? `not subscribed (${avail})` : 'no answer',
+                  detail: avail === 'unknown' ? 'no answer' : `not subscribed (${avail})`,
                   fix: 'Check market-data subscriptions in IB Client Portal.',
                 },
         );
@@ -181,7 +170,7 @@ export async function doctorChecks(config: Config): Promise<Check[]> {
         fix: "The gateway could not check the session; it may not reach IB's servers. Check the network and the gateway's output.",
       });
     } finally {
-      await http.close();
+      await backend.close();
     }
   }
 
@@ -236,6 +225,7 @@ export function formatChecks(checks: Check[]): string {
 
 export async function runDoctor(
   argv: string[],
+  connect: DoctorConnect,
   out: (s: string) => void = (s) => process.stdout.write(s),
 ): Promise<number> {
   const loaded = loadConfig(argv);
@@ -246,7 +236,7 @@ export async function runDoctor(
     return 0;
   }
   if (loaded.positionals.length) throw new ConfigError(`Unexpected argument "${loaded.positionals[0]}".`);
-  const checks = await doctorChecks(loaded.config);
+  const checks = await doctorChecks(loaded.config, connect);
   out(formatChecks(checks));
   const failed = checks.filter((c) => c.status === 'fail').length;
   out(failed ? `${failed} check(s) failed.\n` : 'All checks passed.\n');
