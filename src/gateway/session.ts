@@ -13,7 +13,6 @@ import { wallClock } from '../broker/locale.js';
 import type { AuthState, BrokerSession } from '../broker/session.js';
 import type { AccountMode } from '../broker/types.js';
 import { type Logger, silentLogger } from '../log.js';
-
 import type {
   LoginContext,
   LoginDriver,
