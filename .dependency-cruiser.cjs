@@ -74,8 +74,6 @@ module.exports = {
       'The gateway runs the process and the login; it is handed what it needs (runtime.ts wires it).',
       '^src/gateway/',
       `^src/(tools|mcp|safety|backends)/|${ROOT}`,
-      // Pending: the CpapiSession split moves the session's wire calls into backends/cpapi.
-      { fromNot: '^src/gateway/session\\.ts$' },
     ),
     forbid(
       'config-is-a-leaf',

@@ -23,9 +23,14 @@ async function main(argv: string[]): Promise<number> {
       return runSetup(rest);
     }
     case 'doctor': {
-      const { runDoctor } = await import('./gateway/doctor.js');
-      const { openGatewayProbe } = await import('./backends/cpapi/probe.js');
-      return runDoctor(rest, openGatewayProbe);
+      const [{ runDoctor }, { createCpapiBackend }] = await Promise.all([
+        import('./gateway/doctor.js'),
+        import('./backends/cpapi/index.js'),
+      ]);
+      return runDoctor(rest, (baseUrl, insecureTls) => {
+        const backend = createCpapiBackend({ baseUrl, insecureTls, timeoutMs: 5000 });
+        return { backend, session: backend.session };
+      });
     }
     case 'halt':
     case 'resume':

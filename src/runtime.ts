@@ -10,7 +10,7 @@ import { Pacer } from './backends/cpapi/limiter.js';
 import type { Backend } from './broker/backend.js';
 import type { AccountMode } from './broker/types.js';
 import { type Config, ensureHome } from './config/index.js';
-import { createGatewayRuntime, type GatewayRuntime } from './gateway/index.js';
+import { createGatewayRuntime, type GatewayRuntime, gatewayEndpoints } from './gateway/index.js';
 import { addSecret, type Logger } from './log.js';
 import type { SimulatorHandle } from './simulator/index.js';
 
@@ -44,44 +44,28 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
     });
     baseUrl = sim.url;
   }
+  const simulated = config.backend === 'sim';
   // One pacer for the backend and the session manager: together they stay within IB's limits.
   const pacer = new Pacer();
-  let warmUp = (_accountsAnswer: unknown): void => {};
-  const gateway = createGatewayRuntime({
-    config,
-    log,
-    baseUrl,
-    // The session's own checks: short, never retried, paced with the backend.
-    sessionHttp: (apiUrl) =>
-      new CpapiHttp({
-        baseUrl: apiUrl,
-        timeoutMs: 4000,
-        insecureTls: config.gatewayInsecureTls,
-        log: log.child({ mod: 'session-http' }),
-        pacer,
-        maxRetries: 0,
-      }),
-    simulated: config.backend === 'sim',
-    // After each login, open the feeds IB answers empty at first (live orders), in the background.
-    onAuthenticated: (accountsAnswer) => warmUp(accountsAnswer),
-  });
+  // The session manager gates the backend's requests; it is created right after the backend,
+  // whose session it drives (logins, keep-alive, resets). No request goes out before that.
+  let gateway: GatewayRuntime | undefined;
   const cpapi = createCpapiBackend({
-    baseUrl: gateway.apiUrl,
+    baseUrl: gatewayEndpoints(config, baseUrl, simulated).apiUrl,
     timeoutMs: config.requestTimeoutMs,
     insecureTls: config.gatewayInsecureTls,
-    simulated: config.backend === 'sim',
+    simulated,
     log: log.child({ mod: 'cpapi' }),
     pacer,
-    gate: gateway.session,
+    gate: {
+      check: (path) => gateway!.session.check(path),
+      notAuthenticated: () => gateway!.session.notAuthenticated(),
+    },
+    // After each login, open the feeds IB answers empty at first (live orders), in the background.
+    warmUp: !config.readOnly,
   });
   const backend: Backend = cpapi;
-  warmUp = (accountsAnswer) => {
-    // A well-formed answer from this login stands for the backend's own /iserver/accounts call.
-    if (accountsAnswer && typeof accountsAnswer === 'object' && 'accounts' in accountsAnswer) {
-      cpapi.adoptAccounts(accountsAnswer);
-    }
-    if (!config.readOnly) void backend.warmUp();
-  };
+  gateway = createGatewayRuntime({ config, log, baseUrl, simulated, broker: cpapi.session });
   const backendLabel = sim
     ? `simulator at ${sim.url}`
     : gateway.managed
@@ -96,11 +80,8 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
     backendLabel,
     sim,
     gateway,
-    mode: () => {
-      if (config.backend === 'sim') return 'SIMULATED';
-      const m = backend.accountMode();
-      return m !== 'UNKNOWN' ? m : (gateway.session.snapshot().mode ?? 'UNKNOWN');
-    },
+    // The backend's session decides, for the banner, the status and every order alike.
+    mode: () => backend.accountMode(),
     async close() {
       if (closed) return;
       closed = true;

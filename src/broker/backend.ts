@@ -11,7 +11,6 @@ import type {
   MarketField,
   MarketSnapshot,
   SecType,
-  SessionStatus,
 } from './types.js';
 
 /** Per-call options every backend method accepts. */
@@ -43,8 +42,6 @@ export interface Backend extends OptionsBackend, PortfolioBackend, OrdersBackend
   /** Short name for logs and status lines, e.g. "cpapi https://127.0.0.1:5000". */
   readonly name: string;
 
-  /** Session state; never throws for "not authenticated", reports it. */
-  sessionStatus(opts?: CallOptions): Promise<SessionStatus>;
   /** SIMULATED / PAPER / LIVE, once known (UNKNOWN before the first successful account call). */
   accountMode(): AccountMode;
 
@@ -66,12 +63,6 @@ export interface Backend extends OptionsBackend, PortfolioBackend, OrdersBackend
   fieldsFromCodes(codes: readonly string[]): { fields: MarketField[]; unknown: string[] };
   /** Historical bars; period/bar validated before any request. */
   history(req: HistoryRequest, opts?: CallOptions): Promise<HistoryResult>;
-
-  /**
-   * Starts, in the background, what the broker answers empty at first (IB: live orders and P&L
-   * need a first call per session), so the first real question is answered at once. Never throws.
-   */
-  warmUp(opts?: CallOptions): Promise<void>;
 
   /** Releases connections and timers. */
   close(): Promise<void>;

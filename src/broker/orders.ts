@@ -152,8 +152,8 @@ export interface CancelResult {
 /** Accounts the session can trade, with what the broker says about paper vs live. */
 export interface TradingAccounts {
   accounts: string[];
-  /** The broker's own paper flag (IB's isPaper), when given. */
-  isPaper?: boolean;
+  /** The backend's verdict per account: paper (true) or live; an account it has none for counts as live. */
+  paper?: Record<string, boolean>;
   selected?: string;
   /** Base currency per account, when known. */
   currencies?: Record<string, string>;

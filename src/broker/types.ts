@@ -150,12 +150,3 @@ export interface HistoryResult {
   /** True when the broker capped the series (IB returns at most 1000 points). */
   truncated?: boolean;
 }
-
-export interface SessionStatus {
-  authenticated: boolean;
-  connected: boolean;
-  competing: boolean;
-  mode: AccountMode;
-  accounts: string[];
-  message?: string;
-}

@@ -2,6 +2,8 @@
  * `ibkr-mcp doctor`: one pass/fail line per thing the real gateway path needs, each with what
  * to do. Read-only: it starts nothing and logs nobody in.
  */
+import type { Backend } from '../broker/backend.js';
+import type { BrokerSession } from '../broker/session.js';
 import { type Config, ConfigError, loadConfig, OPTIONS } from '../config/index.js';
 import { managedPort, wantsManagedGateway } from './index.js';
 import { findJava, javaInstallAdvice } from './java.js';
@@ -16,27 +18,19 @@ export interface Check {
   fix?: string;
 }
 
+/** AAPL's conid at IB: the market-data check asks for its quote. */
+const AAPL_CONID = 265598;
+
+/** How the doctor reaches a gateway: a backend and its session, wired by the caller (main.ts). */
+export type DoctorConnect = (url: string, insecureTls: boolean) => { backend: Backend; session: BrokerSession };
+
 function nodeOk(version: string): boolean {
   const [maj, min, pat] = version.replace(/^v/, '').split('.').map(Number) as [number, number, number];
   if (maj !== 20) return maj > 20;
   return min > 18 || (min === 18 && pat >= 1);
 }
 
-/**
- * The doctor's questions to a gateway that answers. The gateway knows no wire format: main.ts
- * hands in the CPAPI backend's answer to this (src/backends/cpapi/probe.ts).
- */
-export interface GatewayProbe {
-  status(): Promise<{ authenticated: boolean; competing: boolean }>;
-  accounts(): Promise<{ ids: string[]; paper: boolean }>;
-  /** The market data availability of a liquid stock (AAPL); undefined when the gateway gave none. */
-  marketData(): Promise<{ code: string; kind: 'realtime' | 'delayed' | 'other' } | undefined>;
-  close(): Promise<void>;
-}
-
-export type OpenGatewayProbe = (url: string, insecureTls: boolean) => GatewayProbe;
-
-export async function doctorChecks(config: Config, openProbe: OpenGatewayProbe): Promise<Check[]> {
+export async function doctorChecks(config: Config, connect: DoctorConnect): Promise<Check[]> {
   const checks: Check[] = [];
   const add = (c: Check) => checks.push(c);
   add(
@@ -114,12 +108,13 @@ export async function doctorChecks(config: Config, openProbe: OpenGatewayProbe):
   );
 
   if (up) {
-    const probe = openProbe(url, config.gatewayInsecureTls);
+    const { backend, session } = connect(url, config.gatewayInsecureTls);
     try {
-      const st = await probe.status();
+      const st = await session.authStatus();
+      const authed = st.authenticated;
       const loginUrl = managed ? `https://localhost:${port}` : config.gatewayUrl;
       add(
-        st.authenticated
+        authed
           ? { name: 'Session', status: 'pass', detail: 'authenticated' }
           : st.competing
             ? {
@@ -135,11 +130,11 @@ export async function doctorChecks(config: Config, openProbe: OpenGatewayProbe):
                 fix: `Log in at ${loginUrl}, or run the server and call authenticate.`,
               },
       );
-      if (st.authenticated) {
-        const acc = await probe.accounts();
+      if (authed) {
+        const { accounts: list, mode } = await session.loggedIn();
         add(
-          acc.ids.length
-            ? { name: 'Accounts', status: 'pass', detail: `${acc.ids.join(', ')}${acc.paper ? ' (paper)' : ''}` }
+          list.length
+            ? { name: 'Accounts', status: 'pass', detail: `${list.join(', ')}${mode === 'PAPER' ? ' (paper)' : ''}` }
             : {
                 name: 'Accounts',
                 status: 'fail',
@@ -147,21 +142,22 @@ export async function doctorChecks(config: Config, openProbe: OpenGatewayProbe):
                 fix: 'Check the account permissions in IB Client Portal.',
               },
         );
-        const md = await probe.marketData();
+        const [aapl] = await backend.snapshot([AAPL_CONID], ['last'], { maxWaitMs: 1500 });
+        const avail = aapl?.availability ?? 'unknown';
         add(
-          md?.kind === 'realtime'
-            ? { name: 'Market data', status: 'pass', detail: `real-time (AAPL: ${md.code})` }
-            : md?.kind === 'delayed'
+          avail === 'live'
+            ? { name: 'Market data', status: 'pass', detail: `real-time (AAPL: ${avail})` }
+            : avail === 'delayed' || avail === 'frozen' || avail === 'frozen-delayed'
               ? {
                   name: 'Market data',
                   status: 'warn',
-                  detail: `delayed or frozen (AAPL: ${md.code})`,
+                  detail: `delayed or frozen (AAPL: ${avail})`,
                   fix: 'Subscribe to market data in IB Client Portal for real-time quotes.',
                 }
               : {
                   name: 'Market data',
                   status: 'warn',
-                  detail: md ? `not subscribed (${md.code})` : 'no answer',
+                  detail: avail === 'unknown' ? 'no answer' : `not subscribed (${avail})`,
                   fix: 'Check market-data subscriptions in IB Client Portal.',
                 },
         );
@@ -174,7 +170,7 @@ export async function doctorChecks(config: Config, openProbe: OpenGatewayProbe):
         fix: "The gateway could not check the session; it may not reach IB's servers. Check the network and the gateway's output.",
       });
     } finally {
-      await probe.close();
+      await backend.close();
     }
   }
 
@@ -229,7 +225,7 @@ export function formatChecks(checks: Check[]): string {
 
 export async function runDoctor(
   argv: string[],
-  openProbe: OpenGatewayProbe,
+  connect: DoctorConnect,
   out: (s: string) => void = (s) => process.stdout.write(s),
 ): Promise<number> {
   const loaded = loadConfig(argv);
@@ -240,7 +236,7 @@ export async function runDoctor(
     return 0;
   }
   if (loaded.positionals.length) throw new ConfigError(`Unexpected argument "${loaded.positionals[0]}".`);
-  const checks = await doctorChecks(loaded.config, openProbe);
+  const checks = await doctorChecks(loaded.config, connect);
   out(formatChecks(checks));
   const failed = checks.filter((c) => c.status === 'fail').length;
   out(failed ? `${failed} check(s) failed.\n` : 'All checks passed.\n');

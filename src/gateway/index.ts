@@ -5,6 +5,7 @@
  * answers at once (tools report gateway_starting meanwhile).
  */
 import { join } from 'node:path';
+import type { BrokerSession } from '../broker/session.js';
 import { type Config, isLoopbackHost } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { browserLogin } from './login-browser.js';
@@ -35,24 +36,20 @@ export function managedPort(config: Config): number {
   return Number(u.port || (u.protocol === 'https:' ? 443 : 80));
 }
 
-export interface GatewayRuntimeOptions {
-  config: Config;
-  log: Logger;
-  /** Base URL of the gateway or simulator when not managed. */
-  baseUrl: string;
-  /**
-   * The HTTP client the session manager checks and keeps the session with, for the URL API
-   * requests go to (runtime.ts builds it from the CPAPI backend: the gateway knows no wire format).
-   */
-  sessionHttp: (apiUrl: string) => SessionManagerOptions['http'];
-  simulated: boolean;
-  onSessionReset?: () => void;
-  onAuthenticated?: (accountsAnswer: unknown) => void;
+/** Where the gateway answers: API requests, the user's login page, and whether we run it. */
+export interface GatewayEndpoints {
+  managed: boolean;
+  /** The managed gateway's port (0 when not managed). */
+  port: number;
+  /** Where API requests go (127.0.0.1 for a gateway we start). */
+  apiUrl: string;
+  /** Where the user logs in. */
+  loginUrl: string;
 }
 
-export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntime {
-  const { config, log } = opts;
-  const managed = !opts.simulated && wantsManagedGateway(config);
+/** The endpoints for this configuration; `baseUrl` is the gateway or simulator when not managed. */
+export function gatewayEndpoints(config: Config, baseUrl: string, simulated: boolean): GatewayEndpoints {
+  const managed = !simulated && wantsManagedGateway(config);
   const port = managed ? managedPort(config) : 0;
   if (managed) {
     const host = new URL(config.gatewayUrl).hostname;
@@ -62,9 +59,27 @@ export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntim
       );
     }
   }
-  const apiUrl = managed ? `https://127.0.0.1:${port}` : opts.baseUrl;
-  const loginUrl = managed ? `https://localhost:${port}` : opts.baseUrl;
-  const http = opts.sessionHttp(apiUrl);
+  return {
+    managed,
+    port,
+    apiUrl: managed ? `https://127.0.0.1:${port}` : baseUrl,
+    loginUrl: managed ? `https://localhost:${port}` : baseUrl,
+  };
+}
+
+export interface GatewayRuntimeOptions {
+  config: Config;
+  log: Logger;
+  /** Base URL of the gateway or simulator when not managed. */
+  baseUrl: string;
+  simulated: boolean;
+  /** The broker's side of the session (the backend's), which the session manager drives. */
+  broker: BrokerSession;
+}
+
+export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntime {
+  const { config, log } = opts;
+  const { managed, port, apiUrl, loginUrl } = gatewayEndpoints(config, opts.baseUrl, opts.simulated);
   const headless = config.ibHeadlessMode && !opts.simulated;
   const driver = opts.simulated
     ? undefined
@@ -79,7 +94,7 @@ export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntim
         })
       : browserLogin({ open: config.openBrowser });
   const session = new SessionManager({
-    http,
+    broker: opts.broker,
     gatewayUrl: apiUrl,
     loginUrl,
     log: log.child({ mod: 'session' }),
@@ -89,8 +104,6 @@ export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntim
     allowCompeting: config.allowCompetingSession,
     loginDriver: driver,
     authTimeoutMs: config.ibAuthTimeout * 1000,
-    onSessionReset: opts.onSessionReset,
-    onAuthenticated: opts.onAuthenticated,
     // Log in at start like the original product: headless always; the browser only for a gateway we
     // started (a gateway the user runs is theirs to log in to; the authenticate tool opens the page).
     autoLogin: !opts.simulated && (headless || (config.openBrowser && managed)),
@@ -168,7 +181,6 @@ export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntim
       await session.close();
       await stopping;
       await gateway?.stop().catch(() => {});
-      await http.close().catch(() => {});
     },
   };
 }

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { childEnv } from './child-env.js';
-import type { LoginContext, LoginDriver, LoginOutcome } from './session.js';
+import type { LoginContext, LoginDriver, LoginOutcome } from './session-types.js';
 
 /** Opens a URL in the default browser; false when no opener could be started. */
 export function openInBrowser(url: string, platform: NodeJS.Platform = process.platform): boolean {

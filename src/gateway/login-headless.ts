@@ -14,7 +14,7 @@ import { childEnv } from './child-env.js';
 import { own } from './cleanup.js';
 import { sleep } from './login-browser.js';
 import { DEFAULT_SELECTORS, type LoginSelectors } from './login-selectors.js';
-import type { LoginContext, LoginDriver, LoginOutcome } from './session.js';
+import type { LoginContext, LoginDriver, LoginOutcome } from './session-types.js';
 
 export { DEFAULT_SELECTORS, type LoginSelectors, mergeSelectors } from './login-selectors.js';
 

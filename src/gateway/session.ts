@@ -8,53 +8,36 @@
  *   authenticated → expired (idle timeout, daily reset, logout) | competing_session | failed{reason}
  */
 import { EventEmitter } from 'node:events';
-import type { CpapiHttp } from '../backends/cpapi/http.js';
-import { readIserverAccounts } from '../backends/cpapi/wire.js';
 import { BrokerError, isBrokerError } from '../broker/errors.js';
 import { wallClock } from '../broker/locale.js';
-import type { SessionSnapshot, SessionStateName } from '../broker/session.js';
+import type { AuthState, BrokerSession } from '../broker/session.js';
 import type { AccountMode } from '../broker/types.js';
-import { addSecret, type Logger, silentLogger } from '../log.js';
+import { type Logger, silentLogger } from '../log.js';
+import type {
+  LoginContext,
+  LoginDriver,
+  LoginOutcome,
+  ManagedGateway,
+  SessionSnapshot,
+  SessionStateName,
+} from './session-types.js';
 
-export { SESSION_STATES, type SessionSnapshot, type SessionStateName } from '../broker/session.js';
-
-export type LoginOutcome =
-  | { ok: true; message?: string }
-  | {
-      ok: false;
-      /** credentials / second_factor: IB refused or the user did not approve (counts toward the 3-failure stop); setup: our side (no browser, no password). */
-      kind: 'credentials' | 'second_factor' | 'timeout' | 'setup' | 'cancelled';
-      reason: string;
-    };
-
-export interface LoginContext {
-  loginUrl: string;
-  /** Base URL of the gateway (https://localhost:5000). */
-  gatewayUrl: string;
-  timeoutMs: number;
-  signal: AbortSignal;
-  log: Logger;
-  /** True once the gateway reports an authenticated brokerage session (opens it if needed). */
-  checkAuthenticated(): Promise<boolean>;
-  /** The login page asks for a second factor. */
-  secondFactor(how: string): void;
-  progress(message: string): void;
-}
-
-export interface LoginDriver {
-  method: 'browser' | 'headless';
-  run(ctx: LoginContext): Promise<LoginOutcome>;
-}
-
-/** What the session manager needs from a managed gateway process. */
-export interface ManagedGateway extends EventEmitter {
-  state: string;
-  failure: string | undefined;
-}
+export {
+  type LoginContext,
+  type LoginDriver,
+  type LoginOutcome,
+  type ManagedGateway,
+  SESSION_STATES,
+  type SessionSnapshot,
+  type SessionStateName,
+} from './session-types.js';
 
 export interface SessionManagerOptions {
-  /** A CPAPI client for session calls only (status, tickle, ssodh/init, accounts); short timeout. */
-  http: CpapiHttp;
+  /**
+   * The broker's side of the session (src/broker/session.ts): reads the login's state, keeps it
+   * alive, reads the accounts at each login, warms up and drops its caches when told.
+   */
+  broker: BrokerSession;
   gatewayUrl: string;
   /** Where the user logs in; default gatewayUrl. */
   loginUrl?: string;
@@ -66,13 +49,6 @@ export interface SessionManagerOptions {
   loginDriver?: LoginDriver;
   /** Seconds a login may take, second factor included. */
   authTimeoutMs?: number;
-  /** Called when the brokerage session was lost or re-established (backend caches are stale). */
-  onSessionReset?: () => void;
-  /**
-   * Called each time the session becomes authenticated (to warm up per-session feeds), with IB's
-   * /iserver/accounts answer when this login read it, so that nobody needs to ask again.
-   */
-  onAuthenticated?: (accountsAnswer: unknown) => void;
   /** Open the login page automatically the first time a login is needed (browser method). */
   autoLogin?: boolean;
   now?: () => number;
@@ -96,23 +72,11 @@ export function looksLikeDailyReset(at: number, sessionStartedAt?: number): bool
   });
 }
 
-interface AuthStatusWire {
-  authenticated?: boolean;
-  competing?: boolean;
-  connected?: boolean;
-  message?: string;
-  fail?: string;
-}
-
-function obj(v: unknown): Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-}
-
 export class SessionManager extends EventEmitter {
   private s: SessionStateName;
   private sinceAt: number;
   private extra: Partial<SessionSnapshot> = {};
-  private readonly http: CpapiHttp;
+  private readonly broker: BrokerSession;
   private readonly log: Logger;
   private readonly opts: SessionManagerOptions;
   private readonly now: () => number;
@@ -135,7 +99,7 @@ export class SessionManager extends EventEmitter {
   constructor(opts: SessionManagerOptions) {
     super();
     this.opts = opts;
-    this.http = opts.http;
+    this.broker = opts.broker;
     this.log = opts.log ?? silentLogger;
     this.now = opts.now ?? Date.now;
     this.loginUrl = (opts.loginUrl ?? opts.gatewayUrl).replace(/\/+$/, '');
@@ -275,16 +239,11 @@ export class SessionManager extends EventEmitter {
     return this.refreshing;
   }
 
-  private async readStatus(): Promise<AuthStatusWire> {
-    const res = await this.http.post<unknown>('/iserver/auth/status', { idempotent: true });
-    return obj(res.data) as AuthStatusWire;
-  }
-
   private async doRefresh(): Promise<void> {
     if (this.gatewayDown !== undefined) return;
-    let st: AuthStatusWire;
+    let st: AuthState;
     try {
-      st = await this.readStatus();
+      st = await this.broker.authStatus();
     } catch (err) {
       this.onCheckError(err);
       return;
@@ -324,7 +283,7 @@ export class SessionManager extends EventEmitter {
     if (this.s === 'authenticated' || this.everAuthenticated) {
       const at = this.now();
       const daily = looksLikeDailyReset(at, this.authenticatedAt);
-      this.opts.onSessionReset?.();
+      this.broker.reset();
       if (this.s !== 'expired') {
         this.set('expired', {
           reason: daily
@@ -338,14 +297,14 @@ export class SessionManager extends EventEmitter {
     if (this.s !== 'login_required' && this.s !== 'awaiting_second_factor') this.set('login_required');
   }
 
-  /** Interprets an auth status from /iserver/auth/status or /tickle. */
-  private async apply(st: AuthStatusWire, from: 'status' | 'tickle'): Promise<void> {
+  /** Interprets an auth state from a status check or a keep-alive. */
+  private async apply(st: AuthState, from: 'status' | 'tickle'): Promise<void> {
     if (st.authenticated === true && st.competing !== true) {
       await this.onAuthenticated();
       return;
     }
     if (st.competing === true && this.opts.allowCompeting !== true) {
-      this.opts.onSessionReset?.();
+      this.broker.reset();
       this.set('competing_session', {
         reason:
           'Another IB session (TWS, IB Gateway, IBKR mobile or another browser) holds the brokerage session for this user.',
@@ -359,11 +318,9 @@ export class SessionManager extends EventEmitter {
         try {
           const compete = this.opts.allowCompeting === true;
           this.log.info('opening the brokerage session (ssodh/init)', { compete, from });
-          const res = await this.http.post<unknown>('/iserver/auth/ssodh/init', { body: { publish: true, compete } });
-          const after = obj(res.data) as AuthStatusWire;
-          const again = after.authenticated === undefined ? await this.readStatus() : after;
+          const again = await this.broker.openBrokerageSession(compete);
           if (again.authenticated === true && again.competing !== true) {
-            this.opts.onSessionReset?.();
+            this.broker.reset();
             await this.onAuthenticated();
             return;
           }
@@ -389,12 +346,9 @@ export class SessionManager extends EventEmitter {
   private async onAuthenticated(): Promise<void> {
     let mode: AccountMode = this.opts.simulated ? 'SIMULATED' : 'UNKNOWN';
     let accounts: string[] | undefined = this.extra.accounts;
-    let accountsAnswer: unknown;
     if (this.s !== 'authenticated' || !this.extra.mode || this.extra.mode === 'UNKNOWN') {
       try {
-        const res = await this.http.get<unknown>('/iserver/accounts', { noRecovery: true });
-        accountsAnswer = res.data;
-        const read = readIserverAccounts(res.data);
+        const read = await this.broker.loggedIn();
         accounts = read.accounts;
         if (!this.opts.simulated) mode = read.mode;
       } catch (err) {
@@ -410,7 +364,8 @@ export class SessionManager extends EventEmitter {
       this.failures = 0;
     }
     this.set('authenticated', { mode, ...(accounts ? { accounts } : {}) });
-    if (fresh) this.opts.onAuthenticated?.(accountsAnswer);
+    // Requests pass the gate now: the broker side warms up (once per brokerage session).
+    if (fresh) this.broker.ready();
   }
 
   // ------------------------------------------------------------------ keep-alive
@@ -427,19 +382,15 @@ export class SessionManager extends EventEmitter {
     this.keepTimer = undefined;
   }
 
-  /** One keep-alive: POST /tickle, and act on the auth status it carries. */
+  /** One keep-alive, and act on the auth state it carries. */
   async tickle(): Promise<void> {
     if (this.closed) return;
     try {
-      const res = await this.http.post<unknown>('/tickle', { idempotent: true });
-      const data = obj(res.data);
-      // The session id authenticates the websocket: a secret like the password.
-      if (typeof data['session'] === 'string') addSecret(data['session']);
+      const { auth, ssoExpiresInS } = await this.broker.keepAlive();
       this.keepFailures = 0;
       this.extra.lastKeepAlive = new Date(this.now()).toISOString();
-      if (typeof data['ssoExpires'] === 'number') this.extra.ssoExpiresInS = Math.round(data['ssoExpires'] / 1000);
-      const auth = obj(obj(data['iserver'])['authStatus']) as AuthStatusWire;
-      if (auth.authenticated === true && auth.competing !== true) {
+      if (ssoExpiresInS !== undefined) this.extra.ssoExpiresInS = ssoExpiresInS;
+      if (auth.authenticated && !auth.competing) {
         if (this.s !== 'authenticated') await this.onAuthenticated();
         return;
       }

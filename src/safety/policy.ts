@@ -1,8 +1,8 @@
 /**
  * The trading policy, applied to every order path before anything is sent:
  *
- * - Mode from the account itself: IB's isPaper flag and the DU/DF prefix of paper accounts,
- *   never a port or a setting. Anything that is not clearly paper counts as LIVE.
+ * - Mode from the backend's verdict on the account itself (what the broker says), never a port
+ *   or a setting. An account without a verdict counts as LIVE.
  * - A LIVE account refuses every order unless the server was started with --allow-live-trading.
  * - Limits: notional per order (in the account's currency, from ask/bid, the order's own
  *   prices and IB's what-if, never skipped), quantity, orders per day, accounts, symbols,
@@ -54,16 +54,13 @@ export const DEFAULT_SAFETY: SafetyConfig = {
   autoConfirmMessageIds: optionDefault('autoConfirmMessageIds'),
 };
 
-const PAPER_PREFIX = /^D[UF]/i;
-
 /**
- * SIMULATED only for the built-in simulator. PAPER only when nothing says live: IB's isPaper
- * is not false and the account id has the paper prefix. Everything else is LIVE.
+ * SIMULATED only for the built-in simulator. PAPER only when the backend says this account is
+ * paper; everything else (live, or no verdict) is LIVE.
  */
-export function detectMode(accountId: string, info: Pick<TradingAccounts, 'isPaper'>, simulated: boolean): TradingMode {
+export function detectMode(accountId: string, info: Pick<TradingAccounts, 'paper'>, simulated: boolean): TradingMode {
   if (simulated) return 'SIMULATED';
-  if (info.isPaper === false) return 'LIVE';
-  return PAPER_PREFIX.test(accountId) ? 'PAPER' : 'LIVE';
+  return info.paper?.[accountId] === true ? 'PAPER' : 'LIVE';
 }
 
 /** Refuses order-changing actions on a live account unless live trading was allowed at startup. */

@@ -70,7 +70,8 @@ export interface SimAccount {
   currency: string;
   type: string; // DEMO for paper
   tradingType: string;
-  isPaper: boolean;
+  /** Absent: /iserver/accounts carries no isPaper (as some gateway versions answer). */
+  isPaper?: boolean;
   accountStatus: number;
 }
 

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Agent, fetch } from 'undici';
 import { CpapiHttp } from '../../src/backends/cpapi/http.js';
+import { CpapiSession } from '../../src/backends/cpapi/session.js';
 import { isBrokerError } from '../../src/broker/errors.js';
 import { type LoginDriver, looksLikeDailyReset, SessionManager } from '../../src/gateway/session.js';
 import { type SimulatorHandle, startSimulator } from '../../src/simulator/index.js';
@@ -25,7 +26,7 @@ async function control(sim: SimulatorHandle, path: string, body?: unknown): Prom
 
 function manager(sim: SimulatorHandle, extra: Partial<ConstructorParameters<typeof SessionManager>[0]> = {}) {
   const http = new CpapiHttp({ baseUrl: sim.url, timeoutMs: 2000, maxRetries: 0 });
-  const m = new SessionManager({ http, gatewayUrl: sim.url, ...extra });
+  const m = new SessionManager({ broker: new CpapiSession({ http }), gatewayUrl: sim.url, ...extra });
   return { m, http };
 }
 

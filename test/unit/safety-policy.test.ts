@@ -41,14 +41,14 @@ const refusedWith = (re: RegExp) => (e: unknown) =>
   e instanceof BrokerError && e.code === 'REFUSED' && re.test(e.message);
 
 describe('mode detection comes from the account, never a setting', () => {
-  test('paper needs the DU/DF prefix and isPaper not false', () => {
-    assert.equal(detectMode('DU1234567', { isPaper: true }, false), 'PAPER');
-    assert.equal(detectMode('DU1234567', {}, false), 'PAPER');
-    assert.equal(detectMode('DF1234567', { isPaper: true }, false), 'PAPER');
-    assert.equal(detectMode('U1234567', { isPaper: true }, false), 'LIVE');
-    assert.equal(detectMode('DU1234567', { isPaper: false }, false), 'LIVE');
-    assert.equal(detectMode('U1234567', {}, false), 'LIVE');
-    assert.equal(detectMode('U1234567', { isPaper: false }, true), 'SIMULATED');
+  // The backend's rule itself (IB's isPaper, else the DU/DF prefix) is tested in cpapi-session.test.ts.
+  test("paper only on the backend's paper verdict for that account; no verdict counts as LIVE", () => {
+    assert.equal(detectMode('DU1234567', { paper: { DU1234567: true } }, false), 'PAPER');
+    assert.equal(detectMode('DF1234567', { paper: { DF1234567: true } }, false), 'PAPER');
+    assert.equal(detectMode('DU1234567', {}, false), 'LIVE');
+    assert.equal(detectMode('DU1234567', { paper: { DU1234567: false } }, false), 'LIVE');
+    assert.equal(detectMode('U1234567', { paper: { DU1234567: true } }, false), 'LIVE');
+    assert.equal(detectMode('U1234567', { paper: { U1234567: false } }, true), 'SIMULATED');
   });
   test('live is refused without --allow-live-trading', () => {
     assert.throws(

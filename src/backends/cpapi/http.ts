@@ -383,7 +383,7 @@ export class CpapiHttp {
   }
 
   /** POST /iserver/auth/ssodh/init once (single flight), which opens the brokerage session. */
-  async initBrokerageSession(signal?: AbortSignal): Promise<void> {
+  private async initBrokerageSession(signal?: AbortSignal): Promise<void> {
     if (!this.bridgeInit) {
       this.bridgeInit = (async () => {
         this.log.info('cpapi: brokerage session not up, calling ssodh/init');

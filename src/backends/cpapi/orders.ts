@@ -369,10 +369,10 @@ export function parseCancel(orderId: string, data: unknown): CancelResult {
 export interface CpapiOrdersHooks {
   /** Calls /iserver/accounts when the session has not (needed before orders, modify, cancel). */
   ensureAccounts(signal?: AbortSignal): Promise<unknown>;
-  /** The session's /iserver/accounts answer: accounts, IB's isPaper flag, the selected account. */
+  /** The session's accounts, read fresh: paper or live per account (session.ts), the selected account. */
   iserverAccounts(
     signal?: AbortSignal,
-  ): Promise<{ accounts: string[]; isPaper: boolean | undefined; selected: string | undefined }>;
+  ): Promise<{ accounts: string[]; paper: Record<string, boolean>; selected: string | undefined }>;
   /** Base currency per account (from /portfolio/accounts, cached by the portfolio section). */
   accountCurrencies(signal?: AbortSignal): Promise<Record<string, string>>;
 }
@@ -390,8 +390,7 @@ export class CpapiOrders implements OrdersApi {
   /** Accounts, paper/live and base currencies, from what the backend already holds for this session. */
   async tradingAccounts(opts: CallOptions = {}): Promise<TradingAccounts> {
     const info = await this.hooks.iserverAccounts(opts.signal);
-    const out: TradingAccounts = { accounts: info.accounts };
-    if (info.isPaper !== undefined) out.isPaper = info.isPaper;
+    const out: TradingAccounts = { accounts: info.accounts, paper: info.paper };
     if (info.selected) out.selected = info.selected;
     try {
       out.currencies = await this.hooks.accountCurrencies(opts.signal);

@@ -31,6 +31,7 @@ import { type OptionRight, SEC_TYPES, type SecType } from '../../broker/types.js
 import { idents } from '../../broker/untrusted.js';
 import { type Logger, silentLogger } from '../../log.js';
 import type { CpapiHttp } from './http.js';
+import { isPaperAccount } from './session.js';
 import { isObject, type Row, str, ymd } from './wire.js';
 
 /** IB's positions page size (V3); older gateways used 30, which the paging loop also handles. */
@@ -61,8 +62,11 @@ function secType(v: unknown): SecType {
 
 // ---------------------------------------------------------------- parsers (pure)
 
-/** /portfolio/accounts (or /subaccounts): an array of account objects. */
-export function parseAccounts(data: unknown): AccountInfo[] {
+/**
+ * /portfolio/accounts (or /subaccounts): an array of account objects. Paper or live comes from
+ * `paperOf` (the session's verdict, session.ts); by default the rule without IB's isPaper.
+ */
+export function parseAccounts(data: unknown, paperOf = (id: string) => isPaperAccount(id, undefined)): AccountInfo[] {
   if (!Array.isArray(data)) return [];
   const out: AccountInfo[] = [];
   const seen = new Set<string>();
@@ -76,7 +80,7 @@ export function parseAccounts(data: unknown): AccountInfo[] {
     const info: AccountInfo = {
       id,
       currency: currency ?? 'USD',
-      paper: id.startsWith('DU') || type === 'DEMO',
+      paper: paperOf(id),
     };
     if (!currency) info.currencyAssumed = true;
     const title = str(a['accountTitle']) ?? str(a['displayName']) ?? str(a['accountAlias']);
@@ -261,12 +265,15 @@ export interface CpapiPortfolioDeps {
   http: CpapiHttp;
   /** GET /iserver/accounts once per brokerage session (the backend's single flight). */
   ensureIserverAccounts: (signal?: AbortSignal) => Promise<unknown>;
+  /** Paper or live per account id: the session's one rule (session.ts). */
+  paperOf?: (accountId: string) => boolean;
   log?: Logger;
 }
 
 export class CpapiPortfolio implements PortfolioMethods {
   private readonly http: CpapiHttp;
   private readonly ensureIserverAccounts: (signal?: AbortSignal) => Promise<unknown>;
+  private readonly paperOf: ((accountId: string) => boolean) | undefined;
   private readonly log: Logger;
   private accounts: AccountInfo[] | undefined;
   /** /portfolio/accounts was called in the current gateway session. */
@@ -279,6 +286,7 @@ export class CpapiPortfolio implements PortfolioMethods {
   constructor(deps: CpapiPortfolioDeps) {
     this.http = deps.http;
     this.ensureIserverAccounts = deps.ensureIserverAccounts;
+    this.paperOf = deps.paperOf;
     this.log = deps.log ?? silentLogger;
   }
 
@@ -297,12 +305,14 @@ export class CpapiPortfolio implements PortfolioMethods {
   private fetchAccounts(signal?: AbortSignal, background = false): Promise<AccountInfo[]> {
     if (!this.accountsFlight) {
       this.accountsFlight = (async () => {
+        // Paper or live needs IB's isPaper from /iserver/accounts (read once per session).
+        if (this.paperOf) await this.ensureIserverAccounts(signal);
         const res = await this.http.get<unknown>('/portfolio/accounts', { signal, background });
-        let list = parseAccounts(res.data);
+        let list = parseAccounts(res.data, this.paperOf);
         if (list.length === 0) {
           // Advisor logins list their accounts under /subaccounts.
           const sub = await this.http.get<unknown>('/portfolio/subaccounts', { signal });
-          list = parseAccounts(sub.data);
+          list = parseAccounts(sub.data, this.paperOf);
         }
         this.accounts = list;
         this.primed = true;

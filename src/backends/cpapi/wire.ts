@@ -3,7 +3,6 @@
  * YYYYMMDD), and an abortable sleep. Shared by every module of the Client Portal backend.
  */
 import { BrokerError } from '../../broker/errors.js';
-import type { AccountMode } from '../../broker/types.js';
 
 export type Row = Record<string, unknown>;
 
@@ -21,33 +20,17 @@ export function str(v: unknown): string | undefined {
   return undefined;
 }
 
-/**
- * IB's /iserver/accounts answer: the account ids, IB's own word on paper vs live (`isPaper`; else
- * paper only when every account is a DU… paper account) and the selected account. One reader for
- * the session manager and the backend, which both receive this answer.
- */
-export function readIserverAccounts(answer: unknown): {
-  accounts: string[];
-  isPaper: boolean | undefined;
-  selected: string | undefined;
-  mode: AccountMode;
-} {
-  const data = isObject(answer) ? answer : {};
-  const accounts = Array.isArray(data['accounts'])
-    ? (data['accounts'] as unknown[]).filter((a): a is string => typeof a === 'string')
-    : [];
-  const isPaper = typeof data['isPaper'] === 'boolean' ? data['isPaper'] : undefined;
-  const mode: AccountMode =
-    isPaper !== undefined
-      ? isPaper
-        ? 'PAPER'
-        : 'LIVE'
-      : accounts.length > 0
-        ? accounts.every((a) => a.startsWith('DU'))
-          ? 'PAPER'
-          : 'LIVE'
-        : 'UNKNOWN';
-  return { accounts, isPaper, selected: str(data['selectedAccount']), mode };
+/** A conid: a positive integer, from a number or a numeric string. */
+export function toConid(v: unknown): number | undefined {
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v.trim()) : Number.NaN;
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+/** `items` in consecutive slices of at most `size`. */
+export function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 /** `20250117` → `2025-01-17`; undefined when malformed. */

@@ -33,6 +33,13 @@ function ssoRemaining(state: SimState): number {
   return Math.max(0, state.opts.sessionTimeoutMs - (state.clock.realNow() - state.session.lastActivity));
 }
 
+/** IB's isPaper for the selected account (paper when none is selected); absent when the account has none. */
+function paperFlag(state: SimState): { isPaper?: boolean } {
+  const selected = state.accounts.find((a) => a.id === state.session.selectedAccount);
+  if (!selected) return { isPaper: true };
+  return selected.isPaper === undefined ? {} : { isPaper: selected.isPaper };
+}
+
 export function iserverAccounts(state: SimState): Record<string, unknown> {
   const ids = state.accounts.map((a) => a.id);
   const acctProps: Record<string, unknown> = {};
@@ -102,7 +109,7 @@ export function iserverAccounts(state: SimState): Record<string, unknown> {
     serverInfo: SERVER_INFO,
     sessionId: `${state.session.id.slice(0, 8)}.${state.session.id.slice(8, 16)}`,
     isFT: false,
-    isPaper: state.accounts.find((a) => a.id === state.session.selectedAccount)?.isPaper ?? true,
+    ...paperFlag(state),
   };
 }
 

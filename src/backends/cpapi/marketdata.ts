@@ -1,0 +1,173 @@
+/**
+ * Market data over the Client Portal API: snapshots polled until the asked fields arrive
+ * (IB's first answer for a conid is often empty: the subscription opens with it), and
+ * historical bars.
+ *
+ * A field a conid did not deliver within a full wait is not waited for again in the same
+ * brokerage session (an instrument without dividends or greeks must not cost every call the
+ * whole wait); a session reset forgets that.
+ */
+import type { CallOptions, SnapshotOptions } from '../../broker/backend.js';
+import { BrokerError } from '../../broker/errors.js';
+import type { HistoryRequest, HistoryResult, MarketField, MarketSnapshot } from '../../broker/types.js';
+import { untrusted } from '../../broker/untrusted.js';
+import { AVAILABILITY_CODE, codesForFields, parseAvailability, parseSnapshotRow, rowHasField } from './fields.js';
+import { parseHistoryResponse, toIbStartTime, validateHistoryParams } from './history-rules.js';
+import type { CpapiHttp } from './http.js';
+import { MAX_SNAPSHOT_CONIDS, MAX_SNAPSHOT_FIELDS, SnapshotBatcher } from './snapshot-batcher.js';
+import { chunk, isObject, type Row, sleep, toConid } from './wire.js';
+
+const DEFAULT_MAX_WAIT_MS = 3000;
+/** How long to wait for missing fields once every instrument has delivered some data. */
+const STRAGGLER_MS = 600;
+/** Delays between snapshot polls while fields are missing. */
+const POLL_DELAYS_MS = [60, 100, 200, 300, 500];
+
+/** Keys a pre-flight answer may carry without any market data. */
+const IDENTITY_KEYS = new Set(['conid', 'conidEx', 'server_id', '6119', '6509', 'topic']);
+
+/** A snapshot row that carries data beyond the pre-flight identity keys. */
+function hasData(row: Row | undefined): boolean {
+  return row !== undefined && Object.keys(row).some((k) => !IDENTITY_KEYS.has(k) && !k.startsWith('_'));
+}
+
+export interface CpapiMarketDataDeps {
+  http: CpapiHttp;
+  /** /iserver/accounts once per brokerage session: IB serves no market data before it. */
+  ensureAccounts: (signal?: AbortSignal) => Promise<unknown>;
+}
+
+export class CpapiMarketData {
+  private readonly http: CpapiHttp;
+  private readonly ensureAccounts: (signal?: AbortSignal) => Promise<unknown>;
+  /** Merges concurrent snapshot requests (snapshot-batcher.ts). */
+  private readonly batcher: SnapshotBatcher;
+  /** Fields a conid did not deliver within a full wait; not waited for again this session. */
+  private readonly absent = new Map<number, Set<MarketField>>();
+
+  constructor(deps: CpapiMarketDataDeps) {
+    this.http = deps.http;
+    this.ensureAccounts = deps.ensureAccounts;
+    this.batcher = new SnapshotBatcher(deps.http);
+  }
+
+  /** A new brokerage session: fields given up on may arrive now. */
+  onSessionReset(): void {
+    this.absent.clear();
+  }
+
+  async snapshot(
+    conids: number[],
+    fields: readonly MarketField[],
+    opts: SnapshotOptions = {},
+  ): Promise<MarketSnapshot[]> {
+    const ids = [...new Set(conids)];
+    for (const c of ids) {
+      if (!Number.isInteger(c) || c <= 0) {
+        throw new BrokerError('INVALID_INPUT', `Invalid conid ${c}.`, { hint: 'Conids are positive integers.' });
+      }
+    }
+    if (ids.length === 0) return [];
+    const wanted = [...new Set(fields)];
+    await this.ensureAccounts(opts.signal);
+    const codes = codesForFields(wanted);
+    if (!codes.includes(AVAILABILITY_CODE)) codes.push(AVAILABILITY_CODE);
+    const codeChunks = chunk(codes, MAX_SNAPSHOT_FIELDS);
+    const deadline = Date.now() + Math.max(0, opts.maxWaitMs ?? DEFAULT_MAX_WAIT_MS);
+    const rows = new Map<number, Row>();
+    await Promise.all(
+      chunk(ids, MAX_SNAPSHOT_CONIDS).map((batch) => this.pollBatch(batch, wanted, codeChunks, deadline, rows, opts)),
+    );
+    return conids
+      .filter((c, i) => conids.indexOf(c) === i)
+      .map((conid) => {
+        const row = rows.get(conid) ?? { conid };
+        const snap = parseSnapshotRow(row, wanted);
+        snap.conid = conid;
+        const missing = wanted.filter((f) => snap.values[f] === undefined);
+        if (missing.length > 0) snap.missing = missing;
+        return snap;
+      });
+  }
+
+  /** Fields this conid still owes (ignoring ones it did not deliver in an earlier full wait). */
+  private owed(conid: number, row: Row | undefined, fields: readonly MarketField[]): MarketField[] {
+    if (!row) return [...fields];
+    if (parseAvailability(row[AVAILABILITY_CODE]) === 'not-subscribed') return [];
+    const skip = this.absent.get(conid);
+    return fields.filter((f) => !rowHasField(row, f) && !skip?.has(f));
+  }
+
+  private async pollBatch(
+    batch: number[],
+    fields: readonly MarketField[],
+    codeChunks: string[][],
+    deadline: number,
+    rows: Map<number, Row>,
+    opts: SnapshotOptions,
+  ): Promise<void> {
+    let pending = batch;
+    let round = 0;
+    let dataAt: number | undefined;
+    for (;;) {
+      await Promise.all(
+        codeChunks.map(async (codes) => {
+          const data = await this.batcher.fetch(pending, codes, opts.signal);
+          const mine = new Set(pending);
+          for (const item of data) {
+            if (!isObject(item)) continue;
+            const conid = toConid(item['conid']);
+            if (!conid || !mine.has(conid)) continue;
+            const prev = rows.get(conid);
+            rows.set(conid, prev ? { ...prev, ...item } : { ...item });
+          }
+        }),
+      );
+      const still = pending.filter((c) => this.owed(c, rows.get(c), fields).length > 0);
+      if (still.length === 0) return;
+      // Once every conid has delivered data, stragglers get a short grace period only: a field an
+      // instrument simply lacks (no dividend, no greeks) must not cost the whole wait.
+      if (still.every((c) => hasData(rows.get(c)))) {
+        dataAt ??= Date.now();
+        deadline = Math.min(deadline, dataAt + STRAGGLER_MS);
+      }
+      const delay = POLL_DELAYS_MS[Math.min(round, POLL_DELAYS_MS.length - 1)] as number;
+      if (Date.now() + delay > deadline) {
+        // Give up on these fields for this session's later calls (they are requested, not awaited).
+        for (const c of still) {
+          const row = rows.get(c);
+          if (!row || Object.keys(row).every((k) => k === 'conid' || k === 'conidEx')) continue;
+          const owed = this.owed(c, row, fields);
+          let set = this.absent.get(c);
+          if (!set) {
+            set = new Set();
+            this.absent.set(c, set);
+          }
+          for (const f of owed) set.add(f);
+        }
+        return;
+      }
+      await sleep(delay, opts.signal);
+      pending = still;
+      round++;
+    }
+  }
+
+  async history(req: HistoryRequest, opts: CallOptions = {}): Promise<HistoryResult> {
+    const { period, bar } = validateHistoryParams(req.period, req.bar);
+    if (!Number.isInteger(req.conid) || req.conid <= 0) {
+      throw new BrokerError('INVALID_INPUT', `Invalid conid ${req.conid}.`, { hint: 'Conids are positive integers.' });
+    }
+    const query: Record<string, string | number | boolean | undefined> = { conid: req.conid, period, bar };
+    if (req.outsideRth !== undefined) query['outsideRth'] = req.outsideRth;
+    if (req.endTime !== undefined && String(req.endTime).trim() !== '') query['startTime'] = toIbStartTime(req.endTime);
+    const res = await this.http.get<unknown>('/iserver/marketdata/history', { query, signal: opts.signal });
+    if (isObject(res.data) && typeof res.data['error'] === 'string') {
+      throw new BrokerError('NO_MARKET_DATA', `No history for conid ${req.conid}: ${untrusted(res.data['error'])}`, {
+        hint: 'Check the conid and the period; some instruments have no data for some bar sizes.',
+        details: { conid: req.conid, period, bar },
+      });
+    }
+    return parseHistoryResponse(req.conid, res.data);
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * The one owner of the Client Portal session's state: it alone reads /iserver/auth/status and
+ * /iserver/accounts, decides paper or live, selects the account, drops the per-session caches
+ * on a reset and runs the warm-up. The HTTP client (its recovery hooks), orders, portfolio,
+ * market data and the gateway's session manager (through BrokerSession) all ask it.
+ *
+ *   login detected → loggedIn(): /iserver/accounts read → ready(): warm-up, once per session
+ *   reset() (lost, replaced, "query /accounts first") → caches dropped → warm-up due again
+ */
+import type { CallOptions } from '../../broker/backend.js';
+import type { AuthState, BrokerSession, KeepAliveAnswer, SessionAccounts } from '../../broker/session.js';
+import type { AccountMode } from '../../broker/types.js';
+import { addSecret, type Logger, silentLogger } from '../../log.js';
+import type { CpapiHttp } from './http.js';
+import { isObject, str } from './wire.js';
+
+/** IB's paper-trading account ids: DU… (a paper account), DF… (a paper advisor account). */
+const PAPER_ACCOUNT_ID = /^D[UF]/i;
+
+/**
+ * Paper or live for one account, the one rule every answer uses: IB's own isPaper when its
+ * /iserver/accounts answer has it, else the paper-account id prefix.
+ */
+export function isPaperAccount(accountId: string, isPaper: boolean | undefined): boolean {
+  return isPaper ?? PAPER_ACCOUNT_ID.test(accountId);
+}
+
+export interface IserverAccounts {
+  accounts: string[];
+  /** IB's isPaper flag, when the answer has it. */
+  isPaper: boolean | undefined;
+  /** Paper (true) or live per account, by isPaperAccount. */
+  paper: Record<string, boolean>;
+  selected: string | undefined;
+  /** PAPER when every account is paper, LIVE when one is not, UNKNOWN when nothing says. */
+  mode: AccountMode;
+}
+
+/** Reads IB's /iserver/accounts answer. */
+export function readIserverAccounts(answer: unknown): IserverAccounts {
+  const data = isObject(answer) ? answer : {};
+  const accounts = Array.isArray(data['accounts'])
+    ? (data['accounts'] as unknown[]).filter((a): a is string => typeof a === 'string')
+    : [];
+  const isPaper = typeof data['isPaper'] === 'boolean' ? data['isPaper'] : undefined;
+  const paper = Object.fromEntries(accounts.map((a) => [a, isPaperAccount(a, isPaper)]));
+  const verdicts = accounts.length > 0 ? Object.values(paper) : isPaper === undefined ? [] : [isPaper];
+  const mode: AccountMode = verdicts.length === 0 ? 'UNKNOWN' : verdicts.every(Boolean) ? 'PAPER' : 'LIVE';
+  return { accounts, isPaper, paper, selected: str(data['selectedAccount']), mode };
+}
+
+/** IB's auth status, from /iserver/auth/status, ssodh/init or the one /tickle carries. */
+function readAuth(v: unknown): AuthState {
+  const st = isObject(v) ? v : {};
+  return {
+    authenticated: st['authenticated'] === true,
+    competing: st['competing'] === true,
+    connected: st['connected'] === true,
+  };
+}
+
+export interface CpapiSessionOptions {
+  /** The backend's client: requests a tool call waits for (it installs its recovery hooks here). */
+  http: CpapiHttp;
+  /** The session manager's client (short timeout, no retries, not gated); default `http`. */
+  control?: CpapiHttp;
+  /** The built-in simulator: the mode is SIMULATED. */
+  simulated?: boolean;
+  /** Open per-session feeds after each login (off for a read-only server). Default true. */
+  warmUp?: boolean;
+  log?: Logger;
+}
+
+/** Paper/live and the selection, as orders see them. */
+export interface SessionTradingAccounts {
+  accounts: string[];
+  paper: Record<string, boolean>;
+  selected: string | undefined;
+}
+
+export class CpapiSession implements BrokerSession {
+  private readonly http: CpapiHttp;
+  private readonly control: CpapiHttp;
+  private readonly simulated: boolean;
+  private readonly warmUpOn: boolean;
+  private readonly log: Logger;
+  private read: IserverAccounts | undefined;
+  private accountsKnown = false;
+  private accountsFlight: Promise<string[]> | undefined;
+  /** The session's warm-up, once started. */
+  private warmed: Promise<void> | undefined;
+  private warmUpWork: ((opts: CallOptions) => Promise<void>) | undefined;
+  private readonly resetListeners: Array<() => void> = [];
+
+  constructor(opts: CpapiSessionOptions) {
+    this.http = opts.http;
+    this.control = opts.control ?? opts.http;
+    this.simulated = opts.simulated === true;
+    this.warmUpOn = opts.warmUp !== false;
+    this.log = opts.log ?? silentLogger;
+    this.http.setHooks({
+      queryAccounts: async (signal) => {
+        await this.ensureAccounts(signal, true);
+      },
+      sessionReset: () => this.reset(),
+    });
+  }
+
+  /** Registers what a reset must drop (a module's per-session cache). */
+  onReset(drop: () => void): void {
+    this.resetListeners.push(drop);
+  }
+
+  /** Registers the warm-up's work: run once per session, in the background, after the accounts. */
+  warmUpWith(work: (opts: CallOptions) => Promise<void>): void {
+    this.warmUpWork = work;
+  }
+
+  /** SIMULATED / PAPER / LIVE, once known (UNKNOWN before /iserver/accounts was read). */
+  mode(): AccountMode {
+    return this.simulated ? 'SIMULATED' : (this.read?.mode ?? 'UNKNOWN');
+  }
+
+  /** Paper or live for any account id, by the rule and IB's flag of this session. */
+  paperOf(accountId: string): boolean {
+    return isPaperAccount(accountId, this.read?.isPaper);
+  }
+
+  private adopt(answer: unknown): string[] {
+    this.read = readIserverAccounts(answer);
+    this.accountsKnown = true;
+    return this.read.accounts;
+  }
+
+  /** GET /iserver/accounts once per brokerage session (single flight); `force` reads it again. */
+  async ensureAccounts(signal?: AbortSignal, force = false): Promise<string[]> {
+    if (this.accountsKnown && !force) return this.read?.accounts ?? [];
+    if (!this.accountsFlight) {
+      this.accountsFlight = (async () => {
+        const res = await this.http.get<unknown>('/iserver/accounts', { signal, noRecovery: true });
+        return this.adopt(res.data);
+      })().finally(() => {
+        this.accountsFlight = undefined;
+      });
+    }
+    return this.accountsFlight;
+  }
+
+  /** Starts the /iserver/accounts call now, unless this session has read it (errors are the caller's next request's). */
+  prefetchAccounts(signal?: AbortSignal): void {
+    if (!this.accountsKnown) this.ensureAccounts(signal).catch(() => {});
+  }
+
+  /** Read fresh for every order: paper or live comes from IB each time, never from a cache. */
+  async tradingAccounts(signal?: AbortSignal): Promise<SessionTradingAccounts> {
+    const accounts = [...(await this.ensureAccounts(signal, true))];
+    return { accounts, paper: { ...this.read?.paper }, selected: this.read?.selected };
+  }
+
+  /** Runs the warm-up once per session, however many callers ask. Never throws. */
+  warmUp(opts: CallOptions = {}): Promise<void> {
+    const work = this.warmUpWork;
+    if (!work) return Promise.resolve();
+    if (!this.warmed) {
+      const run: Promise<void> = (async () => {
+        await this.ensureAccounts(opts.signal);
+        await work({ ...opts, background: true });
+      })().catch((err: unknown) => {
+        // Due again at the next login, unless a reset already started another one.
+        if (this.warmed === run) this.warmed = undefined;
+        this.log.debug('warm-up skipped', { err: (err as Error).message });
+      });
+      this.warmed = run;
+    }
+    return this.warmed;
+  }
+
+  // ---------------------------------------------------------------- BrokerSession
+
+  async authStatus(): Promise<AuthState> {
+    return readAuth((await this.control.post<unknown>('/iserver/auth/status', { idempotent: true })).data);
+  }
+
+  async openBrokerageSession(compete: boolean): Promise<AuthState> {
+    const res = await this.control.post<unknown>('/iserver/auth/ssodh/init', { body: { publish: true, compete } });
+    // Some gateways answer ssodh/init without the status: ask for it then.
+    return isObject(res.data) && typeof res.data['authenticated'] === 'boolean'
+      ? readAuth(res.data)
+      : this.authStatus();
+  }
+
+  async keepAlive(): Promise<KeepAliveAnswer> {
+    const res = await this.control.post<unknown>('/tickle', { idempotent: true });
+    const tickle = isObject(res.data) ? res.data : {};
+    // The session id authenticates the websocket: a secret like the password.
+    if (typeof tickle['session'] === 'string') addSecret(tickle['session']);
+    const out: KeepAliveAnswer = { auth: readAuth(isObject(tickle['iserver']) ? tickle['iserver']['authStatus'] : {}) };
+    if (typeof tickle['ssoExpires'] === 'number') out.ssoExpiresInS = Math.round(tickle['ssoExpires'] / 1000);
+    return out;
+  }
+
+  async loggedIn(): Promise<SessionAccounts> {
+    const res = await this.control.get<unknown>('/iserver/accounts', { noRecovery: true });
+    const accounts = this.adopt(res.data);
+    return { accounts, mode: this.mode() };
+  }
+
+  ready(): void {
+    if (this.warmUpOn) void this.warmUp();
+  }
+
+  reset(): void {
+    this.warmed = undefined;
+    this.accountsKnown = false;
+    for (const drop of this.resetListeners) drop();
+  }
+}
