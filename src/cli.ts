@@ -14,6 +14,7 @@
  * - WebAssembly on V8's baseline compiler: undici parses HTTP with a WebAssembly build of llhttp,
  *   and optimising it cost a transient ~25 MB of native memory at start.
  */
+import './node-check.js';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { relaunchWithSemiSpace } from './relaunch.js';

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import * as z from 'zod';
 import { OPTIONS, type OptionSpec } from './options.js';
 
+export { commandFor } from './command.js';
 export { ensureHome } from './home.js';
 export { isLoopbackHost } from './net.js';
 export { OPTIONS, type OptionSpec } from './options.js';

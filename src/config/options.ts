@@ -381,7 +381,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: false,
     group: 'Trading safety',
     description:
-      'Allow orders on a LIVE account (real money). Without it every order, modification and cancel on a live account is refused. Paper and simulated accounts are told apart by IB itself (isPaper, DU prefix), never by a port or setting.',
+      'Allow orders on a LIVE account (real money). Without it every order, modification and cancel on a live account is refused. Paper and live are told apart by what IB answers (its isPaper flag, else the paper account prefix), never by a port or setting.',
   },
   {
     key: 'orderConfirmation',

@@ -4,6 +4,7 @@
  */
 import type { Backend } from '../broker/backend.js';
 import type { BrokerSession } from '../broker/session.js';
+import { commandFor } from '../config/command.js';
 import { type Config, ConfigError, loadConfig, OPTIONS } from '../config/index.js';
 import { managedPort, wantsManagedGateway } from './index.js';
 import { findJava, javaInstallAdvice } from './java.js';
@@ -75,7 +76,7 @@ export async function doctorChecks(config: Config, connect: DoctorConnect): Prom
             detail: `${dir}: missing ${check.missing.join(', ')}`,
             fix: config.gatewayDir
               ? 'Point --gateway-dir at the unpacked clientportal.gw folder.'
-              : 'Run `ibkr-mcp setup` to download it (it also downloads on first use).',
+              : `Run \`${commandFor('setup')}\` to download it (it also downloads on first use).`,
           },
     );
     const free = await portIsFree(port);

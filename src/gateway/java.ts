@@ -7,6 +7,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fetch } from 'undici';
+import { commandFor } from '../config/command.js';
 import { childEnv } from './child-env.js';
 import { DownloadError, download, type ProgressFn, unzipTo } from './download.js';
 
@@ -138,8 +139,8 @@ export function javaInstallAdvice(platform: NodeJS.Platform = process.platform):
   return (
     "IB's Client Portal gateway is a Java program and needs Java 8 (update 192) or newer, which was not found " +
     `(looked at JAVA_HOME, java on the PATH and ibkr-mcp's own cache). ${how} ` +
-    'Or run `ibkr-mcp setup --install-java`, which downloads a Temurin JRE from Adoptium into the ibkr-mcp cache and verifies its published SHA-256. ' +
-    'Then run `ibkr-mcp doctor` to check.'
+    `Or run \`${commandFor('setup --install-java')}\`, which downloads a Temurin JRE from Adoptium into the ibkr-mcp cache and verifies its published SHA-256. ` +
+    `Then run \`${commandFor('doctor')}\` to check.`
   );
 }
 

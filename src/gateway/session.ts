@@ -12,6 +12,7 @@ import { BrokerError, isBrokerError } from '../broker/errors.js';
 import { wallClock } from '../broker/locale.js';
 import type { AuthState, BrokerSession } from '../broker/session.js';
 import type { AccountMode } from '../broker/types.js';
+import { commandFor } from '../config/command.js';
 import { type Logger, silentLogger } from '../log.js';
 import type {
   LoginContext,
@@ -162,8 +163,8 @@ export class SessionManager extends EventEmitter {
         return 'Another IB session (TWS, IB Gateway, IBKR mobile or another browser) holds the brokerage session for this user. Log out there, then call authenticate (or retry); ibkr-mcp does not take the session over unless started with --allow-competing-session.';
       case 'failed':
         return this.opts.managedGateway
-          ? 'Run `ibkr-mcp doctor` to see what is wrong; fix it and restart ibkr-mcp.'
-          : `Check that your Client Portal gateway runs at ${this.opts.gatewayUrl} (or run \`ibkr-mcp doctor\`), then retry.`;
+          ? `Run \`${commandFor('doctor')}\` to see what is wrong; fix it and restart ibkr-mcp.`
+          : `Check that your Client Portal gateway runs at ${this.opts.gatewayUrl} (or run \`${commandFor('doctor')}\`), then retry.`;
     }
   }
 

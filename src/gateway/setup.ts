@@ -2,6 +2,8 @@
  * `ibkr-mcp setup [--install-java] [--refresh]`: gets everything the real gateway needs ready
  * ahead of time (Java, IB's gateway in the cache), with progress for every download.
  */
+
+import { commandFor } from '../config/command.js';
 import { ConfigError, ensureHome, loadConfig } from '../config/index.js';
 import { progressPrinter } from './download.js';
 import { findJava, installJava, javaInstallAdvice } from './java.js';
@@ -77,6 +79,10 @@ export async function runSetup(
       out(`✗ Gateway: ${(e as Error).message}\n`);
     }
   }
-  out(ok ? 'Ready. `ibkr-mcp doctor` checks the rest.\n' : 'Not ready: fix the lines marked ✗ and run setup again.\n');
+  out(
+    ok
+      ? `Ready. \`${commandFor('doctor')}\` checks the rest.\n`
+      : 'Not ready: fix the lines marked ✗ and run setup again.\n',
+  );
   return ok ? 0 : 1;
 }

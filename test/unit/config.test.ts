@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { test } from 'node:test';
-import { ConfigError, helpText, loadConfig, OPTIONS, publicConfig } from '../../src/config/index.js';
+import { describe, test } from 'node:test';
+import { ConfigError, commandFor, helpText, loadConfig, OPTIONS, publicConfig } from '../../src/config/index.js';
 
 const env = (e: Record<string, string> = {}) => ({ HOME: '/tmp/h', ...e }) as NodeJS.ProcessEnv;
 
@@ -110,4 +110,20 @@ test('README documents every option (the options table stays complete)', () => {
     assert.ok(readme.includes(`--${o.flag}`), `README lacks --${o.flag}`);
     assert.ok(readme.includes(o.env[0]!), `README lacks ${o.env[0]}`);
   }
+});
+
+describe('commands named the way the user can run them (issue 14)', () => {
+  test('npx, a clone and an install each get their own form', () => {
+    assert.equal(
+      commandFor('doctor', { npm_command: 'exec' }, '/x/node_modules/ibkr-mcp/dist/cli.js'),
+      'npx ibkr-mcp doctor',
+    );
+    assert.equal(commandFor('doctor', {}, '/root/.npm/_npx/abc/node_modules/.bin/ibkr-mcp'), 'npx ibkr-mcp doctor');
+    assert.equal(
+      commandFor('doctor', {}, '/home/me/ibkr-mcp/dist/cli.js'),
+      'node /home/me/ibkr-mcp/dist/cli.js doctor',
+    );
+    assert.equal(commandFor('setup', {}, '/usr/lib/node_modules/ibkr-mcp/dist/cli.js'), 'ibkr-mcp setup');
+    assert.equal(commandFor('doctor', {}, '/usr/local/bin/ibkr-mcp'), 'ibkr-mcp doctor');
+  });
 });
