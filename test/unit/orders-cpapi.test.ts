@@ -248,6 +248,7 @@ describe('order writes are sent once, never retried (against the simulator)', ()
   });
 
   test('503 on place: one request, error surfaces', async () => {
+    await fetch(`${sim.url}/sim/reset`, { method: 'POST', body: '{}' });
     const b = backend();
     await b.tradingAccounts();
     await faults({ fail: { endpoint: 'POST /iserver/account/:accountId/orders', status: 503, count: 5 } });
