@@ -159,6 +159,14 @@ export interface OrderServiceOptions {
   simulated: boolean;
   log?: Logger;
   now?: () => number;
+  /** The waits and deadlines of the lost-answer lookups (default: real timers; tests inject fakes). */
+  timers?: OrderTimers;
+}
+
+export interface OrderTimers {
+  sleep(ms: number): Promise<void>;
+  /** A signal that aborts after `ms`. */
+  timeout(ms: number): AbortSignal;
 }
 
 const ACCOUNTS_TTL_MS = 60_000;
@@ -222,9 +230,10 @@ function ordersApi(backend: Backend): OrdersApi {
   return backend as unknown as OrdersApi;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+const REAL_TIMERS: OrderTimers = {
+  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  timeout: (ms) => AbortSignal.timeout(ms),
+};
 
 export class OrderService {
   readonly journal: Journal;
@@ -235,6 +244,7 @@ export class OrderService {
   private readonly simulated: boolean;
   private readonly log: Logger;
   private readonly now: () => number;
+  private readonly timers: OrderTimers;
   private accountsCache: { at: number; info: TradingAccounts } | undefined;
   private reconciled: Promise<void> | undefined;
   private reconciledOk = false;
@@ -247,6 +257,7 @@ export class OrderService {
     this.simulated = opts.simulated;
     this.log = opts.log ?? silentLogger;
     this.now = opts.now ?? Date.now;
+    this.timers = opts.timers ?? REAL_TIMERS;
     this.journal = new Journal(opts.home, { now: this.now });
     this.tokens = new ConfirmTokens<Held>({ ttlMs: opts.tokenTtlMs, now: this.now });
   }
@@ -653,9 +664,9 @@ export class OrderService {
     let lookupError: string | undefined;
     if (p.action === 'place') {
       for (let attempt = 0; attempt < 3 && !found; attempt++) {
-        if (attempt > 0) await sleep(300 * attempt);
+        if (attempt > 0) await this.timers.sleep(300 * attempt);
         try {
-          found = await this.api.findOrderByClientId(cOID, { signal: AbortSignal.timeout(10_000) });
+          found = await this.api.findOrderByClientId(cOID, { signal: this.timers.timeout(10_000) });
           lookupError = undefined;
         } catch (e) {
           lookupError = e instanceof Error ? e.message : String(e);
@@ -664,7 +675,7 @@ export class OrderService {
       }
     } else if (p.orderId) {
       try {
-        found = await this.api.orderStatus(p.orderId, { signal: AbortSignal.timeout(10_000) });
+        found = await this.api.orderStatus(p.orderId, { signal: this.timers.timeout(10_000) });
       } catch (e) {
         lookupError = e instanceof Error ? e.message : String(e);
       }
@@ -910,7 +921,7 @@ export class OrderService {
     orderId: string | undefined,
     why: string,
   ): Promise<Pick<CancelOutcome, 'orderId' | 'accepted' | 'uncertain' | 'message'>> {
-    const signal = AbortSignal.timeout(10_000);
+    const signal = this.timers.timeout(10_000);
     try {
       if (orderId) {
         const o = await this.api.orderStatus(orderId, { signal });

@@ -59,6 +59,8 @@ export interface CpapiBackendOptions {
   pacer?: Pacer;
   /** The session state machine's gate (see CpapiHttpOptions.gate). */
   gate?: SessionGate;
+  /** The wait between live-order polls (default: a real timer; tests inject a fake). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 /** Symbols per /trsrv/stocks request. */
@@ -339,6 +341,7 @@ export class CpapiBackend implements Backend {
         },
       },
       this.log,
+      opts.sleep,
     );
     this.http.setHooks({
       queryAccounts: async (signal) => {
