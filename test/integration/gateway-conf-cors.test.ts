@@ -13,19 +13,6 @@ import { startSimulator } from '../../src/simulator/index.js';
 
 const insecure = new Agent({ connect: { rejectUnauthorized: false } });
 
-test('conf.yaml: CORS allows only the gateway own origin, no wildcard, no credentials', () => {
-  const y = gatewayConfYaml({ port: 5123 });
-  const cors = y.slice(y.indexOf('cors:'), y.indexOf('\n', y.indexOf('allowCredentials')));
-  assert.doesNotMatch(cors, /\*/, 'no wildcard origin');
-  const conf = readGatewayConf(y);
-  assert.equal(conf.port, 5123);
-  assert.deepEqual(conf.allowedOrigins, ['https://localhost:5123']);
-  assert.equal(conf.allowCredentials, false);
-  assert.deepEqual(readGatewayConf(gatewayConfYaml({ port: 5123, ssl: false })).allowedOrigins, [
-    'http://localhost:5123',
-  ]);
-});
-
 test('a stand-in gateway with our conf refuses browser requests from any other origin', async () => {
   const port = 0;
   const sim0 = await startSimulator({ port, seed: 1 });

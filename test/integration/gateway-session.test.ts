@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { Agent, fetch } from 'undici';
 import { CpapiHttp } from '../../src/backends/cpapi/http.js';
 import { isBrokerError } from '../../src/broker/errors.js';
-import { type LoginDriver, looksLikeDailyReset, SessionManager } from '../../src/gateway/session.js';
+import { type LoginDriver, SessionManager } from '../../src/gateway/session.js';
 import { type SimulatorHandle, startSimulator } from '../../src/simulator/index.js';
 
 const insecure = new Agent({ connect: { rejectUnauthorized: false } });
@@ -193,13 +193,4 @@ describe('session state machine', () => {
     await m.close();
     await http.close();
   });
-});
-
-test('daily reset detection: around midnight New York / Zug / Hong Kong, or after ~24 h', () => {
-  assert.equal(looksLikeDailyReset(Date.parse('2026-01-15T05:10:00Z')), true); // 00:10 New York (EST)
-  assert.equal(looksLikeDailyReset(Date.parse('2026-07-15T22:05:00Z')), true); // 00:05 Zug (CEST)
-  assert.equal(looksLikeDailyReset(Date.parse('2026-01-15T16:20:00Z')), true); // 00:20 Hong Kong
-  assert.equal(looksLikeDailyReset(Date.parse('2026-01-15T14:00:00Z')), false);
-  const t = Date.parse('2026-01-15T14:00:00Z');
-  assert.equal(looksLikeDailyReset(t, t - 24 * 3600_000), true);
 });

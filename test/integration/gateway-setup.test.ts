@@ -1,7 +1,7 @@
 /**
- * Provisioning pieces: conf.yaml, Java version parsing, the zip reader, download with SHA-256
- * (pin, mismatch, corrupted archive) against a local HTTP server, the Adoptium JRE install path,
- * the TOTP one-code-per-window rule and the child environment without credentials.
+ * Provisioning against a local HTTP server: download with SHA-256 (pin, mismatch, corrupted
+ * archive) and the Adoptium JRE install path. The pure pieces (conf.yaml, Java version parsing,
+ * the zip reader, TOTP, the child environment) are in test/unit/gateway-setup.test.ts.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -11,57 +11,9 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { crc32, deflateRawSync } from 'node:zlib';
-import * as OTPAuth from 'otpauth';
-import { gatewayConfYaml } from '../../src/gateway/conf.js';
-import { readZip } from '../../src/gateway/download.js';
-import { installJava, javaIsSupported, parseJavaVersion } from '../../src/gateway/java.js';
-import { TotpWindow } from '../../src/gateway/login-headless.js';
-import { childEnv } from '../../src/gateway/process.js';
+import { installJava } from '../../src/gateway/java.js';
 import { checkGatewayDir, provisionGateway } from '../../src/gateway/provision.js';
-
-/** A small zip writer for test archives (deflate, unix modes). */
-function makeZip(files: Record<string, string | Buffer>, opts: { prefix?: string } = {}): Buffer {
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
-  for (const [rawName, content] of Object.entries(files)) {
-    const name = Buffer.from((opts.prefix ?? '') + rawName);
-    const data = Buffer.isBuffer(content) ? content : Buffer.from(content);
-    const comp = deflateRawSync(data);
-    const crc = crc32(data);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(8, 8);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(comp.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE((3 << 8) | 20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(8, 10);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(comp.length, 20);
-    central.writeUInt32LE(data.length, 24);
-    central.writeUInt16LE(name.length, 28);
-    central.writeUInt32LE(((rawName.endsWith('.sh') ? 0o100755 : 0o100644) << 16) >>> 0, 38);
-    central.writeUInt32LE(offset, 42);
-    locals.push(local, name, comp);
-    centrals.push(central, name);
-    offset += 30 + name.length + comp.length;
-  }
-  const cd = Buffer.concat(centrals);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(Object.keys(files).length, 8);
-  end.writeUInt16LE(Object.keys(files).length, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, cd, end]);
-}
+import { makeZip } from '../unit/zip-writer.js';
 
 const GATEWAY_FILES = {
   'bin/run.sh': '#!/bin/bash\necho run\n',
@@ -73,82 +25,6 @@ const GATEWAY_FILES = {
 };
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-test('conf.yaml: the chosen port, TLS, and an allow-list of loopback only', () => {
-  const y = gatewayConfYaml({ port: 5123 });
-  assert.match(y, /^listenPort: 5123$/m);
-  assert.match(y, /^listenSsl: true$/m);
-  const ips = y.slice(y.indexOf('ips:'));
-  assert.deepEqual(
-    ips
-      .split('\n')
-      .filter((l) => /^\s+- /.test(l))
-      .map((l) => l.trim()),
-    ['- 127.0.0.1'],
-  );
-  assert.match(ips, /deny: \[\]/);
-  assert.throws(() => gatewayConfYaml({ port: 0 }));
-  assert.throws(() => gatewayConfYaml({ port: 70000 }));
-});
-
-test('java -version parsing and the 8u192 floor', () => {
-  const v17 = parseJavaVersion('openjdk version "17.0.15" 2025-04-15\nOpenJDK Runtime Environment');
-  assert.deepEqual(v17, { version: '17.0.15', major: 17, update: 15 });
-  const v8 = parseJavaVersion('java version "1.8.0_192"\nJava(TM) SE Runtime Environment');
-  assert.deepEqual(v8, { version: '1.8.0_192', major: 8, update: 192 });
-  assert.equal(javaIsSupported(v8!), true);
-  assert.equal(javaIsSupported(parseJavaVersion('java version "1.8.0_181"')!), false);
-  assert.equal(javaIsSupported(parseJavaVersion('java version "1.7.0_80"')!), false);
-  assert.equal(parseJavaVersion('openjdk version "21" 2023-09-19')?.major, 21);
-  assert.equal(parseJavaVersion('openjdk version "11.0.2" 2019-01-15')?.major, 11);
-  assert.equal(parseJavaVersion('bash: java: command not found'), undefined);
-});
-
-test('zip reader: reads what it wrote, refuses corruption and unsafe paths', () => {
-  const zip = makeZip({ 'a/b.txt': 'hello', 'c.sh': 'x' });
-  const entries = readZip(zip);
-  assert.deepEqual(
-    entries.map((e) => [e.name, e.data?.toString()]),
-    [
-      ['a/b.txt', 'hello'],
-      ['c.sh', 'x'],
-    ],
-  );
-  assert.equal((entries[1]!.mode ?? 0) & 0o111, 0o111);
-  const bad = Buffer.from(zip);
-  bad[38] = bad[38]! ^ 0xff; // inside the first entry's data (30-byte header + 7-byte name)
-  assert.throws(() => readZip(bad), /not a valid zip/);
-  assert.throws(() => readZip(Buffer.from('not a zip at all, just text')), /not a valid zip/);
-  assert.throws(() => readZip(makeZip({ '../evil': 'x' })), /unsafe path/);
-});
-
-test('the child environment never carries credentials', () => {
-  const env = childEnv({
-    PATH: '/usr/bin',
-    HOME: '/h',
-    IB_PASSWORD_AUTH: 'p',
-    IB_USERNAME: 'u',
-    IB_TOTP_SECRET: 's',
-    IBKR_MCP_HOME: '/x',
-    GITHUB_TOKEN: 't',
-  });
-  assert.deepEqual(env, { PATH: '/usr/bin', HOME: '/h' });
-});
-
-test('TOTP: one code per 30-second window, and the codes are right', () => {
-  const secret = 'JBSWY3DPEHPK3PXP';
-  const w = new TotpWindow(secret);
-  const t0 = Date.parse('2026-01-15T14:00:05Z');
-  const c1 = w.next(t0);
-  assert.match(c1 ?? '', /^\d{6}$/);
-  assert.equal(w.next(t0 + 10_000), undefined, 'no second code in the same window');
-  assert.equal(w.next(t0 + 24_000), undefined);
-  const c2 = w.next(t0 + 30_000);
-  assert.match(c2 ?? '', /^\d{6}$/);
-  assert.equal(w.submitted, 2);
-  const ref = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), period: 30 });
-  assert.equal(c1, ref.generate({ timestamp: t0 }));
-});
 
 describe('downloads against a local server', () => {
   let server: Server;
