@@ -22,7 +22,14 @@ const order: OrderRequest = {
 
 describe('order writes are sent once, never retried (against the simulator)', () => {
   let sim: SimulatorHandle;
-  const backend = () => createCpapiBackend({ baseUrl: sim.url, pacer: new Pacer({ endpoints: {} }), timeoutMs: 2000 });
+  // A fake wait between live-order polls: the placeholder is polled through without 100 ms of real time.
+  const backend = () =>
+    createCpapiBackend({
+      baseUrl: sim.url,
+      pacer: new Pacer({ endpoints: {} }),
+      timeoutMs: 2000,
+      sleep: async () => {},
+    });
   const stats = async () =>
     (await (await fetch(`${sim.url}/sim/stats`)).json()) as { byEndpoint: Record<string, number> };
   const faults = (body: unknown) =>
