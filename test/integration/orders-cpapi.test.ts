@@ -26,7 +26,8 @@ describe('order writes are sent once, never retried (against the simulator)', ()
   const backend = () =>
     createCpapiBackend({
       baseUrl: sim.url,
-      pacer: new Pacer({ endpoints: {} }),
+      // The simulator runs without pacing; the client's 10/s window is widened (orders, not pacing, here).
+      pacer: new Pacer({ endpoints: {}, maxPerWindow: 1000 }),
       timeoutMs: 2000,
       sleep: async () => {},
     });

@@ -33,6 +33,12 @@ after(async () => {
  */
 const fakeTimers: OrderTimers = { sleep: async () => {}, timeout: () => new AbortController().signal };
 const fakeSleep = async () => {};
+/**
+ * The simulator runs without pacing here and these cases are about orders, not pacing (that is
+ * cpapi-limiter, cpapi-backend and the e2e bench): the client's global budget of 10 requests a
+ * second is widened so a case does not wait out its own 1 s windows.
+ */
+const unpaced = () => new Pacer({ endpoints: {}, maxPerWindow: 1000 });
 
 interface Rig {
   sim: SimulatorHandle;
@@ -49,7 +55,7 @@ async function rig(safety: Partial<SafetyConfig> = {}, seed = 11): Promise<Rig> 
   const sim = await startSimulator({ port: 0, seed, pacing: false, tls: false });
   const backend = createCpapiBackend({
     baseUrl: sim.url,
-    pacer: new Pacer({ endpoints: {} }),
+    pacer: unpaced(),
     timeoutMs: 3000,
     sleep: fakeSleep,
   });
