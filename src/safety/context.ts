@@ -46,8 +46,20 @@ export interface OrderContext {
   simulated: boolean;
   log: Logger;
   now: () => number;
-  sleep: (ms: number) => Promise<void>;
+  timers: OrderTimers;
 }
+
+/** The waits and deadlines of the lost-answer lookups (real by default; tests inject fakes). */
+export interface OrderTimers {
+  sleep(ms: number): Promise<void>;
+  /** A signal that aborts after `ms`. */
+  timeout(ms: number): AbortSignal;
+}
+
+export const REAL_TIMERS: OrderTimers = {
+  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  timeout: (ms) => AbortSignal.timeout(ms),
+};
 
 /** Errors after which the request certainly did not reach IB's order system. */
 const NOT_SENT_NETWORK = new Set([

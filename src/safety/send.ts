@@ -223,9 +223,9 @@ export class Sender {
     let lookupError: string | undefined;
     if (p.action === 'place') {
       for (let attempt = 0; attempt < 3 && !found; attempt++) {
-        if (attempt > 0) await this.ctx.sleep(300 * attempt);
+        if (attempt > 0) await this.ctx.timers.sleep(300 * attempt);
         try {
-          found = await this.ctx.api.findOrderByClientId(cOID, { signal: AbortSignal.timeout(LOOKUP_TIMEOUT_MS) });
+          found = await this.ctx.api.findOrderByClientId(cOID, { signal: this.ctx.timers.timeout(LOOKUP_TIMEOUT_MS) });
           lookupError = undefined;
         } catch (e) {
           lookupError = errorText(e);
@@ -234,7 +234,7 @@ export class Sender {
       }
     } else if (p.orderId) {
       try {
-        found = await this.ctx.api.orderStatus(p.orderId, { signal: AbortSignal.timeout(LOOKUP_TIMEOUT_MS) });
+        found = await this.ctx.api.orderStatus(p.orderId, { signal: this.ctx.timers.timeout(LOOKUP_TIMEOUT_MS) });
       } catch (e) {
         lookupError = errorText(e);
       }
@@ -342,7 +342,7 @@ export class Sender {
     orderId: string | undefined,
     why: string,
   ): Promise<Pick<CancelOutcome, 'orderId' | 'accepted' | 'uncertain' | 'message'>> {
-    const signal = AbortSignal.timeout(LOOKUP_TIMEOUT_MS);
+    const signal = this.ctx.timers.timeout(LOOKUP_TIMEOUT_MS);
     try {
       if (orderId) {
         const o = await this.ctx.api.orderStatus(orderId, { signal });

@@ -17,7 +17,14 @@ import type { Contract } from '../broker/types.js';
 import { type Logger, silentLogger } from '../log.js';
 import { type ApprovalRequest, type ApprovalStep, Approvals } from './confirm.js';
 import { ConfirmTokens } from './confirm-token.js';
-import { type Held, type OrderContext, ordersApi, type PendingReply } from './context.js';
+import {
+  type Held,
+  type OrderContext,
+  type OrderTimers,
+  ordersApi,
+  type PendingReply,
+  REAL_TIMERS,
+} from './context.js';
 import { Journal, type JournalEntry, type TradingMode } from './journal.js';
 import type { CancelOutcome, OrderDraft, OrderOutcome, Prepared } from './outcome.js';
 import type { ConfirmationMode, SafetyConfig } from './policy.js';
@@ -25,7 +32,7 @@ import { type ModifyArgs, Preparer } from './prepare.js';
 import { type ReconcileReport, Reconciler } from './reconcile.js';
 import { Sender } from './send.js';
 
-export { certainlyNotSent, newClientOrderId } from './context.js';
+export { certainlyNotSent, newClientOrderId, type OrderTimers } from './context.js';
 export type { Approval, CancelOutcome, OrderDraft, OrderOutcome, OutcomeStatus, Prepared } from './outcome.js';
 
 export interface OrderServiceOptions {
@@ -37,8 +44,8 @@ export interface OrderServiceOptions {
   simulated: boolean;
   log?: Logger;
   now?: () => number;
-  /** Waits between lookups of a lost answer (tests pass a fake). */
-  sleep?: (ms: number) => Promise<void>;
+  /** The waits and deadlines of the lost-answer lookups (default: real timers; tests inject fakes). */
+  timers?: OrderTimers;
 }
 
 export class OrderService {
@@ -68,7 +75,7 @@ export class OrderService {
       simulated: opts.simulated,
       log: opts.log ?? silentLogger,
       now,
-      sleep: opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+      timers: opts.timers ?? REAL_TIMERS,
     };
     this.prep = new Preparer(ctx);
     this.sender = new Sender(ctx, this.prep);

@@ -140,7 +140,7 @@ describe('fault injection: reads', { timeout: 150_000 }, () => {
     ok(await h.callTool('get_quote', { symbols: ['SBUX', 'MCD'] }), 'after a reset');
     const left = (await h.simControl('/sim/faults', {})) as { resetConnection: Array<{ count: number }> };
     assert.equal(left.resetConnection.length, 0, 'the read never met the reset');
-    // (test/unit/sim-control.test.ts proves the fault is a real TCP reset, not an HTTP error.)
+    // (test/integration/sim-control.test.ts proves the fault is a real TCP reset, not an HTTP error.)
   });
 
   test('401 after session expiry: NOT_AUTHENTICATED with what to do; after login, reads work again', async () => {

@@ -49,6 +49,8 @@ export interface CpapiBackendOptions {
   gate?: SessionGate;
   /** Open per-session feeds after each login (off for a read-only server). Default true. */
   warmUp?: boolean;
+  /** The wait between live-order polls (default: a real timer; tests inject a fake). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 export class CpapiBackend implements Backend {
@@ -86,7 +88,7 @@ export class CpapiBackend implements Backend {
       // Only currencies IB named: the notional cap must not check against an assumed USD.
       return Object.fromEntries(list.filter((a) => !a.currencyAssumed).map((a) => [a.id, a.currency]));
     };
-    this.orders = new CpapiOrders(this.http, { ensureAccounts, iserverAccounts, accountCurrencies }, log);
+    this.orders = new CpapiOrders(this.http, { ensureAccounts, iserverAccounts, accountCurrencies }, log, opts.sleep);
     for (const part of [this.options, this.portfolio, this.marketData]) session.onReset(() => part.onSessionReset());
     session.warmUpWith(async (bg) => {
       // Live orders first: IB's 5-second clock on that endpoint starts with this request, and a

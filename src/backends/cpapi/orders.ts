@@ -385,6 +385,8 @@ export class CpapiOrders implements OrdersApi {
     private readonly http: CpapiHttp,
     private readonly hooks: CpapiOrdersHooks,
     private readonly log: Logger = silentLogger,
+    /** The wait between live-order polls (tests inject a fake). */
+    private readonly wait: (ms: number, signal?: AbortSignal) => Promise<void> = sleep,
   ) {}
 
   /** Accounts, paper/live and base currencies, from what the backend already holds for this session. */
@@ -478,7 +480,7 @@ export class CpapiOrders implements OrdersApi {
       const { orders, snapshot } = parseLiveOrders(res.data);
       if (snapshot || orders.length) return orders;
       // IB's first call (and the one after force) is an empty placeholder: ask again.
-      await sleep(100, opts.signal);
+      await this.wait(100, opts.signal);
     }
     if (opts.settled) {
       throw new BrokerError('GATEWAY_ERROR', "IB's live-order list did not settle: it sent only empty placeholders.", {

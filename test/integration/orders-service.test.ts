@@ -15,7 +15,7 @@ import { BrokerError } from '../../src/broker/errors.js';
 import type { Contract } from '../../src/broker/types.js';
 import { halt, resume } from '../../src/safety/killswitch.js';
 import { DEFAULT_SAFETY, type SafetyConfig } from '../../src/safety/policy.js';
-import { type OrderDraft, OrderService } from '../../src/safety/service.js';
+import { type OrderDraft, OrderService, type OrderTimers } from '../../src/safety/service.js';
 import { type SimulatorHandle, startSimulator } from '../../src/simulator/index.js';
 import { simOrders } from '../../src/simulator/orders.js';
 import { simPortfolio } from '../../src/simulator/portfolio.js';
@@ -25,6 +25,20 @@ const cleanups: Array<() => Promise<void> | void> = [];
 after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
+
+/**
+ * Fake timers: the waits between lookups of an order whose answer was lost (300, 600 ms) and
+ * between live-order polls (100 ms) return at once, so no test here waits them out in real time.
+ * The lookups' 10 s deadlines never fire; the backend's own request timeout still bounds a hang.
+ */
+const fakeTimers: OrderTimers = { sleep: async () => {}, timeout: () => new AbortController().signal };
+const fakeSleep = async () => {};
+/**
+ * The simulator runs without pacing here and these cases are about orders, not pacing (that is
+ * cpapi-limiter, cpapi-backend and the e2e bench): the client's global budget of 10 requests a
+ * second is widened so a case does not wait out its own 1 s windows.
+ */
+const unpaced = () => new Pacer({ endpoints: {}, maxPerWindow: 1000 });
 
 interface Rig {
   sim: SimulatorHandle;
@@ -39,7 +53,12 @@ interface Rig {
 
 async function rig(safety: Partial<SafetyConfig> = {}, seed = 11): Promise<Rig> {
   const sim = await startSimulator({ port: 0, seed, pacing: false, tls: false });
-  const backend = createCpapiBackend({ baseUrl: sim.url, pacer: new Pacer({ endpoints: {} }), timeoutMs: 3000 });
+  const backend = createCpapiBackend({
+    baseUrl: sim.url,
+    pacer: unpaced(),
+    timeoutMs: 3000,
+    sleep: fakeSleep,
+  });
   const home = mkdtempSync(join(tmpdir(), 'ibkr-orders-'));
   const cfg: SafetyConfig = {
     ...DEFAULT_SAFETY,
@@ -50,7 +69,7 @@ async function rig(safety: Partial<SafetyConfig> = {}, seed = 11): Promise<Rig> 
     maxOrdersPerDay: 1000,
     ...safety,
   };
-  const make = () => new OrderService({ backend, home, safety: cfg, simulated: false });
+  const make = () => new OrderService({ backend, home, safety: cfg, simulated: false, timers: fakeTimers });
   const svc = make();
   cleanups.push(async () => {
     await backend.close();
