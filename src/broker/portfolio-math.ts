@@ -18,6 +18,28 @@ export function rateToBase(ledger: Ledger | undefined, currency: string): number
  * Rate from each account's base currency to `target`, from the ledgers: the account's own
  * line for `target`, else another ledger's line for the account's base currency.
  */
+/**
+ * For positions in several currencies: the rate from each position's currency to one currency
+ * (the first account's base), from the accounts' ledgers. undefined when a rate is missing.
+ */
+export function positionRates(
+  positions: readonly Position[],
+  ledgers: Map<string, Ledger>,
+): { currency: string; rate: (p: Position) => number } | undefined {
+  const first = ledgers.values().next().value as Ledger | undefined;
+  if (!first) return undefined;
+  const target = first.baseCurrency;
+  const acctRates = ratesToCurrency(target, ledgers);
+  const rates = new Map<Position, number>();
+  for (const p of positions) {
+    const toBase = rateToBase(ledgers.get(p.accountId), p.currency);
+    const baseToTarget = acctRates.get(p.accountId);
+    if (toBase === undefined || baseToTarget === undefined) return undefined;
+    rates.set(p, toBase * baseToTarget);
+  }
+  return { currency: target, rate: (p) => rates.get(p) ?? 1 };
+}
+
 export function ratesToCurrency(target: string, ledgers: Map<string, Ledger>): Map<string, number | undefined> {
   const out = new Map<string, number | undefined>();
   for (const [id, l] of ledgers) {
@@ -49,10 +71,26 @@ function pnlPct(p: Position): number {
   return cost ? (p.unrealizedPnl / cost) * 100 : 0;
 }
 
-export function sortPositions(list: Position[], by: PositionSort, order: 'asc' | 'desc' | undefined): Position[] {
+/**
+ * Positions in order. Value and P&L are compared in one currency through `toCommon` (the rate
+ * from a position's currency to the currency compared in); without it, in each position's own.
+ */
+export function sortPositions(
+  list: Position[],
+  by: PositionSort,
+  order: 'asc' | 'desc' | undefined,
+  toCommon?: (p: Position) => number,
+): Position[] {
   const dir = (order ?? (by === 'symbol' ? 'asc' : 'desc')) === 'asc' ? 1 : -1;
+  const fx = (p: Position) => toCommon?.(p) ?? 1;
   const key = (p: Position): number | string =>
-    by === 'value' ? Math.abs(p.marketValue) : by === 'pnl' ? p.unrealizedPnl : by === 'pnlPct' ? pnlPct(p) : p.symbol;
+    by === 'value'
+      ? Math.abs(p.marketValue * fx(p))
+      : by === 'pnl'
+        ? p.unrealizedPnl * fx(p)
+        : by === 'pnlPct'
+          ? pnlPct(p)
+          : p.symbol;
   return [...list].sort((a, b) => {
     const x = key(a);
     const y = key(b);

@@ -21,6 +21,7 @@ import {
   type GroupBy,
   POSITION_SORTS,
   type PortfolioSummary,
+  positionRates,
   ratesToCurrency,
   rateToBase,
   sortPositions,
@@ -298,6 +299,7 @@ export const getPositions = defineTool({
     positions: z.array(PositionOut),
     count: z.number().describe('Matching positions'),
     more: z.number().optional().describe('Matching positions left out by limit'),
+    sortedIn: z.string().optional().describe('Positions in several currencies: values compared in this one'),
     totals: z.array(CurrencyTotal).describe('Sums over every matching position, by currency'),
   }),
   async handle(args, ctx) {
@@ -312,16 +314,25 @@ export const getPositions = defineTool({
     }
     if (args.secType) all = all.filter((p) => p.secType === args.secType);
     const multi = accounts.length > 1;
-    const rowsAll = sortPositions(all, args.sortBy, args.order).map((p) => positionOut(p, multi));
+    // Several currencies: compare values in one (the first account's base), at the ledgers' rates.
+    let common: ReturnType<typeof positionRates>;
+    if (new Set(all.map((p) => p.currency)).size > 1 && (args.sortBy === 'value' || args.sortBy === 'pnl')) {
+      const ledgers = await Promise.all(accounts.map((a) => pf.ledger(a.id, opts).catch(() => undefined)));
+      const byAccount = new Map(ledgers.flatMap((l) => (l ? [[l.accountId, l] as const] : [])));
+      common = byAccount.size === accounts.length ? positionRates(all, byAccount) : undefined;
+    }
+    const rowsAll = sortPositions(all, args.sortBy, args.order, common?.rate).map((p) => positionOut(p, multi));
     const positions = rowsAll.slice(0, args.limit);
     const out: {
       accounts: string[];
       positions: PositionOutT[];
       count: number;
       more?: number;
+      sortedIn?: string;
       totals: z.infer<typeof CurrencyTotal>[];
     } = { accounts: accounts.map((a) => a.id), positions, count: rowsAll.length, totals: totalsByCurrency(rowsAll) };
     if (rowsAll.length > positions.length) out.more = rowsAll.length - positions.length;
+    if (common) out.sortedIn = common.currency;
     return out;
   },
   render(r) {
@@ -331,7 +342,7 @@ export const getPositions = defineTool({
         : `All ${r.accounts.length} accounts (${idents(r.accounts)})`;
     if (r.count === 0) return `${scope}: no positions.`;
     const lines = [
-      `${scope}: ${r.count} position${r.count === 1 ? '' : 's'}${r.more ? `, showing ${r.positions.length} (${r.more} more; raise limit)` : ''}. symbol qty @avgCost now price = value ccy P&L`,
+      `${scope}: ${r.count} position${r.count === 1 ? '' : 's'}${r.more ? `, showing ${r.positions.length} (${r.more} more: pass limit ${Math.min(1000, r.count)} for all)` : ''}${r.sortedIn ? `, sorted by value in ${ident(r.sortedIn)}` : ''}. symbol qty @avgCost now price = value ccy P&L`,
       ...r.positions.map(positionLine),
       `Totals: ${r.totals.map((t) => `${ident(t.currency)} ${money(t.value)} (P&L ${signedMoney(t.unrealizedPnl)}${t.realizedPnl ? `, realized ${signedMoney(t.realizedPnl)}` : ''}; ${t.positions})`).join('; ')}`,
     ];

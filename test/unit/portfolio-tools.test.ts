@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import type { Ledger, Position } from '../../src/broker/portfolio.js';
 import {
   combine,
+  positionRates,
   ratesToCurrency,
   sortPositions,
   summarize,
@@ -207,5 +208,25 @@ describe('portfolio tool math', () => {
     assert.equal(Object.keys(opt)[0], 'account');
     assert.match(positionLine(opt), /^DU1 AAPL 2027-01-15 300C -2 @10 now 11 = 110 USD P&L \+10$/);
     assert.equal(money(1234567.891), '1,234,567.89');
+  });
+});
+
+describe('positions in several currencies sort by value in one currency (issue 14)', () => {
+  test('EUR and USD values are compared at the ledger rate, not as one number', () => {
+    const eur = pos({ conid: 1, symbol: 'SAP', currency: 'EUR', marketValue: 1000, unrealizedPnl: 100 });
+    const usd = pos({ conid: 2, symbol: 'AAPL', currency: 'USD', marketValue: 1050, unrealizedPnl: 50 });
+    assert.deepEqual(
+      sortPositions([eur, usd], 'value', undefined).map((p) => p.symbol),
+      ['AAPL', 'SAP'],
+      'as raw numbers the USD position looks larger',
+    );
+    const common = positionRates([eur, usd], new Map([['DU1', ledger('DU1', 'USD', [['EUR', 1.1]])]]));
+    assert.equal(common?.currency, 'USD');
+    assert.deepEqual(
+      sortPositions([eur, usd], 'value', undefined, common?.rate).map((p) => p.symbol),
+      ['SAP', 'AAPL'],
+    );
+    // A missing rate: no common currency (the caller sorts natively and says nothing false).
+    assert.equal(positionRates([eur, usd], new Map([['DU1', ledger('DU1', 'USD', [])]])), undefined);
   });
 });
