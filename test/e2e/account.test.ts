@@ -128,9 +128,13 @@ describe('accounts and portfolio end to end', () => {
     const fut = s.positions.find((p: Any) => p.secType === 'FUT');
     assert.equal(fut?.multiplier, 50);
     assert.ok(s.positions.some((p: Any) => p.currency === 'EUR'));
-    // Sorted by absolute market value.
-    for (let i = 1; i < s.positions.length; i++) {
-      assert.ok(Math.abs(s.positions[i - 1].value) >= Math.abs(s.positions[i].value));
+    // Sorted by absolute market value, EUR and USD compared in the base currency (issue 14): in
+    // each currency the values descend, and the result says which currency they were compared in.
+    assert.equal(s.sortedIn, 'USD');
+    assert.match(r.text, /sorted by value in USD/);
+    for (const ccy of ['USD', 'EUR']) {
+      const v = s.positions.filter((p: Any) => p.currency === ccy).map((p: Any) => Math.abs(p.value));
+      for (let i = 1; i < v.length; i++) assert.ok(v[i - 1] >= v[i], ccy);
     }
   });
 
@@ -143,7 +147,7 @@ describe('accounts and portfolio end to end', () => {
     assert.equal(s.more, s.count - 20);
     assert.ok(s.positions.every((p: Any) => typeof p.account === 'string'));
     assert.match(r.text, /All 3 accounts/);
-    assert.match(r.text, new RegExp(`${s.more} more; raise limit`));
+    assert.match(r.text, new RegExp(`${s.more} more: pass limit \\d+ for all`));
 
     const filtered = await h.callTool('get_positions', { accountId: PAPER, secType: 'OPT', sortBy: 'symbol' });
     assert.ok(filtered.structured.positions.length >= 2);
