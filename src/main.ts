@@ -101,15 +101,23 @@ const SIM_FLAGS = [
   { flag: 'latency-ms', type: 'int' as const },
   { flag: 'no-tls', type: 'boolean' as const },
   { flag: 'gateway-conf', type: 'string' as const },
+  { flag: 'ib-profile', type: 'string' as const },
 ];
+
+/** IB's penalty box after repeated 429s (cpapi-protocol.md §8: "penalty box for 15 minutes"). */
+const IB_PENALTY_BOX_MS = 15 * 60_000;
 
 async function simulator(argv: string[]): Promise<number> {
   const { flags, positionals } = parseArgv(argv, SIM_FLAGS);
   if (flags.get('help')) {
     process.stdout.write(
       'ibkr-mcp simulator [--port 5000] [--host 127.0.0.1] [--seed 42] [--latency-ms 0] [--no-tls] [--gateway-conf FILE]\n' +
+        '                   [--ib-profile strict|2023|2026]\n' +
         "  Runs the Client Portal gateway simulator; clients use it like IB's gateway at https://HOST:PORT/v1/api.\n" +
         '  --gateway-conf reads a gateway conf.yaml (as ibkr-mcp writes it): its listenPort and CORS origins.\n' +
+        "  --ib-profile: IB's answer shapes; strict (default) is IB's current spec with its parameter rules;\n" +
+        '    2023 / 2026 use older / newer field names. Given as strict, a 429 also puts the caller in\n' +
+        "    IB's 15-minute penalty box.\n" +
         '  Control surface for tests: GET /sim/stats, POST /sim/reset, POST /sim/faults, POST /sim/session.\n',
     );
     return 0;
@@ -132,8 +140,17 @@ async function simulator(argv: string[]): Promise<number> {
     typeof confFile === 'string'
       ? (await import('./gateway/conf.js')).readGatewayConf((await import('node:fs')).readFileSync(confFile, 'utf8'))
       : undefined;
+  const profileRaw = flags.get('ib-profile');
+  if (typeof profileRaw === 'boolean') throw new ConfigError('--ib-profile needs a value: strict, 2023 or 2026.');
+  if (profileRaw !== undefined && !['strict', '2023', '2026'].includes(profileRaw)) {
+    throw new ConfigError(`--ib-profile must be strict, 2023 or 2026, got ${JSON.stringify(profileRaw)}.`);
+  }
+  const profile = (profileRaw ?? 'strict') as 'strict' | '2023' | '2026';
   const { startSimulator } = await import('./simulator/index.js');
   const sim = await startSimulator({
+    profile,
+    // IB's penalty box only when strict is asked for explicitly: a bare `ibkr-mcp simulator` stays test-friendly.
+    penaltyBoxMs: profileRaw === 'strict' ? IB_PENALTY_BOX_MS : 0,
     port: flags.get('port') === undefined && conf ? conf.port : int('port', 5000, 0, 65535),
     allowedOrigins: conf?.allowedOrigins,
     host: typeof host === 'string' ? host : '127.0.0.1',
