@@ -161,7 +161,7 @@ describe('the simulator as a gateway', () => {
     assert.ok(sum.cashBalances.some((b: Json) => b.currency === 'Total (in USD)'));
     const fx = await c.ok('GET', '/iserver/exchangerate?source=EUR&target=USD');
     const back = await c.ok('GET', '/iserver/exchangerate?source=USD&target=EUR');
-    assert.ok(Math.abs(fx.rate * back.rate - 1) < 1e-6);
+    assert.ok(Math.abs(fx.rate * back.rate - 1) < 1e-3); // the market moves between the calls
     const bad = await c.call('GET', '/iserver/exchangerate?source=USD');
     assert.equal(bad.status, 400);
     const rules = await c.ok('GET', '/iserver/contract/265598/info-and-rules');
