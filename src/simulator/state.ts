@@ -295,7 +295,17 @@ export function defaultAccounts(): SimAccount[] {
   ];
 }
 
-export function createState(opts: ResolvedOptions): SimState {
+/** The options createState needs; profile, penalty box and account scoping default to strict, 0, off. */
+export type StateOptions = Omit<ResolvedOptions, 'profile' | 'penaltyBoxMs' | 'accountScoping'> &
+  Partial<Pick<ResolvedOptions, 'profile' | 'penaltyBoxMs' | 'accountScoping'>>;
+
+export function createState(input: StateOptions): SimState {
+  const opts: ResolvedOptions = {
+    ...input,
+    profile: input.profile ?? 'strict',
+    penaltyBoxMs: input.penaltyBoxMs ?? 0,
+    accountScoping: input.accountScoping ?? false,
+  };
   const clock = new SimClock(opts.startAt);
   const rng = new Rng(opts.seed);
   const accounts = defaultAccounts();
