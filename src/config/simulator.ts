@@ -52,6 +52,16 @@ export const SIMULATOR_OPTIONS: readonly OptionSpec[] = [
     group: 'Simulator',
     description: 'A gateway conf.yaml (as ibkr-mcp writes it): its listenPort and CORS origins.',
   },
+  {
+    key: 'ibProfile',
+    flag: 'ib-profile',
+    env: [],
+    type: 'enum',
+    values: ['strict', '2023', '2026'],
+    group: 'Simulator',
+    description:
+      "IB's answer shapes: strict (default) is IB's current spec with its parameter rules; 2023 / 2026 use older / newer field names. Given as strict, a 429 also puts the caller in IB's 15-minute penalty box.",
+  },
 ];
 
 export interface SimulatorArgs {
@@ -63,6 +73,8 @@ export interface SimulatorArgs {
   latencyMs: number;
   tls: boolean;
   gatewayConf: string | undefined;
+  /** Undefined when not given (strict applies, without the penalty box). */
+  ibProfile: 'strict' | '2023' | '2026' | undefined;
 }
 
 export function simulatorHelp(): string {
@@ -93,5 +105,6 @@ export function loadSimulatorArgs(argv: readonly string[]): SimulatorArgs {
     latencyMs: value('latency-ms') as number,
     tls: value('no-tls') !== true,
     gatewayConf: value('gateway-conf') as string | undefined,
+    ibProfile: value('ib-profile') as SimulatorArgs['ibProfile'],
   };
 }

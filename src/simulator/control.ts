@@ -12,7 +12,8 @@
  *                        started with authenticated:false) and runs state.hooks.reset.
  *   GET  /sim/faults   → current faults, flags and instrument flags.
  *   POST /sim/faults   any combination of (applied in this order, "clear" first):
- *                        {"clear":true}                       remove every fault, pacing back to the start option
+ *                        {"clear":true}                       remove every fault; pacing, profile, accountScoping and
+ *                                                             penaltyBoxMs back to the start options
  *                        {"latencyMs":50}                     extra latency on every /v1/api request
  *                        {"fail":{"endpoint":"GET /iserver/marketdata/snapshot","status":503,"count":2,"body":{…}}}
  *                                                             next `count` matching requests answer `status`/`body`
@@ -33,7 +34,11 @@
  *                        {"pacing":true|false}                enforce IB's pacing (429)
  *                        {"wholeMonthInfo":"answer"|"empty"|"error"}  secdef/info with strike=0 (undocumented
  *                                                             by IB): every contract of the month, [], or 400
- *                        {"penaltyBoxMs":N}                   after a 429, refuse everything for N ms (default 0)
+ *                        {"penaltyBoxMs":N}                   after a 429, refuse everything for N ms (default: the
+ *                                                             start option, 0; the CLI's --ib-profile strict: 15 min)
+ *                        {"profile":"strict"|"2023"|"2026"}   IB's answer shapes and parameter rules (profiles.ts)
+ *                        {"accountScoping":true|false}        the account selected with POST /iserver/account scopes
+ *                                                             partitioned P&L, live orders and order status (default off)
  *                        {"historyDelayMs":N}                 each history request takes N ms more
  *                        {"instrument":{"conid":265598,"halted":true,"notTradedToday":false,"delayed":false,
  *                                       "frozen":false}}      per-instrument market data flags; may be an array;
@@ -55,6 +60,8 @@ import {
   emptyStats,
   type FailRule,
   type HangRule,
+  IB_PROFILES,
+  type IbProfile,
   type InstrumentFlags,
   login,
   logout,
@@ -80,6 +87,8 @@ function faultView(state: SimState): Record<string, unknown> {
     historyDelayMs: state.faults.historyDelayMs,
     pacing: state.flags.pacing,
     wholeMonthInfo: state.flags.wholeMonthInfo,
+    profile: state.flags.profile,
+    accountScoping: state.flags.accountScoping,
     competing: state.session.competing,
     noBridge: state.session.noBridge,
     instruments: flags,
@@ -113,6 +122,15 @@ function applyInstrumentFlags(state: SimState, spec: Record<string, unknown>): v
   state.instrumentFlags.set(conid, f);
 }
 
+/** Faults and switches back to the start options. */
+function resetFlags(state: SimState): void {
+  state.faults = { ...defaultFaults(), penaltyBoxMs: state.opts.penaltyBoxMs };
+  state.flags.pacing = state.opts.pacing;
+  state.flags.wholeMonthInfo = 'answer';
+  state.flags.profile = state.opts.profile;
+  state.flags.accountScoping = state.opts.accountScoping;
+}
+
 export function registerControl(router: Router, state: SimState): void {
   router.addControl('GET', '/sim/stats', () => json(state.stats));
 
@@ -121,9 +139,7 @@ export function registerControl(router: Router, state: SimState): void {
     state.pacer.reset();
     const body = (ctx.body ?? {}) as { state?: unknown };
     if (body.state === true) {
-      state.faults = defaultFaults();
-      state.flags.pacing = state.opts.pacing;
-      state.flags.wholeMonthInfo = 'answer';
+      resetFlags(state);
       state.instrumentFlags.clear();
       state.instrumentFlags.set(41645598, { notTradedToday: true });
       state.session = newSessionState(state, state.opts.authenticated);
@@ -137,9 +153,7 @@ export function registerControl(router: Router, state: SimState): void {
   router.addControl('POST', '/sim/faults', (ctx) => {
     const b = (ctx.body ?? {}) as Record<string, unknown>;
     if (b.clear === true) {
-      state.faults = defaultFaults();
-      state.flags.pacing = state.opts.pacing;
-      state.flags.wholeMonthInfo = 'answer';
+      resetFlags(state);
       state.session.competing = false;
       state.session.noBridge = false;
     }
@@ -176,6 +190,13 @@ export function registerControl(router: Router, state: SimState): void {
     if (b.wholeMonthInfo === 'answer' || b.wholeMonthInfo === 'empty' || b.wholeMonthInfo === 'error') {
       state.flags.wholeMonthInfo = b.wholeMonthInfo;
     }
+    if (typeof b.profile === 'string') {
+      if (!(IB_PROFILES as readonly string[]).includes(b.profile)) {
+        return json({ error: `profile must be one of ${IB_PROFILES.join(', ')}` }, 400);
+      }
+      state.flags.profile = b.profile as IbProfile;
+    }
+    if (typeof b.accountScoping === 'boolean') state.flags.accountScoping = b.accountScoping;
     if (typeof b.penaltyBoxMs === 'number') {
       state.faults.penaltyBoxMs = Math.max(0, b.penaltyBoxMs);
       if (b.penaltyBoxMs <= 0) state.faults.penaltyUntil = 0;

@@ -14,7 +14,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { registerControl } from './control.js';
 import { type RouteModule, registerAll } from './routes/index.js';
 import { createCore, Router } from './server.js';
-import { createState, type SimState } from './state.js';
+import { createState, type IbProfile, type SimState } from './state.js';
 
 export interface SimulatorOptions {
   port?: number; // 0 or undefined = free port
@@ -34,6 +34,12 @@ export interface SimulatorOptions {
    * Origin header is not one of these is refused with 403. Default: any origin ("*").
    */
   allowedOrigins?: string[];
+  /** Extension: IB's answer shapes and rules, 'strict' (default), '2023' or '2026' (profiles.ts). */
+  profile?: IbProfile;
+  /** Extension: penalty box after a 429, in ms; default 0 (the CLI's `--ib-profile strict` uses 15 minutes). */
+  penaltyBoxMs?: number;
+  /** Extension: the selected account scopes P&L, live orders and order status; default false. */
+  accountScoping?: boolean;
 }
 
 export interface SimulatorHandle {
@@ -84,6 +90,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     pacing: opts.pacing ?? true,
     authenticated: opts.authenticated ?? true,
     startAt: opts.startAt,
+    profile: opts.profile ?? 'strict',
+    penaltyBoxMs: Math.max(0, opts.penaltyBoxMs ?? 0),
+    accountScoping: opts.accountScoping ?? false,
   });
   const router = new Router();
   registerAll(router, state, opts.modules ?? []);
@@ -143,5 +152,5 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   };
 }
 
-export type { SimState } from './state.js';
+export type { IbProfile, SimState } from './state.js';
 export type { Instrument } from './universe.js';

@@ -52,6 +52,10 @@ export interface SimOrder {
   /** Market second of the last fill (one chunk per order per second). */
   lastFillSec?: number;
   session: string;
+  /** Bracket child: the parent's order id; the child waits until the parent is filled. */
+  parentOrderId?: number;
+  /** Bracket children share one OCA group: a fill of one reduces (then cancels) the others. */
+  ocaGroup?: string;
 }
 
 export interface SimExecution {
@@ -93,6 +97,8 @@ interface PendingReply {
   id: string;
   kind: 'place' | 'modify';
   spec: OrderSpec;
+  /** Bracket children placed with the parent (`parentId` = the parent's cOID). */
+  children?: OrderSpec[];
   targetOrderId?: number;
   remaining: Question[];
   stale: boolean;
@@ -252,8 +258,9 @@ export class SimOrderEngine {
     const flags = instrumentFlags(this.state, inst.conid);
     if (flags.delayed || flags.frozen) {
       out.push({
+        // IB's text ([V3] orderReplyMessageExample and the /iserver/questions/suppress list).
         id: 'o354',
-        text: `You are submitting an order without market data. We strongly recommend against this as it may result in suboptimal execution.\nAre you sure you want to submit this order?`,
+        text: 'You are submitting an order without market data. We strongly recommend against this as it may result in erroneous and unexpected trades.\nAre you sure you want to submit this order?',
       });
     }
     if (spec.type === 'MKT') {
@@ -263,9 +270,10 @@ export class SimOrderEngine {
       });
     }
     if (spec.type === 'STP' || spec.type === 'STOP_LIMIT' || spec.type === 'TRAIL') {
+      // IB's stop-order notice, text as [V3]'s /iserver/questions/suppress list gives it.
       out.push({
-        id: 'o10152',
-        text: 'Stop orders become market or limit orders once triggered and may execute at prices significantly different from the stop price.\nAre you sure you want to submit this order?',
+        id: 'o10331',
+        text: 'You are about to submit a stop order. Please be aware of the various stop order types available and the risks associated with each one.\nAre you sure you want to submit this order?',
       });
     }
     const q = this.quote(inst);
@@ -309,29 +317,43 @@ export class SimOrderEngine {
 
   // ---------------------------------------------------------------- endpoints
 
-  /** POST /iserver/account/{acct}/orders */
-  submit(spec: OrderSpec): EngineAnswer {
+  /**
+   * POST /iserver/account/{acct}/orders. `children`: a bracket's child orders (IB accepts a parent
+   * and its children, `parentId` = the parent's cOID, in one request; the children wait for the
+   * parent's fill and form one OCA group).
+   */
+  submit(spec: OrderSpec, children: OrderSpec[] = []): EngineAnswer {
     this.step();
-    if (spec.cOID) this.cOIDSubmissions.set(spec.cOID, (this.cOIDSubmissions.get(spec.cOID) ?? 0) + 1);
+    for (const sp of [spec, ...children]) {
+      if (sp.cOID) this.cOIDSubmissions.set(sp.cOID, (this.cOIDSubmissions.get(sp.cOID) ?? 0) + 1);
+    }
     // IB: a new order invalidates any unanswered question.
     for (const p of this.pending.values()) p.stale = true;
-    if (spec.cOID && this.registered.has(spec.cOID)) {
-      return reject(`Local order ID=${spec.cOID} is already registered.`);
+    for (const sp of [spec, ...children]) {
+      if (sp.cOID && this.registered.has(sp.cOID)) return reject(`Local order ID=${sp.cOID} is already registered.`);
     }
     const why = this.rejection(spec);
     if (why) return reject(why);
+    for (const c of children) {
+      const w = this.rejection(c);
+      if (w) return reject(w);
+    }
     const questions = this.questionsFor(spec);
+    for (const c of children) {
+      for (const q of this.questionsFor(c)) if (!questions.some((x) => x.id === q.id)) questions.push(q);
+    }
     if (questions.length) {
       return this.ask({
         id: this.newReplyId(),
         kind: 'place',
         spec,
+        ...(children.length ? { children } : {}),
         remaining: questions,
         stale: false,
         session: this.state.session.id,
       });
     }
-    return this.accept(spec);
+    return this.accept(spec, children);
   }
 
   /** POST /iserver/reply/{id} */
@@ -353,10 +375,25 @@ export class SimOrderEngine {
     }
     const why = this.rejection(p.spec);
     if (why) return reject(why);
-    return this.accept(p.spec);
+    return this.accept(p.spec, p.children ?? []);
   }
 
-  private accept(spec: OrderSpec): EngineAnswer {
+  private accept(spec: OrderSpec, children: OrderSpec[] = []): EngineAnswer {
+    const parent = this.acceptOne(spec);
+    const rows = [parent.row];
+    const oca = children.length > 1 ? `oca${parent.order.orderId}` : undefined;
+    for (const c of children) {
+      const child = this.acceptOne(c, parent.order.orderId, oca);
+      rows.push(child.row);
+    }
+    return ok(rows);
+  }
+
+  private acceptOne(
+    spec: OrderSpec,
+    parentOrderId?: number,
+    ocaGroup?: string,
+  ): { order: SimOrder; row: Record<string, unknown> } {
     const now = this.now;
     const o: SimOrder = {
       orderId: this.nextId++,
@@ -389,6 +426,11 @@ export class SimOrderEngine {
     }
     if (o.type === 'TRAIL' && spec.stop !== undefined) o.trailStop = spec.stop;
     if (o.type === 'STP' || o.type === 'STOP_LIMIT' || o.type === 'TRAIL' || o.tif === 'OPG') o.status = 'PreSubmitted';
+    if (parentOrderId !== undefined) {
+      o.parentOrderId = parentOrderId;
+      o.status = 'PreSubmitted';
+      if (ocaGroup) o.ocaGroup = ocaGroup;
+    }
     this.orders.set(o.orderId, o);
     this.work(o, true);
     const row: Record<string, unknown> = {
@@ -397,7 +439,7 @@ export class SimOrderEngine {
       encrypt_message: '1',
     };
     if (o.cOID) row['local_order_id'] = o.cOID;
-    return ok([row]);
+    return { order: o, row };
   }
 
   /** POST /iserver/account/{acct}/orders/whatif */
@@ -517,6 +559,7 @@ export class SimOrderEngine {
       side: o.side,
     };
     if (o.cOID) row['order_ref'] = o.cOID;
+    if (o.parentOrderId !== undefined) row['parentId'] = o.parentOrderId;
     if (o.filled > 0) row['avgPrice'] = String(Math.round(o.avgPrice * 10000) / 10000);
     if (o.limit !== undefined) row['price'] = o.limit.toFixed(o.limit < 1 ? 4 : 2);
     if (o.type === 'STP') row['price'] = o.stop!.toFixed(2);
@@ -525,11 +568,15 @@ export class SimOrderEngine {
     return row;
   }
 
-  /** GET /iserver/account/order/status/{id} */
-  status(orderId: number): EngineAnswer {
+  /**
+   * GET /iserver/account/order/status/{id}. `acct`: with account scoping, the selected account;
+   * another account's order is then as unknown to IB as an order of another session (503).
+   */
+  status(orderId: number, acct?: string): EngineAnswer {
     this.step();
     const o = this.orders.get(orderId);
-    if (!o) return { status: 503, body: { error: `Order ${orderId} is not found`, statusCode: 503 } };
+    if (!o || (acct !== undefined && o.acct !== acct))
+      return { status: 503, body: { error: `Order ${orderId} is not found`, statusCode: 503 } };
     const done = o.status === 'Filled' || o.status === 'Cancelled' || o.status === 'Inactive';
     const body: Record<string, unknown> = {
       sub_type: null,
@@ -576,6 +623,17 @@ export class SimOrderEngine {
     if (o.limit !== undefined) body['limit_price'] = String(o.limit);
     if (o.stop !== undefined) body['stop_price'] = String(o.stop);
     if (o.type === 'TRAIL' && o.trailStop !== undefined) body['stop_price'] = String(o.trailStop);
+    if (o.parentOrderId !== undefined) body['parent_order_id'] = o.parentOrderId;
+    if (this.state.flags.profile === '2026') {
+      // Newer names (profiles.ts): filled/remaining/avg_fill_price, side and order type spelt out.
+      delete body['cum_fill'];
+      delete body['average_price'];
+      body['filled_quantity'] = String(o.filled);
+      body['remaining_quantity'] = String(Math.round((o.qty - o.filled) * 10000) / 10000);
+      if (o.filled > 0) body['avg_fill_price'] = String(Math.round(o.avgPrice * 10000) / 10000);
+      body['side'] = o.side;
+      body['order_type'] = this.typeName(o.type);
+    }
     return ok(body);
   }
 
@@ -711,6 +769,18 @@ export class SimOrderEngine {
   }
 
   private work(o: SimOrder, justPlaced: boolean): void {
+    if (o.parentOrderId !== undefined) {
+      const parent = this.orders.get(o.parentOrderId);
+      if (!parent || parent.status === 'Cancelled' || parent.status === 'Inactive') {
+        this.finish(o, 'Cancelled');
+        return;
+      }
+      // A bracket child waits (PreSubmitted) until its parent is filled.
+      if (parent.status !== 'Filled') return;
+      if (o.status === 'PreSubmitted' && o.type !== 'STP' && o.type !== 'STOP_LIMIT' && o.type !== 'TRAIL') {
+        o.status = 'Submitted';
+      }
+    }
     const now = this.now;
     const tz = 'America/New_York';
     if ((o.tif === 'DAY' || o.tif === 'OPG') && !justPlaced) {
@@ -801,6 +871,15 @@ export class SimOrderEngine {
     };
     if (o.cOID) exec.cOID = o.cOID;
     this.executions.push(exec);
+    if (o.ocaGroup) {
+      // One OCA group per bracket: a fill reduces the other children by as much, then cancels them.
+      for (const sib of this.orders.values()) {
+        if (sib === o || sib.ocaGroup !== o.ocaGroup) continue;
+        if (sib.status !== 'Submitted' && sib.status !== 'PreSubmitted') continue;
+        sib.qty = Math.round((sib.qty - qty) * 10000) / 10000;
+        if (sib.qty <= sib.filled) this.finish(sib, 'Cancelled');
+      }
+    }
     const pf = simPortfolio(this.state);
     if (pf.hasAccount(o.acct)) {
       pf.applyFill({

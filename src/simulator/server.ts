@@ -10,6 +10,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
+import { checkParamNames, ParamError } from './profiles.js';
 import type { SimState } from './state.js';
 import { logout, touchSession } from './state.js';
 
@@ -248,6 +249,7 @@ export function createCore(state: SimState, router: Router): ServerCore {
       return await route.handler(ctx);
     } catch (e) {
       if (e instanceof HttpError) return { status: e.status, body: e.body };
+      if (e instanceof ParamError) return { status: 400, body: { error: e.message, statusCode: 400 } };
       return { status: 500, body: { error: e instanceof Error ? e.message : String(e) } };
     }
   }
@@ -360,7 +362,16 @@ export function createCore(state: SimState, router: Router): ServerCore {
         return send(res, json(NOT_AUTHENTICATED, 401), true);
       }
       if (!m) return send(res, json({ error: `Not Found: ${method} ${path}`, statusCode: 404 }, 404), true);
-      if (!route) return send(res, json({ error: 'Method Not Allowed', statusCode: 405 }, 405), true);
+      // A known path with another method: 405 with Allow, as the gateway's vert.x router answers
+      // (IB documents nothing; an unknown path is 404).
+      if (!route) {
+        const allow = [...new Set(router.api.filter((r) => router.match([r], r.method, path)).map((r) => r.method))];
+        return send(
+          res,
+          { status: 405, body: { error: 'Method Not Allowed', statusCode: 405 }, headers: { Allow: allow.join(', ') } },
+          true,
+        );
+      }
       if (tier === 'brokerage' && s.noBridge) return send(res, json(NO_BRIDGE, 400), true);
       if (route.opts.requiresAccounts && !s.accountsQueried) return send(res, json(ACCOUNTS_FIRST, 400), true);
 
@@ -371,6 +382,8 @@ export function createCore(state: SimState, router: Router): ServerCore {
         const he = e as HttpError;
         return send(res, { status: he.status, body: he.body }, true);
       }
+      const misspelt = checkParamNames(state, `${method} ${route.pattern}`, url.searchParams, body);
+      if (misspelt) return send(res, misspelt, true);
       const params = m && 'params' in m ? m.params : {};
       const ctx: RouteContext = {
         state,

@@ -10,6 +10,15 @@ import { PriceModel } from './prices.js';
 import { Rng } from './rng.js';
 import { buildUniverse, type Instrument, type Universe } from './universe.js';
 
+/**
+ * Which of IB's answer shapes the simulator speaks (see profiles.ts): 'strict' (the default) is
+ * IB's current spec with its parameter rules enforced; '2023' and '2026' are older / newer field
+ * names, with lenient parameter handling.
+ */
+export type IbProfile = 'strict' | '2023' | '2026';
+
+export const IB_PROFILES: readonly IbProfile[] = ['strict', '2023', '2026'];
+
 export interface ResolvedOptions {
   seed: number;
   latencyMs: number;
@@ -17,6 +26,11 @@ export interface ResolvedOptions {
   pacing: boolean;
   authenticated: boolean;
   startAt: number | undefined;
+  profile: IbProfile;
+  /** Penalty box after a 429, in ms (0 = none); /sim/faults {"clear":true} returns to it. */
+  penaltyBoxMs: number;
+  /** Scope P&L, live orders and order status to the selected account (POST /iserver/account). */
+  accountScoping: boolean;
 }
 
 /** Simulated market clock. Market time may be shifted or frozen from /sim/clock; pacing and session expiry use real time. */
@@ -185,6 +199,13 @@ export interface SimState {
      * 'answer' (every contract of the month), 'empty' ([]) or 'error' (400, strike required).
      */
     wholeMonthInfo: 'answer' | 'empty' | 'error';
+    /** Answer shapes and parameter rules (profiles.ts). */
+    profile: IbProfile;
+    /**
+     * Account selection scopes answers as IB does: partitioned P&L, live orders and order status
+     * are those of the selected account only (another account's order status is IB's 503).
+     */
+    accountScoping: boolean;
   };
   faults: Faults;
   stats: Stats;
@@ -275,7 +296,17 @@ export function defaultAccounts(): SimAccount[] {
   ];
 }
 
-export function createState(opts: ResolvedOptions): SimState {
+/** The options createState needs; profile, penalty box and account scoping default to strict, 0, off. */
+export type StateOptions = Omit<ResolvedOptions, 'profile' | 'penaltyBoxMs' | 'accountScoping'> &
+  Partial<Pick<ResolvedOptions, 'profile' | 'penaltyBoxMs' | 'accountScoping'>>;
+
+export function createState(input: StateOptions): SimState {
+  const opts: ResolvedOptions = {
+    ...input,
+    profile: input.profile ?? 'strict',
+    penaltyBoxMs: input.penaltyBoxMs ?? 0,
+    accountScoping: input.accountScoping ?? false,
+  };
   const clock = new SimClock(opts.startAt);
   const rng = new Rng(opts.seed);
   const accounts = defaultAccounts();
@@ -289,8 +320,13 @@ export function createState(opts: ResolvedOptions): SimState {
     universe: buildUniverse(clock.now()),
     prices: new PriceModel(opts.seed),
     instrumentFlags: new Map(),
-    flags: { pacing: opts.pacing, wholeMonthInfo: 'answer' },
-    faults: defaultFaults(),
+    flags: {
+      pacing: opts.pacing,
+      wholeMonthInfo: 'answer',
+      profile: opts.profile,
+      accountScoping: opts.accountScoping,
+    },
+    faults: { ...defaultFaults(), penaltyBoxMs: opts.penaltyBoxMs },
     stats: emptyStats(),
     pacer: new Pacer(),
     fieldProviders: new Map(),

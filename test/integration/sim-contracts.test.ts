@@ -39,7 +39,13 @@ describe('simulator contracts', () => {
   test('name search and multi-listings', async () => {
     const byName = await call(sim, 'GET', '/iserver/secdef/search?symbol=apple&name=true');
     assert.ok(byName.body.some((x: { symbol: string }) => x.symbol === 'AAPL'));
+    // IB's name is a boolean: a company name in it is no symbol (strict profile: 400)…
+    const strict = await call(sim, 'GET', '/iserver/secdef/search?name=microsoft');
+    assert.equal(strict.status, 400);
+    // …the lenient profiles keep the simulator's extension (name text as the query).
+    await call(sim, 'POST', '/sim/faults', { profile: '2023' });
     const sub = await call(sim, 'GET', '/iserver/secdef/search?name=microsoft');
+    await call(sim, 'POST', '/sim/faults', { profile: 'strict' });
     assert.equal(sub.body[0].symbol, 'MSFT');
     const shop = await call(sim, 'GET', '/iserver/secdef/search?symbol=SHOP');
     assert.deepEqual(

@@ -12,6 +12,7 @@
  *   back to company names, as IB's search box does.
  * - contract info for an unknown conid answers 400 {"error":"Bad Request: invalid conid: N","statusCode":400}.
  */
+import { bodyBool, isStrict, queryBool } from '../profiles.js';
 import { HttpError, json, type Router } from '../server.js';
 import type { SimState } from '../state.js';
 import { type Instrument, optionExpiries, optionMonths } from '../universe.js';
@@ -110,7 +111,16 @@ function search(state: SimState, symbol: string, secType: string | undefined, na
   return found.map((i) => searchRow(state, i));
 }
 
-function searchParams(src: Record<string, unknown>): {
+/**
+ * Search parameters. Strict profile: `name` is IB's boolean (query: Java parseBoolean; body: a
+ * JSON boolean, else 400) and `symbol` is required. Lenient profiles also take a company name
+ * in `name` (an extension of the simulator).
+ */
+function searchParams(
+  state: SimState,
+  src: Record<string, unknown>,
+  from: 'query' | 'body',
+): {
   symbol: string;
   secType?: string;
   nameMode: boolean;
@@ -119,11 +129,25 @@ function searchParams(src: Record<string, unknown>): {
   const symbol = typeof src.symbol === 'string' ? src.symbol : '';
   const secType = typeof src.secType === 'string' && src.secType ? src.secType : undefined;
   const name = src.name;
+  if (isStrict(state)) {
+    const nameMode =
+      from === 'query' ? queryBool(state, typeof name === 'string' ? name : undefined) : bodyBool(state, 'name', name);
+    if (!symbol) throw new HttpError(400, { error: 'Bad Request: symbol required', statusCode: 400 });
+    return { symbol, secType, nameMode };
+  }
   const nameMode = truthy(name);
   const nameText =
     typeof name === 'string' && name !== '' && !['true', 'false', '0', '1'].includes(name) ? name : undefined;
   if (!symbol && !nameText) throw new HttpError(400, { error: 'Bad Request: symbol required', statusCode: 400 });
   return { symbol, secType, nameMode, nameText };
+}
+
+/** yyyymmdd of the weekday before yyyymmdd `d`. */
+export function previousBusinessDay(d: number): number {
+  const t = new Date(Date.UTC(Math.floor(d / 10000), (Math.floor(d / 100) % 100) - 1, d % 100));
+  do t.setUTCDate(t.getUTCDate() - 1);
+  while (t.getUTCDay() === 0 || t.getUTCDay() === 6);
+  return t.getUTCFullYear() * 10000 + (t.getUTCMonth() + 1) * 100 + t.getUTCDate();
 }
 
 export function contractInfo(inst: Instrument): Record<string, unknown> {
@@ -197,12 +221,12 @@ export function secdefRow(inst: Instrument): Record<string, unknown> {
 export function register(router: Router, state: SimState): void {
   router.get('/iserver/secdef/search', (ctx) => {
     const q = Object.fromEntries(ctx.query.entries());
-    const p = searchParams(q);
+    const p = searchParams(state, q, 'query');
     return json(search(state, p.symbol, p.secType, p.nameMode, p.nameText));
   });
   router.post('/iserver/secdef/search', (ctx) => {
     const body = (ctx.body && typeof ctx.body === 'object' ? ctx.body : {}) as Record<string, unknown>;
-    const p = searchParams(body);
+    const p = searchParams(state, body, 'body');
     return json(search(state, p.symbol, p.secType, p.nameMode, p.nameText));
   });
 
@@ -237,25 +261,34 @@ export function register(router: Router, state: SimState): void {
     return json({ secdef: rows.map(secdefRow) });
   });
 
+  // [V3] example: {"symbol":"ES","conid":…,"underlyingConid":…,"expirationDate":20241220,
+  // "ltd":20241219,"shortFuturesCutOff":20241219,"longFuturesCutOff":20241219}: the last trading
+  // day is the business day before expiration, and both cut-offs are the last trading day.
   router.get('/trsrv/futures', (ctx) => {
     const symbols = (ctx.query.get('symbols') ?? '')
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
+    if (symbols.length === 0) throw new HttpError(400, { error: 'Bad Request: symbols required', statusCode: 400 });
+    const exchange = ctx.query.get('exchange')?.toUpperCase();
     const out: Record<string, unknown[]> = {};
     for (const sym of symbols) {
       out[sym] = state.universe
         .bySymbolExact(sym)
-        .filter((i) => i.secType === 'FUT')
-        .map((i) => ({
-          symbol: i.symbol,
-          conid: i.conid,
-          underlyingConid: i.underlyingConid ?? 0,
-          expirationDate: Number(i.expiry),
-          ltd: Number(i.expiry),
-          shortFuturesCutOff: Number(i.expiry),
-          longFuturesCutOff: Number(i.expiry),
-        }));
+        .filter((i) => i.secType === 'FUT' && (!exchange || i.listingExchange === exchange))
+        .sort((a, b) => Number(a.expiry) - Number(b.expiry))
+        .map((i) => {
+          const ltd = previousBusinessDay(Number(i.expiry));
+          return {
+            symbol: i.symbol,
+            conid: i.conid,
+            underlyingConid: i.underlyingConid ?? 0,
+            expirationDate: Number(i.expiry),
+            ltd,
+            shortFuturesCutOff: ltd,
+            longFuturesCutOff: ltd,
+          };
+        });
     }
     return json(out);
   });

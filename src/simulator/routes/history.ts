@@ -15,6 +15,7 @@
  */
 import { addDays, formatUtcStamp, type LocalDay, localDay, parseUtcStamp, sessionOf } from '../calendar.js';
 import { decimalsFor, roundToTick } from '../prices.js';
+import { profileOf, queryBool } from '../profiles.js';
 import { HttpError, json, type Router } from '../server.js';
 import type { SimState } from '../state.js';
 import type { Instrument } from '../universe.js';
@@ -303,7 +304,7 @@ export function register(router: Router, state: SimState): void {
     const sourceRaw = (q.get('source') ?? 'trades').toLowerCase();
     const source = SOURCES[sourceRaw];
     if (!source) throw bad(`Bad Request: invalid source '${q.get('source')}'`);
-    const outsideRth = (q.get('outsideRth') ?? 'false').toLowerCase() === 'true';
+    const outsideRth = queryBool(state, q.get('outsideRth'));
     const dirRaw = q.get('direction');
     const direction: -1 | 1 = dirRaw === '1' ? 1 : -1;
     if (dirRaw !== null && dirRaw !== '1' && dirRaw !== '-1') throw bad(`Bad Request: invalid direction '${dirRaw}'`);
@@ -326,9 +327,11 @@ export function register(router: Router, state: SimState): void {
     const decimals = decimalsFor(inst.tickSize);
     const priceFactor = 10 ** decimals;
     const hasVolume = inst.avgVolume > 0 && source === 'trades';
+    // Volume in hundreds (volumeFactor 100, [V3]/[CAMPUS]) except the 2026 profile: in shares, factor 1.
+    const volumeFactor = profileOf(state) === '2026' ? 1 : 100;
     const data = raw.map((b) => {
       const r = roundBar(inst, b, source);
-      return { o: r.o, c: r.c, h: r.h, l: r.l, v: hasVolume ? Math.round(b.vol) / 100 : 0, t: b.t };
+      return { o: r.o, c: r.c, h: r.h, l: r.l, v: hasVolume ? Math.round(b.vol) / volumeFactor : 0, t: b.t };
     });
     const first = data[0];
     let hi = first;
@@ -355,7 +358,7 @@ export function register(router: Router, state: SimState): void {
       mktDataDelay: 0,
       outsideRth,
       tradingDayDuration: outsideRth ? inst.hours.eth[1] - inst.hours.eth[0] : sess[1] - sess[0],
-      volumeFactor: 100,
+      volumeFactor,
       priceDisplayRule: 1,
       priceDisplayValue: String(decimals),
       chartPanStartTime: formatUtcStamp(anchor),

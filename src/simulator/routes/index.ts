@@ -2,6 +2,7 @@
 import type { Router } from '../server.js';
 import type { SimState } from '../state.js';
 import * as contracts from './contracts.js';
+import * as gateway from './gateway.js';
 import * as history from './history.js';
 import * as loginPage from './login.js';
 import * as marketdata from './marketdata.js';
@@ -20,6 +21,7 @@ export const ROUTE_MODULES: RouteModule[] = [
   options,
   orders,
   portfolio,
+  gateway,
   loginPage,
 ];
 

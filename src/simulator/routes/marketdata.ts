@@ -10,7 +10,9 @@
  * non-numeric `conids`, more than 100 conids or more than 50 fields answer 400
  * {"error":…, "statusCode":400}. Without `fields` a row carries only the meta keys.
  */
+
 import { decimalsFor } from '../prices.js';
+import { profileOf } from '../profiles.js';
 import { HttpError, json, type Router } from '../server.js';
 import { type FieldContext, type FieldProvider, type FieldValues, instrumentFlags, type SimState } from '../state.js';
 import type { Instrument } from '../universe.js';
@@ -234,7 +236,8 @@ export function register(router: Router, state: SimState): void {
 
   router.get('/iserver/marketdata/unsubscribeall', () => {
     state.session.subscriptions.clear();
-    return json({ unsubscribed: true });
+    // [V3]: {"unsubscribed":true}; the older gateway ([DOCJSON]): {"confirmed":true}.
+    return json(profileOf(state) === '2023' ? { confirmed: true } : { unsubscribed: true });
   });
 
   router.get('/iserver/marketdata/:conid/unsubscribe', (ctx) => {

@@ -1,7 +1,8 @@
 /**
  * IB's order endpoints (docs/ib/orders.md, §7) over the simulator's order engine:
  *
- *   POST   /iserver/account/:accountId/orders          {"orders":[{…}]} → placed | question | {"error"}
+ *   POST   /iserver/account/:accountId/orders          {"orders":[{…}]} → placed | question | {"error"}; a bracket
+ *                                                      (parent with cOID, children with parentId = it) in one request
  *   POST   /iserver/account/:accountId/orders/whatif   same body → amount/equity/margin strings
  *   POST   /iserver/reply/:replyId                     {"confirmed":bool} → placed | next question | error; 503 stale
  *   GET    /iserver/account/orders?force&filters        {"orders":[],"snapshot":false} first (and after force)
@@ -15,6 +16,7 @@
  */
 
 import { type OrderSpec, type SimOrderType, type SimTif, simOrders } from '../orders.js';
+import { queryBool } from '../profiles.js';
 import { HttpError, ibError, json, type Reply, type Router } from '../server.js';
 import type { SimState } from '../state.js';
 
@@ -116,12 +118,28 @@ export function register(router: Router, state: SimState): void {
       const body = ctx.body as { orders?: unknown } | undefined;
       const orders = Array.isArray(body?.orders) ? body.orders : [];
       if (orders.length === 0) return { status: 500, body: { error: 'No orders in the request' } };
-      if (orders.length > 1) {
-        return json({ error: 'Placing unrelated orders in bulk is not supported; send one order at a time.' });
-      }
       const spec = specFrom(state, acct, orders[0]);
       if (isReply(spec)) return spec;
-      return engine().submit(spec);
+      if (orders.length === 1) return engine().submit(spec);
+      // IB: "With the exception of OCA groups and bracket orders, the orders endpoint does not
+      // currently support the placement of unrelated orders in bulk." A bracket: the first order
+      // (the parent) carries a cOID, every other one has parentId = that cOID.
+      const parentCOID = spec.cOID;
+      const children: OrderSpec[] = [];
+      for (const raw of orders.slice(1)) {
+        const pid = (raw as Record<string, unknown> | null)?.['parentId'];
+        if (parentCOID === undefined || pid !== parentCOID) {
+          return json({ error: 'Placing unrelated orders in bulk is not supported; send one order at a time.' });
+        }
+        const c = specFrom(state, acct, raw);
+        if (isReply(c)) return c;
+        if (c.side === spec.side) return json({ error: 'A bracket child must be on the side opposite its parent.' });
+        if (Math.abs(c.qty - spec.qty) > 1e-9) {
+          return json({ error: "A bracket child's quantity must equal its parent's." });
+        }
+        children.push(c);
+      }
+      return engine().submit(spec, children);
     },
     { requiresAccounts: true },
   );
@@ -148,12 +166,14 @@ export function register(router: Router, state: SimState): void {
   router.get(
     '/iserver/account/orders',
     (ctx) => {
-      const force = /^(true|1)$/i.test(ctx.query.get('force') ?? '');
+      const force = queryBool(state, ctx.query.get('force'));
       const filters = (ctx.query.get('filters') ?? '')
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean);
-      const acct = ctx.query.get('accountId') ?? undefined;
+      // With account scoping, the selected account's orders unless accountId names another.
+      const acct =
+        ctx.query.get('accountId') ?? (state.flags.accountScoping ? state.session.selectedAccount : undefined);
       return engine().live({ force, filters, ...(acct ? { acct } : {}) });
     },
     { requiresAccounts: true },
@@ -162,7 +182,7 @@ export function register(router: Router, state: SimState): void {
   router.get('/iserver/account/order/status/:orderId', (ctx) => {
     const id = Number(ctx.params['orderId']);
     if (!Number.isInteger(id)) return ibError(503, `Order ${ctx.params['orderId']} is not found`);
-    return engine().status(id);
+    return engine().status(id, state.flags.accountScoping ? state.session.selectedAccount : undefined);
   });
 
   router.post(

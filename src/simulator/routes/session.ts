@@ -3,6 +3,7 @@
  * /iserver/reauthenticate, /logout, /sso/validate, /iserver/accounts, /iserver/account,
  * /portfolio/accounts, /portfolio/subaccounts.
  */
+import { profileOf } from '../profiles.js';
 import { ibError, json, type Router } from '../server.js';
 import { login, logout, type SimAccount, type SimState } from '../state.js';
 
@@ -194,7 +195,8 @@ export function register(router: Router, state: SimState): void {
     '/logout',
     () => {
       logout(state);
-      return json({ status: true });
+      // [V3]: {"status":true}; the older gateway ([DOCJSON]): {"confirmed":true}.
+      return json(profileOf(state) === '2023' ? { confirmed: true } : { status: true });
     },
     { auth: 'none' },
   );
