@@ -140,6 +140,7 @@ describe('derivative snapshots: secdef search first, once per session', () => {
       http,
       ensureAccounts: async () => undefined,
       describe: async (conid) => byConid.get(conid),
+      known: (conid) => byConid.get(conid),
       preflight: (c, und) => options.preflight(c, und),
     });
     return { md, sent, options };

@@ -82,6 +82,7 @@ export class CpapiBackend implements Backend {
       http: this.http,
       ensureAccounts,
       describe: (conid, signal) => this.contracts.describeConid(conid, { signal }),
+      known: (conid) => this.contracts.knownConid(conid) ?? this.options.knownConid(conid),
       preflight: (c, und, signal) => this.options.preflight(c, und, { signal }),
     });
     const paperOf = (id: string) => session.paperOf(id);

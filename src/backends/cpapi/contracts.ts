@@ -130,6 +130,11 @@ export class CpapiContracts {
     return c;
   }
 
+  /** The contract of a conid this process has already seen (no request). */
+  knownConid(conid: number): Contract | undefined {
+    return this.known.get(conid);
+  }
+
   /** The contract of a conid: from what this process has seen, else /iserver/contract/{conid}/info; undefined if IB does not know it. */
   async describeConid(conid: number, opts: CallOptions = {}): Promise<Contract | undefined> {
     const seen = this.known.get(conid);

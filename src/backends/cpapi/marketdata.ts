@@ -37,8 +37,13 @@ export interface CpapiMarketDataDeps {
   http: CpapiHttp;
   /** /iserver/accounts once per brokerage session: IB serves no market data before it. */
   ensureAccounts: (signal?: AbortSignal) => Promise<unknown>;
-  /** The contract of a conid (cached by the contracts part); undefined when unknown. */
+  /** The contract of a conid (cached by the contracts part; may ask IB); undefined when unknown. */
   describe?: (conid: number, signal?: AbortSignal) => Promise<Contract | undefined>;
+  /**
+   * The contract of a conid already seen, without a request: snapshots of bare conids must not
+   * cost contract lookups, so a conid never seen is quoted without the unit or derivative rules.
+   */
+  known?: (conid: number) => Contract | undefined;
   /** The secdef search IB wants in the session before a derivative is quoted (cached per session). */
   preflight?: (c: Contract, underlyingSecType: string | undefined, signal?: AbortSignal) => Promise<void>;
 }
@@ -52,6 +57,7 @@ export class CpapiMarketData {
   private readonly absent = new Map<number, Set<MarketField>>();
   private readonly describe: NonNullable<CpapiMarketDataDeps['describe']>;
   private readonly preflight: NonNullable<CpapiMarketDataDeps['preflight']>;
+  private readonly known: NonNullable<CpapiMarketDataDeps['known']>;
   /** Conids whose derivative pre-flight is done (or not needed) in this session. */
   private readonly ready = new Map<number, Promise<Contract | undefined>>();
 
@@ -61,6 +67,7 @@ export class CpapiMarketData {
     this.batcher = new SnapshotBatcher(deps.http);
     this.describe = deps.describe ?? (async () => undefined);
     this.preflight = deps.preflight ?? (async () => {});
+    this.known = deps.known ?? (() => undefined);
   }
 
   /** A new brokerage session: fields given up on may arrive now; derivatives need their search again. */
@@ -71,13 +78,14 @@ export class CpapiMarketData {
 
   /** The contract (when known) of a conid about to be quoted, after its derivative pre-flight. */
   private prepare(conid: number, signal?: AbortSignal): Promise<Contract | undefined> {
+    // A conid first seen after an earlier snapshot of it gets its rules from then on.
+    if (this.ready.has(conid) && !this.known(conid)) this.ready.delete(conid);
     let p = this.ready.get(conid);
     if (!p) {
       p = (async () => {
-        const c = await this.describe(conid, signal).catch(() => undefined);
+        const c = this.known(conid);
         if (c && isDerivative(c.secType)) {
-          const und =
-            c.secType === 'OPT' && c.underlyingConid ? await this.describe(c.underlyingConid, signal) : undefined;
+          const und = c.secType === 'OPT' && c.underlyingConid ? this.known(c.underlyingConid) : undefined;
           await this.preflight(c, und?.secType, signal);
         }
         return c;

@@ -173,6 +173,12 @@ export class CpapiOptions {
   private strikeInfo = new Map<string, Promise<Contract[]>>();
   /** secdef/strikes answers, key conid|secType|month|exchange. */
   private monthStrikes = new Map<string, Promise<{ call: number[]; put: number[] }>>();
+  /** Option contracts listed by secdef/info in this process, by conid. */
+  private readonly seen = new Map<number, Contract>();
+  /** An option contract this process has listed (no request). */
+  knownConid(conid: number): Contract | undefined {
+    return this.seen.get(conid);
+  }
   /** Searches done in this brokerage session, key SYMBOL|secType (derivative snapshot pre-flight). */
   private preflighted = new Map<string, Promise<void>>();
   /** Underlyings whose gateway answered the whole-month request with nothing. */
@@ -341,6 +347,7 @@ export class CpapiOptions {
       const c = contractFromInfo(r, u.conid);
       if (!c) continue;
       if (!c.symbol) c.symbol = u.symbol;
+      this.seen.set(c.conid, c);
       out.push(c);
     }
     return out.sort(byStrikeRight);
