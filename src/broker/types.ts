@@ -128,7 +128,8 @@ export interface Bar {
   h: number;
   l: number;
   c: number;
-  v: number;
+  /** Volume in the result's `volumeUnit`; absent when the broker sent none. */
+  v?: number;
 }
 
 export interface HistoryRequest {
@@ -149,4 +150,11 @@ export interface HistoryResult {
   availability: MarketDataAvailability;
   /** True when the broker capped the series (IB returns at most 1000 points). */
   truncated?: boolean;
+  /**
+   * What a bar's `v` counts: `shares` or `contracts` once converted from the broker's units;
+   * `as reported` when the broker's unit could not be established (docs/ib/marketdata.md).
+   */
+  volumeUnit?: VolumeUnit;
 }
+
+export type VolumeUnit = 'shares' | 'contracts' | 'units' | 'as reported';

@@ -47,7 +47,7 @@ export function aggregateBars(bars: readonly Bar[], max: number): Bar[] {
       h: Math.max(...chunk.map((b) => b.h)),
       l: Math.min(...chunk.map((b) => b.l)),
       c: chunk[chunk.length - 1]!.c,
-      v: chunk.reduce((a, b) => a + b.v, 0),
+      v: chunk.reduce((a, b) => a + (b.v ?? 0), 0),
     });
   }
   return out;
@@ -122,7 +122,7 @@ export function candlestickSvg(input: readonly Bar[], opts: ChartOptions): strin
   lo -= pad;
   hi += pad;
   const y = (p: number) => m.top + ((hi - p) / (hi - lo)) * priceH;
-  const maxVol = Math.max(...bars.map((b) => b.v), 0);
+  const maxVol = Math.max(...bars.map((b) => b.v ?? 0), 0);
   const volTop = m.top + priceH + 8;
   const yv = (v: number) => volTop + volH - (maxVol > 0 ? (v / maxVol) * volH : 0);
   const slot = plotW / bars.length;
@@ -175,7 +175,7 @@ export function candlestickSvg(input: readonly Bar[], opts: ChartOptions): strin
       `<line x1="${cx}" y1="${r1(y(b.h))}" x2="${cx}" y2="${r1(y(b.l))}" stroke="${color}" stroke-width="1"/>`,
       `<rect x="${r1(cx - bodyW / 2)}" y="${r1(top)}" width="${r1(bodyW)}" height="${r1(bodyH)}" fill="${color}"/>`,
     );
-    if (maxVol > 0 && b.v > 0) {
+    if (maxVol > 0 && b.v !== undefined && b.v > 0) {
       const vy = yv(b.v);
       candles.push(
         `<rect x="${r1(cx - bodyW / 2)}" y="${r1(vy)}" width="${r1(bodyW)}" height="${r1(volTop + volH - vy)}" fill="${color}" fill-opacity="0.45"/>`,

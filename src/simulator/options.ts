@@ -257,7 +257,11 @@ export class OptionMarkets {
   /** The chain's underlying for a conid: the instrument itself, or the family's front future. */
   underlyingFor(conid: number): Instrument | undefined {
     const inst = this.state.universe.get(conid);
-    if (!inst) return undefined;
+    // IB lists futures options under the futures' index conid (ES: 11004968), which has no instrument here.
+    if (!inst)
+      return this.state.universe
+        .all()
+        .find((i) => i.secType === 'FUT' && i.underlyingConid === conid && this.isOptionable(i));
     if (this.isOptionable(inst)) return inst;
     if (inst.secType === 'FUT') {
       return this.state.universe.bySymbolExact(inst.symbol).find((i) => i.secType === 'FUT' && this.isOptionable(i));

@@ -204,8 +204,10 @@ export class SimOrderEngine {
       ask ??= q.ask;
       last ??= q.last;
     }
-    const bidSize = num(f['88']) || (inst.secType === 'STK' ? 500 : 20);
-    const askSize = num(f['85']) || (inst.secType === 'STK' ? 500 : 20);
+    // The snapshot shows US stock sizes in round lots of 100.
+    const lots = inst.secType === 'STK' && inst.isUS ? 100 : 1;
+    const bidSize = (num(f['88']) ?? 0) * lots || (inst.secType === 'STK' ? 500 : 20);
+    const askSize = (num(f['85']) ?? 0) * lots || (inst.secType === 'STK' ? 500 : 20);
     return { bid, ask, last, bidSize, askSize };
   }
 

@@ -45,7 +45,7 @@ export function summarizeBars(bars: readonly Bar[]) {
     highAt: isoMinute(hi.t),
     low: lo.l,
     lowAt: isoMinute(lo.t),
-    volume: bars.reduce((a, b) => a + b.v, 0),
+    volume: bars.reduce((a, b) => a + (b.v ?? 0), 0),
   };
 }
 

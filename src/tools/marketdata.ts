@@ -343,8 +343,12 @@ const HistoryOut = z.object({
   columns: z.array(z.string()),
   // Plain arrays rather than tuples: tuple schemas (prefixItems, items:false) are not portable across clients.
   rows: z
-    .array(z.array(z.union([z.string(), z.number()])))
-    .describe('One row per bar, in the order of columns: time (UTC), open, high, low, close, volume'),
+    .array(z.array(z.union([z.string(), z.number(), z.null()])))
+    .describe('One row per bar, in the order of columns: time (UTC), open, high, low, close, volume (null: none sent)'),
+  volumeUnit: z
+    .enum(['shares', 'contracts', 'units', 'as reported'])
+    .optional()
+    .describe("What volume counts; 'as reported' when IB's unit could not be established"),
   summary: z
     .object({
       from: z.string(),
@@ -402,7 +406,7 @@ export const getHistoricalData = defineTool({
     );
     const all = hist.bars;
     const bars = all.length > args.limit ? all.slice(all.length - args.limit) : all;
-    const rows = bars.map((b) => [isoMinute(b.t), b.o, b.h, b.l, b.c, b.v]);
+    const rows = bars.map((b) => [isoMinute(b.t), b.o, b.h, b.l, b.c, b.v ?? null]);
     const out: z.infer<typeof HistoryOut> = {
       contract: contractOut(contract),
       period,
@@ -422,8 +426,9 @@ export const getHistoricalData = defineTool({
         high: Math.max(...bars.map((b) => b.h)),
         low: Math.min(...bars.map((b) => b.l)),
         changePct: first.o ? Number((((last.c - first.o) / first.o) * 100).toFixed(2)) : 0,
-        volume: bars.reduce((a, b) => a + b.v, 0),
+        volume: bars.reduce((a, b) => a + (b.v ?? 0), 0),
       };
+      if (hist.volumeUnit) out.volumeUnit = hist.volumeUnit;
     }
     if (all.length > bars.length) out.omitted = all.length - bars.length;
     if (hist.truncated) out.truncated = true;
@@ -433,9 +438,11 @@ export const getHistoricalData = defineTool({
     const head = `${contractLabel(r.contract)} ${r.period} of ${r.bar} bars: ${r.rows.length}`;
     const s = r.summary;
     const sum = s
-      ? `${s.from} → ${s.to}: open ${num(s.open)} close ${num(s.close)} (${signed(s.changePct)}%), high ${num(s.high)} low ${num(s.low)}, volume ${bigNum(s.volume)}`
+      ? `${s.from} → ${s.to}: open ${num(s.open)} close ${num(s.close)} (${signed(s.changePct)}%), high ${num(s.high)} low ${num(s.low)}, volume ${bigNum(s.volume)}${r.volumeUnit ? ` ${r.volumeUnit}` : ''}`
       : 'no bars';
-    const rows = r.rows.map((row) => row.map((v) => (typeof v === 'number' ? num(v) : v)).join(' ')).join('\n');
+    const rows = r.rows
+      .map((row) => row.map((v) => (typeof v === 'number' ? num(v) : (v ?? '-'))).join(' '))
+      .join('\n');
     const notes = [
       r.omitted ? `${r.omitted} older bars omitted (raise limit)` : '',
       r.availability !== 'live' ? `data ${r.availability}` : '',

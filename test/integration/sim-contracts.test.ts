@@ -65,7 +65,13 @@ describe('simulator contracts', () => {
     assert.equal(spx.body[0].conid, '416904');
     const es = await call(sim, 'GET', '/iserver/secdef/search?symbol=ES');
     assert.equal(es.body.length, 1);
-    assert.equal(es.body[0].sections[0].secType, 'FUT');
+    // As IB documents it: the futures' index row (11004968) with IND, FUT and FOP sections.
+    assert.equal(es.body[0].conid, '11004968');
+    assert.deepEqual(
+      es.body[0].sections.map((s: { secType: string }) => s.secType),
+      ['IND', 'FUT', 'FOP'],
+    );
+    assert.equal(es.body[0].sections[1].conid, undefined);
     assert.equal(es.body[0].description, 'CME');
     const fx = await call(sim, 'GET', '/iserver/secdef/search?symbol=EUR');
     assert.ok(fx.body.some((x: { conid: string }) => x.conid === '12087792'));

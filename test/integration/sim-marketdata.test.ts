@@ -91,6 +91,10 @@ describe('simulator snapshot', () => {
     assert.equal(es.multiplier, 50);
     const q = `/iserver/marketdata/snapshot?conids=416904,${es.conid},12087792&fields=31,84,86,87`;
     await call(sim, 'GET', q);
+    // IB quotes a derivative only after a secdef search for it in the session: no data before.
+    assert.deepEqual((await call(sim, 'GET', q)).body[1], { conid: es.conid, conidEx: String(es.conid) });
+    await call(sim, 'POST', '/iserver/secdef/search', { symbol: 'ES', secType: 'FUT' });
+    await call(sim, 'GET', q);
     const [spx, fut, fx] = (await call(sim, 'GET', q)).body;
     assert.ok(Number(spx['31']) > 3000);
     assert.equal(spx['84'], undefined, 'an index has no bid');

@@ -133,8 +133,8 @@ test('aggregateBars keeps open, close, extremes and total volume', () => {
   assert.equal(Math.max(...agg.map((b) => b.h)), Math.max(...bars.map((b) => b.h)));
   assert.equal(Math.min(...agg.map((b) => b.l)), Math.min(...bars.map((b) => b.l)));
   assert.equal(
-    agg.reduce((a, b) => a + b.v, 0),
-    bars.reduce((a, b) => a + b.v, 0),
+    agg.reduce((a, b) => a + (b.v ?? 0), 0),
+    bars.reduce((a, b) => a + (b.v ?? 0), 0),
   );
   assert.equal(aggregateBars(bars, 50).length, 10);
 });

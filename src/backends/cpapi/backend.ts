@@ -79,8 +79,14 @@ export class CpapiBackend implements Backend {
     const ensureAccounts = (signal?: AbortSignal) => session.ensureAccounts(signal);
     const iserverAccounts = (signal?: AbortSignal) => session.tradingAccounts(signal);
     this.contracts = new CpapiContracts({ http: this.http, log, prefetchAccounts: (s) => session.prefetchAccounts(s) });
-    this.marketData = new CpapiMarketData({ http: this.http, ensureAccounts });
     this.options = new CpapiOptions(this.http, log);
+    this.marketData = new CpapiMarketData({
+      http: this.http,
+      ensureAccounts,
+      describe: (conid, signal) => this.contracts.describeConid(conid, { signal }),
+      known: (conid) => this.contracts.knownConid(conid) ?? this.options.knownConid(conid),
+      preflight: (c, und, signal) => this.options.preflight(c, und, { signal }),
+    });
     const paperOf = (id: string) => session.paperOf(id);
     this.portfolio = new CpapiPortfolio({ http: this.http, ensureIserverAccounts: ensureAccounts, paperOf, log });
     const accountCurrencies = async (signal?: AbortSignal) => {

@@ -176,3 +176,36 @@ export function dedupeByConid<T extends Contract>(cands: readonly T[]): T[] {
     return true;
   });
 }
+
+/** A secdef search row of a futures family (IB: the index row, with a FUT section). */
+export function hasFuturesSection(row: Row): boolean {
+  const sections = Array.isArray(row['sections']) ? (row['sections'] as unknown[]).filter(isObject) : [];
+  return toSecType(row['secType']) === 'FUT' || sections.some((s) => toSecType(s['secType']) === 'FUT');
+}
+
+/**
+ * /trsrv/futures `{SYMBOL: [{conid, underlyingConid, expirationDate, ltd, …}]}` → the futures not
+ * expired on `today` (YYYY-MM-DD), nearest first. `ltd` (last trading day) decides when present.
+ */
+export function parseFuturesList(symbol: string, data: unknown, today: string): Contract[] {
+  const list = isObject(data) && Array.isArray(data[symbol]) ? (data[symbol] as unknown[]).filter(isObject) : [];
+  const out: Contract[] = [];
+  for (const r of list) {
+    const conid = toConid(r['conid']);
+    const expiry = ymd(r['expirationDate']) ?? ymd(r['ltd']);
+    const last = ymd(r['ltd']) ?? expiry;
+    if (!conid || !expiry || (last as string) < today) continue;
+    const c: Contract = { conid, symbol: str(r['symbol']) ?? symbol, secType: 'FUT', expiry };
+    const und = toConid(r['underlyingConid']);
+    if (und) c.underlyingConid = und;
+    out.push(c);
+  }
+  return out.sort((a, b) => (a.expiry as string).localeCompare(b.expiry as string));
+}
+
+/** A stock listed in the US (IB sends its quote sizes in round lots and its history volume in hundreds). */
+export function isUsStock(c: Contract): boolean {
+  if (c.secType !== 'STK') return false;
+  if (c.currency) return c.currency === 'USD';
+  return US_EXCHANGES.has(c.exchange?.split('.')[0]?.toUpperCase() ?? '');
+}

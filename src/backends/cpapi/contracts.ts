@@ -18,8 +18,10 @@ import {
   dedupeByConid,
   describe,
   exchangeMatches,
+  hasFuturesSection,
   normExchange,
   parseContractInfo,
+  parseFuturesList,
   publicContract,
   queryKey,
   type StockEntryWire,
@@ -28,7 +30,10 @@ import {
   US_EXCHANGES,
 } from './contract-wire.js';
 import type { CpapiHttp } from './http.js';
-import { chunk, isObject, type Row, toConid, ymd } from './wire.js';
+import { chunk, isObject, type Row, str } from './wire.js';
+
+/** Security types IB's secdef search takes as `secType` (v3: STK, IND, BOND; IB's futures guide: FUT). */
+const SEARCH_SEC_TYPES = new Set(['STK', 'IND', 'BOND', 'FUT']);
 
 /** Symbols per /trsrv/stocks request. */
 const STOCKS_CHUNK = 50;
@@ -73,6 +78,8 @@ export class CpapiContracts {
   /** Queries IB found no contract for (queryKey → until when that answer is reused). */
   private readonly unknown = new Map<string, number>();
   private readonly details = new Map<number, Promise<Contract>>();
+  /** Every contract this process has seen, by conid (for the unit and derivative rules of market data). */
+  private readonly known = new Map<number, Contract>();
   /** /trsrv/stocks answers per symbol (undefined: IB does not know it). */
   private readonly stocks = new Map<string, Promise<StockEntryWire[] | undefined>>();
 
@@ -110,12 +117,34 @@ export class CpapiContracts {
             details: { conid },
           });
         }
-        return parseContractInfo(conid, data);
+        return this.remember(parseContractInfo(conid, data));
       })();
       this.details.set(conid, p);
       p.catch(() => this.details.delete(conid));
     }
     return p;
+  }
+
+  private remember<T extends Contract>(c: T): T {
+    if (!this.known.has(c.conid) || c.currency) this.known.set(c.conid, c);
+    return c;
+  }
+
+  /** The contract of a conid this process has already seen (no request). */
+  knownConid(conid: number): Contract | undefined {
+    return this.known.get(conid);
+  }
+
+  /** The contract of a conid: from what this process has seen, else /iserver/contract/{conid}/info; undefined if IB does not know it. */
+  async describeConid(conid: number, opts: CallOptions = {}): Promise<Contract | undefined> {
+    const seen = this.known.get(conid);
+    if (seen) return seen;
+    try {
+      return await this.contractDetails(conid, opts);
+    } catch (err) {
+      if (isBrokerError(err) && err.code === 'NOT_FOUND') return undefined;
+      throw err;
+    }
   }
 
   async resolveContract(query: ContractQuery, opts: CallOptions = {}): Promise<Contract> {
@@ -253,7 +282,7 @@ export class CpapiContracts {
       }
       if (picked instanceof BrokerError) return picked;
       this.unknown.delete(key);
-      this.resolved.set(key, picked);
+      this.resolved.set(key, this.remember(picked));
       return picked;
     } catch (err) {
       return toBrokerError(err);
@@ -362,37 +391,28 @@ export class CpapiContracts {
     });
   }
 
-  /** Front-month future via /trsrv/futures. */
-  private async resolveFuture(q: ContractQuery, opts: CallOptions): Promise<Contract | BrokerError | undefined> {
-    const symbol = (q.symbol ?? '').trim().toUpperCase();
+  /** The unexpired futures of a symbol from /trsrv/futures, nearest first ([] when IB lists none). */
+  private async listFutures(symbol: string, opts: CallOptions): Promise<Contract[]> {
     let data: unknown;
     try {
       data = (await this.http.get<unknown>('/trsrv/futures', { query: { symbols: symbol }, signal: opts.signal })).data;
     } catch (err) {
-      if (isBrokerError(err) && (err.code === 'NOT_FOUND' || err.code === 'INVALID_INPUT')) return undefined;
+      if (isBrokerError(err) && (err.code === 'NOT_FOUND' || err.code === 'INVALID_INPUT')) return [];
       throw err;
     }
-    const list = isObject(data) && Array.isArray(data[symbol]) ? (data[symbol] as Row[]) : [];
-    const today = Number(new Date().toISOString().slice(0, 10).replace(/-/g, ''));
-    const live = list
-      .filter(isObject)
-      .map((r) => ({ r, exp: Number(r['expirationDate'] ?? r['ltd']) }))
-      .filter((x) => toConid(x.r['conid']) && Number.isFinite(x.exp) && x.exp >= today)
-      .sort((a, b) => a.exp - b.exp);
-    const front = live[0];
-    if (!front) return undefined;
-    const c: Contract = { conid: toConid(front.r['conid']) as number, symbol, secType: 'FUT' };
-    const expiry = ymd(front.r['expirationDate']);
-    if (expiry) c.expiry = expiry;
-    const und = toConid(front.r['underlyingConid']);
-    if (und) c.underlyingConid = und;
-    return c;
+    return parseFuturesList(symbol, data, new Date().toISOString().slice(0, 10)).map((c) => this.remember(c));
+  }
+
+  /** Front-month future via /trsrv/futures. */
+  private async resolveFuture(q: ContractQuery, opts: CallOptions): Promise<Contract | BrokerError | undefined> {
+    return (await this.listFutures((q.symbol ?? '').trim().toUpperCase(), opts))[0];
   }
 
   private async secdefSearch(text: string, opts: SearchOptions): Promise<Row[]> {
     const body: Record<string, unknown> = { symbol: text };
     if (opts.byName) body['name'] = true;
-    if (opts.secType === 'STK' || opts.secType === 'IND' || opts.secType === 'BOND') body['secType'] = opts.secType;
+    // IB's search defaults to STK: futures must be asked for (ES is also a stock).
+    if (opts.secType && SEARCH_SEC_TYPES.has(opts.secType)) body['secType'] = opts.secType;
     const res = await this.http.post<unknown>('/iserver/secdef/search', {
       body,
       idempotent: true,
@@ -418,10 +438,21 @@ export class CpapiContracts {
     return picked ?? this.notFound(q);
   }
 
+  /**
+   * IB answers a futures search with the futures' index row (ES: conid 11004968, sections IND,
+   * FUT, FOP; the FUT section has months but no conid): the futures come from /trsrv/futures.
+   */
+  private async futuresOfRows(rows: readonly Row[], opts: SearchOptions): Promise<Contract[]> {
+    const symbols = [...new Set(rows.filter(hasFuturesSection).map((r) => str(r['symbol'])?.toUpperCase() ?? ''))];
+    const lists = await Promise.all(symbols.filter(Boolean).map((s) => this.listFutures(s, opts)));
+    return dedupeByConid(lists.flat());
+  }
+
   async searchContracts(text: string, opts: SearchOptions = {}): Promise<Contract[]> {
     const t = text.trim();
     if (!t) throw new BrokerError('INVALID_INPUT', 'Give a symbol or a company name to search for.');
     const rows = await this.secdefSearch(t, opts);
+    if (opts.secType === 'FUT') return this.futuresOfRows(rows, opts);
     let out = dedupeByConid(
       rows
         .map((r) => searchRowToContract(r, opts.secType && opts.secType !== 'STK' ? opts.secType : undefined))

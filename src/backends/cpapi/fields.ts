@@ -75,6 +75,10 @@ const CODE_TO_FIELD: ReadonlyMap<string, MarketField> = new Map<string, MarketFi
   ...(Object.entries(CODE_ALIASES) as Array<[string, MarketField]>),
 ]);
 
+/** Fields IB sends in round lots for US stocks (market-data field list: 85 ask size, 88 bid size). */
+const ROUND_LOT_FIELDS: ReadonlySet<MarketField> = new Set<MarketField>(['bidSize', 'askSize']);
+const US_ROUND_LOT = 100;
+
 /** Fields whose values are text. Everything else is parsed as a number (or boolean below). */
 const TEXT_FIELDS: ReadonlySet<MarketField> = new Set<MarketField>([
   'symbol',
@@ -211,7 +215,11 @@ export function parseFieldValue(field: MarketField, raw: unknown): FieldValue | 
  * Converts one element of a /iserver/marketdata/snapshot response into a MarketSnapshot
  * holding the requested fields that are present. `missing` is not set here.
  */
-export function parseSnapshotRow(row: Record<string, unknown>, fields: readonly MarketField[]): MarketSnapshot {
+export function parseSnapshotRow(
+  row: Record<string, unknown>,
+  fields: readonly MarketField[],
+  inst: { usStock?: boolean } = {},
+): MarketSnapshot {
   const conid = Number(row['conid']);
   const values: MarketSnapshot['values'] = {};
   const snap: MarketSnapshot = { conid, values, availability: parseAvailability(row[AVAILABILITY_CODE]) };
@@ -224,6 +232,8 @@ export function parseSnapshotRow(row: Record<string, unknown>, fields: readonly 
     } else {
       v = parseFieldValue(f, row[FIELD_CODES[f]]);
     }
+    // IB: bid and ask sizes of US stocks are "divided by 100" (round lots); reported in shares.
+    if (inst.usStock && typeof v === 'number' && ROUND_LOT_FIELDS.has(f)) v = v * US_ROUND_LOT;
     if (v !== undefined) values[f] = v;
   }
   const last = row[FIELD_CODES.last];

@@ -8,7 +8,7 @@
  */
 
 import { BrokerError } from '../../broker/errors.js';
-import type { Bar, HistoryResult } from '../../broker/types.js';
+import type { Bar, HistoryResult, VolumeUnit } from '../../broker/types.js';
 import { parseAvailability } from './fields.js';
 
 export type Unit = 'min' | 'h' | 'd' | 'w' | 'm' | 'y';
@@ -198,19 +198,46 @@ function num(v: unknown): number | undefined {
   return undefined;
 }
 
+/** What the caller knows of the instrument whose bars these are (for the volume unit). */
+export interface HistoryInstrument {
+  secType?: string;
+  /** True for a stock (or ETF) listed in the US. */
+  usStock?: boolean;
+}
+
+const CONTRACT_TYPES = new Set(['FUT', 'OPT', 'FOP', 'WAR']);
+
+/**
+ * The volume rule (docs/ib/marketdata.md "History volume", every sample in
+ * test/fixtures/ib/history.ts): a `volumeFactor` above 1 is the divisor IB applied (v × factor);
+ * a factor of 1 (or none) on a US stock still carries v in round lots of 100 shares (IB's
+ * 2021–2023 answers); for anything else with factor 1 the unit is not established, so v is
+ * passed on as reported and says so.
+ */
+export function volumeScale(
+  volumeFactor: number | undefined,
+  inst: HistoryInstrument | undefined,
+): { factor: number; unit: VolumeUnit } {
+  const secType = inst?.secType?.toUpperCase();
+  const counted: VolumeUnit =
+    inst?.usStock || secType === 'STK' ? 'shares' : secType && CONTRACT_TYPES.has(secType) ? 'contracts' : 'units';
+  if (volumeFactor !== undefined && volumeFactor > 1) return { factor: volumeFactor, unit: counted };
+  if (inst?.usStock) return { factor: 100, unit: 'shares' };
+  if (secType && CONTRACT_TYPES.has(secType)) return { factor: 1, unit: 'contracts' };
+  return { factor: 1, unit: 'as reported' };
+}
+
 /**
  * Converts IB's history envelope into a HistoryResult.
  * - Bar prices in `data` are already in price units; `priceFactor` only scales the
  *   `high`/`low` summary strings ("21394/…" with factor 100 is 213.94), which we do not use.
- * - Volumes are reported divided by `volumeFactor` ([CAMPUS]: "reported volume = actual
- *   volume/100"), so bars carry v × volumeFactor.
+ * - Volumes: see volumeScale. A bar without `v` has no volume (undefined), never 0.
  * - `t` is epoch ms (values that look like seconds are converted).
  */
-export function parseHistoryResponse(conid: number, body: unknown): HistoryResult {
+export function parseHistoryResponse(conid: number, body: unknown, inst?: HistoryInstrument): HistoryResult {
   const env = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
   const data = Array.isArray(env['data']) ? (env['data'] as unknown[]) : [];
-  const vf = num(env['volumeFactor']);
-  const volumeFactor = vf !== undefined && vf > 0 ? vf : 1;
+  const { factor, unit } = volumeScale(num(env['volumeFactor']), inst);
   const bars: Bar[] = [];
   for (const item of data) {
     if (!item || typeof item !== 'object') continue;
@@ -222,12 +249,15 @@ export function parseHistoryResponse(conid: number, body: unknown): HistoryResul
     const c = num(r['c']);
     if (t === undefined || o === undefined || h === undefined || l === undefined || c === undefined) continue;
     if (t < 1e11) t *= 1000;
-    const v = num(r['v']) ?? 0;
-    bars.push({ t, o, h, l, c, v: Number((v * volumeFactor).toPrecision(12)) });
+    const bar: Bar = { t, o, h, l, c };
+    const v = num(r['v']);
+    if (v !== undefined) bar.v = Number((v * factor).toPrecision(12));
+    bars.push(bar);
   }
   bars.sort((a, b) => a.t - b.t);
   const result: HistoryResult = { conid, bars, availability: parseAvailability(env['mdAvailability']) };
   if (typeof env['symbol'] === 'string' && env['symbol'] !== '') result.symbol = env['symbol'];
+  if (bars.some((b) => b.v !== undefined)) result.volumeUnit = unit;
   if (bars.length >= MAX_HISTORY_POINTS || (num(env['points']) ?? 0) >= MAX_HISTORY_POINTS) result.truncated = true;
   return result;
 }

@@ -9,11 +9,13 @@
  */
 import type { CallOptions, SnapshotOptions } from '../../broker/backend.js';
 import { BrokerError } from '../../broker/errors.js';
-import type { HistoryRequest, HistoryResult, MarketField, MarketSnapshot } from '../../broker/types.js';
+import type { Contract, HistoryRequest, HistoryResult, MarketField, MarketSnapshot } from '../../broker/types.js';
 import { untrusted } from '../../broker/untrusted.js';
+import { isUsStock } from './contract-wire.js';
 import { AVAILABILITY_CODE, codesForFields, parseAvailability, parseSnapshotRow, rowHasField } from './fields.js';
 import { parseHistoryResponse, toIbStartTime, validateHistoryParams } from './history-rules.js';
 import type { CpapiHttp } from './http.js';
+import { isDerivative } from './options.js';
 import { MAX_SNAPSHOT_CONIDS, MAX_SNAPSHOT_FIELDS, SnapshotBatcher } from './snapshot-batcher.js';
 import { chunk, isObject, type Row, sleep, toConid } from './wire.js';
 
@@ -35,6 +37,15 @@ export interface CpapiMarketDataDeps {
   http: CpapiHttp;
   /** /iserver/accounts once per brokerage session: IB serves no market data before it. */
   ensureAccounts: (signal?: AbortSignal) => Promise<unknown>;
+  /** The contract of a conid (cached by the contracts part; may ask IB); undefined when unknown. */
+  describe?: (conid: number, signal?: AbortSignal) => Promise<Contract | undefined>;
+  /**
+   * The contract of a conid already seen, without a request: snapshots of bare conids must not
+   * cost contract lookups, so a conid never seen is quoted without the unit or derivative rules.
+   */
+  known?: (conid: number) => Contract | undefined;
+  /** The secdef search IB wants in the session before a derivative is quoted (cached per session). */
+  preflight?: (c: Contract, underlyingSecType: string | undefined, signal?: AbortSignal) => Promise<void>;
 }
 
 export class CpapiMarketData {
@@ -44,16 +55,45 @@ export class CpapiMarketData {
   private readonly batcher: SnapshotBatcher;
   /** Fields a conid did not deliver within a full wait; not waited for again this session. */
   private readonly absent = new Map<number, Set<MarketField>>();
+  private readonly describe: NonNullable<CpapiMarketDataDeps['describe']>;
+  private readonly preflight: NonNullable<CpapiMarketDataDeps['preflight']>;
+  private readonly known: NonNullable<CpapiMarketDataDeps['known']>;
+  /** Conids whose derivative pre-flight is done (or not needed) in this session. */
+  private readonly ready = new Map<number, Promise<Contract | undefined>>();
 
   constructor(deps: CpapiMarketDataDeps) {
     this.http = deps.http;
     this.ensureAccounts = deps.ensureAccounts;
     this.batcher = new SnapshotBatcher(deps.http);
+    this.describe = deps.describe ?? (async () => undefined);
+    this.preflight = deps.preflight ?? (async () => {});
+    this.known = deps.known ?? (() => undefined);
   }
 
-  /** A new brokerage session: fields given up on may arrive now. */
+  /** A new brokerage session: fields given up on may arrive now; derivatives need their search again. */
   onSessionReset(): void {
     this.absent.clear();
+    this.ready.clear();
+  }
+
+  /** The contract (when known) of a conid about to be quoted, after its derivative pre-flight. */
+  private prepare(conid: number, signal?: AbortSignal): Promise<Contract | undefined> {
+    // A conid first seen after an earlier snapshot of it gets its rules from then on.
+    if (this.ready.has(conid) && !this.known(conid)) this.ready.delete(conid);
+    let p = this.ready.get(conid);
+    if (!p) {
+      p = (async () => {
+        const c = this.known(conid);
+        if (c && isDerivative(c.secType)) {
+          const und = c.secType === 'OPT' && c.underlyingConid ? this.known(c.underlyingConid) : undefined;
+          await this.preflight(c, und?.secType, signal);
+        }
+        return c;
+      })();
+      this.ready.set(conid, p);
+      p.catch(() => this.ready.delete(conid));
+    }
+    return p;
   }
 
   async snapshot(
@@ -69,7 +109,11 @@ export class CpapiMarketData {
     }
     if (ids.length === 0) return [];
     const wanted = [...new Set(fields)];
-    await this.ensureAccounts(opts.signal);
+    const [, contracts] = await Promise.all([
+      this.ensureAccounts(opts.signal),
+      Promise.all(ids.map((c) => this.prepare(c, opts.signal))),
+    ]);
+    const usStocks = new Set(contracts.filter((c) => c !== undefined && isUsStock(c)).map((c) => c?.conid));
     const codes = codesForFields(wanted);
     if (!codes.includes(AVAILABILITY_CODE)) codes.push(AVAILABILITY_CODE);
     const codeChunks = chunk(codes, MAX_SNAPSHOT_FIELDS);
@@ -82,7 +126,7 @@ export class CpapiMarketData {
       .filter((c, i) => conids.indexOf(c) === i)
       .map((conid) => {
         const row = rows.get(conid) ?? { conid };
-        const snap = parseSnapshotRow(row, wanted);
+        const snap = parseSnapshotRow(row, wanted, { usStock: usStocks.has(conid) });
         snap.conid = conid;
         const missing = wanted.filter((f) => snap.values[f] === undefined);
         if (missing.length > 0) snap.missing = missing;
@@ -168,6 +212,7 @@ export class CpapiMarketData {
         details: { conid: req.conid, period, bar },
       });
     }
-    return parseHistoryResponse(req.conid, res.data);
+    const c = await this.describe(req.conid, opts.signal).catch(() => undefined);
+    return parseHistoryResponse(req.conid, res.data, c ? { secType: c.secType, usStock: isUsStock(c) } : undefined);
   }
 }

@@ -72,6 +72,10 @@ export function chainFromSearch(rows: readonly Row[], underlying: Contract, toda
       .filter(isObject)
       .find((s) => str(s['secType'])?.toUpperCase() === wanted);
   let row = rows.find((r) => Number(r['conid']) === underlying.conid && sectionOf(r));
+  // IB answers a futures search with the index row (ES: 11004968), which holds the FOP section.
+  if (!row && wanted === 'FOP' && underlying.underlyingConid) {
+    row = rows.find((r) => Number(r['conid']) === underlying.underlyingConid && sectionOf(r));
+  }
   if (!row && wanted === 'FOP') {
     row = rows.find((r) => str(r['symbol'])?.toUpperCase() === underlying.symbol.toUpperCase() && sectionOf(r));
   }
@@ -130,6 +134,16 @@ export function contractFromInfo(row: Row, underlyingConid: number): Contract | 
   return c;
 }
 
+/** Security types whose quotes need a secdef search first in the session. */
+export function isDerivative(secType: string | undefined): boolean {
+  return secType === 'OPT' || secType === 'FOP' || secType === 'FUT' || secType === 'WAR';
+}
+
+/** The `secType` a secdef search for this underlying sends (IB's default is STK; ES is also a stock). */
+function searchSecType(secType: string | undefined): string | undefined {
+  return secType === 'STK' || secType === 'IND' || secType === 'FUT' ? secType : undefined;
+}
+
 function byStrikeRight(a: Contract, b: Contract): number {
   return (a.strike ?? 0) - (b.strike ?? 0) || (a.right === b.right ? 0 : a.right === 'C' ? -1 : 1);
 }
@@ -159,6 +173,14 @@ export class CpapiOptions {
   private strikeInfo = new Map<string, Promise<Contract[]>>();
   /** secdef/strikes answers, key conid|secType|month|exchange. */
   private monthStrikes = new Map<string, Promise<{ call: number[]; put: number[] }>>();
+  /** Option contracts listed by secdef/info in this process, by conid. */
+  private readonly seen = new Map<number, Contract>();
+  /** An option contract this process has listed (no request). */
+  knownConid(conid: number): Contract | undefined {
+    return this.seen.get(conid);
+  }
+  /** Searches done in this brokerage session, key SYMBOL|secType (derivative snapshot pre-flight). */
+  private preflighted = new Map<string, Promise<void>>();
   /** Underlyings whose gateway answered the whole-month request with nothing. */
   private noWholeMonth = new Set<string>();
 
@@ -170,6 +192,39 @@ export class CpapiOptions {
   /** After a brokerage session reset IB wants the search again before strikes/info/snapshots. */
   onSessionReset(): void {
     this.searched.clear();
+    this.preflighted.clear();
+  }
+
+  /** One secdef search; remembers that this symbol and type were searched in the session. */
+  private async searchRows(symbol: string, secType: string | undefined, opts: CallOptions): Promise<Row[]> {
+    const body: Row = { symbol };
+    if (secType) body['secType'] = secType;
+    const res = await this.http.post<unknown>('/iserver/secdef/search', {
+      body,
+      idempotent: true,
+      signal: opts.signal,
+    });
+    const key = `${symbol.toUpperCase()}|${secType ?? ''}`;
+    if (!this.preflighted.has(key)) this.preflighted.set(key, Promise.resolve());
+    return Array.isArray(res.data) ? (res.data as unknown[]).filter(isObject) : [];
+  }
+
+  /**
+   * IB quotes a derivative (option, future, futures option) only after /iserver/secdef/search
+   * for its underlying in the same brokerage session: searched once per session and symbol.
+   * `underlyingSecType` is the underlying's type for an option (STK unless told IND).
+   */
+  async preflight(c: Contract, underlyingSecType?: string, opts: CallOptions = {}): Promise<void> {
+    if (!isDerivative(c.secType) || !c.symbol) return;
+    const secType = c.secType === 'FUT' || c.secType === 'FOP' ? 'FUT' : searchSecType(underlyingSecType ?? 'STK');
+    const key = `${c.symbol.toUpperCase()}|${secType ?? ''}`;
+    let p = this.preflighted.get(key);
+    if (!p) {
+      p = this.searchRows(c.symbol, secType, opts).then(() => {});
+      this.preflighted.set(key, p);
+      p.catch(() => this.preflighted.delete(key));
+    }
+    return p;
   }
 
   private rollDay(): string {
@@ -201,14 +256,7 @@ export class CpapiOptions {
       this.searched as Map<number, Promise<SearchChain | undefined>>,
       u.conid,
       async () => {
-        const body: Row = { symbol: u.symbol };
-        if (u.secType === 'STK' || u.secType === 'IND') body['secType'] = u.secType;
-        const res = await this.http.post<unknown>('/iserver/secdef/search', {
-          body,
-          idempotent: true,
-          signal: opts.signal,
-        });
-        const rows = Array.isArray(res.data) ? (res.data as unknown[]).filter(isObject) : [];
+        const rows = await this.searchRows(u.symbol, searchSecType(u.secType), opts);
         return chainFromSearch(rows, u, today);
       },
     );
@@ -299,6 +347,7 @@ export class CpapiOptions {
       const c = contractFromInfo(r, u.conid);
       if (!c) continue;
       if (!c.symbol) c.symbol = u.symbol;
+      this.seen.set(c.conid, c);
       out.push(c);
     }
     return out.sort(byStrikeRight);

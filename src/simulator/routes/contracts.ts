@@ -10,6 +10,9 @@
  * - `name=true` (v3: treat `symbol` as a company name) and `name=<text>` (substring of
  *   the company name) are both accepted. When a symbol matches nothing, the search falls
  *   back to company names, as IB's search box does.
+ * - Futures are found as IB documents it: one row for the futures' index (ES: conid 11004968)
+ *   with IND, FUT and FOP sections (FUT and FOP carry months, no conid); the futures themselves
+ *   are listed by /trsrv/futures, and FOP strikes/info take the index conid.
  * - contract info for an unknown conid answers 400 {"error":"Bad Request: invalid conid: N","statusCode":400}.
  */
 import { bodyBool, isStrict, queryBool } from '../profiles.js';
@@ -97,7 +100,7 @@ function search(state: SimState, symbol: string, secType: string | undefined, na
     found = state.universe.bySymbolExact(symbol);
     if (found.length === 0) found = state.universe.byName(symbol);
   }
-  // Futures are represented by their front month only in search results.
+  // Futures are represented by one row for their index (IB's answer), built from the front month.
   const seen = new Set<string>();
   found = found.filter((i) => {
     if (i.secType === 'OPT' || i.secType === 'FOP') return false;
@@ -108,7 +111,18 @@ function search(state: SimState, symbol: string, secType: string | undefined, na
     return true;
   });
   if (secType) found = found.filter((i) => i.secType === secType.toUpperCase());
-  return found.map((i) => searchRow(state, i));
+  return found.map((i) => (i.secType === 'FUT' && i.underlyingConid ? futuresIndexRow(state, i) : searchRow(state, i)));
+}
+
+/** IB's search row for a futures family: the index conid, with IND, FUT and FOP sections. */
+function futuresIndexRow(state: SimState, front: Instrument): Record<string, unknown> {
+  const row = searchRow(state, front);
+  const sections = (row.sections as Record<string, unknown>[]).filter((s) => s.secType !== 'BAG');
+  return {
+    ...row,
+    conid: String(front.underlyingConid),
+    sections: [{ secType: 'IND', exchange: `${front.listingExchange};` }, ...sections],
+  };
 }
 
 /**

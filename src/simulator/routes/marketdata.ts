@@ -16,6 +16,7 @@ import { profileOf } from '../profiles.js';
 import { HttpError, json, type Router } from '../server.js';
 import { type FieldContext, type FieldProvider, type FieldValues, instrumentFlags, type SimState } from '../state.js';
 import type { Instrument } from '../universe.js';
+import { derivativeSearched } from './options.js';
 
 export const MAX_CONIDS = 100;
 export const MAX_FIELDS = 50;
@@ -108,8 +109,10 @@ export const defaultQuoteFields: FieldProvider = (inst, ctx) => {
   if (hasBook) {
     out['84'] = p(q.bid);
     out['86'] = p(q.ask);
-    out['85'] = String(q.askSize);
-    out['88'] = String(q.bidSize);
+    // IB: for US stocks the bid and ask sizes are "divided by 100" (round lots); others in units.
+    const lots = inst.secType === 'STK' && inst.isUS ? 100 : 1;
+    out['85'] = String(q.askSize / lots);
+    out['88'] = String(q.bidSize / lots);
     out['7635'] = p((q.bid + q.ask) / 2);
   }
   out['7741'] = p(q.priorClose);
@@ -200,6 +203,8 @@ export function register(router: Router, state: SimState): void {
       const rows = conids.map(({ conid, conidEx }) => {
         const inst = state.universe.get(conid);
         if (!inst) return { conid, conidEx };
+        // IB: a derivative is quoted only after /iserver/secdef/search in the session; before, no data.
+        if (!derivativeSearched(state, inst)) return { conid, conidEx };
         const serverId = subs.get(conid);
         if (serverId === undefined) {
           // Pre-flight: open the stream, no data yet.

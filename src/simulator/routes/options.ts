@@ -97,6 +97,14 @@ function wasSearched(state: SimState, conid: number, underlying: Instrument | un
   return s.has(conid) || (underlying !== undefined && s.has(underlying.conid));
 }
 
+/** False for a derivative (OPT, FOP, FUT) whose underlying was not searched in this session. */
+export function derivativeSearched(state: SimState, inst: Instrument): boolean {
+  if (inst.secType !== 'OPT' && inst.secType !== 'FOP' && inst.secType !== 'FUT') return true;
+  const s = searchedSet(state);
+  const und = inst.underlyingConid ? state.universe.get(inst.underlyingConid) : undefined;
+  return [inst.conid, inst.underlyingConid, und?.underlyingConid].some((c) => c !== undefined && c > 0 && s.has(c));
+}
+
 /** Wraps the search routes so the session remembers which underlyings were searched. */
 function observeSearch(router: Router, state: SimState): boolean {
   const routes = router.api.filter((r) => r.pattern === '/iserver/secdef/search');
