@@ -33,6 +33,8 @@
  *                        {"pacing":true|false}                enforce IB's pacing (429)
  *                        {"wholeMonthInfo":"answer"|"empty"|"error"}  secdef/info with strike=0 (undocumented
  *                                                             by IB): every contract of the month, [], or 400
+ *                        {"accountScoping":true|false}        the account selected with POST /iserver/account scopes
+ *                                                             partitioned P&L, live orders and order status (default off)
  *                        {"penaltyBoxMs":N}                   after a 429, refuse everything for N ms (default 0)
  *                        {"historyDelayMs":N}                 each history request takes N ms more
  *                        {"instrument":{"conid":265598,"halted":true,"notTradedToday":false,"delayed":false,
@@ -80,6 +82,7 @@ function faultView(state: SimState): Record<string, unknown> {
     historyDelayMs: state.faults.historyDelayMs,
     pacing: state.flags.pacing,
     wholeMonthInfo: state.flags.wholeMonthInfo,
+    accountScoping: state.flags.accountScoping,
     competing: state.session.competing,
     noBridge: state.session.noBridge,
     instruments: flags,
@@ -124,6 +127,7 @@ export function registerControl(router: Router, state: SimState): void {
       state.faults = defaultFaults();
       state.flags.pacing = state.opts.pacing;
       state.flags.wholeMonthInfo = 'answer';
+      state.flags.accountScoping = false;
       state.instrumentFlags.clear();
       state.instrumentFlags.set(41645598, { notTradedToday: true });
       state.session = newSessionState(state, state.opts.authenticated);
@@ -140,6 +144,7 @@ export function registerControl(router: Router, state: SimState): void {
       state.faults = defaultFaults();
       state.flags.pacing = state.opts.pacing;
       state.flags.wholeMonthInfo = 'answer';
+      state.flags.accountScoping = false;
       state.session.competing = false;
       state.session.noBridge = false;
     }
@@ -173,6 +178,7 @@ export function registerControl(router: Router, state: SimState): void {
     }
     if (typeof b.noBridge === 'boolean') state.session.noBridge = b.noBridge;
     if (typeof b.pacing === 'boolean') state.flags.pacing = b.pacing;
+    if (typeof b.accountScoping === 'boolean') state.flags.accountScoping = b.accountScoping;
     if (b.wholeMonthInfo === 'answer' || b.wholeMonthInfo === 'empty' || b.wholeMonthInfo === 'error') {
       state.flags.wholeMonthInfo = b.wholeMonthInfo;
     }

@@ -526,10 +526,12 @@ export class SimOrderEngine {
   }
 
   /** GET /iserver/account/order/status/{id} */
-  status(orderId: number): EngineAnswer {
+  status(orderId: number, selected?: string): EngineAnswer {
     this.step();
     const o = this.orders.get(orderId);
-    if (!o) return { status: 503, body: { error: `Order ${orderId} is not found`, statusCode: 503 } };
+    // IB shows only the selected account's orders: another account's order is unknown (503).
+    if (!o || (selected !== undefined && o.acct !== selected))
+      return { status: 503, body: { error: `Order ${orderId} is not found`, statusCode: 503 } };
     const done = o.status === 'Filled' || o.status === 'Cancelled' || o.status === 'Inactive';
     const body: Record<string, unknown> = {
       sub_type: null,

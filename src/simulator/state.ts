@@ -185,6 +185,8 @@ export interface SimState {
      * 'answer' (every contract of the month), 'empty' ([]) or 'error' (400, strike required).
      */
     wholeMonthInfo: 'answer' | 'empty' | 'error';
+    /** The account selected with POST /iserver/account scopes P&L, live orders and order status (as IB). */
+    accountScoping: boolean;
   };
   faults: Faults;
   stats: Stats;
@@ -289,7 +291,7 @@ export function createState(opts: ResolvedOptions): SimState {
     universe: buildUniverse(clock.now()),
     prices: new PriceModel(opts.seed),
     instrumentFlags: new Map(),
-    flags: { pacing: opts.pacing, wholeMonthInfo: 'answer' },
+    flags: { pacing: opts.pacing, wholeMonthInfo: 'answer', accountScoping: false },
     faults: defaultFaults(),
     stats: emptyStats(),
     pacer: new Pacer(),

@@ -153,7 +153,9 @@ export function register(router: Router, state: SimState): void {
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean);
-      const acct = ctx.query.get('accountId') ?? undefined;
+      // With account scoping, the selected account's orders unless accountId names another.
+      const acct =
+        ctx.query.get('accountId') ?? (state.flags.accountScoping ? state.session.selectedAccount : undefined);
       return engine().live({ force, filters, ...(acct ? { acct } : {}) });
     },
     { requiresAccounts: true },
@@ -162,7 +164,7 @@ export function register(router: Router, state: SimState): void {
   router.get('/iserver/account/order/status/:orderId', (ctx) => {
     const id = Number(ctx.params['orderId']);
     if (!Number.isInteger(id)) return ibError(503, `Order ${ctx.params['orderId']} is not found`);
-    return engine().status(id);
+    return engine().status(id, state.flags.accountScoping ? state.session.selectedAccount : undefined);
   });
 
   router.post(

@@ -336,7 +336,9 @@ export function allocationBody(
 export function pnlBody(state: SimState): Record<string, Record<string, number>> {
   const portfolio = simPortfolio(state);
   const out: Record<string, Record<string, number>> = {};
-  for (const id of portfolio.accountIds()) {
+  // With account scoping the selected account's row only (POST /iserver/account).
+  const ids = state.flags.accountScoping ? [state.session.selectedAccount] : portfolio.accountIds();
+  for (const id of ids.filter((a) => portfolio.accountIds().includes(a))) {
     const b = portfolio.valuation(id).base;
     out[`${id}.Core`] = {
       rowType: 1,
