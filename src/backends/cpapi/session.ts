@@ -253,7 +253,13 @@ export class CpapiSession implements BrokerSession {
     const tickle = isObject(res.data) ? res.data : {};
     // The session id authenticates the websocket: a secret like the password.
     if (typeof tickle['session'] === 'string') addSecret(tickle['session']);
-    const out: KeepAliveAnswer = { auth: readAuth(isObject(tickle['iserver']) ? tickle['iserver']['authStatus'] : {}) };
+    const status = isObject(tickle['iserver']) ? tickle['iserver']['authStatus'] : undefined;
+    // IB's failed tickle is 200 {"error":"failed to process request"}: it says nothing about the
+    // session, so the session's state comes from /iserver/auth/status instead.
+    const auth = isObject(status) ? readAuth(status) : await this.authStatus();
+    if (!isObject(status))
+      this.log.info('cpapi: keep-alive failed; the auth status decides', { error: str(tickle['error']) });
+    const out: KeepAliveAnswer = { auth };
     if (typeof tickle['ssoExpires'] === 'number') out.ssoExpiresInS = Math.round(tickle['ssoExpires'] / 1000);
     return out;
   }
