@@ -4,7 +4,6 @@
  * so several clients share one IB session and one request pacer.
  */
 
-import { CpapiHttp } from './backends/cpapi/http.js';
 import { createCpapiBackend } from './backends/cpapi/index.js';
 import { Pacer } from './backends/cpapi/limiter.js';
 import type { Backend } from './broker/backend.js';
@@ -46,7 +45,8 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
   }
   const simulated = config.backend === 'sim';
   // One pacer for the backend and the session manager: together they stay within IB's limits.
-  const pacer = new Pacer();
+  // It leaves the part of IB's 10 requests/s that --requests-per-second does not use to other clients.
+  const pacer = new Pacer({ maxPerWindow: 10, headroom: 10 - config.requestsPerSecond });
   // The session manager gates the backend's requests; it is created right after the backend,
   // whose session it drives (logins, keep-alive, resets). No request goes out before that.
   let gateway: GatewayRuntime | undefined;

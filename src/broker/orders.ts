@@ -159,7 +159,13 @@ export interface TradingAccounts {
   currencies?: Record<string, string>;
 }
 
-export interface LiveOrdersOptions extends CallOptions {
+/** A read the broker may scope to one account (IB: the session's selected account). */
+export interface AccountCallOptions extends CallOptions {
+  /** The account the read is for; default the broker's selected account. */
+  accountId?: string;
+}
+
+export interface LiveOrdersOptions extends AccountCallOptions {
   /** Drop the broker's cached list first (IB's force=true). */
   force?: boolean;
   /**
@@ -181,7 +187,7 @@ export interface OrdersApi {
   /** Working and recent orders of the session, each once. */
   liveOrders(opts?: LiveOrdersOptions): Promise<LiveOrder[]>;
   /** One order's status; BrokerError NOT_FOUND when the broker does not know it. */
-  orderStatus(orderId: string, opts?: CallOptions): Promise<LiveOrder>;
+  orderStatus(orderId: string, opts?: AccountCallOptions): Promise<LiveOrder>;
   /** Replaces a working order's parameters; `order` is the full new order. */
   modifyOrder(orderId: string, order: OrderRequest, opts?: CallOptions): Promise<PlaceOutcome>;
   /** Cancels one order. */

@@ -33,6 +33,7 @@ const ConfigSchema = z.object({
     .optional(),
   javaDownloadBase: z.url({ protocol: /^https?$/ }),
   keepaliveSeconds: z.number().int(),
+  requestsPerSecond: z.number().int(),
   ibUsername: z.string().optional(),
   ibPasswordAuth: z.string().optional(),
   ibHeadlessMode: z.boolean(),

@@ -133,6 +133,18 @@ export const OPTIONS: readonly OptionSpec[] = [
     description:
       'Seconds between keep-alive calls (/tickle) while authenticated; IB ends idle sessions after about 5 minutes.',
   },
+  {
+    key: 'requestsPerSecond',
+    flag: 'requests-per-second',
+    env: ['IBKR_MCP_REQUESTS_PER_SECOND'],
+    type: 'int',
+    default: 8,
+    min: 1,
+    max: 10,
+    group: 'Backend',
+    description:
+      "Requests per second ibkr-mcp sends to the gateway (IB allows 10 for all its clients together); the rest is left to IB's web portal or another tool, since a 429 can block the IP for 15 minutes.",
+  },
   // IB login (names of the original product)
   {
     key: 'ibUsername',

@@ -12,7 +12,7 @@ import { browserLogin } from './login-browser.js';
 import type { HeadlessOptions } from './login-headless.js';
 import { mergeSelectors } from './login-selectors.js';
 import type { GatewayProcess } from './process.js';
-import { type LoginDriver, SessionManager, type SessionManagerOptions } from './session.js';
+import { type LoginDriver, SessionManager } from './session.js';
 
 export { SESSION_STATES, SessionManager, type SessionSnapshot, type SessionStateName } from './session.js';
 

@@ -82,8 +82,8 @@ export const getLiveOrders = defineTool({
   }),
   output: z.object({ mode: z.string(), orders: z.array(LiveOrderOut) }),
   async handle(args, ctx) {
-    const rows = await api(ctx).liveOrders(callOpts(ctx));
     const acct = args.accountId?.toUpperCase();
+    const rows = await api(ctx).liveOrders({ ...callOpts(ctx), ...(acct ? { accountId: acct } : {}) });
     const orders = rows.filter((o) => !acct || o.accountId.toUpperCase() === acct).map(liveOut);
     return { mode: ctx.app.mode(), orders };
   },

@@ -72,6 +72,32 @@ describe('session state machine', () => {
     await http.close();
   });
 
+  test("a failed /tickle (IB's 200 {error}) is not a lost session: the status decides", async () => {
+    await control(sim, '/sim/session', { authenticated: true });
+    const { m, http } = manager(sim);
+    let resets = 0;
+    await m.start();
+    assert.equal(m.state, 'authenticated');
+    const broker = (m as unknown as { broker: { reset(): void } }).broker;
+    const reset = broker.reset.bind(broker);
+    broker.reset = () => {
+      resets++;
+      reset();
+    };
+    const fail = { endpoint: '/tickle', status: 200, count: 1, body: { error: 'failed to process request' } };
+    await control(sim, '/sim/faults', { fail });
+    await m.tickle();
+    assert.equal(m.state, 'authenticated', String(m.snapshot().reason));
+    assert.doesNotMatch(m.snapshot().reason ?? '', /Log in again/);
+    assert.equal(resets, 0, 'the per-session caches stay');
+    // A failed tickle while the session really is gone: the status says so.
+    await control(sim, '/sim/faults', { fail, expireSession: true });
+    await m.tickle();
+    assert.equal(m.state, 'expired');
+    await m.close();
+    await http.close();
+  });
+
   test('a lost brokerage session is re-opened by the keep-alive without competing', async () => {
     await control(sim, '/sim/session', { authenticated: true });
     const { m, http } = manager(sim);

@@ -7,6 +7,7 @@ import type { Backend, CallOptions, SearchOptions, SnapshotOptions } from '../..
 import type { BrokerError } from '../../broker/errors.js';
 import type { OptionChainInfo, OptionContractQuery, OptionStrikes } from '../../broker/options.js';
 import type {
+  AccountCallOptions,
   CancelResult,
   LiveOrder,
   LiveOrdersOptions,
@@ -88,13 +89,26 @@ export class CpapiBackend implements Backend {
       preflight: (c, und, signal) => this.options.preflight(c, und, { signal }),
     });
     const paperOf = (id: string) => session.paperOf(id);
-    this.portfolio = new CpapiPortfolio({ http: this.http, ensureIserverAccounts: ensureAccounts, paperOf, log });
+    const forAccount = <T>(id: string | undefined, s: AbortSignal | undefined, work: (id?: string) => Promise<T>) =>
+      session.forAccount(id, s, work);
+    this.portfolio = new CpapiPortfolio({
+      http: this.http,
+      ensureIserverAccounts: ensureAccounts,
+      paperOf,
+      forAccount,
+      log,
+    });
     const accountCurrencies = async (signal?: AbortSignal) => {
       const list = await this.portfolio.listAccounts({ signal });
       // Only currencies IB named: the notional cap must not check against an assumed USD.
       return Object.fromEntries(list.filter((a) => !a.currencyAssumed).map((a) => [a.id, a.currency]));
     };
-    this.orders = new CpapiOrders(this.http, { ensureAccounts, iserverAccounts, accountCurrencies }, log, opts.sleep);
+    this.orders = new CpapiOrders(
+      this.http,
+      { ensureAccounts, iserverAccounts, accountCurrencies, forAccount },
+      log,
+      opts.sleep,
+    );
     for (const part of [this.options, this.portfolio, this.marketData]) session.onReset(() => part.onSessionReset());
     session.warmUpWith(async (bg) => {
       // Live orders first: IB's 5-second clock on that endpoint starts with this request, and a
@@ -175,7 +189,7 @@ export class CpapiBackend implements Backend {
   liveOrders(opts?: LiveOrdersOptions): Promise<LiveOrder[]> {
     return this.orders.liveOrders(opts);
   }
-  orderStatus(orderId: string, opts?: CallOptions): Promise<LiveOrder> {
+  orderStatus(orderId: string, opts?: AccountCallOptions): Promise<LiveOrder> {
     return this.orders.orderStatus(orderId, opts);
   }
   modifyOrder(orderId: string, order: OrderRequest, opts?: CallOptions): Promise<PlaceOutcome> {

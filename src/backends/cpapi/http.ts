@@ -325,14 +325,14 @@ export class CpapiHttp {
       }
       if (status === 429) {
         const wait = res.retryAfter;
-        this.pacer.pause(Math.min(wait ?? 1000, 60_000));
+        // The pacer backs off (and stops sending after repeated 429s); a retry waits in its queue.
+        this.pacer.rejected(wait);
         if (retryable && attempt < Math.min(this.maxRetries, 2) && (wait ?? 0) <= 30_000) {
           attempt++;
-          await sleep(Math.max(wait ?? 0, 1000 * attempt), opts.signal);
           continue;
         }
         throw new BrokerError('RATE_LIMITED', `The gateway at ${this.url} rejected the request: too many requests.`, {
-          hint: 'IB limits requests (10/s overall, less on some endpoints) and may block the IP for 10-15 minutes after repeated violations. Wait a minute and retry with fewer requests.',
+          hint: 'IB limits requests (10/s overall, less on some endpoints) and may block the IP for 10-15 minutes after repeated violations. Another client of the same gateway may be using the budget. Wait a minute and retry with fewer requests.',
           details: { status, path: Pacer.keyFor(path), retryAfterMs: wait },
         });
       }

@@ -29,9 +29,9 @@ export interface PacerOptions {
   /** Window length in ms (default 1000). */
   windowMs?: number;
   /**
-   * Requests of the budget left unused (default 0). None is needed: a slot is held from the send
-   * until the answer and then for a whole window, and IB receives a request before we get its
-   * answer, so any window of IB's holds at most `maxPerWindow` of our requests.
+   * Requests of the gateway's budget left to other clients of the same gateway (IB's web portal, a
+   * second tool): IB counts every client's requests against one limit, and a 429 can earn a
+   * 15-minute penalty box. Default 2 (we use 8 of the 10 per second).
    */
   headroom?: number;
   /**
@@ -46,6 +46,14 @@ export interface PacerOptions {
   /** Clock, for tests. */
   now?: () => number;
 }
+
+/** Requests per window left for other clients of the gateway (docs/ib/pacing.md). */
+export const DEFAULT_HEADROOM = 2;
+
+/** 429s within BACKOFF_MEMORY_MS after which we stop sending for STOP_MS: IB is close to its penalty box. */
+const STOP_AFTER_429S = 3;
+const BACKOFF_MEMORY_MS = 60_000;
+const STOP_MS = 60_000;
 
 /** IB's published per-endpoint limits (docs/ib/pacing.md, §8). Keys are paths below /v1/api. */
 export const DEFAULT_ENDPOINT_RULES: Readonly<Record<string, EndpointRule>> = Object.freeze({
@@ -120,11 +128,17 @@ export class Pacer {
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
   private pausedUntil = 0;
+  /** Times of recent 429s (within BACKOFF_MEMORY_MS), oldest first. */
+  private rejections: number[] = [];
+  /** Until then the budget is halved (after a 429). */
+  private slowUntil = 0;
+  /** Until then nothing is sent: the gateway kept answering 429. */
+  private stoppedUntil = 0;
   private closed = false;
 
   constructor(opts: PacerOptions = {}) {
     const max = opts.maxPerWindow ?? 10;
-    const headroom = opts.headroom ?? 0;
+    const headroom = opts.headroom ?? DEFAULT_HEADROOM;
     this.limit = Math.max(1, max - Math.max(0, headroom));
     this.window = (opts.windowMs ?? 1000) + Math.max(0, opts.marginMs ?? 25);
     this.intervalMargin = Math.max(0, opts.intervalMarginMs ?? 200);
@@ -159,6 +173,8 @@ export class Pacer {
   acquire(path: string, signal?: AbortSignal, opts: AcquireOptions = {}): Promise<Release> {
     if (this.closed) return Promise.reject(new BrokerError('CANCELLED', 'The connection to the gateway was closed.'));
     if (signal?.aborted) return Promise.reject(cancelled(signal));
+    const stopped = this.stoppedError();
+    if (stopped) return Promise.reject(stopped);
     const key = Pacer.keyFor(path);
     return new Promise<Release>((resolve, reject) => {
       const waiter: Waiter = {
@@ -183,6 +199,58 @@ export class Pacer {
       this.queue.push(waiter);
       this.pump();
     });
+  }
+
+  /**
+   * The gateway answered 429. Holds every request back for the time it asks (at least 1 s, doubling
+   * with each 429 of the last minute), halves the budget for a minute, and after STOP_AFTER_429S
+   * 429s in a minute stops sending for STOP_MS (waiting requests then fail with RATE_LIMITED): IB
+   * puts an IP that keeps exceeding its limits in a penalty box for 10-15 minutes.
+   */
+  rejected(retryAfterMs?: number): void {
+    const now = this.now();
+    this.rejections = this.rejections.filter((t) => t > now - BACKOFF_MEMORY_MS);
+    this.rejections.push(now);
+    const n = this.rejections.length;
+    this.slowUntil = now + BACKOFF_MEMORY_MS;
+    if (n >= STOP_AFTER_429S) {
+      this.stoppedUntil = now + Math.max(STOP_MS, retryAfterMs ?? 0);
+      this.pause(this.stoppedUntil - now);
+      this.rejectStopped();
+      return;
+    }
+    this.pause(Math.min(Math.max(retryAfterMs ?? 0, 1000 * 2 ** (n - 1)), 60_000));
+  }
+
+  /** When the pacer stopped sending after repeated 429s: until when (ms since epoch), else undefined. */
+  get stoppedUntilMs(): number | undefined {
+    return this.now() < this.stoppedUntil ? this.stoppedUntil : undefined;
+  }
+
+  private stoppedError(): BrokerError | undefined {
+    const until = this.stoppedUntilMs;
+    if (until === undefined) return undefined;
+    const s = Math.ceil((until - this.now()) / 1000);
+    return new BrokerError(
+      'RATE_LIMITED',
+      `The gateway answered "too many requests" (429) ${this.rejections.length} times in a minute: ibkr-mcp stopped sending to it for ${s} s.`,
+      {
+        hint: "Another client of the same gateway (IB's web portal, another tool) may be using IB's request budget. IB blocks an IP that keeps exceeding it for 10-15 minutes; retry after the pause, with fewer requests.",
+        details: { retryAfterMs: until - this.now() },
+        retryable: true,
+      },
+    );
+  }
+
+  /** Fails every waiting request with the stop's error. */
+  private rejectStopped(): void {
+    const err = this.stoppedError();
+    if (!err) return;
+    for (const w of this.queue.splice(0)) {
+      if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
+      w.reject(err);
+    }
+    this.pump();
   }
 
   /** Holds every request back for `ms` (after a 429 the gateway wants us to stop). */
@@ -229,8 +297,9 @@ export class Pacer {
     if (now < this.pausedUntil) {
       wakeAt = this.pausedUntil;
     } else {
+      const limit = now < this.slowUntil ? Math.max(1, Math.floor(this.limit / 2)) : this.limit;
       while (this.queue.length > 0) {
-        if (this.grants.length >= this.limit) {
+        if (this.grants.length >= limit) {
           // The oldest completed slot frees first; in-flight ones free on release (which pumps).
           wakeAt = Math.min(wakeAt, this.oldestGrant() + this.window);
           break;

@@ -11,6 +11,7 @@
 import type { CallOptions } from '../../broker/backend.js';
 import { BrokerError, isBrokerError } from '../../broker/errors.js';
 import type {
+  AccountCallOptions,
   CancelResult,
   LiveOrder,
   LiveOrdersOptions,
@@ -375,12 +376,19 @@ export interface CpapiOrdersHooks {
   ): Promise<{ accounts: string[]; paper: Record<string, boolean>; selected: string | undefined }>;
   /** Base currency per account (from /portfolio/accounts, cached by the portfolio section). */
   accountCurrencies(signal?: AbortSignal): Promise<Record<string, string>>;
+  /** Runs `work` with the account selected (IB scopes live orders and order status to it); session.ts. */
+  forAccount<T>(
+    accountId: string | undefined,
+    signal: AbortSignal | undefined,
+    work: (accountId: string | undefined) => Promise<T>,
+  ): Promise<T>;
 }
 
 const LIVE_POLLS = 3;
 
 export class CpapiOrders implements OrdersApi {
-  private liveFlight: Promise<LiveOrder[]> | undefined;
+  /** Shared live-order reads, one per account (key '' for the selected account). */
+  private readonly liveFlights = new Map<string, Promise<LiveOrder[]>>();
   constructor(
     private readonly http: CpapiHttp,
     private readonly hooks: CpapiOrdersHooks,
@@ -460,16 +468,27 @@ export class CpapiOrders implements OrdersApi {
    */
   liveOrders(opts: LiveOrdersOptions = {}): Promise<LiveOrder[]> {
     if (opts.force === true || opts.settled === true) return this.readLiveOrders(opts);
-    if (!this.liveFlight) {
-      this.liveFlight = this.readLiveOrders({ ...opts, signal: undefined }).finally(() => {
-        this.liveFlight = undefined;
+    const key = opts.accountId?.toUpperCase() ?? '';
+    let flight = this.liveFlights.get(key);
+    if (!flight) {
+      flight = this.readLiveOrders({ ...opts, signal: undefined }).finally(() => {
+        this.liveFlights.delete(key);
       });
+      this.liveFlights.set(key, flight);
     }
-    return raceSignal(this.liveFlight, opts.signal);
+    return raceSignal(flight, opts.signal);
   }
 
-  private async readLiveOrders(opts: LiveOrdersOptions): Promise<LiveOrder[]> {
-    await this.hooks.ensureAccounts(opts.signal);
+  /** IB answers for the selected account: select it first, and keep only its rows when one was asked for. */
+  private readLiveOrders(opts: LiveOrdersOptions): Promise<LiveOrder[]> {
+    return this.hooks.forAccount(opts.accountId, opts.signal, async () => {
+      const rows = await this.pollLiveOrders(opts);
+      const acct = opts.accountId?.toUpperCase();
+      return acct ? rows.filter((o) => o.accountId.toUpperCase() === acct) : rows;
+    });
+  }
+
+  private async pollLiveOrders(opts: LiveOrdersOptions): Promise<LiveOrder[]> {
     let force = opts.force === true;
     for (let i = 0; i < LIVE_POLLS; i++) {
       const res = await this.http.get<unknown>('/iserver/account/orders', {
@@ -490,7 +509,31 @@ export class CpapiOrders implements OrdersApi {
     return [];
   }
 
-  async orderStatus(orderId: string, opts: CallOptions = {}): Promise<LiveOrder> {
+  /**
+   * IB knows only the selected account's orders (503 for another's): the order is looked up with
+   * `accountId` selected, or without one in the selected account and then in each other account.
+   */
+  async orderStatus(orderId: string, opts: AccountCallOptions = {}): Promise<LiveOrder> {
+    const { accountId, signal } = opts;
+    const first = this.hooks.forAccount(accountId, signal, () => this.readOrderStatus(orderId, opts));
+    if (accountId) return first;
+    return first.catch(async (err: unknown) => {
+      if (!isBrokerError(err) || err.code !== 'NOT_FOUND') throw err;
+      const info = await this.hooks.iserverAccounts(signal);
+      for (const other of info.accounts.filter((a) => a !== info.selected)) {
+        const found = await this.hooks
+          .forAccount(other, signal, () => this.readOrderStatus(orderId, opts))
+          .catch((e: unknown) => {
+            if (isBrokerError(e) && e.code === 'NOT_FOUND') return undefined;
+            throw e;
+          });
+        if (found) return found;
+      }
+      throw err;
+    });
+  }
+
+  private async readOrderStatus(orderId: string, opts: CallOptions): Promise<LiveOrder> {
     try {
       const res = await this.http.get<unknown>(`/iserver/account/order/status/${encodeURIComponent(orderId)}`, {
         signal: opts.signal,

@@ -267,6 +267,15 @@ export interface CpapiPortfolioDeps {
   ensureIserverAccounts: (signal?: AbortSignal) => Promise<unknown>;
   /** Paper or live per account id: the session's one rule (session.ts). */
   paperOf?: (accountId: string) => boolean;
+  /**
+   * Runs `work` with the account selected (IB scopes partitioned P&L to it) and the session's
+   * accounts; default: no selection (one-account gateways and tests).
+   */
+  forAccount?: <T>(
+    accountId: string | undefined,
+    signal: AbortSignal | undefined,
+    work: (accountId: string | undefined) => Promise<T>,
+  ) => Promise<T>;
   log?: Logger;
 }
 
@@ -274,6 +283,7 @@ export class CpapiPortfolio implements PortfolioMethods {
   private readonly http: CpapiHttp;
   private readonly ensureIserverAccounts: (signal?: AbortSignal) => Promise<unknown>;
   private readonly paperOf: ((accountId: string) => boolean) | undefined;
+  private readonly forAccount: NonNullable<CpapiPortfolioDeps['forAccount']>;
   private readonly log: Logger;
   private accounts: AccountInfo[] | undefined;
   /** /portfolio/accounts was called in the current gateway session. */
@@ -287,6 +297,7 @@ export class CpapiPortfolio implements PortfolioMethods {
     this.http = deps.http;
     this.ensureIserverAccounts = deps.ensureIserverAccounts;
     this.paperOf = deps.paperOf;
+    this.forAccount = deps.forAccount ?? ((_id, _signal, work) => work(undefined));
     this.log = deps.log ?? silentLogger;
   }
 
@@ -421,26 +432,63 @@ export class CpapiPortfolio implements PortfolioMethods {
       });
   }
 
-  private async pnlOnce(signal: AbortSignal | undefined, background = false): Promise<AccountPnl[]> {
+  /**
+   * One read of IB's P&L, which answers for the selected account: with `accountId`, that account is
+   * selected first and only its rows are kept, so a read can never return another account's P&L.
+   */
+  private async pnlOnce(
+    signal: AbortSignal | undefined,
+    background = false,
+    accountId?: string,
+  ): Promise<AccountPnl[]> {
     await this.ensureIserverAccounts(signal);
-    const res = await this.http.get<unknown>('/iserver/account/pnl/partitioned', { signal, background });
-    return parsePnl(res.data);
+    return this.forAccount(accountId, signal, async (selected) => {
+      const res = await this.http.get<unknown>('/iserver/account/pnl/partitioned', { signal, background });
+      const rows = parsePnl(res.data);
+      const only = accountId === undefined ? undefined : (selected ?? accountId).toUpperCase();
+      return only === undefined ? rows : rows.filter((r) => r.accountId.toUpperCase() === only);
+    });
+  }
+
+  /** `rows` plus the rows of every other account of the session, cached as read at `at`. */
+  private async completePnl(rows: AccountPnl[], signal: AbortSignal | undefined, at: number): Promise<AccountPnl[]> {
+    const all = await this.otherAccountsPnl(rows, signal);
+    this.pnlCache = { at: all.length === rows.length ? at : Date.now(), rows: all };
+    return all;
+  }
+
+  /** Rows of the accounts the selected account's answer lacked (a gateway that scopes P&L to it), one read each. */
+  private async otherAccountsPnl(rows: AccountPnl[], signal: AbortSignal | undefined): Promise<AccountPnl[]> {
+    const ids = await this.ensureIserverAccounts(signal);
+    const seen = new Set(rows.map((r) => r.accountId.toUpperCase()));
+    const missing = (Array.isArray(ids) ? (ids as unknown[]) : []).filter(
+      (a): a is string => typeof a === 'string' && !seen.has(a.toUpperCase()),
+    );
+    const out = [...rows];
+    for (const id of missing) {
+      for (let attempt = 0; attempt <= PNL_REPOLLS; attempt++) {
+        const more = await this.pnlOnce(signal, false, id);
+        if (more.length) {
+          out.push(...more);
+          break;
+        }
+      }
+    }
+    return out;
   }
 
   async pnl(opts: CallOptions = {}): Promise<AccountPnl[]> {
-    if (this.pnlCache && Date.now() - this.pnlCache.at < PNL_CACHE_MS) return this.pnlCache.rows;
+    const cached = this.pnlCache;
+    if (cached && Date.now() - cached.at < PNL_CACHE_MS) return this.completePnl(cached.rows, opts.signal, cached.at);
     if (this.pnlFlight) {
       const primed = await this.pnlFlight;
-      if (primed.length) return primed;
+      if (primed.length) return this.completePnl(primed, opts.signal, Date.now());
     }
     this.pnlPrimed = true;
     for (let attempt = 0; attempt <= PNL_REPOLLS; attempt++) {
       // The pacer spaces these calls 5 s apart, as IB requires.
-      const rows = await this.pnlOnce(opts.signal);
-      if (rows.length) {
-        this.pnlCache = { at: Date.now(), rows };
-        return rows;
-      }
+      const first = await this.pnlOnce(opts.signal);
+      if (first.length) return this.completePnl(first, opts.signal, Date.now());
     }
     throw new BrokerError('GATEWAY_ERROR', 'IB has not delivered P&L yet for this session.', {
       hint: 'IB starts its P&L feed on the first request; retry in a few seconds.',

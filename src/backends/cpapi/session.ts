@@ -8,9 +8,12 @@
  *   reset() (lost, replaced, "query /accounts first") → caches dropped → warm-up due again
  */
 import type { CallOptions } from '../../broker/backend.js';
+import { BrokerError } from '../../broker/errors.js';
 import type { AuthState, BrokerSession, KeepAliveAnswer, SessionAccounts } from '../../broker/session.js';
 import type { AccountMode } from '../../broker/types.js';
+import { untrusted } from '../../broker/untrusted.js';
 import { addSecret, type Logger, silentLogger } from '../../log.js';
+import { AccountScope } from './account-scope.js';
 import type { CpapiHttp } from './http.js';
 import { isObject, str } from './wire.js';
 
@@ -91,6 +94,8 @@ export class CpapiSession implements BrokerSession {
   private warmed: Promise<void> | undefined;
   private warmUpWork: ((opts: CallOptions) => Promise<void>) | undefined;
   private readonly resetListeners: Array<() => void> = [];
+  /** Serialises account selection with the reads IB scopes to the selected account. */
+  private readonly scope = new AccountScope();
 
   constructor(opts: CpapiSessionOptions) {
     this.http = opts.http;
@@ -157,6 +162,60 @@ export class CpapiSession implements BrokerSession {
     return { accounts, paper: { ...this.read?.paper }, selected: this.read?.selected };
   }
 
+  /** The account IB has selected for this session, as last read or set (undefined before /iserver/accounts). */
+  selectedAccount(): string | undefined {
+    return this.read?.selected;
+  }
+
+  /**
+   * Runs `work` with `accountId` selected (POST /iserver/account when another one is), holding the
+   * session's account scope so no concurrent call switches the account until `work` is done. Without
+   * an account id, `work` runs for the account selected now. `work` is given the account it runs for.
+   */
+  async forAccount<T>(
+    accountId: string | undefined,
+    signal: AbortSignal | undefined,
+    work: (accountId: string | undefined) => Promise<T>,
+  ): Promise<T> {
+    await this.ensureAccounts(signal);
+    const known = this.read?.accounts ?? [];
+    const wanted = accountId?.toUpperCase();
+    const target =
+      (wanted === undefined ? undefined : (known.find((a) => a.toUpperCase() === wanted) ?? accountId)) ??
+      this.read?.selected ??
+      known[0];
+    if (target === undefined) return work(undefined);
+    const leave = await this.scope.enter(target, signal);
+    try {
+      if (this.read?.selected?.toUpperCase() !== target.toUpperCase() && (known.length > 1 || accountId)) {
+        await this.select(target, signal);
+      }
+      return await work(target);
+    } finally {
+      leave();
+    }
+  }
+
+  /** POST /iserver/account: makes `accountId` the session's selected account. Call only inside the scope. */
+  private async select(accountId: string, signal?: AbortSignal): Promise<void> {
+    const res = await this.http.post<unknown>('/iserver/account', {
+      body: { acctId: accountId },
+      signal,
+      idempotent: true,
+    });
+    const answer = isObject(res.data) ? res.data : {};
+    const already = typeof answer['success'] === 'string' && /already/i.test(answer['success']);
+    if (answer['set'] !== true && !already) {
+      const why = str(answer['error']) ?? JSON.stringify(res.data ?? null).slice(0, 200);
+      throw new BrokerError('GATEWAY_ERROR', `IB did not select account ${untrusted(accountId)}: ${untrusted(why)}.`, {
+        hint: 'Check the account id against get_accounts; retry in a few seconds.',
+        details: { accountId },
+      });
+    }
+    if (this.read) this.read.selected = str(answer['acctId']) ?? accountId;
+    this.log.debug('cpapi: account selected', { accountId });
+  }
+
   /** Runs the warm-up once per session, however many callers ask. Never throws. */
   warmUp(opts: CallOptions = {}): Promise<void> {
     const work = this.warmUpWork;
@@ -194,7 +253,13 @@ export class CpapiSession implements BrokerSession {
     const tickle = isObject(res.data) ? res.data : {};
     // The session id authenticates the websocket: a secret like the password.
     if (typeof tickle['session'] === 'string') addSecret(tickle['session']);
-    const out: KeepAliveAnswer = { auth: readAuth(isObject(tickle['iserver']) ? tickle['iserver']['authStatus'] : {}) };
+    const status = isObject(tickle['iserver']) ? tickle['iserver']['authStatus'] : undefined;
+    // IB's failed tickle is 200 {"error":"failed to process request"}: it says nothing about the
+    // session, so the session's state comes from /iserver/auth/status instead.
+    const auth = isObject(status) ? readAuth(status) : await this.authStatus();
+    if (!isObject(status))
+      this.log.info('cpapi: keep-alive failed; the auth status decides', { error: str(tickle['error']) });
+    const out: KeepAliveAnswer = { auth };
     if (typeof tickle['ssoExpires'] === 'number') out.ssoExpiresInS = Math.round(tickle['ssoExpires'] / 1000);
     return out;
   }
