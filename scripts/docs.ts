@@ -4,6 +4,7 @@
 // the repository are what these functions make of them.
 import { OPTIONS } from '../src/config/options.js';
 import { VERSION } from '../src/config/version.js';
+import { ENABLE_TOOLSET } from '../src/mcp/toolsets.js';
 import { ALL_TOOLS, type ToolKind } from '../src/tools/index.js';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|');
@@ -36,6 +37,9 @@ export function toolsTable(): string {
   for (const t of ALL_TOOLS) {
     rows.push(`| \`${t.name}\` | ${t.toolset} | ${KIND[t.kind]} | ${cell(firstSentence(t.description))} |`);
   }
+  rows.push(
+    `| \`${ENABLE_TOOLSET}\` | | | Switches on a tool set that is off (listed only when one is); the client is told with list_changed. |`,
+  );
   return `${rows.join('\n')}\n`;
 }
 

@@ -14,8 +14,10 @@ export { isLoopbackHost } from './net.js';
 export { OPTIONS, type OptionSpec } from './options.js';
 export { VERSION } from './version.js';
 
-export const TOOLSETS = ['marketdata', 'options', 'account', 'orders', 'session'] as const;
+export const TOOLSETS = ['marketdata', 'chart', 'options', 'account', 'orders', 'session'] as const;
 export type Toolset = (typeof TOOLSETS)[number];
+/** The tool sets of `--toolsets default`: the common jobs, with every tool of the original product. */
+export const DEFAULT_TOOLSETS: readonly Toolset[] = ['marketdata', 'options', 'account', 'orders', 'session'];
 
 const ConfigSchema = z.object({
   backend: z.enum(['sim', 'gateway']),
@@ -290,15 +292,17 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     sources['backend'] = 'derived';
   }
 
-  const toolsets = values['toolsets'] as string[];
-  if (toolsets.includes('all')) {
-    values['toolsets'] = [...TOOLSETS];
-  } else {
-    const bad = toolsets.filter((t) => !(TOOLSETS as readonly string[]).includes(t));
-    if (bad.length) {
-      throw new ConfigError(`--toolsets: unknown tool set ${bad.join(', ')}; valid: ${TOOLSETS.join(', ')}, all.`);
-    }
+  const toolsets = (values['toolsets'] as string[]).flatMap((t) =>
+    t === 'all' ? [...TOOLSETS] : t === 'default' ? [...DEFAULT_TOOLSETS] : [t],
+  );
+  const bad = toolsets.filter((t) => !(TOOLSETS as readonly string[]).includes(t));
+  if (bad.length) {
+    throw new ConfigError(
+      `--toolsets: unknown tool set ${bad.join(', ')}; valid: ${TOOLSETS.join(', ')}, default, all.`,
+    );
   }
+  // In the fixed order of TOOLSETS, each once.
+  values['toolsets'] = TOOLSETS.filter((t) => toolsets.includes(t));
   values['home'] = expandHome(String(values['home']));
 
   const parsed = ConfigSchema.safeParse(values);

@@ -264,9 +264,10 @@ export const OPTIONS: readonly OptionSpec[] = [
     flag: 'toolsets',
     env: ['IBKR_MCP_TOOLSETS'],
     type: 'list',
-    default: ['all'],
+    default: ['default'],
     group: 'Server',
-    description: 'Tool sets to expose: marketdata, options, account, orders, session, or all.',
+    description:
+      'Tool sets to expose at start: marketdata, chart, options, account, orders, session; default (all but chart) or all. The others can be switched on during a conversation with enable_toolset.',
   },
   {
     key: 'tools',

@@ -1,27 +1,79 @@
 /**
- * What tools/list advertises, trimmed for token economy. Validation stays with zod; only the
- * JSON Schema the client (and often the model) reads is made smaller:
- * - no `$schema` line on every schema (2020-12 is MCP's default);
- * - output schemas without descriptions and `additionalProperties: false` (the model reads the
- *   tool description and the text result; the output schema is for validation).
+ * What tools/list advertises, trimmed for token economy. Validation stays with zod, untouched:
+ * the advertised JSON Schema says what a parameter is, the zod schema decides what is valid,
+ * and a value it refuses is answered with an error that names the parameter.
+ *
+ * Every advertised schema (input and output):
+ * - has no `$schema` line (2020-12 is MCP's default);
+ * - has no limits that add bytes but no guidance: `pattern`, `minLength`/`maxLength`,
+ *   `minItems`/`maxItems`, `minimum`/`maximum`, `exclusiveMinimum`/`exclusiveMaximum`;
+ * - writes a union of types as `anyOf` of single types, never a `type` array (portable to
+ *   function-calling dialects such as Gemini's, which take one type per schema).
+ * Output schemas also lose descriptions and `additionalProperties: false`, and are advertised one
+ * level deep: the result's fields with their types, enums and the required list; an object or an
+ * array of objects inside a field is advertised as `{"type":"object"}` / `{"type":"array"}`
+ * (an array of strings or numbers keeps its item type). The full output schema still guards
+ * every result: the SDK validates structuredContent against the zod schema before it is sent.
  */
 import type { StandardSchemaWithJSON } from '@modelcontextprotocol/server';
 import type { AnyObject } from '../tools/index.js';
 
 type Json = Record<string, unknown>;
 
-function strip(node: unknown, dropDescriptions: boolean): unknown {
-  if (Array.isArray(node)) return node.map((n) => strip(n, dropDescriptions));
+/** Keywords that constrain values without telling the model anything the name and type do not. */
+const LIMITS = new Set([
+  'pattern',
+  'minLength',
+  'maxLength',
+  'minItems',
+  'maxItems',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+]);
+
+function strip(node: unknown, output: boolean): unknown {
+  if (Array.isArray(node)) return node.map((n) => strip(n, output));
   if (node === null || typeof node !== 'object') return node;
   const out: Json = {};
   for (const [k, v] of Object.entries(node as Json)) {
-    if (k === '$schema') continue;
-    if (dropDescriptions && (k === 'description' || (k === 'additionalProperties' && v === false))) continue;
+    if (k === '$schema' || LIMITS.has(k)) continue;
+    if (output && (k === 'description' || (k === 'additionalProperties' && v === false))) continue;
+    if (k === 'type' && Array.isArray(v)) {
+      out['anyOf'] = v.map((t) => ({ type: t }));
+      continue;
+    }
     // Under `properties`, keys are field names, not keywords: keep them all.
     out[k] =
       k === 'properties' && v && typeof v === 'object'
-        ? Object.fromEntries(Object.entries(v as Json).map(([p, s]) => [p, strip(s, dropDescriptions)]))
-        : strip(v, dropDescriptions);
+        ? Object.fromEntries(Object.entries(v as Json).map(([p, s]) => [p, strip(s, output)]))
+        : strip(v, output);
+  }
+  return out;
+}
+
+const PRIMITIVE = new Set(['string', 'number', 'integer', 'boolean', 'null']);
+
+/** A field of an output schema, its inner structure left out. */
+function shallow(node: Json): Json {
+  if (Array.isArray(node['anyOf'])) return { anyOf: (node['anyOf'] as Json[]).map(shallow) };
+  if (node['type'] === 'object') return { type: 'object' };
+  if (node['type'] === 'array') {
+    const items = node['items'] as Json | undefined;
+    return items && PRIMITIVE.has(items['type'] as string) && !items['enum']
+      ? { type: 'array', items: { type: items['type'] } }
+      : { type: 'array' };
+  }
+  return node;
+}
+
+/** A JSON Schema as tools/list advertises it (exported for the size test and the docs). */
+export function trimSchema(schema: Json, kind: 'input' | 'output'): Json {
+  const out = strip(schema, kind === 'output') as Json;
+  const props = out['properties'] as Record<string, Json> | undefined;
+  if (kind === 'output' && props) {
+    out['properties'] = Object.fromEntries(Object.entries(props).map(([k, v]) => [k, shallow(v)]));
   }
   return out;
 }
@@ -29,13 +81,12 @@ function strip(node: unknown, dropDescriptions: boolean): unknown {
 /** The same schema for validation, advertised with a trimmed JSON Schema. */
 export function advertised(schema: AnyObject, kind: 'input' | 'output'): StandardSchemaWithJSON {
   const std = schema['~standard'] as unknown as StandardSchemaWithJSON['~standard'];
-  const drop = kind === 'output';
   return {
     '~standard': {
       ...std,
       jsonSchema: {
-        input: (o) => strip(std.jsonSchema.input(o), drop) as Json,
-        output: (o) => strip(std.jsonSchema.output(o), drop) as Json,
+        input: (o) => trimSchema(std.jsonSchema.input(o), kind),
+        output: (o) => trimSchema(std.jsonSchema.output(o), kind),
       },
     },
   };

@@ -19,6 +19,7 @@ import { registerQuoteResource } from './quote-resource.js';
 import { selectTools } from './registry.js';
 import { registerResources } from './resources.js';
 import { advertised } from './schema.js';
+import { registerEnableToolset } from './toolsets.js';
 
 export const SERVER_NAME = 'ibkr-mcp';
 /** package.json's version (src/config/version.ts). */
@@ -108,12 +109,24 @@ export function registerTool(server: McpServer, app: App, def: ToolDef): void {
   );
 }
 
+/**
+ * How long a client may keep tools/list (2026-07-28 `ttlMs`/`cacheScope`): the list depends on
+ * this server's settings only, so one client may reuse it for a while; a tool set switched on
+ * later is announced with list_changed, which a caching client honours.
+ */
+export const TOOLS_LIST_CACHE = { ttlMs: 300_000, cacheScope: 'private' } as const;
+
 export function createMcpServer(app: App, tools: readonly ToolDef[] = selectTools(ALL_TOOLS, app.config)): McpServer {
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION },
-    { capabilities: { tools: {} }, instructions: instructionsFor(app) },
+    {
+      capabilities: { tools: { listChanged: true } },
+      instructions: instructionsFor(app),
+      cacheHints: { 'tools/list': TOOLS_LIST_CACHE },
+    },
   );
   for (const def of tools) registerTool(server, app, def);
+  registerEnableToolset(server, app, (def) => registerTool(server, app, def));
   if (app.config.toolsets.includes('marketdata')) registerQuoteResource(server, app);
   if (app.config.toolsets.includes('account')) registerResources(server, app);
   registerPrompts(server, tools);

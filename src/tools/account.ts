@@ -41,9 +41,7 @@ export function portfolioOf(ctx: Pick<ToolContext, 'app'>): PortfolioBackend {
   return ctx.app.backend;
 }
 
-const accountIdInput = AccountIdSchema.optional().describe(
-  'IB account id, e.g. DU1234567. Omit for every account the session can see.',
-);
+const accountIdInput = AccountIdSchema.optional().describe('Default every account');
 
 const Mode = z
   .enum(['SIMULATED', 'PAPER', 'LIVE', 'UNKNOWN'])
@@ -154,10 +152,7 @@ export const getAccountInfo = defineTool({
   title: 'Account info and balances',
   toolset: 'account',
   kind: 'read',
-  description:
-    'Accounts and their balances: id, type, base currency, paper or live, net liquidation, cash by currency, ' +
-    'buying power, available funds, excess liquidity, margin, and day trades left where the pattern-day-trader ' +
-    'rule applies. All accounts, or one with accountId.',
+  description: 'Accounts and balances: PAPER or LIVE, net liquidation, cash, buying power, margin.',
   input: z.object({ accountId: accountIdInput }),
   output: z.object({ mode: Mode, accounts: z.array(AccountOut) }),
   async handle(args, ctx) {
@@ -273,26 +268,14 @@ export const getPositions = defineTool({
   title: 'Positions',
   toolset: 'account',
   kind: 'read',
-  description:
-    'Positions with quantity, average cost, market price, market value and unrealized/realized P&L in the ' +
-    "position's currency; options and futures show expiry, strike, right and multiplier. Without accountId: every " +
-    'account. Sorted by absolute market value unless sortBy says otherwise; limit caps the rows and the result says ' +
-    'how many more there are. Totals by currency cover every matching position.',
+  description: 'Positions with quantity, cost, market value and P&L, largest first.',
   input: z.object({
     accountId: accountIdInput,
-    symbol: z
-      .string()
-      .trim()
-      .max(32)
-      .optional()
-      .describe('Only this symbol (options and futures on it included), e.g. AAPL'),
-    secType: z
-      .enum(SEC_TYPES as [SecType, ...SecType[]])
-      .optional()
-      .describe('Only this security type, e.g. OPT'),
-    sortBy: z.enum(POSITION_SORTS).default('value').describe('value (absolute market value), pnl, pnlPct or symbol'),
-    order: z.enum(['asc', 'desc']).optional().describe('Default: desc for numbers, asc for symbol'),
-    limit: z.number().int().min(1).max(1000).default(50).describe('Rows to return'),
+    symbol: z.string().trim().max(32).optional().describe('Its options and futures included'),
+    secType: z.enum(SEC_TYPES as [SecType, ...SecType[]]).optional(),
+    sortBy: z.enum(POSITION_SORTS).default('value'),
+    order: z.enum(['asc', 'desc']).optional().describe('Default desc, asc for symbol'),
+    limit: z.number().int().min(1).max(1000).default(50),
   }),
   output: z.object({
     accounts: z.array(z.string()).describe('Accounts covered'),
@@ -394,13 +377,10 @@ export const getPortfolioSummary = defineTool({
   title: 'Portfolio summary',
   toolset: 'account',
   kind: 'read',
-  description:
-    'Portfolio at a glance: net liquidation, cash, and market value and P&L of the positions grouped by secType ' +
-    "(default), currency, sector or none, with each group's weight in percent of net liquidation, all in the " +
-    "account's base currency. Without accountId: every account plus a total converted into the first account's currency.",
+  description: 'Portfolio overview: net liquidation, cash, and value, P&L and weight per group.',
   input: z.object({
     accountId: accountIdInput,
-    groupBy: z.enum(GROUP_BY).default('secType').describe('secType, currency, sector or none'),
+    groupBy: z.enum(GROUP_BY).default('secType'),
   }),
   output: z.object({
     groupBy: z.enum(GROUP_BY),
@@ -492,9 +472,7 @@ export const getPnl = defineTool({
   title: 'Daily P&L',
   toolset: 'account',
   kind: 'read',
-  description:
-    "Today's P&L per account: daily, unrealized and realized, with net liquidation, in each account's base " +
-    "currency; without accountId every account plus a total in the first account's currency.",
+  description: "Today's P&L per account: daily, unrealized, realized.",
   input: z.object({ accountId: accountIdInput }),
   output: z.object({ accounts: z.array(PnlOut), total: PnlOut.optional() }),
   async handle(args, ctx) {

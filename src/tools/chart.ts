@@ -52,24 +52,16 @@ export function summarizeBars(bars: readonly Bar[]) {
 export const getPriceChart = defineTool({
   name: 'get_price_chart',
   title: 'Price chart',
-  toolset: 'marketdata',
+  toolset: 'chart',
   kind: 'read',
-  description:
-    'Candlestick chart with volume for one instrument over a period, returned as a PNG image plus a short summary ' +
-    '(first/last bar, open, close, change, high and low with their times). period: e.g. 1d, 5d, 1m, 6m, 1y, 5y; bar ' +
-    'is chosen from the period unless given (e.g. 5min, 1h, 1d, 1w). Use get_historical_data for the numbers themselves.',
+  description: 'Candlestick chart (PNG) with volume and a short summary, to show a price history.',
   input: z.object({
-    symbol: SymbolSchema.optional().describe('Ticker, e.g. AAPL'),
-    period: z.string().trim().max(12).default('6m').describe('How far back, e.g. 1d, 1w, 3m, 1y'),
-    bar: z
-      .string()
-      .trim()
-      .max(8)
-      .optional()
-      .describe('Bar size, e.g. 5min, 1h, 1d, 1w; default chosen from the period'),
-    outsideRth: z.boolean().default(false).describe('Include bars outside regular trading hours'),
-    width: z.number().int().min(320).max(1600).default(800).describe('Image width in pixels'),
-    height: z.number().int().min(240).max(1200).default(480).describe('Image height in pixels'),
+    symbol: SymbolSchema.optional(),
+    period: z.string().trim().max(12).default('6m').describe('e.g. 1d, 5d, 1m, 1y, 5y'),
+    bar: z.string().trim().max(8).optional().describe('Default from the period'),
+    outsideRth: z.boolean().default(false),
+    width: z.number().int().min(320).max(1600).default(800),
+    height: z.number().int().min(240).max(1200).default(480),
     ...instrumentFields,
   }),
   output: z.object({

@@ -30,23 +30,10 @@ export const ConidSchema = z.number().int().positive().max(2_147_483_647);
 
 /** The optional disambiguators every instrument-taking tool accepts. */
 export const instrumentFields = {
-  conid: ConidSchema.optional().describe('IB contract id; wins over symbol when given'),
-  exchange: z
-    .string()
-    .trim()
-    .regex(EXCHANGE_RE)
-    .optional()
-    .describe('Listing exchange to pick when a symbol trades in several places, e.g. NASDAQ, IBIS, TSE'),
-  currency: z
-    .string()
-    .trim()
-    .regex(CURRENCY_RE)
-    .optional()
-    .describe('Currency to pick when a symbol is listed in several currencies, e.g. USD, EUR'),
-  secType: z
-    .enum(SEC_TYPES as [SecType, ...SecType[]])
-    .optional()
-    .describe('Security type when the symbol is not a stock or ETF: IND (index), FUT, CASH (FX pair), …'),
+  conid: ConidSchema.optional(),
+  exchange: z.string().trim().regex(EXCHANGE_RE).optional(),
+  currency: z.string().trim().regex(CURRENCY_RE).optional(),
+  secType: z.enum(SEC_TYPES as [SecType, ...SecType[]]).optional(),
 };
 
 export const ContractOut = z

@@ -83,13 +83,11 @@ export const getQuote = defineTool({
   toolset: 'marketdata',
   kind: 'read',
   description:
-    'Current quote (last, bid, ask, volume, change, day range) for one or many instruments in one call. ' +
-    'Pass symbol, or symbols for up to 1000 at once, or conid/conids. Stocks and ETFs by ticker; ' +
-    'for indexes, futures or FX add secType; for multi-listed symbols add exchange or currency.',
+    'Current quote (last, bid, ask, volume, change) for one instrument, or up to 1000 with symbols or conids.',
   input: z.object({
-    symbol: SymbolSchema.optional().describe('Ticker, e.g. AAPL'),
-    symbols: z.array(SymbolSchema).max(MAX_QUOTES).optional().describe('Several tickers at once, e.g. ["AAPL","MSFT"]'),
-    conids: z.array(instrumentFields.conid.unwrap()).max(MAX_QUOTES).optional().describe('Several IB contract ids'),
+    symbol: SymbolSchema.optional(),
+    symbols: z.array(SymbolSchema).max(MAX_QUOTES).optional(),
+    conids: z.array(instrumentFields.conid.unwrap()).max(MAX_QUOTES).optional(),
     ...instrumentFields,
   }),
   output: z.object({
@@ -248,16 +246,13 @@ export const getMarketData = defineTool({
   toolset: 'marketdata',
   kind: 'read',
   description:
-    'Market data for one instrument with a field selection: "basic" (last, bid, ask, volume, change), "detailed" ' +
-    '(+ sizes, day and 52-week range, open/close), "options" (implied/historical volatility, greeks for options), ' +
-    '"fundamentals" (company, industry, market cap, P/E, EPS, dividend yield), "all", or a list of field names or IB ' +
-    'field codes ("31","84","86"). Returns named fields as numbers and states the data availability.',
+    'Chosen fields for one instrument: a set (basic, detailed, options = volatility and greeks, fundamentals, all) or field names / IB codes.',
   input: z.object({
-    symbol: SymbolSchema.optional().describe('Ticker, e.g. AAPL'),
+    symbol: SymbolSchema.optional(),
     fields: z
       .union([FieldSetName, z.array(z.string().max(32)).min(1).max(50)])
       .default('basic')
-      .describe('A set name, or a list of field names / IB field codes'),
+      .describe('A set, or field names / IB codes'),
     ...instrumentFields,
   }),
   output: z.object({
@@ -376,21 +371,13 @@ export const getHistoricalData = defineTool({
   toolset: 'marketdata',
   kind: 'read',
   description:
-    'Historical OHLCV bars. period: {1-30}min, {1-8}h, {1-1000}d, {1-792}w, {1-182}m, {1-15}y; bar: 1min, 2min, 3min, ' +
-    '5min, 10min, 15min, 30min, 1h, 2h, 3h, 4h, 8h, 1d, 1w, 1m (IB allows only some bars per period; a wrong pair is ' +
-    'refused with the allowed bars). Bars come as compact rows [time, open, high, low, close, volume], most recent last.',
+    'Historical OHLCV bars, most recent last. period e.g. 1d, 1w, 3m, 1y; bar e.g. 1min, 5min, 1h, 1d (a refused pair names the allowed bars).',
   input: z.object({
-    symbol: SymbolSchema.optional().describe('Ticker, e.g. AAPL'),
-    period: z.string().trim().max(12).default('1d').describe('How far back, e.g. 1d, 1w, 3m, 1y'),
-    bar: z.string().trim().max(8).optional().describe('Bar size, e.g. 5min, 1h, 1d; default chosen from the period'),
-    outsideRth: z.boolean().default(false).describe('Include bars outside regular trading hours'),
-    limit: z
-      .number()
-      .int()
-      .min(1)
-      .max(1000)
-      .default(HISTORY_DEFAULT_LIMIT)
-      .describe('Most recent bars to return (IB gives at most 1000)'),
+    symbol: SymbolSchema.optional(),
+    period: z.string().trim().max(12).default('1d'),
+    bar: z.string().trim().max(8).optional().describe('Default from the period'),
+    outsideRth: z.boolean().default(false),
+    limit: z.number().int().min(1).max(1000).default(HISTORY_DEFAULT_LIMIT).describe('Most recent bars, at most 1000'),
     ...instrumentFields,
   }),
   output: HistoryOut,
@@ -461,17 +448,12 @@ export const searchContracts = defineTool({
   toolset: 'marketdata',
   kind: 'read',
   description:
-    'Find contracts by ticker or company name, to choose the right one when a symbol is ambiguous (listed on several ' +
-    'exchanges or currencies, or a stock vs an index). Returns conid, type, exchange, currency and name; pass the ' +
-    'conid to other tools.',
+    'Find contracts by ticker or company name when a symbol is ambiguous; pass the conid found to other tools.',
   input: z.object({
-    query: z.string().trim().min(1).max(64).describe('A ticker (AAPL) or, with byName, a company name (apple)'),
-    byName: z.boolean().default(false).describe('Search by company name instead of ticker'),
-    secType: z
-      .enum(SEC_TYPES as [SecType, ...SecType[]])
-      .optional()
-      .describe('Only this security type'),
-    limit: z.number().int().min(1).max(50).default(10).describe('Maximum matches'),
+    query: z.string().trim().min(1).max(64).describe('Ticker, or company name with byName'),
+    byName: z.boolean().default(false),
+    secType: z.enum(SEC_TYPES as [SecType, ...SecType[]]).optional(),
+    limit: z.number().int().min(1).max(50).default(10),
   }),
   output: z.object({
     matches: z.array(ContractOut),

@@ -28,12 +28,19 @@ export { type OptionContractArgs, type ResolvedOption, resolveOptionContract } f
 
 // ---------------------------------------------------------------- output pieces
 
-const Right = z.preprocess((v) => (typeof v === 'string' ? (parseRight(v) ?? v) : v), z.enum(['C', 'P']));
+/** C/P, and CALL/PUT as the advertised schema says (normalised to C/P). */
+const toCP = <T extends string>(r: T) => (r === 'CALL' ? 'C' : r === 'PUT' ? 'P' : r) as Exclude<T, 'CALL' | 'PUT'>;
 
-const RightOrBoth = z.preprocess(
-  (v) => (typeof v === 'string' ? (v.trim().toUpperCase() === 'BOTH' ? 'both' : (parseRight(v) ?? v)) : v),
-  z.enum(['C', 'P', 'both']),
-);
+const Right = z
+  .preprocess((v) => (typeof v === 'string' ? (parseRight(v) ?? v) : v), z.enum(['C', 'P', 'CALL', 'PUT']))
+  .transform(toCP);
+
+const RightOrBoth = z
+  .preprocess(
+    (v) => (typeof v === 'string' ? (v.trim().toUpperCase() === 'BOTH' ? 'both' : (parseRight(v) ?? v)) : v),
+    z.enum(['C', 'P', 'CALL', 'PUT', 'both']),
+  )
+  .transform(toCP);
 
 const ExpirationText = z.string().trim().min(4).max(12);
 
@@ -106,12 +113,10 @@ function availabilityOf(snaps: readonly MarketSnapshot[]): string {
 
 const StrikeRange = z
   .union([
-    z.number().positive().max(100).describe('Percent band around the underlying price, e.g. 5 for ±5%'),
-    z
-      .object({ min: z.number().positive().optional(), max: z.number().positive().optional() })
-      .describe('Absolute strike band, e.g. {"min":180,"max":220}'),
+    z.number().positive().max(100),
+    z.object({ min: z.number().positive().optional(), max: z.number().positive().optional() }),
   ])
-  .describe('Only strikes in this band around the money: a percent (5 = ±5%) or {min, max} prices');
+  .describe('Percent around the money (5 = ±5%) or {min, max} strikes');
 
 const ChainRow = z.array(z.union([z.number(), z.null()]));
 
@@ -150,26 +155,14 @@ export const getOptionsChain = defineTool({
   toolset: 'options',
   kind: 'read',
   description:
-    'Option chain of a stock/ETF, index (SPX) or future (ES) with quotes and, by default, greeks: per expiration ' +
-    'the strikes around the underlying price, one row per strike with call and put conid, bid, ask, last, volume, ' +
-    'open interest, delta, gamma, theta, vega and implied volatility. Defaults: the 3 nearest expirations and 10 ' +
-    'strikes centred on the money; raise expirationCount/strikeCount, pick expiration (date or month such as JAN25), ' +
-    'right (C/P), or strikeRange (percent band or {min,max}). Lists every available expiration.',
+    'Option chain with quotes and greeks: the nearest expirations (default 3), strikes around the money (default 10).',
   input: z.object({
-    symbol: SymbolSchema.optional().describe('Underlying ticker, e.g. AAPL, SPY, SPX, ES'),
-    includeGreeks: z.boolean().default(true).describe('Add delta, gamma, theta, vega, implied volatility'),
-    strikeCount: z
-      .number()
-      .int()
-      .min(1)
-      .max(60)
-      .optional()
-      .describe('Strikes per expiration, centred on the money (default 10)'),
-    expirationCount: z.number().int().min(1).max(12).optional().describe('Nearest expirations to show (default 3)'),
-    expiration: ExpirationText.optional().describe(
-      'One expiration: 20250117, 250117, 2025-01-17, or a month JAN25 (its monthly expiry)',
-    ),
-    right: RightOrBoth.optional().describe('C (calls), P (puts) or both (default)'),
+    symbol: SymbolSchema.optional(),
+    includeGreeks: z.boolean().default(true),
+    strikeCount: z.number().int().min(1).max(60).optional(),
+    expirationCount: z.number().int().min(1).max(12).optional(),
+    expiration: ExpirationText.optional().describe('YYYYMMDD or JAN25'),
+    right: RightOrBoth.optional().describe('Default both'),
     strikeRange: StrikeRange.optional(),
     ...instrumentFields,
   }),
@@ -348,15 +341,12 @@ export const findOptionContract = defineTool({
   toolset: 'options',
   kind: 'read',
   description:
-    'The exact option contract for underlying, right, strike and expiration, with its quote and greeks. Without ' +
-    'strike: the at-the-money strike; without expiration: the nearest. Expiration as 20250117, 250117, 2025-01-17 ' +
-    'or a month (JAN25 = its monthly expiry, the third Friday). Returns conid, expiry, strike, right, multiplier and ' +
-    'trading class; an unknown strike or date is refused with the nearest listed ones.',
+    'The exact option contract (conid, quote, greeks) by right, strike and expiration; default at the money, nearest expiration.',
   input: z.object({
-    symbol: SymbolSchema.optional().describe('Underlying ticker, e.g. AAPL, SPX, ES'),
-    right: Right.describe('C (call) or P (put); CALL/PUT also accepted'),
-    strike: z.number().positive().optional().describe('Strike price; at the money when omitted'),
-    expiration: ExpirationText.optional().describe('20250117, 250117, 2025-01-17 or JAN25; nearest when omitted'),
+    symbol: SymbolSchema.optional(),
+    right: Right,
+    strike: z.number().positive().optional().describe('Default at the money'),
+    expiration: ExpirationText.optional().describe('YYYYMMDD or JAN25; default nearest'),
     ...instrumentFields,
   }),
   output: z.object({

@@ -75,10 +75,9 @@ export const getLiveOrders = defineTool({
   title: 'Live orders',
   toolset: 'orders',
   kind: 'read',
-  description:
-    "Working and today's orders, each once: symbol, side, type, quantity filled/remaining, prices, status, time, IB order id and client order id.",
+  description: "Working and today's orders with status, fills, prices and ids.",
   input: z.object({
-    accountId: AccountId.optional().describe('Only this account'),
+    accountId: AccountId.optional(),
   }),
   output: z.object({ mode: z.string(), orders: z.array(LiveOrderOut) }),
   async handle(args, ctx) {
@@ -98,16 +97,14 @@ export const getOrderStatus = defineTool({
   title: 'Order status',
   toolset: 'orders',
   kind: 'read',
-  description:
-    "One order's status by IB order id or by clientOrderId (also for orders whose answer was lost): status, filled/remaining, average price.",
+  description: "One order's status, fills and average price, by IB order id or clientOrderId.",
   input: z.object({
     orderId: z
       .string()
       .trim()
       .regex(/^\d{1,20}$/)
-      .optional()
-      .describe("IB's order id"),
-    clientOrderId: ClientOrderId.optional().describe('The client order id given or returned when placing'),
+      .optional(),
+    clientOrderId: ClientOrderId.optional().describe('Given or returned when placing'),
   }),
   output: z.object({
     found: z.boolean(),
@@ -183,11 +180,11 @@ export const getTrades = defineTool({
   title: 'Trades (executions)',
   toolset: 'orders',
   kind: 'read',
-  description: 'Executions of the last days (1-7, default 1 = today): price, quantity, commission, order ids.',
+  description: 'Executions (fills) of the last days: price, quantity, commission, order ids.',
   input: z.object({
-    days: z.number().int().min(1).max(7).optional().describe('Days back, 1-7 (default 1)'),
+    days: z.number().int().min(1).max(7).optional().describe('1-7, default 1 (today)'),
     accountId: AccountId.optional(),
-    symbol: SymbolSchema.optional().describe('Only this symbol'),
+    symbol: SymbolSchema.optional(),
   }),
   output: z.object({ trades: z.array(TradeOut) }),
   async handle(args, ctx) {

@@ -30,72 +30,69 @@ const upper = (v: unknown) =>
         .replace(/[\s-]+/g, '_')
     : v;
 
-export const Side = z.preprocess(upper, z.enum(ORDER_SIDES)).describe('BUY or SELL');
-export const OrderTypeIn = z
-  .preprocess((v) => {
-    const s = upper(v);
-    if (s === 'MARKET') return 'MKT';
-    if (s === 'LIMIT') return 'LMT';
-    if (s === 'STOP') return 'STP';
-    if (s === 'STP_LMT' || s === 'STOPLIMIT') return 'STOP_LIMIT';
-    if (s === 'TRAILING_STOP') return 'TRAIL';
-    return s;
-  }, z.enum(ORDER_TYPES))
-  .describe('MKT, LMT (needs price), STP (needs stopPrice), STOP_LIMIT (price and stopPrice), TRAIL (trailingAmount)');
-export const Tif = z.preprocess(upper, z.enum(TIFS)).describe('Time in force; default DAY');
+export const Side = z.preprocess(upper, z.enum(ORDER_SIDES));
+export const OrderTypeIn = z.preprocess((v) => {
+  const s = upper(v);
+  if (s === 'MARKET') return 'MKT';
+  if (s === 'LIMIT') return 'LMT';
+  if (s === 'STOP') return 'STP';
+  if (s === 'STP_LMT' || s === 'STOPLIMIT') return 'STOP_LIMIT';
+  if (s === 'TRAILING_STOP') return 'TRAIL';
+  return s;
+}, z.enum(ORDER_TYPES));
+export const Tif = z.preprocess(upper, z.enum(TIFS)).describe('Default DAY');
 export const Price = z.number().positive().finite();
 export const AccountId = z
   .string()
   .trim()
-  .regex(/^[A-Za-z0-9]{2,20}$/)
-  .describe('IB account id, e.g. DU1234567; optional when the session has one account');
+  .regex(/^[A-Za-z0-9]{2,20}$/);
 export const ClientOrderId = z
   .string()
   .trim()
   .regex(/^[A-Za-z0-9._:-]{4,40}$/)
-  .describe(
-    'Your id for this order (4-40 chars). Calling again with the same id never places a second order: it returns the first one.',
-  );
+  .describe('Idempotency key, 4-40 chars');
 
 const orderFields = {
   accountId: AccountId.optional(),
   action: Side,
   orderType: OrderTypeIn,
-  price: Price.optional().describe('Limit price (LMT, STOP_LIMIT)'),
-  stopPrice: Price.optional().describe('Stop price (STP, STOP_LIMIT); TRAIL: initial stop, default from the quote'),
-  trailingAmount: Price.optional().describe('TRAIL: distance of the trailing stop'),
-  trailingType: z.enum(TRAILING_TYPES).optional().describe('TRAIL: "amt" (price units, default) or "%"'),
+  price: Price.optional(),
+  stopPrice: Price.optional(),
+  trailingAmount: Price.optional(),
+  trailingType: z.enum(TRAILING_TYPES).optional(),
   tif: Tif.optional(),
-  outsideRth: z.boolean().optional().describe('Allow execution outside regular trading hours (not for MKT)'),
+  outsideRth: z.boolean().optional(),
   clientOrderId: ClientOrderId.optional(),
+  suppressConfirmations: z.boolean().optional().describe('Ignored; the user approves'),
 };
 
+/** The original product's `suppressConfirmations`: accepted, never obeyed, and the answer says so. */
+export const SUPPRESS_NOTE =
+  "suppressConfirmations was ignored: IB's warnings are answered by the server's policy and the user's approval, never by the caller.";
+
+export function withSuppressNote<T>(args: { suppressConfirmations?: boolean | undefined }, r: T): T {
+  if (args.suppressConfirmations === undefined || r === null || typeof r !== 'object') return r;
+  const m = (r as { message?: unknown }).message;
+  return typeof m === 'string' ? { ...r, message: `${m} ${SUPPRESS_NOTE}` } : r;
+}
+
 export const stockInput = z.object({
-  symbol: SymbolSchema.optional().describe('Ticker, e.g. AAPL'),
+  symbol: SymbolSchema.optional(),
   conid: instrumentFields.conid,
   exchange: instrumentFields.exchange,
   currency: instrumentFields.currency,
   ...orderFields,
-  quantity: z.number().positive().finite().describe('Shares; fractional shares allowed where IB supports them'),
+  quantity: z.number().positive().finite().describe('Shares, fractions allowed'),
 });
 
 export const optionInput = z.object({
-  symbol: SymbolSchema.optional().describe('Underlying ticker, e.g. AAPL'),
-  conid: instrumentFields.conid.describe('Option contract id (from find_option_contract); wins over the fields below'),
-  expiration: z
-    .string()
-    .trim()
-    .min(4)
-    .max(12)
-    .optional()
-    .describe('Expiration: YYYYMMDD, YYMMDD, YYYY-MM-DD or a month (JAN25 = its standard monthly)'),
-  strike: Price.optional().describe('Strike price'),
-  right: z
-    .preprocess(upper, z.enum(['C', 'P', 'CALL', 'PUT']))
-    .optional()
-    .describe('C/P or CALL/PUT'),
+  symbol: SymbolSchema.optional().describe('Underlying'),
+  conid: instrumentFields.conid.describe('Option conid'),
+  expiration: z.string().trim().min(4).max(12).optional().describe('YYYYMMDD or JAN25'),
+  strike: Price.optional(),
+  right: z.preprocess(upper, z.enum(['C', 'P', 'CALL', 'PUT'])).optional(),
   ...orderFields,
-  quantity: z.number().positive().finite().describe('Contracts (whole numbers)'),
+  quantity: z.number().positive().finite().describe('Contracts'),
 });
 
 export type StockArgs = z.infer<typeof stockInput>;

@@ -33,6 +33,7 @@ import {
   stockInput,
   supportsElicitation,
   Tif,
+  withSuppressNote,
 } from './order-shapes.js';
 import { defineTool, type ToolContext } from './tool.js';
 
@@ -146,21 +147,17 @@ function placeFlow(
   );
 }
 
-const PLACE_NOTE =
-  'Checked before anything is sent: inputs, tick size, account (LIVE needs --allow-live-trading), limits. ' +
-  'Depending on the server setting the human confirms in the client, or you get a preview and a token for confirm_order. ' +
-  'IB warnings that are not informational need the same approval as the order. Pass clientOrderId to make retries safe. ' +
-  'Result states SIMULATED/PAPER/LIVE, the exact contract, what was sent, IB order id and status.';
-
 export const placeStockOrder = defineTool({
   name: 'place_stock_order',
   title: 'Place stock order',
   toolset: 'orders',
   kind: 'destructive',
-  description: `Place a stock/ETF order: MKT, LMT, STP, STOP_LIMIT or TRAIL; tif DAY/GTC/IOC/OPG; fractional shares. ${PLACE_NOTE}`,
+  description:
+    "Place a stock or ETF order. The server's policy checks it and the user approves it (in the client, or via confirm_order) before IB sees it.",
   input: stockInput,
   output: OrderResultOut,
-  handle: (args, ctx) => placeFlow(ctx, 'place_stock_order', args, () => stockContract(ctx, args)),
+  handle: async (args, ctx) =>
+    withSuppressNote(args, await placeFlow(ctx, 'place_stock_order', args, () => stockContract(ctx, args))),
   render: renderResult,
 });
 
@@ -169,10 +166,12 @@ export const placeOptionOrder = defineTool({
   title: 'Place option order',
   toolset: 'orders',
   kind: 'destructive',
-  description: `Place an option order by symbol + expiration + strike + right (C/P), or by option conid; quantity in contracts. ${PLACE_NOTE}`,
+  description:
+    'Place an option order by symbol, expiration, strike and right, or by option conid. Checked and approved like place_stock_order.',
   input: optionInput,
   output: OrderResultOut,
-  handle: (args, ctx) => placeFlow(ctx, 'place_option_order', args, () => optionContract(ctx, args)),
+  handle: async (args, ctx) =>
+    withSuppressNote(args, await placeFlow(ctx, 'place_option_order', args, () => optionContract(ctx, args))),
   render: renderResult,
 });
 
@@ -184,11 +183,10 @@ export const previewOrder = defineTool({
   toolset: 'orders',
   kind: 'read',
   description:
-    "Preview a stock or option order without placing it: IB's what-if with the exact contract, value, commission, margin and equity before/after, and IB's warnings, plus the safety-policy checks. " +
-    'Same parameters as place_stock_order; for options set secType OPT with expiration, strike and right (or an option conid).',
+    "What-if of a stock or option order, nothing placed: value, commission, margin after, IB's warnings, policy checks.",
   input: optionInput.extend({
-    secType: z.enum(['STK', 'OPT']).optional().describe('STK (default) or OPT'),
-    quantity: z.number().positive().finite().describe('Shares (stocks) or contracts (options)'),
+    secType: z.enum(['STK', 'OPT']).optional().describe('Default STK'),
+    quantity: z.number().positive().finite().describe('Shares or contracts'),
     exchange: instrumentFields.exchange,
     currency: instrumentFields.currency,
   }),
@@ -222,23 +220,16 @@ export const confirmOrder = defineTool({
   toolset: 'orders',
   kind: 'destructive',
   description:
-    'Confirm an order: pass token (from a place/modify result with status confirmation_required or needs_reply) to send exactly what it holds, once. ' +
-    "replyId with confirmed false declines IB's question. Only after the user agreed.",
+    "Send a held order with its token, once, only after the user agreed; replyId with confirmed false declines IB's question.",
   input: z.object({
-    token: z
-      .string()
-      .trim()
-      .min(10)
-      .max(2000)
-      .optional()
-      .describe('Confirmation token from place_*_order or modify_order'),
+    token: z.string().trim().min(10).max(2000).optional().describe('From the place or modify result'),
     replyId: z
       .string()
       .trim()
       .regex(/^[A-Za-z0-9-]{1,80}$/)
       .optional()
-      .describe("IB's reply id from a needs_reply result"),
-    confirmed: z.boolean().optional().describe("Answer to IB's question; default true. false declines the order"),
+      .describe('From a needs_reply result'),
+    confirmed: z.boolean().optional().describe('Default true; false declines'),
   }),
   output: OrderResultOut,
   async handle(args, ctx) {
@@ -267,20 +258,18 @@ export const modifyOrder = defineTool({
   toolset: 'orders',
   kind: 'destructive',
   description:
-    'Change a working order: price, stopPrice, quantity, tif or trailingAmount (other fields stay as they are). ' +
-    'Same checks and confirmation as placing; refused while trading is halted.',
+    'Change a working order (price, stopPrice, quantity, tif, trailingAmount); checked and approved like placing.',
   input: z.object({
     orderId: z
       .string()
       .trim()
-      .regex(/^\d{1,20}$/)
-      .describe("IB's order id"),
+      .regex(/^\d{1,20}$/),
     accountId: AccountId.optional(),
-    price: Price.optional().describe('New limit price'),
-    stopPrice: Price.optional().describe('New stop price'),
-    quantity: z.number().positive().finite().optional().describe('New total quantity'),
+    price: Price.optional(),
+    stopPrice: Price.optional(),
+    quantity: z.number().positive().finite().optional().describe('New total'),
     tif: Tif.optional(),
-    trailingAmount: Price.optional().describe('New trailing amount (TRAIL)'),
+    trailingAmount: Price.optional(),
   }),
   output: OrderResultOut,
   async handle(args, ctx) {
@@ -312,14 +301,13 @@ export const cancelOrder = defineTool({
   toolset: 'orders',
   kind: 'destructive',
   description:
-    'Cancel a working order by IB order id, or "all" to cancel every open order of the account. Works while trading is halted. ' +
-    'The order may still fill before the cancel takes effect: check get_order_status.',
+    'Cancel a working order by IB order id, or "all" open orders of the account; works while trading is halted.',
   input: z.object({
     orderId: z
       .string()
       .trim()
       .regex(/^(\d{1,20}|all)$/i)
-      .describe('IB order id, or "all"'),
+      .describe('IB order id or "all"'),
     accountId: AccountId.optional(),
   }),
   output: z.object({

@@ -76,15 +76,11 @@ function renderSession(s: SessionOutT): string {
 export const getConnectionStatus = defineTool({
   name: 'get_connection_status',
   title: 'IB connection status',
-  description:
-    'State of the IB session: gateway_starting, login_required (with the login URL), awaiting_second_factor, authenticated (with PAPER/LIVE), competing_session, expired or failed (with the reason), and what to do next.',
+  description: 'State of the IB session (login needed, authenticated PAPER/LIVE, expired, …) and what to do next.',
   toolset: 'session',
   kind: 'read',
   input: z.object({
-    refresh: z
-      .boolean()
-      .optional()
-      .describe('Ask the gateway now instead of using the last known state (default true)'),
+    refresh: z.boolean().optional().describe('Ask the gateway now (default true)'),
   }),
   output: SessionOut,
   async handle(args, ctx) {
@@ -105,8 +101,7 @@ const AuthOut = SessionOut.extend({
 export const authenticate = defineTool({
   name: 'authenticate',
   title: 'Log in to IB',
-  description:
-    "Logs in to IB through the gateway: headless (IB_HEADLESS_MODE, with TOTP or IBKR-app approval) or by opening the login page in the user's browser, then waits for the session (progress notifications while waiting). Stops for good after 3 failed headless logins in a row, to protect the account.",
+  description: "Log in to IB (headless, or the login page in the user's browser) and wait for the session.",
   toolset: 'session',
   kind: 'write',
   input: z.object({
@@ -116,9 +111,7 @@ export const authenticate = defineTool({
       .min(0)
       .max(600)
       .optional()
-      .describe(
-        'How long to wait for the login to finish (default: the configured IB_AUTH_TIMEOUT); 0 starts it and returns',
-      ),
+      .describe('Default IB_AUTH_TIMEOUT; 0 starts the login and returns'),
   }),
   output: AuthOut,
   async handle(args, ctx) {

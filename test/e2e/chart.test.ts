@@ -10,7 +10,7 @@ import { type Harness, startServer } from './harness.js';
 let h: Harness;
 
 before(async () => {
-  h = await startServer();
+  h = await startServer({ args: ['--toolsets', 'all'] });
 });
 after(async () => {
   await h?.close();
@@ -55,7 +55,7 @@ test('cancelling calls aborts their IB requests: the history slots they held are
   // IB allows few concurrent history requests (the pacer holds 4 slots). Four calls hang at the
   // gateway; if cancellation did not abort their requests, a fifth call would wait for their
   // 60 s timeout. It must instead run at once.
-  const slow = await startServer({ args: ['--request-timeout-ms', '60000'] });
+  const slow = await startServer({ args: ['--request-timeout-ms', '60000', '--toolsets', 'all'] });
   try {
     const HISTORY = 'GET /iserver/marketdata/history';
     await slow.simControl('/sim/faults', { hang: { endpoint: HISTORY, count: 4 } });

@@ -60,9 +60,15 @@ test('inspector over stdio lists the tools', async () => {
   const r = await inspector([...stdioServer(), '--method', 'tools/list']);
   assert.equal(r.code, 0, r.stderr);
   const names = r.json.result.tools.map((t: Json) => t.name);
-  for (const n of ['get_quote', 'get_market_data', 'get_historical_data', 'search_contracts', 'get_price_chart']) {
+  for (const n of ['get_quote', 'get_market_data', 'get_historical_data', 'search_contracts', 'enable_toolset']) {
     assert.ok(names.includes(n), `${n} listed`);
   }
+});
+
+test('inspector --strict finds no schema-portability problem in any tool set', async () => {
+  const r = await inspector([...stdioServer(), '--toolsets', 'all', '--method', 'tools/list', '--strict']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr.trim(), '', 'no strict findings');
 });
 
 test('inspector over stdio calls get_quote on the simulator', async () => {

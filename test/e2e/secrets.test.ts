@@ -102,7 +102,18 @@ describe('secrets canary', { skip: chromiumOk ? false : 'Chromium is not install
     });
     h = await startServer({
       sim: false,
-      args: ['--backend', 'gateway', '--gateway-url', sim.url, '--log-level', 'debug', '--order-confirmation', 'none'],
+      args: [
+        '--backend',
+        'gateway',
+        '--gateway-url',
+        sim.url,
+        '--log-level',
+        'debug',
+        '--order-confirmation',
+        'none',
+        '--toolsets',
+        'all',
+      ],
       env: { IB_HEADLESS_MODE: 'true', IB_USERNAME: USER, IB_PASSWORD_AUTH: PASS, IB_TOTP_SECRET: TOTP },
     });
     // Sample every child's environment while the run goes on (the browser lives only during a login).

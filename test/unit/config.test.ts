@@ -12,6 +12,23 @@ test('defaults: simulator backend, 15 s timeout, home under ~', () => {
   assert.equal(config.gatewayUrl, 'https://localhost:5000');
   assert.ok(config.home.endsWith('.ibkr-mcp'));
   assert.deepEqual(config.toolsets, ['marketdata', 'options', 'account', 'orders', 'session']);
+  // 'default' leaves out the chart set; 'all' is every set.
+  assert.deepEqual(loadConfig(['--toolsets', 'all'], env()).config.toolsets, [
+    'marketdata',
+    'chart',
+    'options',
+    'account',
+    'orders',
+    'session',
+  ]);
+  assert.deepEqual(loadConfig(['--toolsets', 'default,chart'], env()).config.toolsets, [
+    'marketdata',
+    'chart',
+    'options',
+    'account',
+    'orders',
+    'session',
+  ]);
 });
 
 test('flags win over environment, environment over defaults', () => {

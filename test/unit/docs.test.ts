@@ -36,3 +36,15 @@ test('package.json main and bin point at files the build makes', () => {
     assert.ok(read(src).length > 0, `${f} is built from ${src}`);
   }
 });
+
+test('package.json mcpName is server.json name (MCP Registry ownership check)', () => {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  const server = JSON.parse(readFileSync(new URL('../../server.json', import.meta.url), 'utf8'));
+  assert.equal(pkg.mcpName, server.name);
+  assert.match(server.name, /^io\.github\.[^/]+\/[^/]+$/);
+  assert.equal(server.version, pkg.version);
+  for (const p of server.packages) {
+    assert.equal(p.identifier, pkg.name);
+    assert.equal(p.version, pkg.version);
+  }
+});
