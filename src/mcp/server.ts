@@ -9,6 +9,7 @@ import {
   McpServer,
   type ServerContext,
 } from '@modelcontextprotocol/server';
+import * as z from 'zod';
 import { plainDeep, safeText } from '../broker/untrusted.js';
 import { VERSION } from '../config/index.js';
 import type { App } from '../runtime.js';
@@ -76,14 +77,54 @@ function clientCapabilities(server: McpServer, mcp: ServerContext): Record<strin
   return declared as Record<string, unknown> | undefined;
 }
 
-export function registerTool(server: McpServer, app: App, def: ToolDef): void {
+/** Tool sets whose results carry account or market data: each says where it comes from. */
+const DATA_TOOLSETS: ReadonlySet<string> = new Set(['marketdata', 'options', 'account', 'orders', 'chart']);
+const ModeField = z.enum(['SIMULATED', 'PAPER', 'LIVE', 'UNKNOWN']);
+
+/** What one MCP session (one server instance) has been told already. */
+export interface SessionNotes {
+  simulatorNoteShown: boolean;
+}
+
+const SIMULATOR_NOTE =
+  'Simulated data from the built-in simulator (no real account). To use your IB account, start ibkr-mcp with IB_BACKEND=gateway (see the README).';
+
+/**
+ * The data-source tag: a data tool's result states SIMULATED, PAPER or LIVE in `mode` and at
+ * the start of its text (tools that already state it keep theirs), and the first such result of
+ * a simulator session says in one line how to connect a real account.
+ */
+function tagged(app: App, def: ToolDef, notes: SessionNotes, result: Record<string, unknown>, text: string) {
+  if (!DATA_TOOLSETS.has(def.toolset)) return { result, text };
+  const mode = typeof result['mode'] === 'string' ? result['mode'] : app.mode();
+  const out = result['mode'] === undefined ? { ...result, mode } : result;
+  let t = text.startsWith(`[${mode}]`) ? text : `[${mode}] ${text}`;
+  if (mode === 'SIMULATED' && !notes.simulatorNoteShown) {
+    notes.simulatorNoteShown = true;
+    t += `\n${SIMULATOR_NOTE}`;
+  }
+  return { result: out, text: t };
+}
+
+/** A data tool's output schema with the `mode` it is tagged with. */
+function outputOf(def: ToolDef): ToolDef['output'] {
+  if (!DATA_TOOLSETS.has(def.toolset) || 'mode' in def.output.shape) return def.output;
+  return def.output.extend({ mode: ModeField.describe('Where the data comes from: SIMULATED, PAPER or LIVE') });
+}
+
+export function registerTool(
+  server: McpServer,
+  app: App,
+  def: ToolDef,
+  notes: SessionNotes = { simulatorNoteShown: false },
+): void {
   server.registerTool(
     def.name,
     {
       title: def.title,
       description: def.description,
       inputSchema: advertised(def.input, 'input'),
-      outputSchema: advertised(def.output, 'output'),
+      outputSchema: advertised(outputOf(def), 'output'),
       annotations: annotationsFor(def),
     },
     async (args: unknown, mcp: ServerContext) => {
@@ -98,9 +139,10 @@ export function registerTool(server: McpServer, app: App, def: ToolDef): void {
         if (isInputRequiredResult(result)) return result;
         // Outside text is marked where it is rendered; this last pass drops any control, separator
         // or bidi character a missed field could still carry (src/broker/untrusted.ts).
+        const shown = tagged(app, def, notes, result as Record<string, unknown>, def.render(result));
         return {
-          content: [{ type: 'text' as const, text: safeText(def.render(result)) }, ...attached],
-          structuredContent: plainDeep(result) as Record<string, unknown>,
+          content: [{ type: 'text' as const, text: safeText(shown.text) }, ...attached],
+          structuredContent: plainDeep(shown.result) as Record<string, unknown>,
         };
       } catch (err) {
         return errorResult(app, def.name, err);
@@ -125,8 +167,9 @@ export function createMcpServer(app: App, tools: readonly ToolDef[] = selectTool
       cacheHints: { 'tools/list': TOOLS_LIST_CACHE },
     },
   );
-  for (const def of tools) registerTool(server, app, def);
-  registerEnableToolset(server, app, (def) => registerTool(server, app, def));
+  const notes: SessionNotes = { simulatorNoteShown: false };
+  for (const def of tools) registerTool(server, app, def, notes);
+  registerEnableToolset(server, app, (def) => registerTool(server, app, def, notes));
   if (app.config.toolsets.includes('marketdata')) registerQuoteResource(server, app);
   if (app.config.toolsets.includes('account')) registerResources(server, app);
   registerPrompts(server, tools);

@@ -29,7 +29,7 @@ test('get_price_chart returns a PNG of the asked size plus a text summary', asyn
   assert.equal(r.structured.image.bytes, png.length);
   assert.equal(r.structured.bar, '1d');
   assert.ok(r.structured.bars > 100);
-  assert.match(r.text, /^AAPL .*6m of 1d bars/);
+  assert.match(r.text, /^\[(PAPER|SIMULATED)\] AAPL .*6m of 1d bars/);
   assert.match(r.text, /open [\d.]+ close [\d.]+ \([+-]?[\d.]+, [+-]?[\d.]+%\), high [\d.]+ at \S+, low [\d.]+ at \S+/);
   assert.ok(
     !JSON.stringify(r.structured).includes(img.data!.slice(0, 100)),

@@ -136,7 +136,7 @@ test('a 2025-era client works over a session', async () => {
   assert.ok(tools.tools.some((t) => t.name === 'get_quote'));
   const r = await client.callTool({ name: 'get_quote', arguments: { symbol: 'AAPL' } });
   assert.notEqual(r.isError, true);
-  assert.match((r.content as Array<{ text: string }>)[0]!.text, /^AAPL: \d/);
+  assert.match((r.content as Array<{ text: string }>)[0]!.text, /^\[(PAPER|SIMULATED)\] AAPL: \d/);
   assert.equal((r.structuredContent as { quotes: Array<{ symbol: string }> }).quotes[0]!.symbol, 'AAPL');
 });
 

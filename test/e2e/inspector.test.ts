@@ -82,7 +82,7 @@ test('inspector over stdio calls get_quote on the simulator', async () => {
     'symbol=AAPL',
   ]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.json.result.content[0].text, /^AAPL: \d/);
+  assert.match(r.json.result.content[0].text, /^\[(PAPER|SIMULATED)\] AAPL: \d/);
   assert.equal(r.json.result.structuredContent.quotes[0].symbol, 'AAPL');
 });
 
@@ -115,7 +115,7 @@ for (const era of ['legacy', 'modern'] as const) {
       'symbol=MSFT',
     ]);
     assert.equal(call.code, 0, call.stderr);
-    assert.match(call.json.result.content[0].text, /^MSFT: \d/);
+    assert.match(call.json.result.content[0].text, /^\[(PAPER|SIMULATED)\] MSFT: \d/);
   });
 }
 

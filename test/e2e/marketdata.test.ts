@@ -87,7 +87,7 @@ describe('market data end to end (MCP client → stdio server → HTTPS → simu
     assert.equal(typeof q.last, 'number');
     assert.ok(q.bid < q.ask, 'bid below ask');
     assert.equal(q.availability, 'live');
-    assert.match(r.text, /^AAPL: \d/);
+    assert.match(r.text, /^\[PAPER\] AAPL: \d/);
   });
 
   test('get_quote on 50 symbols: one call, warm in at most 3 gateway requests', async () => {
