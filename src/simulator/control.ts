@@ -37,6 +37,8 @@
  *                        {"penaltyBoxMs":N}                   after a 429, refuse everything for N ms (default: the
  *                                                             start option, 0; the CLI's --ib-profile strict: 15 min)
  *                        {"profile":"strict"|"2023"|"2026"}   IB's answer shapes and parameter rules (profiles.ts)
+ *                        {"derivativeSearch":true|false}      derivatives quoted only after the underlying's secdef
+ *                                                             search in the session (IB's rule; default off)
  *                        {"accountScoping":true|false}        the account selected with POST /iserver/account scopes
  *                                                             partitioned P&L, live orders and order status (default off)
  *                        {"historyDelayMs":N}                 each history request takes N ms more
@@ -89,6 +91,7 @@ function faultView(state: SimState): Record<string, unknown> {
     wholeMonthInfo: state.flags.wholeMonthInfo,
     profile: state.flags.profile,
     accountScoping: state.flags.accountScoping,
+    derivativeSearch: state.flags.derivativeSearch,
     competing: state.session.competing,
     noBridge: state.session.noBridge,
     instruments: flags,
@@ -129,6 +132,7 @@ function resetFlags(state: SimState): void {
   state.flags.wholeMonthInfo = 'answer';
   state.flags.profile = state.opts.profile;
   state.flags.accountScoping = state.opts.accountScoping;
+  state.flags.derivativeSearch = false;
 }
 
 export function registerControl(router: Router, state: SimState): void {
@@ -197,6 +201,7 @@ export function registerControl(router: Router, state: SimState): void {
       state.flags.profile = b.profile as IbProfile;
     }
     if (typeof b.accountScoping === 'boolean') state.flags.accountScoping = b.accountScoping;
+    if (typeof b.derivativeSearch === 'boolean') state.flags.derivativeSearch = b.derivativeSearch;
     if (typeof b.penaltyBoxMs === 'number') {
       state.faults.penaltyBoxMs = Math.max(0, b.penaltyBoxMs);
       if (b.penaltyBoxMs <= 0) state.faults.penaltyUntil = 0;

@@ -206,6 +206,12 @@ export interface SimState {
      * are those of the selected account only (another account's order status is IB's 503).
      */
     accountScoping: boolean;
+    /**
+     * A derivative is quoted only after /iserver/secdef/search for its underlying in the session,
+     * as IB documents; before, its snapshot row is empty. Off by default: the client searches
+     * first for contracts it has seen, but not yet for bare conids it never saw.
+     */
+    derivativeSearch: boolean;
   };
   faults: Faults;
   stats: Stats;
@@ -325,6 +331,7 @@ export function createState(input: StateOptions): SimState {
       wholeMonthInfo: 'answer',
       profile: opts.profile,
       accountScoping: opts.accountScoping,
+      derivativeSearch: false,
     },
     faults: { ...defaultFaults(), penaltyBoxMs: opts.penaltyBoxMs },
     stats: emptyStats(),

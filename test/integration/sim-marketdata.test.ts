@@ -90,6 +90,7 @@ describe('simulator snapshot', () => {
     assert.ok(es);
     assert.equal(es.multiplier, 50);
     const q = `/iserver/marketdata/snapshot?conids=416904,${es.conid},12087792&fields=31,84,86,87`;
+    await call(sim, 'POST', '/sim/faults', { derivativeSearch: true });
     await call(sim, 'GET', q);
     // IB quotes a derivative only after a secdef search for it in the session: no data before.
     assert.deepEqual((await call(sim, 'GET', q)).body[1], { conid: es.conid, conidEx: String(es.conid) });
@@ -101,6 +102,7 @@ describe('simulator snapshot', () => {
     assert.equal(Number(fut['31']) % 0.25, 0);
     assert.match(fx['31'], /^1\.\d{5}$/);
     assert.equal(fx['87'], undefined);
+    await call(sim, 'POST', '/sim/faults', { derivativeSearch: false });
   });
 
   test('unsubscribe resets pre-flight; unknown → 500; unsubscribeall', async () => {

@@ -204,7 +204,7 @@ export function register(router: Router, state: SimState): void {
         const inst = state.universe.get(conid);
         if (!inst) return { conid, conidEx };
         // IB: a derivative is quoted only after /iserver/secdef/search in the session; before, no data.
-        if (!derivativeSearched(state, inst)) return { conid, conidEx };
+        if (state.flags.derivativeSearch && !derivativeSearched(state, inst)) return { conid, conidEx };
         const serverId = subs.get(conid);
         if (serverId === undefined) {
           // Pre-flight: open the stream, no data yet.
