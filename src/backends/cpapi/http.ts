@@ -301,6 +301,7 @@ export class CpapiHttp {
         throw err;
       }
       const { status, data } = res;
+      if (status !== 429) this.pacer.accepted();
       if (status >= 200 && status < 300) return { status, data: data as T };
       const text = errorText(data) ?? '';
 

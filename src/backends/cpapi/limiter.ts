@@ -50,7 +50,10 @@ export interface PacerOptions {
 /** Requests per window left for other clients of the gateway (docs/ib/pacing.md). */
 export const DEFAULT_HEADROOM = 2;
 
-/** 429s within BACKOFF_MEMORY_MS after which we stop sending for STOP_MS: IB is close to its penalty box. */
+/**
+ * 429s in a row (no other answer between them) within BACKOFF_MEMORY_MS after which we stop
+ * sending for STOP_MS: the gateway keeps refusing, IB is close to its penalty box.
+ */
 const STOP_AFTER_429S = 3;
 const BACKOFF_MEMORY_MS = 60_000;
 const STOP_MS = 60_000;
@@ -222,6 +225,15 @@ export class Pacer {
     this.pause(Math.min(Math.max(retryAfterMs ?? 0, 1000 * 2 ** (n - 1)), 60_000));
   }
 
+  /**
+   * The gateway answered something other than 429: it accepts us again. The stop counts 429s in a
+   * row; a gateway that answers in between is not refusing us (IB counts violations, and the
+   * halved budget and the pause after each 429 stay in force for their minute).
+   */
+  accepted(): void {
+    if (this.rejections.length) this.rejections = [];
+  }
+
   /** When the pacer stopped sending after repeated 429s: until when (ms since epoch), else undefined. */
   get stoppedUntilMs(): number | undefined {
     return this.now() < this.stoppedUntil ? this.stoppedUntil : undefined;
@@ -233,7 +245,7 @@ export class Pacer {
     const s = Math.ceil((until - this.now()) / 1000);
     return new BrokerError(
       'RATE_LIMITED',
-      `The gateway answered "too many requests" (429) ${this.rejections.length} times in a minute: ibkr-mcp stopped sending to it for ${s} s.`,
+      `The gateway answered "too many requests" (429) ${this.rejections.length} times in a row: ibkr-mcp stopped sending to it for ${s} s.`,
       {
         hint: "Another client of the same gateway (IB's web portal, another tool) may be using IB's request budget. IB blocks an IP that keeps exceeding it for 10-15 minutes; retry after the pause, with fewer requests.",
         details: { retryAfterMs: until - this.now() },
