@@ -250,17 +250,16 @@ function stock(
 
 const COUNTRY_BY_EXCHANGE: Record<string, string> = { IBIS: 'DE', LSE: 'GB', TSE: 'CA', AEB: 'NL', MEXI: 'MX' };
 
-/** Builds the default universe. `now` fixes the futures front month. */
-export function buildUniverse(now: number): Universe {
-  const u = new Universe();
-  for (const row of parseRows(SP100)) stock(u, row);
-  for (const row of parseRows(ETFS)) stock(u, row, { etf: true });
-
-  const spx = u.add({
-    conid: 416904,
+/** A US index listed on CBOE (optionable, no volume), its price path keyed by its conid. */
+function usIndex(
+  u: Universe,
+  ix: Pick<Instrument, 'conid' | 'symbol' | 'name' | 'category' | 'basePrice' | 'dailyVol'>,
+): Instrument {
+  return u.add({
+    conid: ix.conid,
     secType: 'IND',
-    symbol: 'SPX',
-    name: 'S&P 500 STOCK INDEX',
+    symbol: ix.symbol,
+    name: ix.name,
     exchange: 'CBOE',
     listingExchange: 'CBOE',
     validExchanges: 'CBOE',
@@ -271,16 +270,32 @@ export function buildUniverse(now: number): Universe {
     tickSize: 0.01,
     sector: 'Indices',
     industry: 'Indices',
-    category: 'Broad Range Equity Index',
+    category: ix.category,
     optionable: true,
     underlyingConid: 0,
-    tradingClass: 'SPX',
-    localSymbol: 'SPX',
-    basePrice: 6895.4,
-    dailyVol: 0.01,
-    pathKey: 416904,
+    tradingClass: ix.symbol,
+    localSymbol: ix.symbol,
+    basePrice: ix.basePrice,
+    dailyVol: ix.dailyVol,
+    pathKey: ix.conid,
     avgVolume: 0,
     hours: US_INDEX_HOURS,
+  });
+}
+
+/** Builds the default universe. `now` fixes the futures front month. */
+export function buildUniverse(now: number): Universe {
+  const u = new Universe();
+  for (const row of parseRows(SP100)) stock(u, row);
+  for (const row of parseRows(ETFS)) stock(u, row, { etf: true });
+
+  const spx = usIndex(u, {
+    conid: 416904,
+    symbol: 'SPX',
+    name: 'S&P 500 STOCK INDEX',
+    category: 'Broad Range Equity Index',
+    basePrice: 6895.4,
+    dailyVol: 0.01,
   });
   // SPY tracks the index.
   const spy = u.bySymbolExact('SPY')[0];
@@ -289,31 +304,13 @@ export function buildUniverse(now: number): Universe {
     spy.dailyVol = spx.dailyVol;
     spy.basePrice = Math.round(spx.basePrice * 0.0998 * 100) / 100;
   }
-  u.add({
+  usIndex(u, {
     conid: 13455763,
-    secType: 'IND',
     symbol: 'VIX',
     name: 'CBOE VOLATILITY INDEX',
-    exchange: 'CBOE',
-    listingExchange: 'CBOE',
-    validExchanges: 'CBOE',
-    currency: 'USD',
-    countryCode: 'US',
-    isUS: true,
-    multiplier: 1,
-    tickSize: 0.01,
-    sector: 'Indices',
-    industry: 'Indices',
     category: 'Volatility Index',
-    optionable: true,
-    underlyingConid: 0,
-    tradingClass: 'VIX',
-    localSymbol: 'VIX',
     basePrice: 16.8,
     dailyVol: 0.06,
-    pathKey: 13455763,
-    avgVolume: 0,
-    hours: US_INDEX_HOURS,
   });
 
   // E-mini S&P 500 futures: the front quarter plus the next three, moving with SPX.

@@ -147,33 +147,43 @@ function placeFlow(
   );
 }
 
-export const placeStockOrder = defineTool({
-  name: 'place_stock_order',
-  title: 'Place stock order',
-  toolset: 'orders',
-  kind: 'destructive',
-  description:
-    "Place a stock or ETF order. The server's policy checks it and the user approves it (in the client, or via confirm_order) before IB sees it.",
-  input: stockInput,
-  output: OrderResultOut,
-  handle: async (args, ctx) =>
-    withSuppressNote(args, await placeFlow(ctx, 'place_stock_order', args, () => stockContract(ctx, args))),
-  render: renderResult,
-});
+/** A place_* tool: destructive, in the orders set, its contract resolved by `contractOf`. */
+function placeTool<I extends typeof stockInput | typeof optionInput>(
+  def: { name: string; title: string; description: string; input: I },
+  contractOf: (ctx: ToolContext, args: z.infer<I>) => Promise<Contract>,
+) {
+  return defineTool({
+    ...def,
+    toolset: 'orders',
+    kind: 'destructive',
+    output: OrderResultOut,
+    handle: async (args, ctx) =>
+      withSuppressNote(args, await placeFlow(ctx, def.name, args, () => contractOf(ctx, args))),
+    render: renderResult,
+  });
+}
 
-export const placeOptionOrder = defineTool({
-  name: 'place_option_order',
-  title: 'Place option order',
-  toolset: 'orders',
-  kind: 'destructive',
-  description:
-    'Place an option order by symbol, expiration, strike and right, or by option conid. Checked and approved like place_stock_order.',
-  input: optionInput,
-  output: OrderResultOut,
-  handle: async (args, ctx) =>
-    withSuppressNote(args, await placeFlow(ctx, 'place_option_order', args, () => optionContract(ctx, args))),
-  render: renderResult,
-});
+export const placeStockOrder = placeTool(
+  {
+    name: 'place_stock_order',
+    title: 'Place stock order',
+    description:
+      "Place a stock or ETF order. The server's policy checks it and the user approves it (in the client, or via confirm_order) before IB sees it.",
+    input: stockInput,
+  },
+  stockContract,
+);
+
+export const placeOptionOrder = placeTool(
+  {
+    name: 'place_option_order',
+    title: 'Place option order',
+    description:
+      'Place an option order by symbol, expiration, strike and right, or by option conid. Checked and approved like place_stock_order.',
+    input: optionInput,
+  },
+  optionContract,
+);
 
 // ---------------------------------------------------------------- preview_order
 

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseLiveOrders, parseOrderStatus, parseTrades, tradeTimeMs } from '../../src/backends/cpapi/orders.js';
+import { parseLiveOrders, parseOrderStatus, parseTrades, tradeTimeMs } from '../../src/backends/cpapi/order-wire.js';
 import { LIVE_ORDER_ROW_2023, ORDER_STATUS_2023, ORDER_STATUS_SNAKE, TRADES } from '../fixtures/ib/orders.js';
 
 describe("IB's order shapes, every variant", () => {

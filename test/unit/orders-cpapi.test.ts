@@ -9,7 +9,7 @@ import {
   parseTrades,
   parseWhatIf,
   toWireOrder,
-} from '../../src/backends/cpapi/orders.js';
+} from '../../src/backends/cpapi/order-wire.js';
 import { BrokerError } from '../../src/broker/errors.js';
 import type { OrderRequest } from '../../src/broker/orders.js';
 
