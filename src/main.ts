@@ -133,6 +133,7 @@ async function simulator(argv: string[]): Promise<number> {
     seed: args.seed,
     latencyMs: args.latencyMs,
     tls: args.tls,
+    ...(args.replay ? { replay: args.replay } : {}),
   });
   process.stdout.write(`IB Client Portal gateway simulator listening at ${sim.apiBase}\n`);
   await new Promise<void>((resolve) => {
