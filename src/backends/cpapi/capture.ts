@@ -89,7 +89,7 @@ const MONEY_KEY =
   /^(position|mktvalue|marketvalue|basemktvalue|unrealizedpnl|realizedpnl|baseunrealizedpnl|baserealizedpnl|dailypnl|dpl|nl|upl|el|mv|uel|commission|commissions|cashbalance|netliquidation|netliquidationvalue|equitywithloanvalue|buyingpower|availablefunds|excessliquidity|totalcashvalue|settledcash|current|change|after|amount)$/;
 /** Ledger and summary keys that are not amounts. */
 const NOT_MONEY =
-  /exchangerate|timestamp|severity|^key$|secondkey|acctcode|currency|leverage|cushion|daytrades|count|ready|code|type|title|segment|isnull/;
+  /exchangerate|endofbundle|timestamp|severity|^key$|secondkey|acctcode|currency|leverage|cushion|daytrades|count|ready|code|type|title|segment|isnull/;
 
 function scaleNumber(n: number, factor: number): number {
   if (!Number.isFinite(n) || n === 0 || n === -1) return n;
