@@ -1,5 +1,5 @@
 /**
- * The commands behind the `ibkr-mcp` binary: serve, simulator, demo, setup, doctor, halt, resume.
+ * The commands behind the `ibkr-mcp` binary: serve, capture, simulator, demo, setup, doctor, halt, resume.
  * stdout belongs to the MCP protocol in serve mode; everything human goes to stderr.
  */
 import { ConfigError, ensureHome, helpText, loadConfig } from './config/index.js';
@@ -14,6 +14,14 @@ async function main(argv: string[]): Promise<number> {
       return serve(rest);
     case 'simulator':
       return simulator(rest);
+    case 'capture': {
+      // `ibkr-mcp capture DIR [options]`: the server with --capture DIR.
+      const dir = rest[0];
+      if (!dir || dir.startsWith('-')) {
+        throw new ConfigError('ibkr-mcp capture needs a directory: ibkr-mcp capture DIR [options].');
+      }
+      return serve(['--capture', dir, ...rest.slice(1)]);
+    }
     case 'demo': {
       const { runDemo } = await import('./demo.js');
       return runDemo(rest);
@@ -40,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     default:
       process.stderr.write(
-        `Unknown command "${command}". Commands: serve, simulator, demo, setup, doctor, halt, resume. Run ibkr-mcp --help.\n`,
+        `Unknown command "${command}". Commands: serve, capture, simulator, demo, setup, doctor, halt, resume. Run ibkr-mcp --help.\n`,
       );
       return 2;
   }
@@ -125,6 +133,7 @@ async function simulator(argv: string[]): Promise<number> {
     seed: args.seed,
     latencyMs: args.latencyMs,
     tls: args.tls,
+    ...(args.replay ? { replay: args.replay } : {}),
   });
   process.stdout.write(`IB Client Portal gateway simulator listening at ${sim.apiBase}\n`);
   await new Promise<void>((resolve) => {

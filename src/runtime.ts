@@ -4,7 +4,7 @@
  * so several clients share one IB session and one request pacer.
  */
 
-import { createCpapiBackend } from './backends/cpapi/index.js';
+import { CaptureWriter, createCpapiBackend } from './backends/cpapi/index.js';
 import { Pacer } from './backends/cpapi/limiter.js';
 import type { Backend } from './broker/backend.js';
 import type { AccountMode } from './broker/types.js';
@@ -31,6 +31,10 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
   addSecret(config.ibPasswordAuth);
   addSecret(config.ibTotpSecret);
   ensureHome(config.home);
+
+  // Capture mode: every exchange with the gateway, redacted, into --capture DIR.
+  const recorder = config.capture ? new CaptureWriter(config.capture) : undefined;
+  if (recorder) log.info('capture: recording redacted gateway exchanges', { dir: recorder.dir });
 
   let sim: SimulatorHandle | undefined;
   let baseUrl = config.gatewayUrl;
@@ -63,6 +67,7 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
     },
     // After each login, open the feeds IB answers empty at first (live orders), in the background.
     warmUp: !config.readOnly,
+    ...(recorder ? { recorder } : {}),
   });
   const backend: Backend = cpapi;
   gateway = createGatewayRuntime({ config, log, baseUrl, simulated, broker: cpapi.session });

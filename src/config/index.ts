@@ -36,6 +36,7 @@ const ConfigSchema = z.object({
   javaDownloadBase: z.url({ protocol: /^https?$/ }),
   keepaliveSeconds: z.number().int(),
   requestsPerSecond: z.number().int(),
+  capture: z.string().optional(),
   ibUsername: z.string().optional(),
   ibPasswordAuth: z.string().optional(),
   ibHeadlessMode: z.boolean(),
@@ -304,6 +305,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   // In the fixed order of TOOLSETS, each once.
   values['toolsets'] = TOOLSETS.filter((t) => toolsets.includes(t));
   values['home'] = expandHome(String(values['home']));
+  if (typeof values['capture'] === 'string') values['capture'] = expandHome(values['capture']);
 
   const parsed = ConfigSchema.safeParse(values);
   if (!parsed.success) {

@@ -145,6 +145,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     description:
       "Requests per second ibkr-mcp sends to the gateway (IB allows 10 for all its clients together); the rest is left to IB's web portal or another tool, since a 429 can block the IP for 15 minutes.",
   },
+  {
+    key: 'capture',
+    flag: 'capture',
+    env: ['IBKR_MCP_CAPTURE'],
+    type: 'string',
+    group: 'Backend',
+    description:
+      "Record every gateway request and answer of the session into this directory (created owner-only; must hold no capture yet), redacted: account ids, names, session ids, user ids and addresses replaced, the account's amounts scaled by a random factor. The files are test fixtures and can be replayed with `ibkr-mcp simulator --replay DIR` (docs/capture.md).",
+  },
   // IB login (names of the original product)
   {
     key: 'ibUsername',

@@ -62,6 +62,15 @@ export const SIMULATOR_OPTIONS: readonly OptionSpec[] = [
     description:
       "IB's answer shapes: strict (default) is IB's current spec with its parameter rules; 2023 / 2026 use older / newer field names. Given as strict, a 429 also puts the caller in IB's 15-minute penalty box.",
   },
+  {
+    key: 'replay',
+    flag: 'replay',
+    env: [],
+    type: 'string',
+    group: 'Simulator',
+    description:
+      "A capture directory (ibkr-mcp --capture DIR): requests it recorded get the recorded answers (method and path, and the query where one was recorded); anything else gets the simulator's own answer.",
+  },
 ];
 
 export interface SimulatorArgs {
@@ -75,6 +84,8 @@ export interface SimulatorArgs {
   gatewayConf: string | undefined;
   /** Undefined when not given (strict applies, without the penalty box). */
   ibProfile: 'strict' | '2023' | '2026' | undefined;
+  /** A capture directory to replay. */
+  replay: string | undefined;
 }
 
 export function simulatorHelp(): string {
@@ -106,5 +117,6 @@ export function loadSimulatorArgs(argv: readonly string[]): SimulatorArgs {
     tls: value('no-tls') !== true,
     gatewayConf: value('gateway-conf') as string | undefined,
     ibProfile: value('ib-profile') as SimulatorArgs['ibProfile'],
+    replay: value('replay') as string | undefined,
   };
 }

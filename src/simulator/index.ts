@@ -12,6 +12,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { registerControl } from './control.js';
+import { loadReplay } from './replay.js';
 import { type RouteModule, registerAll } from './routes/index.js';
 import { createCore, Router } from './server.js';
 import { createState, type IbProfile, type SimState } from './state.js';
@@ -40,6 +41,11 @@ export interface SimulatorOptions {
   penaltyBoxMs?: number;
   /** Extension: the selected account scopes P&L, live orders and order status; default false. */
   accountScoping?: boolean;
+  /**
+   * Extension: a capture directory (ibkr-mcp --capture, replay.ts): recorded requests are answered
+   * with the recorded answers, anything else by the simulator.
+   */
+  replay?: string;
 }
 
 export interface SimulatorHandle {
@@ -97,7 +103,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const router = new Router();
   registerAll(router, state, opts.modules ?? []);
   registerControl(router, state);
-  const core = createCore(state, router);
+  const core = createCore(state, router, opts.replay ? loadReplay(opts.replay) : undefined);
 
   const tls = opts.tls ?? true;
   const origins = opts.allowedOrigins ?? ['*'];

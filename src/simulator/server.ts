@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { checkParamNames, ParamError } from './profiles.js';
+import type { Replay } from './replay.js';
 import type { SimState } from './state.js';
 import { logout, touchSession } from './state.js';
 
@@ -191,7 +192,7 @@ export interface ServerCore {
 }
 
 /** Builds the request handler for a state and router. */
-export function createCore(state: SimState, router: Router): ServerCore {
+export function createCore(state: SimState, router: Router, replay?: Replay): ServerCore {
   const sockets = new Set<Socket>();
   /** The TCP sockets under the connections, by the client's address and port (a TLS socket shares them). */
   const byPeer = new Map<string, Socket>();
@@ -334,6 +335,10 @@ export function createCore(state: SimState, router: Router): ServerCore {
         true,
       );
     }
+
+    // A replayed capture (replay.ts) answers what it recorded, before pacing and the session checks.
+    const recorded = replay?.answer(method, path, url.searchParams);
+    if (recorded) return send(res, { status: recorded.status, body: recorded.body }, true);
 
     // Pacing.
     let release: (() => void) | undefined;

@@ -28,6 +28,7 @@ import type {
   MarketSnapshot,
 } from '../../broker/types.js';
 import { type Logger, silentLogger } from '../../log.js';
+import type { ExchangeRecorder } from './capture.js';
 import { CpapiContracts } from './contracts.js';
 import { fieldsFromCodes } from './fields.js';
 import { CpapiHttp, type SessionGate } from './http.js';
@@ -52,6 +53,8 @@ export interface CpapiBackendOptions {
   warmUp?: boolean;
   /** The wait between live-order polls (default: a real timer; tests inject a fake). */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Capture mode: records every exchange of both HTTP clients (capture.ts). */
+  recorder?: ExchangeRecorder;
 }
 
 export class CpapiBackend implements Backend {
@@ -68,10 +71,10 @@ export class CpapiBackend implements Backend {
 
   constructor(opts: CpapiBackendOptions) {
     const log = opts.log ?? silentLogger;
-    const { baseUrl, insecureTls, timeoutMs, pacer, gate } = opts;
-    this.http = new CpapiHttp({ baseUrl, insecureTls, timeoutMs, log, pacer, gate });
+    const { baseUrl, insecureTls, timeoutMs, pacer, gate, recorder } = opts;
+    this.http = new CpapiHttp({ baseUrl, insecureTls, timeoutMs, log, pacer, gate, recorder });
     // The session manager's checks (status, keep-alive, accounts at login): 4 s, no retries, not gated.
-    const control = { baseUrl, insecureTls, timeoutMs: 4000, maxRetries: 0, pacer: this.http.pacer };
+    const control = { baseUrl, insecureTls, timeoutMs: 4000, maxRetries: 0, pacer: this.http.pacer, recorder };
     this.control = new CpapiHttp({ ...control, log: log.child({ mod: 'session-http' }) });
     this.name = `cpapi ${this.http.url}`;
     const { simulated, warmUp } = opts;

@@ -8,6 +8,7 @@ import { BrokerError } from '../../broker/errors.js';
 import { untrusted } from '../../broker/untrusted.js';
 import { isLoopbackHost as isLoopback } from '../../config/net.js';
 import { addSecret, type Logger, silentLogger } from '../../log.js';
+import type { ExchangeRecorder } from './capture.js';
 import { Pacer } from './limiter.js';
 import { sleep } from './wire.js';
 
@@ -31,6 +32,8 @@ export interface CpapiHttpOptions {
   backoffMs?: number;
   /** The session state machine's gate (src/gateway/session.ts): refuses requests at once while not logged in. */
   gate?: SessionGate;
+  /** Capture mode (--capture): every exchange is handed to it, which redacts it before writing. */
+  recorder?: ExchangeRecorder;
 }
 
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -210,6 +213,7 @@ export class CpapiHttp {
   private readonly cookies = new Map<string, string>();
   private hooks: SessionHooks = {};
   private readonly gate: SessionGate | undefined;
+  private readonly recorder: ExchangeRecorder | undefined;
   private readonly inflight = new Map<string, Promise<CpapiResponse<unknown>>>();
   private bridgeInit: Promise<void> | undefined;
   private closed = false;
@@ -224,6 +228,7 @@ export class CpapiHttp {
     this.maxRetries = opts.maxRetries ?? 3;
     this.backoffMs = opts.backoffMs ?? 200;
     this.gate = opts.gate;
+    this.recorder = opts.recorder;
     this.ownsPacer = !opts.pacer;
     this.pacer = opts.pacer ?? new Pacer();
     const relaxTls = isLoopbackHost(url.hostname) || opts.insecureTls === true;
@@ -435,7 +440,8 @@ export class CpapiHttp {
     const timer = setTimeout(() => timeout.abort(TIMEOUT), this.timeoutMs);
     timer.unref();
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout.signal]) : timeout.signal;
-    const fullPath = this.buildPath(path, typeof opts.query === 'function' ? opts.query() : opts.query);
+    const query = typeof opts.query === 'function' ? opts.query() : opts.query;
+    const fullPath = this.buildPath(path, query);
     const headers: Record<string, string> = {
       accept: 'application/json',
       'user-agent': 'ibkr-mcp',
@@ -468,6 +474,7 @@ export class CpapiHttp {
       } else {
         data = undefined;
       }
+      if (this.recorder) this.capture(method, path, query, opts.body, status, data);
       return { status, data, retryAfter: retryAfterMs(res.headers['retry-after']) };
     } catch (err) {
       if (timeout.signal.aborted && !opts.signal?.aborted) throw this.timeoutError(method, path, err);
@@ -484,6 +491,33 @@ export class CpapiHttp {
         status: status || undefined,
         ms: Date.now() - started,
       });
+    }
+  }
+
+  /** Hands one exchange to the capture recorder; a failing capture never fails the request. */
+  private capture(
+    method: HttpMethod,
+    path: string,
+    query: Query | undefined,
+    body: unknown,
+    status: number,
+    data: unknown,
+  ): void {
+    try {
+      const q = path.indexOf('?');
+      const params: Record<string, string> = {};
+      if (q >= 0) for (const [k, v] of new URLSearchParams(path.slice(q + 1))) params[k] = v;
+      for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) params[k] = String(v);
+      this.recorder!.record({
+        method,
+        path: Pacer.keyFor(path),
+        query: Object.keys(params).length > 0 ? params : undefined,
+        requestBody: method === 'POST' ? (body ?? {}) : undefined,
+        status,
+        body: data,
+      });
+    } catch (err) {
+      this.log.warn('capture: could not record an exchange', { error: (err as Error).message });
     }
   }
 

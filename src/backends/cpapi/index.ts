@@ -1,4 +1,5 @@
 export { CpapiBackend, type CpapiBackendOptions, createCpapiBackend } from './backend.js';
+export { CAPTURE_FORMAT, CaptureRedactor, CaptureWriter, type Exchange, type ExchangeRecorder } from './capture.js';
 export {
   codesForFields,
   FIELD_CODES,

@@ -4,10 +4,18 @@
  * /portfolio/accounts, /portfolio/subaccounts.
  */
 import { profileOf } from '../profiles.js';
-import { ibError, json, type Router } from '../server.js';
+import { ibError, json, type Reply, type Router } from '../server.js';
 import { login, logout, type SimAccount, type SimState } from '../state.js';
 
 const MAC = '5A:1B:3C:7D:9E:F0';
+
+/** As IB's gateway: the session travels in a cookie too (x-sess-uuid), set on the keep-alive's answer. */
+function cookie(state: SimState, reply: Reply): Reply {
+  return {
+    ...reply,
+    headers: { ...reply.headers, 'Set-Cookie': `x-sess-uuid=${state.session.id}; Path=/; Secure; HttpOnly` },
+  };
+}
 const SERVER_INFO = { serverName: 'SimN00001', serverVersion: 'Build 10.37.1e, ibkr-mcp simulator' };
 export const USER_ID = 12345678;
 export const USER_NAME = 'simuser';
@@ -153,14 +161,17 @@ export function register(router: Router, state: SimState): void {
       const s = state.session;
       const status = authStatus(state);
       const { hardware_info: _h, fail: _f, ...iserverStatus } = status;
-      return json({
-        session: s.id,
-        ssoExpires: ssoRemaining(state),
-        collission: s.competing,
-        userId: USER_ID,
-        hmds: { error: 'no bridge' },
-        iserver: { authStatus: iserverStatus },
-      });
+      return cookie(
+        state,
+        json({
+          session: s.id,
+          ssoExpires: ssoRemaining(state),
+          collission: s.competing,
+          userId: USER_ID,
+          hmds: { error: 'no bridge' },
+          iserver: { authStatus: iserverStatus },
+        }),
+      );
     },
     { auth: 'sso' },
   );
