@@ -67,7 +67,7 @@ export function priceLine(o: OrderPrices, fmt: (v: number | undefined) => string
     case 'STOP_LIMIT':
       return `stop ${fmt(o.stopPrice)}, limit ${fmt(o.limitPrice)}`;
     default:
-      return `trailing ${fmt(o.trailingAmount)}${o.trailingType === '%' ? '%' : ''}`;
+      return `trailing ${fmt(o.trailingAmount)}${o.trailingType === '%' ? '%' : ''}${o.stopPrice !== undefined ? `, initial stop ${fmt(o.stopPrice)}` : ''}`;
   }
 }
 

@@ -3,11 +3,12 @@
  * result's schema and its rendering, and the texts a human sees in a confirmation dialog.
  */
 import * as z from 'zod';
-import { grouped } from '../broker/locale.js';
 import { ORDER_SIDES, ORDER_TYPES, type OrderPreview, TIFS, TRAILING_TYPES } from '../broker/orders.js';
+import { CLIENT_ORDER_ID_RE } from '../broker/patterns.js';
 import { TRADING_MODES } from '../safety/journal.js';
 import { type OrderOutcome, OUTCOME_STATUSES, type OutcomeStatus, type Prepared } from '../safety/outcome.js';
 import {
+  AccountIdSchema,
   ContractOut,
   contractLabel,
   contractOut,
@@ -18,6 +19,7 @@ import {
   SymbolSchema,
   untrusted,
 } from './common.js';
+import { money as formatMoney, priceLine } from './format.js';
 import type { ToolContext } from './tool.js';
 
 // ---------------------------------------------------------------- input pieces
@@ -42,15 +44,8 @@ export const OrderTypeIn = z.preprocess((v) => {
 }, z.enum(ORDER_TYPES));
 export const Tif = z.preprocess(upper, z.enum(TIFS)).describe('Default DAY');
 export const Price = z.number().positive().finite();
-export const AccountId = z
-  .string()
-  .trim()
-  .regex(/^[A-Za-z0-9]{2,20}$/);
-export const ClientOrderId = z
-  .string()
-  .trim()
-  .regex(/^[A-Za-z0-9._:-]{4,40}$/)
-  .describe('Idempotency key, 4-40 chars');
+export const AccountId = AccountIdSchema;
+export const ClientOrderId = z.string().trim().regex(CLIENT_ORDER_ID_RE).describe('Idempotency key, 4-40 chars');
 
 const orderFields = {
   accountId: AccountId.optional(),
@@ -285,26 +280,14 @@ export function supportsElicitation(ctx: ToolContext): boolean {
   return !!e && (e['form'] !== undefined || Object.keys(e).length === 0);
 }
 
-function money(v: number | undefined, ccy?: string): string {
-  return v === undefined ? 'unknown' : `${grouped(v)}${ccy ? ` ${ccy}` : ''}`;
-}
-
 /** What the human sees before a held order is sent. */
 export function elicitMessage(p: Prepared): string {
   const o = p.order;
   const c = contractOut(p.contract);
   const pv = p.preview;
   const ccy = pv?.currency ?? p.contract.currency;
-  const priceText =
-    o.orderType === 'MKT'
-      ? 'at market'
-      : o.orderType === 'LMT'
-        ? `limit ${o.limitPrice}`
-        : o.orderType === 'STP'
-          ? `stop ${o.stopPrice}`
-          : o.orderType === 'STOP_LIMIT'
-            ? `stop ${o.stopPrice}, limit ${o.limitPrice}`
-            : `trailing ${o.trailingAmount}${o.trailingType === '%' ? '%' : ''}${o.stopPrice !== undefined ? `, initial stop ${o.stopPrice}` : ''}`;
+  const priceText = priceLine(o, String);
+  const money = (v: number | undefined, c?: string) => formatMoney(v, c, 'unknown');
   const lines = [
     `${p.action === 'modify' ? `Change order ${ident(p.orderId)} to` : 'Send order'} on ${p.mode} account ${ident(o.accountId)}${p.mode === 'LIVE' ? ' (REAL MONEY)' : ''}:`,
     `${o.side} ${o.quantity} ${contractLabel(c)} ${o.orderType} ${priceText}, ${o.tif}${o.outsideRth ? ', outside RTH' : ''}`,
