@@ -1,0 +1,90 @@
+/**
+ * The main tour through the real server against every simulator profile (issue 13): IB's
+ * answers in the strict (current spec), 2023 and 2026 shapes must all read the same. Quotes,
+ * history, an option chain, positions, an order's whole life (place, status, modify, cancel,
+ * and a filled one), trades and the session status.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { type Harness, startServer } from './harness.js';
+
+const ACCT = 'DU1234567';
+const cents = (x: number) => Math.round(x * 100) / 100;
+
+async function tour(h: Harness, profile: string): Promise<void> {
+  const ok = async (name: string, args: Record<string, unknown>) => {
+    const r = await h.callTool(name, args);
+    assert.equal(r.isError, false, `${profile} ${name}: ${r.text}`);
+    return r;
+  };
+  const q = await ok('get_quote', { symbol: 'AAPL' });
+  const ask = q.structured.quotes[0].ask as number;
+  assert.ok(ask > 0, `${profile}: ask`);
+
+  const hist = await ok('get_historical_data', { symbol: 'AAPL', period: '1m', bar: '1d' });
+  const rows = hist.structured.rows as Array<Array<number | null>>;
+  assert.ok(rows.length > 10, `${profile}: bars`);
+  // Daily AAPL volume in shares, whatever unit the profile's answer carries.
+  const vols = rows.map((b) => b[5]).filter((v): v is number => typeof v === 'number');
+  assert.ok(vols.length > 0 && vols.every((v) => v > 1_000_000), `${profile}: volumes ${vols.slice(0, 3)}`);
+
+  const chain = await ok('get_options_chain', { symbol: 'SPY', expirationCount: 1, strikeCount: 2 });
+  assert.equal(chain.structured.expirations[0].rows.length, 2, profile);
+
+  const pos = await ok('get_positions', { accountId: ACCT, limit: 5 });
+  assert.ok(pos.structured.count > 0, profile);
+
+  // An order's life: a resting limit, its status, a change, a cancel.
+  const px = cents(ask * 0.985);
+  const placed = await ok('place_stock_order', {
+    accountId: ACCT,
+    symbol: 'AAPL',
+    action: 'BUY',
+    orderType: 'LMT',
+    price: px,
+    quantity: 1,
+    tif: 'GTC',
+  });
+  assert.equal(placed.structured.status, 'submitted', `${profile}: ${placed.text}`);
+  const id = placed.structured.orderId as string;
+  const st = await ok('get_order_status', { orderId: id });
+  assert.equal(st.structured.order.quantity, 1, profile);
+  assert.equal(st.structured.order.filled, 0, profile);
+  const mod = await ok('modify_order', { orderId: id, quantity: 2 });
+  assert.equal(mod.structured.status, 'submitted', `${profile}: ${mod.text}`);
+  const cancel = await ok('cancel_order', { orderId: id });
+  assert.equal(cancel.structured.accepted, true, profile);
+
+  // A filled order: its status reads as filled in every shape (issue 13 item 2).
+  const mkt = await ok('place_stock_order', {
+    accountId: ACCT,
+    symbol: 'MSFT',
+    action: 'BUY',
+    orderType: 'LMT',
+    price: cents((await ok('get_quote', { symbol: 'MSFT' })).structured.quotes[0].ask * 1.01),
+    quantity: 1,
+  });
+  assert.equal(mkt.structured.status, 'filled', `${profile}: ${mkt.text}`);
+  const filled = await ok('get_order_status', { orderId: mkt.structured.orderId });
+  assert.equal(filled.structured.order.filled, 1, `${profile}: ${filled.text}`);
+  assert.equal(filled.structured.order.remaining, 0, `${profile}: ${filled.text}`);
+  assert.ok(filled.structured.order.avgPrice > 0, `${profile}: ${filled.text}`);
+  assert.equal(filled.structured.order.side, 'BUY', profile);
+
+  const trades = await ok('get_trades', {});
+  assert.ok((trades.structured.trades as unknown[]).length > 0, profile);
+  await ok('get_connection_status', {});
+}
+
+describe('the main tour against every simulator profile', () => {
+  for (const profile of ['strict', '2023', '2026'] as const) {
+    test(profile, async () => {
+      const h = await startServer({ sim: { profile }, args: ['--order-confirmation', 'none'] });
+      try {
+        await tour(h, profile);
+      } finally {
+        await h.close();
+      }
+    });
+  }
+});
