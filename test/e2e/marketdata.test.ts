@@ -116,7 +116,9 @@ describe('market data end to end (MCP client → stdio server → HTTPS → simu
     );
     assert.equal(r.structured.errors[0].input, '999999999');
     const stats = await h.simStats();
-    assert.equal(stats.byEndpoint['GET /iserver/contract/:conid/info'] ?? 0, 0, JSON.stringify(stats.byEndpoint));
+    // Conids that answer cost no lookup; only the one that answered nothing is looked up once (a
+    // derivative may need its underlying's search first: issue 13 item 9).
+    assert.ok((stats.byEndpoint['GET /iserver/contract/:conid/info'] ?? 0) <= 1, JSON.stringify(stats.byEndpoint));
     assert.equal(stats.byEndpoint['GET /trsrv/stocks'] ?? 0, 0);
   });
 

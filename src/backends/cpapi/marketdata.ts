@@ -33,6 +33,9 @@ function hasData(row: Row | undefined): boolean {
   return row !== undefined && Object.keys(row).some((k) => !IDENTITY_KEYS.has(k) && !k.startsWith('_'));
 }
 
+/** Silent conids looked up per snapshot call to find derivatives that need their pre-flight. */
+const RECOVER_LOOKUPS = 5;
+
 export interface CpapiMarketDataDeps {
   http: CpapiHttp;
   /** /iserver/accounts once per brokerage session: IB serves no market data before it. */
@@ -96,6 +99,25 @@ export class CpapiMarketData {
     return p;
   }
 
+  /**
+   * Looks up a few silent conids (at most RECOVER_LOOKUPS; derivatives of one underlying are
+   * usually quoted together) and runs the pre-flight of those that are derivatives. True when a
+   * pre-flight ran, so that asking again may now bring data.
+   */
+  private async searchUnderlyings(silent: number[], signal?: AbortSignal): Promise<boolean> {
+    const looked = await Promise.all(
+      silent.slice(0, RECOVER_LOOKUPS).map((c) => this.describe(c, signal).catch(() => undefined)),
+    );
+    let ran = false;
+    for (const c of looked) {
+      if (!c || !isDerivative(c.secType)) continue;
+      this.ready.delete(c.conid);
+      await this.prepare(c.conid, signal).catch(() => undefined);
+      ran = true;
+    }
+    return ran;
+  }
+
   async snapshot(
     conids: number[],
     fields: readonly MarketField[],
@@ -122,6 +144,15 @@ export class CpapiMarketData {
     await Promise.all(
       chunk(ids, MAX_SNAPSHOT_CONIDS).map((batch) => this.pollBatch(batch, wanted, codeChunks, deadline, rows, opts)),
     );
+    // A conid never seen that answered nothing may be a derivative IB will not quote before the
+    // secdef search of its underlying: look a few up, search their underlyings, ask again.
+    const silent = ids.filter((c) => !hasData(rows.get(c)) && !contracts[ids.indexOf(c)]);
+    if (silent.length > 0 && (await this.searchUnderlyings(silent, opts.signal))) {
+      const again = Date.now() + Math.max(0, opts.maxWaitMs ?? DEFAULT_MAX_WAIT_MS);
+      await Promise.all(
+        chunk(silent, MAX_SNAPSHOT_CONIDS).map((batch) => this.pollBatch(batch, wanted, codeChunks, again, rows, opts)),
+      );
+    }
     return conids
       .filter((c, i) => conids.indexOf(c) === i)
       .map((conid) => {
