@@ -241,6 +241,15 @@ export interface LoadedConfig {
   sources: Record<string, string>;
 }
 
+/**
+ * An environment value, or undefined when it is empty or still a host placeholder: Claude Desktop
+ * passes an optional .mcpb setting the user left blank as the literal `${user_config.name}`.
+ */
+export function envValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v === '' || /^\$\{user_config\.[^}]*\}$/.test(v) ? undefined : v;
+}
+
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const { flags, positionals } = parseArgv(argv, OPTIONS);
   const values: Record<string, unknown> = {};
@@ -252,9 +261,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       sources[spec.key] = 'flag';
       continue;
     }
-    const envName = spec.env.find((n) => env[n] !== undefined && env[n] !== '');
+    const envName = spec.env.find((n) => envValue(env, n) !== undefined);
     if (envName) {
-      values[spec.key] = convert(spec, env[envName]!, envName);
+      values[spec.key] = convert(spec, envValue(env, envName)!, envName);
       sources[spec.key] = envName;
       continue;
     }
@@ -279,7 +288,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
 
   if (values['backend'] === undefined) {
     const gatewayWanted =
-      GATEWAY_HINTS.some((n) => env[n] !== undefined && env[n] !== '') ||
+      GATEWAY_HINTS.some((n) => envValue(env, n) !== undefined) ||
       [
         'gateway-url',
         'gateway-host',

@@ -144,3 +144,20 @@ describe('commands named the way the user can run them (issue 14)', () => {
     assert.equal(commandFor('doctor', {}, '/usr/local/bin/ibkr-mcp'), 'ibkr-mcp doctor');
   });
 });
+
+/** What Claude Desktop passes for a .mcpb setting left blank: the placeholder itself. */
+const blankSetting = (key: string) => `\${user_config.${key}}`;
+
+test('a blank .mcpb setting (the literal user_config placeholder) counts as unset', () => {
+  const blank = env({
+    IB_BACKEND: blankSetting('backend'),
+    IB_GATEWAY_URL: blankSetting('gateway_url'),
+    IB_READ_ONLY_MODE: '',
+  });
+  const { config, sources } = loadConfig([], blank);
+  assert.equal(config.backend, 'sim');
+  assert.notEqual(sources['backend'], 'IB_BACKEND');
+  assert.equal(config.readOnly, false);
+  const withUrl = env({ IB_BACKEND: blankSetting('backend'), IB_GATEWAY_URL: 'https://h:1' });
+  assert.equal(loadConfig([], withUrl).config.backend, 'gateway');
+});
