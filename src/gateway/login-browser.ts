@@ -61,7 +61,7 @@ export function openInBrowser(
       // An opener that fails says so at once (xdg-open exits non-zero with no browser to hand to).
       child.on('exit', (code) => done(code === 0 || code === null ? undefined : `${cmd} exited with code ${code}`));
       child.on('spawn', () => {
-        setTimeout(() => done(undefined), opts.settleMs ?? 1000).unref();
+        setTimeout(() => done(undefined), opts.settleMs ?? 1000);
       });
       child.unref();
     } catch (err) {

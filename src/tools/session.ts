@@ -137,10 +137,8 @@ export const authenticate = defineTool({
     const wanted = args.waitSeconds !== undefined ? args.waitSeconds * 1000 : AUTH_ANSWER_MS;
     const waitMs = ctx.progressRequested ? wanted : Math.min(wanted, SILENT_WAIT_CAP_MS);
     const left = () => Math.max(0, waitMs - (Date.now() - t0));
-    // A quick look first (a browser login may just have finished), within the answer time.
-    if (session.current() !== 'authenticated') {
-      await Promise.race([session.refresh(), delay(Math.min(1500, left()))]);
-    }
+    // A fresh look first (a browser login may just have finished, or the session just ended), within the answer time.
+    await Promise.race([session.refresh(), delay(Math.min(1500, left()))]);
     if (session.current() === 'authenticated') {
       return {
         ...sessionOut(ctx.app, session.snapshot()),
