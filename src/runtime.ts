@@ -9,7 +9,7 @@ import { Pacer } from './backends/cpapi/limiter.js';
 import type { Backend } from './broker/backend.js';
 import type { AccountMode } from './broker/types.js';
 import { type Config, ensureHome } from './config/index.js';
-import { createGatewayRuntime, type GatewayRuntime, gatewayEndpoints } from './gateway/index.js';
+import { createGatewayRuntime, type GatewayRuntime, gatewayEndpoints, withManagedPort } from './gateway/index.js';
 import { addSecret, type Logger } from './log.js';
 import type { SimulatorHandle } from './simulator/index.js';
 
@@ -31,6 +31,10 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
   addSecret(config.ibPasswordAuth);
   addSecret(config.ibTotpSecret);
   ensureHome(config.home);
+  // A gateway we run takes a spare port when the default one is busy (and says which).
+  config = await withManagedPort(config, config.backend === 'sim', log, async (port) =>
+    (await import('./gateway/process.js')).portIsFree(port),
+  );
 
   // Capture mode: every exchange with the gateway, redacted, into --capture DIR.
   const recorder = config.capture ? new CaptureWriter(config.capture) : undefined;

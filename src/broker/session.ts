@@ -40,7 +40,14 @@ export interface SessionSnapshot {
   whatToDo: string;
   /** True when ibkr-mcp started this gateway (and will stop it). */
   managedGateway: boolean;
-  login: { method: 'browser' | 'headless'; inProgress: boolean; failuresInARow: number; stopped: boolean };
+  login: {
+    method: 'browser' | 'headless';
+    inProgress: boolean;
+    failuresInARow: number;
+    stopped: boolean;
+    /** The login in progress: its latest step (e.g. "Opened … in your browser", "Could not open a browser"). */
+    step?: string;
+  };
   lastKeepAlive?: string;
   /** Seconds until IB's SSO session ends unless kept alive (from /tickle). */
   ssoExpiresInS?: number;

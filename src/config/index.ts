@@ -26,6 +26,8 @@ const ConfigSchema = z.object({
   requestTimeoutMs: z.number().int(),
   /** True when the gateway URL came from a flag or the environment (a gateway the user runs: never started or stopped by us). */
   gatewayUrlExplicit: z.boolean(),
+  /** True when the user chose the gateway's port (then a busy port is an error, not a reason to take another). */
+  gatewayPortExplicit: z.boolean(),
   gatewayDir: z.string().optional(),
   gatewayDownloadBase: z.url({ protocol: /^https?$/ }),
   gatewaySha256: z
@@ -274,6 +276,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   }
 
   // The original product's IB_GATEWAY_HOST / IB_GATEWAY_PORT build the URL when no URL was given.
+  const portOnly = sources['gatewayUrl'] === 'default' && !values['gatewayHost'] && values['gatewayPort'] !== undefined;
   if (sources['gatewayUrl'] === 'default' && (values['gatewayHost'] || values['gatewayPort'])) {
     const host = (values['gatewayHost'] as string | undefined) ?? 'localhost';
     const port = (values['gatewayPort'] as number | undefined) ?? 5000;
@@ -281,7 +284,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     values['gatewayUrl'] = `${hasScheme ? host : `https://${host}`}:${port}`;
     sources['gatewayUrl'] = sources['gatewayHost'] ?? sources['gatewayPort'] ?? 'default';
   }
-  values['gatewayUrlExplicit'] = sources['gatewayUrl'] !== 'default';
+  // A port alone (--gateway-port, IB_GATEWAY_PORT) is the port of the gateway ibkr-mcp runs; a URL
+  // or a host names a gateway the user runs.
+  values['gatewayUrlExplicit'] = sources['gatewayUrl'] !== 'default' && !(portOnly as boolean);
+  values['gatewayPortExplicit'] = values['gatewayPort'] !== undefined || (values['gatewayUrlExplicit'] as boolean);
   values['gatewayUrl'] = String(values['gatewayUrl'])
     .replace(/\/+$/, '')
     .replace(/\/v1\/api$/, '');

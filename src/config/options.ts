@@ -62,7 +62,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 1,
     max: 65535,
     group: 'Backend',
-    description: "Gateway port (original product's setting); combined with --gateway-host into the gateway URL.",
+    description:
+      "Port of the gateway ibkr-mcp runs (default 5000; when 5000 is busy and no port is given, a free one from 5001 is taken and logged). With --gateway-host: the port of a gateway you run (the original product's setting).",
   },
   {
     key: 'gatewayInsecureTls',
@@ -119,7 +120,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'string',
     default: 'https://api.adoptium.net',
     group: 'Backend',
-    description: 'Where `ibkr-mcp setup --install-java` downloads a Temurin JRE from (Adoptium API).',
+    description:
+      'Where a Temurin JRE is downloaded from (Adoptium API) when no suitable Java is installed: at the first start of the managed gateway, or by `ibkr-mcp setup --install-java`.',
   },
   {
     key: 'keepaliveSeconds',
@@ -236,7 +238,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'string',
     group: 'IB login',
     description:
-      'Chromium or Chrome executable for headless login; default: chromium, chromium-browser, google-chrome on the PATH. Never downloaded by ibkr-mcp.',
+      "Chrome, Chromium or Edge executable for headless login; default: the first found on the PATH or where the platform installs them, else a Chromium that the first headless login installs into ibkr-mcp's cache with playwright's installer.",
   },
   {
     key: 'loginSelectors',

@@ -6,7 +6,7 @@ import type { Backend } from '../broker/backend.js';
 import type { BrokerSession } from '../broker/session.js';
 import { commandFor } from '../config/command.js';
 import { type Config, ConfigError, loadConfig, OPTIONS } from '../config/index.js';
-import { managedPort, wantsManagedGateway } from './index.js';
+import { chooseManagedPort, wantsManagedGateway } from './index.js';
 import { findJava, javaInstallAdvice } from './java.js';
 import { findChromium } from './login-headless.js';
 import { answers, portIsFree } from './process.js';
@@ -55,15 +55,18 @@ export async function doctorChecks(config: Config, connect: DoctorConnect): Prom
   } else {
     add({
       name: 'Java',
-      status: managed ? 'fail' : 'warn',
-      detail: found.rejected.length ? found.rejected.join('; ') : 'not found',
+      status: 'warn',
+      detail: `${found.rejected.length ? found.rejected.join('; ') : 'not found'}${managed ? "; the first start installs a Temurin JRE into ibkr-mcp's cache by itself (SHA-256 verified)" : ''}`,
       fix: javaInstallAdvice(),
     });
   }
 
-  const port = managedPort(config);
   let url = config.gatewayUrl;
+  let port = 0;
   if (managed) {
+    // The same choice the server makes at start: the configured port, or a spare one when the default is busy.
+    const chosen = await chooseManagedPort(config, portIsFree);
+    port = chosen.port;
     url = `https://127.0.0.1:${port}`;
     const dir = config.gatewayDir ?? gatewayCachePaths(config.home).dir;
     const check = checkGatewayDir(dir);
@@ -72,23 +75,30 @@ export async function doctorChecks(config: Config, connect: DoctorConnect): Prom
         ? { name: 'Gateway distribution', status: 'pass', detail: check.layout.dir }
         : {
             name: 'Gateway distribution',
-            status: 'fail',
+            status: config.gatewayDir ? 'fail' : 'info',
             detail: `${dir}: missing ${check.missing.join(', ')}`,
             fix: config.gatewayDir
               ? 'Point --gateway-dir at the unpacked clientportal.gw folder.'
-              : `Run \`${commandFor('setup')}\` to download it (it also downloads on first use).`,
+              : `The first start downloads it; or run \`${commandFor('setup')}\` to download it now.`,
           },
     );
-    const free = await portIsFree(port);
+    const free = chosen.busy !== undefined || (await portIsFree(port));
     add(
-      free
-        ? { name: 'Gateway port', status: 'pass', detail: `${port} is free for ibkr-mcp's gateway` }
-        : {
+      chosen.busy !== undefined
+        ? {
             name: 'Gateway port',
-            status: 'warn',
-            detail: `${port} is in use`,
-            fix: `Fine if a running ibkr-mcp holds it; otherwise another program does: choose another with --gateway-port, or use that gateway with --gateway-url https://localhost:${port}.`,
-          },
+            status: 'info',
+            detail: `${chosen.busy} is in use by another program; ibkr-mcp's gateway will use port ${port} (log in at https://localhost:${port})`,
+            fix: `To use a gateway you run on ${chosen.busy} instead, pass --gateway-url https://localhost:${chosen.busy}.`,
+          }
+        : free
+          ? { name: 'Gateway port', status: 'pass', detail: `${port} is free for ibkr-mcp's gateway` }
+          : {
+              name: 'Gateway port',
+              status: 'warn',
+              detail: `${port} (chosen with --gateway-port) is in use`,
+              fix: `Fine if a running ibkr-mcp holds it; otherwise another program does: choose a free port with --gateway-port, or use that gateway with --gateway-url https://localhost:${port}.`,
+            },
     );
   } else {
     add({ name: 'Gateway distribution', status: 'info', detail: `you run the gateway yourself at ${url}` });
@@ -175,15 +185,17 @@ export async function doctorChecks(config: Config, connect: DoctorConnect): Prom
     }
   }
 
-  const chromium = findChromium(config.chromiumPath);
+  const chromium = findChromium(config.chromiumPath, process.env, { cacheDir: cache });
   add(
     chromium
       ? { name: 'Chromium (headless login)', status: 'pass', detail: chromium }
       : {
           name: 'Chromium (headless login)',
-          status: config.ibHeadlessMode ? 'fail' : 'info',
-          detail: config.chromiumPath ? `${config.chromiumPath} does not exist` : 'not found on the PATH',
-          fix: 'Needed only for IB_HEADLESS_MODE: install Chromium (apt-get install chromium) or pass --chromium-path.',
+          status: config.chromiumPath && config.ibHeadlessMode ? 'fail' : 'info',
+          detail: config.chromiumPath
+            ? `${config.chromiumPath} does not exist`
+            : "no Chrome, Chromium or Edge found; the first headless login installs Chromium into ibkr-mcp's cache (playwright's installer)",
+          fix: 'Needed only for IB_HEADLESS_MODE: install Chrome or Chromium (apt-get install chromium) or pass --chromium-path.',
         },
   );
   if (config.ibHeadlessMode && (!config.ibUsername || !config.ibPasswordAuth)) {

@@ -36,6 +36,43 @@ export function managedPort(config: Config): number {
   return Number(u.port || (u.protocol === 'https:' ? 443 : 80));
 }
 
+/** Ports tried, in order, when the managed gateway's default port is busy. */
+const SPARE_PORTS = Array.from({ length: 20 }, (_, i) => 5001 + i);
+
+/**
+ * The port the managed gateway will use: the configured one; or, when the user did not choose
+ * one and the default is busy (another gateway, AirPlay on macOS), the first free spare port.
+ * `busy` is set when the default was taken, so the caller can say which port it uses instead.
+ */
+export async function chooseManagedPort(
+  config: Config,
+  isFree: (port: number) => Promise<boolean>,
+): Promise<{ port: number; busy?: number }> {
+  const port = managedPort(config);
+  if (config.gatewayPortExplicit || (await isFree(port))) return { port };
+  for (const p of SPARE_PORTS) if (p !== port && (await isFree(p))) return { port: p, busy: port };
+  return { port };
+}
+
+/** The configuration with the managed gateway on a free port (unchanged when not managed). */
+export async function withManagedPort(
+  config: Config,
+  simulated: boolean,
+  log: Logger,
+  isFree: (port: number) => Promise<boolean>,
+): Promise<Config> {
+  if (simulated || !wantsManagedGateway(config)) return config;
+  const { port, busy } = await chooseManagedPort(config, isFree);
+  if (busy === undefined) return config;
+  log.warn(`port ${busy} is in use by another program; ibkr-mcp's gateway uses port ${port} instead`, {
+    busy,
+    port,
+  });
+  const u = new URL(config.gatewayUrl);
+  u.port = String(port);
+  return { ...config, gatewayUrl: u.origin };
+}
+
 /** Where the gateway answers: API requests, the user's login page, and whether we run it. */
 export interface GatewayEndpoints {
   managed: boolean;
@@ -84,14 +121,17 @@ export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntim
   const driver = opts.simulated
     ? undefined
     : headless
-      ? lazyHeadlessLogin({
-          username: config.ibUsername,
-          password: config.ibPasswordAuth,
-          paper: config.ibPaperTrading,
-          totpSecret: config.ibTotpSecret,
-          chromiumPath: config.chromiumPath,
-          selectors: mergeSelectors(config.loginSelectors),
-        })
+      ? lazyHeadlessLogin(
+          {
+            username: config.ibUsername,
+            password: config.ibPasswordAuth,
+            paper: config.ibPaperTrading,
+            totpSecret: config.ibTotpSecret,
+            chromiumPath: config.chromiumPath,
+            selectors: mergeSelectors(config.loginSelectors),
+          },
+          config.home,
+        )
       : browserLogin({ open: config.openBrowser });
   const session = new SessionManager({
     broker: opts.broker,
@@ -107,6 +147,8 @@ export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntim
     // Log in at start like the original product: headless always; the browser only for a gateway we
     // started (a gateway the user runs is theirs to log in to; the authenticate tool opens the page).
     autoLogin: !opts.simulated && (headless || (config.openBrowser && managed)),
+    // After IB's daily reset or a gateway restart: again by itself only when nobody is needed.
+    reloginOnExpiry: headless && Boolean(config.ibUsername && config.ibPasswordAuth && config.ibTotpSecret),
   });
 
   let gateway: GatewayProcess | undefined;
@@ -117,35 +159,62 @@ export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntim
   if (managed) {
     provisioning = (async () => {
       // Loaded only here: provisioning, Java and the process supervisor are for a gateway we run.
-      const [{ progressPrinter }, { findJava, javaInstallAdvice }, { GatewayProcess }, { cacheDir, provisionGateway }] =
-        await Promise.all([
-          import('./download.js'),
-          import('./java.js'),
-          import('./process.js'),
-          import('./provision.js'),
-        ]);
+      const [
+        { progressPrinter },
+        { findJava, installJava, javaInstallAdvice },
+        { GatewayProcess },
+        { cacheDir, provisionGateway },
+      ] = await Promise.all([
+        import('./download.js'),
+        import('./java.js'),
+        import('./process.js'),
+        import('./provision.js'),
+      ]);
       const cache = cacheDir(config.home);
+      // Every progress line goes to the log and to get_connection_status (the state's note).
+      const say = (line: string) => {
+        log.info(line);
+        session.starting(line);
+      };
       const prov = await provisionGateway({
         gatewayDir: config.gatewayDir,
         home: config.home,
         downloadBase: config.gatewayDownloadBase,
         sha256: config.gatewaySha256,
-        progress: progressPrinter('ibkr-mcp: downloading the IB gateway', (s) => log.info(s.trim())),
-        log: (line) => log.info(line),
+        progress: progressPrinter("Downloading IB's Client Portal gateway", (s) => say(s.trim())),
+        log: say,
         signal,
       });
       signal.throwIfAborted();
       const found = await findJava({ cacheDir: cache, signal });
       signal.throwIfAborted();
-      if (!found.java) {
-        session.fail(
-          `${javaInstallAdvice()}${found.rejected.length ? ` Rejected: ${found.rejected.join('; ')}.` : ''}`,
+      let java = found.java;
+      if (!java) {
+        // Nothing suitable installed: a verified Temurin JRE into our cache, once (later starts find it there).
+        say(
+          `No suitable Java found${found.rejected.length ? ` (${found.rejected.join('; ')})` : ''}; installing a Temurin JRE from Adoptium into ${cache} (SHA-256 verified).`,
         );
-        return;
+        try {
+          java = await installJava({
+            base: config.javaDownloadBase,
+            cacheDir: cache,
+            progress: progressPrinter('Downloading Java (Temurin JRE)', (s) => say(s.trim())),
+            log: say,
+            signal,
+          });
+          say(`Java ${java.version} installed at ${java.path}.`);
+        } catch (err) {
+          signal.throwIfAborted();
+          session.fail(
+            `Java could not be installed automatically: ${(err as Error).message} ${javaInstallAdvice()}${found.rejected.length ? ` Rejected: ${found.rejected.join('; ')}.` : ''}`,
+          );
+          return;
+        }
+        signal.throwIfAborted();
       }
       gateway = new GatewayProcess({
         layout: prov.layout,
-        javaPath: found.java.path,
+        javaPath: java.path,
         port,
         runDir: join(config.home, 'gateway-run'),
         log: log.child({ mod: 'gateway' }),
@@ -186,12 +255,14 @@ export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntim
 }
 
 /** The headless login, loaded (with the browser driver and TOTP) at the first login. */
-function lazyHeadlessLogin(opts: HeadlessOptions): LoginDriver {
+function lazyHeadlessLogin(opts: HeadlessOptions, home: string): LoginDriver {
   let driver: Promise<LoginDriver> | undefined;
   return {
     method: 'headless',
     async run(ctx) {
-      driver ??= import('./login-headless.js').then((m) => m.headlessLogin(opts));
+      driver ??= Promise.all([import('./login-headless.js'), import('./provision.js')]).then(([m, p]) =>
+        m.headlessLogin({ ...opts, cacheDir: p.cacheDir(home) }),
+      );
       return (await driver).run(ctx);
     },
   };

@@ -1,6 +1,6 @@
 /**
- * Java for IB's gateway: JAVA_HOME, then `java` on the PATH, then a JRE that
- * `ibkr-mcp setup --install-java` put under our cache. IB needs Java 8 update 192 or newer.
+ * Java for IB's gateway: JAVA_HOME, then `java` on the PATH, then a JRE that ibkr-mcp installed
+ * under our cache (by itself at the first start of the managed gateway, or `setup --install-java`). IB needs Java 8 update 192 or newer.
  * Installing downloads a Temurin JRE from Adoptium and verifies its published SHA-256.
  */
 import { execFile, spawnSync } from 'node:child_process';
@@ -181,6 +181,8 @@ export async function installJava(opts: {
   featureVersion?: number;
   progress?: ProgressFn;
   log?: (line: string) => void;
+  /** Cancels the install (a shutdown). */
+  signal?: AbortSignal;
 }): Promise<JavaInfo> {
   const { os, arch } = adoptiumPlatform(opts.platform, opts.arch);
   const feature = opts.featureVersion ?? 17;
@@ -188,7 +190,9 @@ export async function installJava(opts: {
   opts.log?.(`Asking Adoptium for the Temurin ${feature} JRE for ${os}/${arch}: ${api}`);
   let assets: AdoptiumAsset[];
   try {
-    const res = await fetch(api, { signal: AbortSignal.timeout(30_000) });
+    const res = await fetch(api, {
+      signal: opts.signal ? AbortSignal.any([opts.signal, AbortSignal.timeout(30_000)]) : AbortSignal.timeout(30_000),
+    });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     assets = (await res.json()) as AdoptiumAsset[];
   } catch (err) {
@@ -208,7 +212,8 @@ export async function installJava(opts: {
   mkdirSync(root, { recursive: true, mode: 0o700 });
   const archive = join(opts.cacheDir, 'downloads', pkg.name);
   opts.log?.(`Downloading ${pkg.link}`);
-  await download(pkg.link, archive, { sha256: pkg.checksum, progress: opts.progress });
+  await download(pkg.link, archive, { sha256: pkg.checksum, progress: opts.progress, signal: opts.signal });
+  opts.signal?.throwIfAborted();
   opts.log?.(`SHA-256 verified: ${pkg.checksum.toLowerCase()}`);
   const tmp = join(root, `.unpack-${process.pid}-${Date.now()}`);
   const final = join(root, release);

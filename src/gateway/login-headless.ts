@@ -5,17 +5,17 @@
  * most one code per 30-second window. The browser is closed on every outcome. Credentials go
  * only into the page's fields: never to logs, disk, or the browser's environment.
  */
-import { existsSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import * as OTPAuth from 'otpauth';
 import type { Browser, Page } from 'playwright-core';
 import { untrusted } from '../broker/untrusted.js';
 import { childEnv } from './child-env.js';
+import { findChromium, installChromium } from './chromium.js';
 import { own } from './cleanup.js';
 import { sleep } from './login-browser.js';
 import { DEFAULT_SELECTORS, type LoginSelectors } from './login-selectors.js';
 import type { LoginContext, LoginDriver, LoginOutcome } from './session-types.js';
 
+export { findChromium } from './chromium.js';
 export { DEFAULT_SELECTORS, type LoginSelectors, mergeSelectors } from './login-selectors.js';
 
 export const CHROMIUM_FLAGS = [
@@ -28,31 +28,6 @@ export const CHROMIUM_FLAGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
-
-const CHROMIUM_NAMES = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable', 'chrome'];
-const CHROMIUM_PATHS: Partial<Record<NodeJS.Platform, string[]>> = {
-  darwin: [
-    '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome',
-    '/Applications/Chromium.app/Contents/MacOS/Chromium',
-  ],
-  win32: [
-    'C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe',
-    'C:\\Program Files (x86)\\Google\\Chrome\\Application\\chrome.exe',
-  ],
-};
-
-/** The Chromium to use: the configured one, else the first on the PATH or in the usual places. */
-export function findChromium(configured?: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (configured) return existsSync(configured) ? configured : undefined;
-  for (const dir of (env['PATH'] ?? '').split(delimiter)) {
-    if (!dir) continue;
-    for (const n of CHROMIUM_NAMES) {
-      const p = join(dir, process.platform === 'win32' ? `${n}.exe` : n);
-      if (existsSync(p)) return p;
-    }
-  }
-  return (CHROMIUM_PATHS[process.platform] ?? []).find((p) => existsSync(p));
-}
 
 /**
  * TOTP codes, at most one per time window: a second code in the same window would be the same
@@ -97,6 +72,10 @@ export interface HeadlessOptions {
   selectors?: LoginSelectors;
   /** Most TOTP codes one login may submit (default 2). */
   maxTotpCodes?: number;
+  /** ibkr-mcp's cache: a browser installed there is used, and one is installed there when none is found. */
+  cacheDir?: string;
+  /** Replaces playwright's installer (tests). */
+  installer?: string[];
 }
 
 async function visible(page: Page, selector: string): Promise<boolean> {
@@ -144,14 +123,36 @@ export function headlessLogin(opts: HeadlessOptions): LoginDriver {
           reason: 'Headless login needs IB_USERNAME and IB_PASSWORD_AUTH (or --ib-username / --ib-password-auth).',
         };
       }
-      const exe = findChromium(opts.chromiumPath);
+      let exe = findChromium(opts.chromiumPath, process.env, { cacheDir: opts.cacheDir });
+      if (!exe && opts.chromiumPath) {
+        return { ok: false, kind: 'setup', reason: `--chromium-path ${opts.chromiumPath} does not exist.` };
+      }
+      if (!exe && opts.cacheDir) {
+        ctx.progress(
+          'No Chrome, Chromium or Edge found: installing Chromium for the headless login (once, into the ibkr-mcp cache).',
+        );
+        try {
+          exe = await installChromium({
+            cacheDir: opts.cacheDir,
+            progress: (line) => ctx.progress(`Installing Chromium: ${line}`),
+            signal: ctx.signal,
+            ...(opts.installer ? { command: opts.installer } : {}),
+          });
+          ctx.log.info('headless login: Chromium installed', { path: exe });
+        } catch (err) {
+          return {
+            ok: false,
+            kind: 'setup',
+            reason: `${(err as Error).message}. Install Chrome or Chromium (Debian/Ubuntu: apt-get install chromium), or pass --chromium-path.`,
+          };
+        }
+      }
       if (!exe) {
         return {
           ok: false,
           kind: 'setup',
-          reason: opts.chromiumPath
-            ? `--chromium-path ${opts.chromiumPath} does not exist.`
-            : 'No Chromium or Chrome found on the PATH for headless login. Install it (Debian/Ubuntu: apt-get install chromium) or pass --chromium-path; ibkr-mcp never downloads a browser.',
+          reason:
+            'No Chrome, Chromium or Edge found for headless login. Install one (Debian/Ubuntu: apt-get install chromium) or pass --chromium-path.',
         };
       }
       const { chromium } = await import('playwright-core');

@@ -52,6 +52,12 @@ export interface SessionManagerOptions {
   authTimeoutMs?: number;
   /** Open the login page automatically the first time a login is needed (browser method). */
   autoLogin?: boolean;
+  /**
+   * Log in again by itself when a session that was up ends (IB's daily reset, a gateway restart):
+   * only for a headless login that needs nobody (credentials and a TOTP secret). The three-failures
+   * stop still applies.
+   */
+  reloginOnExpiry?: boolean;
   now?: () => number;
 }
 
@@ -87,6 +93,8 @@ export class SessionManager extends EventEmitter {
   private everAuthenticated = false;
   private authenticatedAt: number | undefined;
   private keepTimer: NodeJS.Timeout | undefined;
+  private watchTimer: NodeJS.Timeout | undefined;
+  private loginStep: string | undefined;
   private keepFailures = 0;
   private lastInitAt = 0;
   private loginFlight: Promise<LoginOutcome> | undefined;
@@ -133,6 +141,7 @@ export class SessionManager extends EventEmitter {
         inProgress: this.loginFlight !== undefined,
         failuresInARow: this.failures,
         stopped: this.loginStopped,
+        ...(this.loginFlight && this.loginStep ? { step: this.loginStep } : {}),
       },
       ...this.extra,
     };
@@ -152,6 +161,10 @@ export class SessionManager extends EventEmitter {
         if (this.loginStopped) {
           return `Headless login stopped after ${MAX_FAILED_LOGINS} failed attempts in a row, to protect the account from IB's lockout. Check IB_USERNAME / IB_PASSWORD_AUTH / IB_TOTP_SECRET, log in once at ${this.loginUrl} in a browser to clear any IB warning, then restart ibkr-mcp.`;
         }
+        if (this.loginFlight && !headless) {
+          return `Log in at ${this.loginUrl} in a browser on this machine (user name, password, second factor); ibkr-mcp notices the login by itself.`;
+        }
+        if (this.loginFlight) return 'A headless login is running; wait a few seconds and check again.';
         return headless
           ? `Call the authenticate tool to log in headlessly (approve the IB app notification if asked), or log in at ${this.loginUrl} in a browser on this machine.`
           : `Open ${this.loginUrl} in a browser on this machine and log in (user name, password, second factor), or call the authenticate tool, which opens it; then retry.`;
@@ -184,11 +197,15 @@ export class SessionManager extends EventEmitter {
     this.s = state;
     if (state === 'authenticated') this.startKeepAlive();
     else this.stopKeepAlive();
+    this.watch(state);
     if (changed) {
       this.log.info('ib session state', { from: prev, to: state, reason: extra.reason, note: extra.note });
       this.emit('change', this.snapshot(), prev);
       if ((state === 'login_required' || state === 'expired') && this.opts.autoLogin && !this.autoLoginDone) {
         this.autoLoginDone = true;
+        void this.login().catch(() => {});
+      } else if (state === 'expired' && this.opts.reloginOnExpiry && !this.loginStopped) {
+        this.log.info('logging in again by itself (headless, TOTP)', { after: prev });
         void this.login().catch(() => {});
       }
     }
@@ -211,6 +228,11 @@ export class SessionManager extends EventEmitter {
         this.set('failed', { reason: this.gatewayDown });
       }
     });
+  }
+
+  /** Progress of the managed gateway's start-up (download, Java install), shown while it starts. */
+  starting(note: string): void {
+    if (this.s === 'gateway_starting') this.extra.note = note;
   }
 
   /** Reports a failure before the gateway could even start (download, Java, port). */
@@ -383,6 +405,26 @@ export class SessionManager extends EventEmitter {
     this.keepTimer = undefined;
   }
 
+  /**
+   * While the session is down but the gateway runs (login needed, expired, competing), check the
+   * status now and then, so that a login made elsewhere (the browser, TWS logging out) is seen
+   * without waiting for a tool call. Not while a login runs: it checks by itself.
+   */
+  private watch(state: SessionStateName): void {
+    const down = state === 'login_required' || state === 'expired' || state === 'competing_session';
+    if (!down || this.closed) {
+      if (this.watchTimer) clearInterval(this.watchTimer);
+      this.watchTimer = undefined;
+      return;
+    }
+    if (this.watchTimer) return;
+    const every = Math.max(this.opts.keepaliveMs ?? 55_000, 1000);
+    this.watchTimer = setInterval(() => {
+      if (!this.loginFlight && this.gatewayDown === undefined) void this.refresh();
+    }, every);
+    this.watchTimer.unref();
+  }
+
   /** One keep-alive, and act on the auth state it carries. */
   async tickle(): Promise<void> {
     if (this.closed) return;
@@ -482,6 +524,7 @@ export class SessionManager extends EventEmitter {
       const listeners = new Set<(m: string) => void>();
       const ac = new AbortController();
       this.loginAbort = ac;
+      this.loginStep = undefined;
       const flight = (async (): Promise<LoginOutcome> => {
         const ctx: LoginContext = {
           loginUrl: this.loginUrl,
@@ -497,6 +540,7 @@ export class SessionManager extends EventEmitter {
             if (this.current() !== 'authenticated') this.set('awaiting_second_factor', { note: how });
           },
           progress: (m) => {
+            this.loginStep = m;
             for (const l of listeners) l(m);
           },
         };
@@ -521,6 +565,7 @@ export class SessionManager extends EventEmitter {
       })().finally(() => {
         this.loginFlight = undefined;
         this.loginProgress = undefined;
+        this.loginStep = undefined;
       });
       this.loginFlight = flight;
       this.loginProgress = listeners;
@@ -565,6 +610,8 @@ export class SessionManager extends EventEmitter {
   async close(): Promise<void> {
     this.closed = true;
     this.stopKeepAlive();
+    if (this.watchTimer) clearInterval(this.watchTimer);
+    this.watchTimer = undefined;
     this.loginAbort?.abort();
     const flight = this.loginFlight;
     if (flight) await Promise.race([flight.catch(() => {}), new Promise((r) => setTimeout(r, 5000).unref())]);

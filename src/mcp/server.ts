@@ -49,6 +49,7 @@ function contextFor(app: App, mcp: ServerContext, attached: ContentBlock[] = [])
   return {
     app,
     signal: mcp.mcpReq.signal,
+    progressRequested: token !== undefined,
     mcp,
     attach: (block) => {
       attached.push(block);

@@ -4,6 +4,7 @@
  * authenticated are refused at once with the same state and what to do.
  */
 import * as z from 'zod';
+import { BrokerError } from '../broker/errors.js';
 import { SESSION_STATES, type SessionSnapshot } from '../broker/session.js';
 import { idents } from '../broker/untrusted.js';
 import type { App } from '../runtime.js';
@@ -23,6 +24,10 @@ const SessionOut = z.object({
   managedGateway: z.boolean().describe('ibkr-mcp started this gateway and stops it on exit'),
   loginMethod: z.enum(['browser', 'headless']),
   loginInProgress: z.boolean(),
+  loginStep: z
+    .string()
+    .optional()
+    .describe('The login in progress: its latest step, e.g. whether a browser was opened'),
   failedLoginsInARow: z.number().int(),
   lastKeepAlive: z.string().optional(),
   ssoExpiresInS: z.number().optional(),
@@ -42,6 +47,7 @@ function sessionOut(app: App, snap: SessionSnapshot): SessionOutT {
     managedGateway: snap.managedGateway,
     loginMethod: snap.login.method,
     loginInProgress: snap.login.inProgress,
+    ...compact({ loginStep: snap.login.step }),
     failedLoginsInARow: snap.login.failuresInARow,
     ...compact({
       loginUrl: snap.loginUrl,
@@ -62,6 +68,7 @@ function renderSession(s: SessionOutT): string {
   const lines = [`IB session: ${s.state}${s.mode ? ` (${s.mode})` : ''} since ${s.since}`];
   if (s.accounts?.length) lines.push(`Accounts: ${idents(s.accounts)}`);
   if (s.loginUrl) lines.push(`Login: ${s.loginUrl}`);
+  if (s.loginStep) lines.push(`Login in progress: ${s.loginStep}`);
   if (s.reason) lines.push(`Reason: ${s.reason}`);
   if (s.note) lines.push(`Note: ${s.note}`);
   if (s.gatewayProcess) {
@@ -94,14 +101,22 @@ export const getConnectionStatus = defineTool({
 });
 
 const AuthOut = SessionOut.extend({
-  outcome: z.enum(['authenticated', 'in_progress', 'failed']),
+  outcome: z.enum(['authenticated', 'in_progress']),
   message: z.string(),
 });
+
+/** How long authenticate waits for the login by default before it answers (the login goes on). */
+export const AUTH_ANSWER_MS = 2000;
+/** The longest wait without a progress token: clients give up on a silent call at about 60 s. */
+const SILENT_WAIT_CAP_MS = 45_000;
+/** Progress notifications while waiting, so that a client that resets its timeout on progress waits. */
+const HEARTBEAT_MS = 5000;
 
 export const authenticate = defineTool({
   name: 'authenticate',
   title: 'Log in to IB',
-  description: "Log in to IB (headless, or the login page in the user's browser) and wait for the session.",
+  description:
+    "Start the IB login (headless, or the login page in the user's browser) and answer within about 2 s with its state and what the human must do (open the URL, approve the second factor); the login goes on in the background, and get_connection_status follows it.",
   toolset: 'session',
   kind: 'write',
   input: z.object({
@@ -111,12 +126,19 @@ export const authenticate = defineTool({
       .min(0)
       .max(600)
       .optional()
-      .describe('Default IB_AUTH_TIMEOUT; 0 starts the login and returns'),
+      .describe(
+        'Wait up to this long for the login to finish before answering (default 2). Without a progress token the wait is capped at 45 s.',
+      ),
   }),
   output: AuthOut,
   async handle(args, ctx) {
     const session = ctx.app.gateway.session;
-    if (session.current() !== 'authenticated') await session.refresh();
+    const t0 = Date.now();
+    const wanted = args.waitSeconds !== undefined ? args.waitSeconds * 1000 : AUTH_ANSWER_MS;
+    const waitMs = ctx.progressRequested ? wanted : Math.min(wanted, SILENT_WAIT_CAP_MS);
+    const left = () => Math.max(0, waitMs - (Date.now() - t0));
+    // A fresh look first (a browser login may just have finished, or the session just ended), within the answer time.
+    await Promise.race([session.refresh(), delay(Math.min(1500, left()))]);
     if (session.current() === 'authenticated') {
       return {
         ...sessionOut(ctx.app, session.snapshot()),
@@ -124,33 +146,56 @@ export const authenticate = defineTool({
         message: 'Already authenticated.',
       };
     }
+    let answered = false;
     let step = 0;
-    const flight = session.login({
-      progress: (m) => {
-        step += 1;
-        void ctx.progress(step, undefined, m);
-      },
-      signal: ctx.signal,
-    });
-    // By default wait for the login's own outcome: its time limit plus browser start and shutdown.
-    const waitMs =
-      args.waitSeconds !== undefined ? args.waitSeconds * 1000 : (ctx.app.config.ibAuthTimeout + 20) * 1000;
-    const outcome = await Promise.race([
-      flight,
-      new Promise<undefined>((r) => setTimeout(() => r(undefined), waitMs).unref()),
-    ]);
-    const snap = sessionOut(ctx.app, session.snapshot());
-    if (!outcome) {
-      return {
-        ...snap,
-        outcome: 'in_progress' as const,
-        message: 'The login is still running; call get_connection_status to follow it.',
-      };
+    const notify = (m: string) => {
+      if (answered) return;
+      step += 1;
+      void ctx.progress(step, undefined, m);
+    };
+    const flight = session.login({ progress: notify });
+    const heartbeat = ctx.progressRequested
+      ? setInterval(() => notify(`Waiting for the IB login: ${session.snapshot().whatToDo}`), HEARTBEAT_MS)
+      : undefined;
+    heartbeat?.unref();
+    let outcome: Awaited<typeof flight> | undefined;
+    try {
+      outcome = await Promise.race([flight, delay(left(), ctx.signal).then(() => undefined)]);
+    } finally {
+      answered = true;
+      if (heartbeat) clearInterval(heartbeat);
     }
-    if (outcome.ok) return { ...snap, outcome: 'authenticated' as const, message: outcome.message ?? 'Logged in.' };
-    return { ...snap, outcome: 'failed' as const, message: outcome.reason };
+    const snap = sessionOut(ctx.app, session.snapshot());
+    if (outcome && !outcome.ok) {
+      // An honest failure: the client sees isError, with the state and what to do.
+      throw new BrokerError(
+        snap.state === 'competing_session' ? 'COMPETING_SESSION' : 'NOT_AUTHENTICATED',
+        `IB login failed: ${outcome.reason} (session: ${snap.state}).`,
+        { hint: snap.whatToDo, details: { session: { state: snap.state, loginUrl: snap.loginUrl } } },
+      );
+    }
+    if (outcome?.ok) return { ...snap, outcome: 'authenticated' as const, message: outcome.message ?? 'Logged in.' };
+    return {
+      ...snap,
+      outcome: 'in_progress' as const,
+      message: `The login goes on in the background. ${snap.loginStep ? `${snap.loginStep} ` : ''}${snap.whatToDo} Call get_connection_status to follow it.`,
+    };
   },
   render: (r) => `${r.outcome === 'authenticated' ? 'Logged in.' : r.message}\n${renderSession(r)}`,
 });
+
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    t.unref();
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
 
 export const SESSION_TOOLS = [getConnectionStatus, authenticate] as const;

@@ -16,6 +16,8 @@ export interface ToolContext {
   signal: AbortSignal;
   /** Sends a progress notification when the client asked for progress; otherwise a no-op. */
   progress(progress: number, total?: number, message?: string): Promise<void>;
+  /** True when the client asked for progress (a progress token): a long wait can then report as it goes. */
+  progressRequested?: boolean;
   /** The raw SDK context, for elicitation and the like. */
   mcp: ServerContext;
   /** Capabilities the client declared (elicitation, …), when known. */

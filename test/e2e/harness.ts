@@ -26,6 +26,8 @@ export interface StartOptions {
   /** Simulator options; `false` runs the server with --backend sim (its own in-process simulator). */
   sim?: SimulatorOptions | false;
   args?: string[];
+  /** Replaces the backend arguments the harness adds (e.g. [] to test a configuration as a user writes it). */
+  backendArgs?: string[];
   /** Node options before the script, e.g. the V8 flags the `ibkr-mcp` binary's shebang passes. */
   nodeArgs?: string[];
   env?: Record<string, string>;
@@ -74,7 +76,8 @@ export function foreground(stats: { byEndpoint: Record<string, number> }): numbe
 export async function startServer(opts: StartOptions = {}): Promise<Harness> {
   const home = mkdtempSync(join(tmpdir(), 'ibkr-mcp-e2e-'));
   const sim = opts.sim === false ? undefined : await startSimulator({ port: 0, seed: 7, ...(opts.sim ?? {}) });
-  const backendArgs = sim ? ['--backend', 'gateway', '--gateway-url', sim.url] : ['--backend', 'sim'];
+  const backendArgs =
+    opts.backendArgs ?? (sim ? ['--backend', 'gateway', '--gateway-url', sim.url] : ['--backend', 'sim']);
   const env: Record<string, string> = { ...getDefaultEnvironment(), IBKR_MCP_HOME: home, ...(opts.env ?? {}) };
   const transport = new StdioClientTransport({
     command: process.execPath,
