@@ -116,7 +116,7 @@ export const authenticate = defineTool({
   name: 'authenticate',
   title: 'Log in to IB',
   description:
-    "Start the IB login (headless, or the login page in the user's browser) and answer within about 2 s with its state and what the human must do (open the URL, approve the second factor); the login goes on in the background, and get_connection_status follows it.",
+    'Start the IB login; answers in ~2 s with its state and what the human must do (URL, second factor) while it goes on; get_connection_status follows it.',
   toolset: 'session',
   kind: 'write',
   input: z.object({
@@ -126,9 +126,7 @@ export const authenticate = defineTool({
       .min(0)
       .max(600)
       .optional()
-      .describe(
-        'Wait up to this long for the login to finish before answering (default 2). Without a progress token the wait is capped at 45 s.',
-      ),
+      .describe('Seconds to wait for the login (default 2; 45 at most without progress)'),
   }),
   output: AuthOut,
   async handle(args, ctx) {
