@@ -268,14 +268,16 @@ describe('order service against the simulator', () => {
     const r = await rig();
     const ask = (await r.backend.snapshot([r.aapl.conid], ['ask']))[0]!.values.ask as number;
     const px = Math.round(ask * 0.98 * 100) / 100;
+    // Prices as a client sends them: decimals, not float arithmetic (the tick check is exact).
+    const lower = Math.round((px - 0.5) * 100) / 100;
     const o = await r.svc.send(await r.svc.prepare(draft(r.aapl, { orderType: 'LMT', limitPrice: px, tif: 'GTC' })));
     const m = await r.svc.send(
-      await r.svc.prepareModify({ orderId: o.orderId!, limitPrice: px - 0.5, quantity: 12 }, async () => r.aapl),
+      await r.svc.prepareModify({ orderId: o.orderId!, limitPrice: lower, quantity: 12 }, async () => r.aapl),
     );
     assert.equal(m.status, 'submitted');
     const st = await r.backend.orderStatus(o.orderId!);
     assert.equal(st.quantity, 12);
-    assert.equal(st.limitPrice, px - 0.5);
+    assert.equal(st.limitPrice, lower);
     assert.equal(r.svc.journal.get(o.order.clientOrderId)?.modifications?.length, 1);
     await r.svc
       .send(await r.svc.prepare(draft(r.msft, { orderType: 'LMT', limitPrice: 100, quantity: 1, tif: 'GTC' })))
@@ -459,7 +461,9 @@ describe('attacks on the order flow (issue 11)', () => {
     assert.equal(placed.kind, 'placed');
     const orderId = placed.kind === 'placed' ? placed.orders[0]!.orderId : '';
     const before = r.svc.journal.attemptsSince(0);
-    const m = await r.svc.send(await r.svc.prepareModify({ orderId, limitPrice: px - 1 }, async () => r.msft));
+    const m = await r.svc.send(
+      await r.svc.prepareModify({ orderId, limitPrice: Math.round((px - 1) * 100) / 100 }, async () => r.msft),
+    );
     assert.equal(m.status, 'submitted', m.message);
     const e = r.svc.journal.byOrderId(orderId);
     assert.equal(e?.foreign, true);
