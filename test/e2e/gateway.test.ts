@@ -263,7 +263,7 @@ describe('headless login against the simulator login page', {
     await simRequest(sim, '/sim/login-config', { password: 'pw-1', secondFactor: 'none', reset: true });
     const h = await serverFor({ IB_PASSWORD_AUTH: 'pw-1', IB_PAPER_TRADING: 'true' });
     try {
-      const r = await h.callTool('authenticate', {});
+      const r = await h.callTool('authenticate', { waitSeconds: 30 });
       assert.equal(r.isError, false, r.text);
       assert.equal(r.structured.outcome, 'authenticated', r.text);
       assert.equal(r.structured.state, 'authenticated');
@@ -288,7 +288,7 @@ describe('headless login against the simulator login page', {
     });
     const h = await serverFor({ IB_PASSWORD_AUTH: 'pw-2', IB_TOTP_SECRET: TOTP });
     try {
-      const r = await h.callTool('authenticate', {});
+      const r = await h.callTool('authenticate', { waitSeconds: 30 });
       assert.equal(r.structured.outcome, 'authenticated', r.text);
       const st = await loginStats();
       assert.equal(st.codesAccepted, 1);
@@ -309,23 +309,29 @@ describe('headless login against the simulator login page', {
     const h = await serverFor({ IB_PASSWORD_AUTH: 'pw-3', IB_AUTH_TIMEOUT: '6' });
     try {
       const progress: string[] = [];
-      const call = h.client.callTool({ name: 'authenticate', arguments: {} }, {
+      const call = h.client.callTool({ name: 'authenticate', arguments: { waitSeconds: 30 } }, {
         onprogress: (p: { message?: string }) => progress.push(p.message ?? ''),
       } as never);
       const waiting = await waitState(h, /awaiting_second_factor/, 10_000);
       assert.match(waiting.whatToDo, /approve/i);
-      const raw = (await call) as { structuredContent: { outcome: string; message: string } };
-      assert.equal(raw.structuredContent.outcome, 'failed');
-      assert.match(raw.structuredContent.message, /second factor was not completed within 6 s/);
+      // A failed login is an honest error result (issue 14).
+      const raw = (await call) as { isError?: boolean; content: Array<{ text: string }> };
+      assert.equal(raw.isError, true);
+      assert.match(raw.content[0]!.text, /second factor was not completed within 6 s/);
       assert.ok(
         progress.some((m) => /IBKR mobile app/.test(m)),
         `progress while waiting: ${JSON.stringify(progress)}`,
       );
-      assert.deepEqual(ourBrowsers(), [], 'the browser is closed after a timeout');
+      // The login answers as it fails; the browser is closed right after.
+      await until(
+        async () => (ourBrowsers().length === 0 ? true : undefined),
+        10_000,
+        'the browser closed after a timeout',
+      );
 
       // Next attempt: approve the push while it waits.
       await simRequest(sim, '/sim/login-config', { reset: true });
-      const second = h.callTool('authenticate', {});
+      const second = h.callTool('authenticate', { waitSeconds: 30 });
       await until(
         async () =>
           ((await simRequest(sim, '/sim/login-config')) as { pending?: string }).pending === 'push' ? true : undefined,
@@ -348,8 +354,8 @@ describe('headless login against the simulator login page', {
       // Start-up login (1) + two tool calls (2, 3); the tool call joins the start-up login if it still runs.
       const outcomes: string[] = [];
       for (let i = 0; i < 4 && (await loginStats()).attempts !== 3; i++) {
-        const r = await h.callTool('authenticate', {});
-        outcomes.push(r.structured.message);
+        const r = await h.callTool('authenticate', { waitSeconds: 30 });
+        outcomes.push(r.text);
       }
       assert.equal((await loginStats()).attempts, 3);
       assert.ok(
@@ -360,9 +366,9 @@ describe('headless login against the simulator login page', {
       assert.match(st.reason, /3 headless logins failed in a row/);
       assert.equal(st.failedLoginsInARow, 3);
       const t0 = Date.now();
-      const fourth = await h.callTool('authenticate', {});
-      assert.equal(fourth.structured.outcome, 'failed');
-      assert.match(fourth.structured.message, /stopped after 3 failed attempts/);
+      const fourth = await h.callTool('authenticate', { waitSeconds: 30 });
+      assert.equal(fourth.isError, true);
+      assert.match(fourth.text, /stopped after 3 failed attempts/);
       assert.ok(Date.now() - t0 < 3000, 'refused at once');
       assert.equal((await loginStats()).attempts, 3, 'no fourth login attempt reached IB');
       const q = await h.callTool('get_quote', { symbol: 'AAPL' });

@@ -151,7 +151,7 @@ describe('secrets canary', { skip: chromiumOk ? false : 'Chromium is not install
   };
 
   test('login with the canaries, then every tool, every error path; no canary anywhere', async () => {
-    const auth = await h.callTool('authenticate', {});
+    const auth = await h.callTool('authenticate', { waitSeconds: 30 });
     check('authenticate', auth);
     assert.equal(auth.structured?.outcome, 'authenticated', auth.text);
     assert.match(h.stderr(), /"level":"debug"/, 'the run is at debug level');
@@ -189,14 +189,14 @@ describe('secrets canary', { skip: chromiumOk ? false : 'Chromium is not install
     // The session expires: the error, then a second headless login with the canaries.
     await simRequest(sim, '/sim/faults', { expireSession: true });
     check('get_quote after expiry', await h.callTool('get_quote', { symbol: 'NVDA' }));
-    const again = await h.callTool('authenticate', {});
+    const again = await h.callTool('authenticate', { waitSeconds: 30 });
     check('authenticate again', again);
     check('get_connection_status', await h.callTool('get_connection_status', { refresh: true }));
 
     // A wrong password configured at the gateway: the login error path.
     await simRequest(sim, '/sim/login-config', { password: 'something-else', reset: true });
     await simRequest(sim, '/sim/session', { authenticated: false });
-    check('authenticate with a rejected password', await h.callTool('authenticate', {}));
+    check('authenticate with a rejected password', await h.callTool('authenticate', { waitSeconds: 30 }));
 
     found.push(...leaks('stderr (log)', h.stderr()));
     for (const f of filesUnder(h.home)) found.push(...leaks(`file ${f}`, readFileSync(f, 'utf8')));
