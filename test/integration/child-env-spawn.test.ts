@@ -78,7 +78,9 @@ describe('children started with secrets in our environment', () => {
     const path = process.env['PATH'];
     process.env['PATH'] = `${bin}${delimiter}${path ?? ''}`;
     try {
-      assert.equal(openInBrowser('https://localhost:5000', 'linux'), true);
+      // A display as a desktop session has one (CI has none); undefined means the opener ran.
+      const env = { ...process.env, DISPLAY: ':99' };
+      assert.equal(await openInBrowser('https://localhost:5000', 'linux', { env }), undefined);
       const end = Date.now() + 5000;
       while (!/--- xdg-open/.test(existsSync(log) ? readFileSync(log, 'utf8') : '') && Date.now() < end) {
         await new Promise((r) => setTimeout(r, 20));
