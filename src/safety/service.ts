@@ -26,7 +26,7 @@ import {
   REAL_TIMERS,
 } from './context.js';
 import { Journal, type JournalEntry, type TradingMode } from './journal.js';
-import type { CancelOutcome, OrderDraft, OrderOutcome, Prepared } from './outcome.js';
+import type { Approval, CancelOutcome, OrderDraft, OrderOutcome, Prepared } from './outcome.js';
 import type { ConfirmationMode, SafetyConfig } from './policy.js';
 import { type ModifyArgs, Preparer } from './prepare.js';
 import { type ReconcileReport, Reconciler } from './reconcile.js';
@@ -128,11 +128,7 @@ export class OrderService {
   }
 
   // send.ts
-  send(
-    prepared: Prepared,
-    opts: CallOptions = {},
-    approval: 'none' | 'token' | 'elicit' = 'none',
-  ): Promise<OrderOutcome> {
+  send(prepared: Prepared, opts: CallOptions = {}, approval: Approval = 'none'): Promise<OrderOutcome> {
     return this.sender.send(prepared, opts, approval);
   }
   confirmReply(replyId: string, confirmed: boolean, opts: CallOptions = {}): Promise<OrderOutcome> {

@@ -54,21 +54,24 @@ export function bodyBool(state: SimState, field: string, v: unknown, def = false
 
 export class ParamError extends Error {}
 
+/** The secdef search's fields, the same whether sent as a query (GET) or a JSON body (POST). */
+const SECDEF_SEARCH_FIELDS: readonly string[] = [
+  'symbol',
+  'secType',
+  'name',
+  'more',
+  'fund',
+  'fundFamilyConidEx',
+  'pattern',
+  'referrer',
+];
+
 /**
  * Query parameters of each endpoint exactly as IB names them ([V3] parameters; [DOCJSON] where
  * [V3] lacks the endpoint). Only endpoints listed here are checked.
  */
 export const QUERY_PARAMS: Record<string, readonly string[]> = {
-  'GET /iserver/secdef/search': [
-    'symbol',
-    'secType',
-    'name',
-    'more',
-    'fund',
-    'fundFamilyConidEx',
-    'pattern',
-    'referrer',
-  ],
+  'GET /iserver/secdef/search': SECDEF_SEARCH_FIELDS,
   'GET /iserver/secdef/strikes': ['conid', 'sectype', 'month', 'exchange'],
   'GET /iserver/secdef/info': ['conid', 'sectype', 'month', 'exchange', 'strike', 'right', 'issuerId', 'filters'],
   'GET /iserver/marketdata/history': [
@@ -98,16 +101,7 @@ export const QUERY_PARAMS: Record<string, readonly string[]> = {
 
 /** Body fields of JSON-bodied endpoints whose case IB checks (a known field in another case is an error). */
 export const BODY_FIELDS: Record<string, readonly string[]> = {
-  'POST /iserver/secdef/search': [
-    'symbol',
-    'secType',
-    'name',
-    'more',
-    'fund',
-    'fundFamilyConidEx',
-    'pattern',
-    'referrer',
-  ],
+  'POST /iserver/secdef/search': SECDEF_SEARCH_FIELDS,
   'POST /iserver/account': ['acctId'],
   'POST /iserver/contract/rules': ['conid', 'isBuy', 'modifyOrder', 'orderId', 'exchange'],
 };
