@@ -69,6 +69,14 @@ async function serve(argv: string[]): Promise<number> {
   }
   const { config } = loaded;
   const log = createLogger({ level: config.logLevel });
+  // A signal before the transport installs its own handlers (the managed gateway may already be
+  // downloading) must still shut down cleanly: remember it, and close once the server is up.
+  let early: string | undefined;
+  const onEarly = (sig: string) => {
+    early = sig;
+  };
+  process.once('SIGTERM', onEarly);
+  process.once('SIGINT', onEarly);
   const { createApp } = await import('./runtime.js');
   const app = await createApp(config, log);
   // Trading safety: confirmation setting check and background reconciliation of the order journal.
@@ -80,6 +88,12 @@ async function serve(argv: string[]): Promise<number> {
           throw err;
         })
       : await (await import('./mcp/stdio.js')).startStdio(app);
+  process.off('SIGTERM', onEarly);
+  process.off('SIGINT', onEarly);
+  if (early) {
+    await server.close();
+    return 0;
+  }
   log.info('ibkr-mcp started', {
     version: SERVER_VERSION,
     transport: config.transport,
