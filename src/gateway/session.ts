@@ -97,6 +97,9 @@ export class SessionManager extends EventEmitter {
   private loginStep: string | undefined;
   private keepFailures = 0;
   private lastInitAt = 0;
+  private initFlight: Promise<boolean> | undefined;
+  /** Counts brokerage sessions re-opened by ssodh/init; an answer asked before the last one is stale. */
+  private reopens = 0;
   private loginFlight: Promise<LoginOutcome> | undefined;
   private failures = 0;
   private loginStopped = false;
@@ -265,13 +268,14 @@ export class SessionManager extends EventEmitter {
   private async doRefresh(): Promise<void> {
     if (this.gatewayDown !== undefined) return;
     let st: AuthState;
+    const askedAt = this.reopens;
     try {
       st = await this.broker.authStatus();
     } catch (err) {
       this.onCheckError(err);
       return;
     }
-    await this.apply(st, 'status');
+    await this.apply(st, 'status', askedAt);
   }
 
   private onCheckError(err: unknown): void {
@@ -321,11 +325,13 @@ export class SessionManager extends EventEmitter {
   }
 
   /** Interprets an auth state from a status check or a keep-alive. */
-  private async apply(st: AuthState, from: 'status' | 'tickle'): Promise<void> {
+  private async apply(st: AuthState, from: 'status' | 'tickle', askedAt: number): Promise<void> {
     if (st.authenticated === true && st.competing !== true) {
       await this.onAuthenticated();
       return;
     }
+    // Asked before the brokerage session was re-opened: that answer is out of date.
+    if (askedAt < this.reopens) return;
     if (st.competing === true && this.opts.allowCompeting !== true) {
       this.broker.reset();
       this.set('competing_session', {
@@ -336,34 +342,48 @@ export class SessionManager extends EventEmitter {
     }
     if (st.connected === true || (st.competing === true && this.opts.allowCompeting === true)) {
       // Logged in to IB (SSO), but no brokerage session: open it, without kicking others out unless allowed.
-      if (this.now() - this.lastInitAt > 5000) {
+      // One attempt at a time: a check that arrives while it runs waits for its outcome instead of
+      // reporting the session lost in the middle of re-opening it.
+      if (!this.initFlight && this.now() - this.lastInitAt > 5000) {
         this.lastInitAt = this.now();
-        try {
-          const compete = this.opts.allowCompeting === true;
-          this.log.info('opening the brokerage session (ssodh/init)', { compete, from });
-          const again = await this.broker.openBrokerageSession(compete);
-          if (again.authenticated === true && again.competing !== true) {
-            this.broker.reset();
-            await this.onAuthenticated();
-            return;
-          }
-          if (again.competing === true) {
-            this.set('competing_session', {
-              reason:
-                'Another IB session (TWS, IB Gateway, IBKR mobile or another browser) holds the brokerage session for this user; ibkr-mcp did not take it over (compete=false).',
-            });
-            return;
-          }
-        } catch (err) {
-          if (!isBrokerError(err) || err.code !== 'NOT_AUTHENTICATED') {
-            this.log.warn('ssodh/init failed', { err: (err as Error)?.message });
-          }
-        }
+        this.initFlight = this.reopenBrokerage(from).finally(() => {
+          this.initFlight = undefined;
+        });
+      }
+      if (this.initFlight) {
+        if (await this.initFlight) return;
       }
       this.lost('the brokerage session could not be opened');
       return;
     }
     this.lost(from === 'tickle' ? 'keep-alive found no session' : 'not logged in');
+  }
+
+  /** ssodh/init once; true when it settled the state (authenticated or competing). */
+  private async reopenBrokerage(from: 'status' | 'tickle'): Promise<boolean> {
+    try {
+      const compete = this.opts.allowCompeting === true;
+      this.log.info('opening the brokerage session (ssodh/init)', { compete, from });
+      const again = await this.broker.openBrokerageSession(compete);
+      if (again.authenticated === true && again.competing !== true) {
+        this.reopens += 1;
+        this.broker.reset();
+        await this.onAuthenticated();
+        return true;
+      }
+      if (again.competing === true) {
+        this.set('competing_session', {
+          reason:
+            'Another IB session (TWS, IB Gateway, IBKR mobile or another browser) holds the brokerage session for this user; ibkr-mcp did not take it over (compete=false).',
+        });
+        return true;
+      }
+    } catch (err) {
+      if (!isBrokerError(err) || err.code !== 'NOT_AUTHENTICATED') {
+        this.log.warn('ssodh/init failed', { err: (err as Error)?.message });
+      }
+    }
+    return false;
   }
 
   private async onAuthenticated(): Promise<void> {
@@ -428,6 +448,7 @@ export class SessionManager extends EventEmitter {
   /** One keep-alive, and act on the auth state it carries. */
   async tickle(): Promise<void> {
     if (this.closed) return;
+    const askedAt = this.reopens;
     try {
       const { auth, ssoExpiresInS } = await this.broker.keepAlive();
       this.keepFailures = 0;
@@ -437,7 +458,7 @@ export class SessionManager extends EventEmitter {
         if (this.s !== 'authenticated') await this.onAuthenticated();
         return;
       }
-      await this.apply(auth, 'tickle');
+      await this.apply(auth, 'tickle', askedAt);
     } catch (err) {
       if (isBrokerError(err) && err.code === 'NOT_AUTHENTICATED') {
         this.lost('keep-alive answered "not authenticated"');
