@@ -11,6 +11,7 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { type SelfSigned, selfSignedCertificate } from './cert.js';
 import { registerControl } from './control.js';
 import { loadReplay } from './replay.js';
 import { type RouteModule, registerAll } from './routes/index.js';
@@ -57,35 +58,12 @@ export interface SimulatorHandle {
   state: SimState;
 }
 
-let certPromise: Promise<{ key: string; cert: string }> | undefined;
+let cert: SelfSigned | undefined;
 
-/** Self-signed certificate for localhost, generated once per process. */
-function certificate(): Promise<{ key: string; cert: string }> {
-  // Loaded on first use: the X.509 libraries cost ~10 MB and ~100 ms that a gateway-backed server never needs.
-  certPromise ??= import('selfsigned')
-    .then(({ generate }) =>
-      generate([{ name: 'commonName', value: 'localhost' }], {
-        keyType: 'ec',
-        curve: 'P-256',
-        algorithm: 'sha256',
-        notAfterDate: new Date(Date.now() + 825 * 86_400_000),
-        extensions: [
-          { name: 'basicConstraints', cA: false },
-          { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-          { name: 'extKeyUsage', serverAuth: true },
-          {
-            name: 'subjectAltName',
-            altNames: [
-              { type: 2, value: 'localhost' },
-              { type: 7, ip: '127.0.0.1' },
-              { type: 7, ip: '::1' },
-            ],
-          },
-        ],
-      }),
-    )
-    .then((p) => ({ key: p.private, cert: p.cert }));
-  return certPromise;
+/** Self-signed certificate for localhost, generated once per process (src/simulator/cert.ts). */
+function certificate(): Promise<SelfSigned> {
+  cert ??= selfSignedCertificate();
+  return Promise.resolve(cert);
 }
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<SimulatorHandle> {
