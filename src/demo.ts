@@ -1,10 +1,14 @@
 /**
- * `ibkr-mcp demo`: starts this server on the simulator as a child process, connects a real
- * MCP client over stdio, calls a short tour of tools and prints what each returned.
+ * `ibkr-mcp demo`: starts this server on the simulator as a child process, speaks MCP to it over
+ * stdio (initialize, tools/list, tools/call: a few lines of JSON-RPC, so that the SDK's client
+ * package is no dependency of the installed server), calls a short tour of tools and prints what
+ * each returned.
  */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { Client } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { VERSION } from './config/index.js';
+import { childEnv } from './gateway/child-env.js';
 
 interface Step {
   tool: string;
@@ -39,18 +43,75 @@ export const DEMO_STEPS: Step[] = [
 
 const CLEAR = process.stdout.isTTY ? { b: '\x1b[1m', d: '\x1b[2m', r: '\x1b[0m' } : { b: '', d: '', r: '' };
 
+interface ToolResult {
+  content: Array<{ type: string; text?: string }>;
+  isError?: boolean;
+}
+
+/** A minimal MCP client over a child's stdio: newline-delimited JSON-RPC, requests answered in any order. */
+function stdioClient(command: string, args: string[]) {
+  // The demo runs on the simulator: the server gets no IB settings or secrets of this shell.
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'], env: childEnv() });
+  const waiting = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void }>();
+  let next = 1;
+  const failAll = (err: Error) => {
+    for (const w of waiting.values()) w.reject(err);
+    waiting.clear();
+  };
+  child.on('exit', (code) => failAll(new Error(`the server exited (${code})`)));
+  child.on('error', failAll);
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    let msg: { id?: number; result?: unknown; error?: { message?: string }; method?: string };
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      return;
+    }
+    if (msg.method !== undefined) {
+      // A request from the server (none is expected: this client declares no capability).
+      if (msg.id !== undefined) send({ jsonrpc: '2.0', id: msg.id, error: { code: -32601, message: 'not supported' } });
+      return;
+    }
+    const w = msg.id === undefined ? undefined : waiting.get(msg.id);
+    if (!w) return;
+    waiting.delete(msg.id!);
+    if (msg.error) w.reject(new Error(msg.error.message ?? 'error'));
+    else w.resolve(msg.result);
+  });
+  function send(msg: unknown) {
+    child.stdin.write(`${JSON.stringify(msg)}\n`);
+  }
+  function request<T>(method: string, params: unknown = {}): Promise<T> {
+    const id = next++;
+    return new Promise<T>((resolve, reject) => {
+      waiting.set(id, { resolve: resolve as (r: unknown) => void, reject });
+      send({ jsonrpc: '2.0', id, method, params });
+    });
+  }
+  return {
+    request,
+    notify: (method: string) => send({ jsonrpc: '2.0', method }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.stdin.end();
+      }),
+  };
+}
+
 export async function runDemo(argv: string[]): Promise<number> {
   const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [cli, 'serve', '--backend', 'sim', '--log-level', 'warn', ...argv],
-    stderr: 'inherit',
-  });
-  const client = new Client({ name: 'ibkr-mcp-demo', version: '1.0.0' });
+  const client = stdioClient(process.execPath, [cli, 'serve', '--backend', 'sim', '--log-level', 'warn', ...argv]);
   const t0 = Date.now();
-  await client.connect(transport);
-  const { tools } = await client.listTools();
-  const instructions = client.getInstructions?.() ?? '';
+  const init = await client.request<{ instructions?: string }>('initialize', {
+    protocolVersion: '2025-11-25',
+    capabilities: {},
+    clientInfo: { name: 'ibkr-mcp-demo', version: VERSION },
+  });
+  client.notify('notifications/initialized');
+  const { tools } = await client.request<{ tools: Array<{ name: string }> }>('tools/list');
+  const instructions = init.instructions ?? '';
   const out = process.stdout;
   out.write(`${CLEAR.b}ibkr-mcp demo${CLEAR.r}: server started on the built-in simulator in ${Date.now() - t0} ms\n`);
   if (instructions) out.write(`${CLEAR.d}${instructions}${CLEAR.r}\n`);
@@ -59,9 +120,9 @@ export async function runDemo(argv: string[]): Promise<number> {
   for (const step of DEMO_STEPS) {
     if (!tools.some((t) => t.name === step.tool)) continue;
     const started = Date.now();
-    const res = await client.callTool({ name: step.tool, arguments: step.args });
+    const res = await client.request<ToolResult>('tools/call', { name: step.tool, arguments: step.args });
     const ms = Date.now() - started;
-    const text = (res.content as Array<{ type: string; text?: string }>)
+    const text = res.content
       .filter((c) => c.type === 'text')
       .map((c) => c.text)
       .join('\n');
