@@ -6,8 +6,9 @@
 //   node scripts/bundle-mcpb.mjs [--out FILE] [--node-modules DIR]
 //
 // --node-modules reuses a folder that already holds a production install (skips npm install).
-// Needs a build first (dist/cli.js). Native parts of dependencies (resvg for charts) are those
-// of the platform that builds the bundle, so the manifest names that platform only.
+// Needs a build first (dist/cli.js). The optional packages that an npm install fetches on first use
+// (resvg for charts, playwright-core for headless login) are in the bundle; resvg's native part is
+// that of the platform that builds the bundle, so the manifest names that platform only.
 import { execFileSync } from 'node:child_process';
 import {
   copyFileSync,
@@ -155,9 +156,26 @@ export function zip(entries) {
   return Buffer.concat([...parts, cd, end]);
 }
 
+/**
+ * The package.json the bundle is installed from: the optional peer dependencies (chart renderer,
+ * headless browser driver), which an npm install fetches on first use, become dependencies, so the
+ * bundle works without npm (Claude Desktop's own Node has none).
+ */
+export function bundlePackageJson(pkg) {
+  const optional = Object.keys(pkg.peerDependenciesMeta ?? {}).filter((n) => pkg.peerDependenciesMeta[n].optional);
+  const dependencies = { ...pkg.dependencies };
+  const devDependencies = { ...pkg.devDependencies };
+  for (const n of optional) {
+    dependencies[n] = pkg.peerDependencies[n];
+    delete devDependencies[n];
+  }
+  return { ...pkg, dependencies, devDependencies };
+}
+
 function installProduction() {
   const dir = mkdtempSync(join(tmpdir(), 'ibkr-mcp-bundle-'));
-  copyFileSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  writeFileSync(join(dir, 'package.json'), `${JSON.stringify(bundlePackageJson(pkg), null, 2)}\n`);
   copyFileSync(join(ROOT, 'package-lock.json'), join(dir, 'package-lock.json'));
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   execFileSync(

@@ -10,6 +10,8 @@ import type { Backend } from './broker/backend.js';
 import type { AccountMode } from './broker/types.js';
 import { type Config, ensureHome } from './config/index.js';
 import { createGatewayRuntime, type GatewayRuntime, gatewayEndpoints, withManagedPort } from './gateway/index.js';
+import type { FoundPackage, InstallOptions, OptionalPackage } from './gateway/npm-package.js';
+import { cacheDir } from './gateway/provision.js';
 import { addSecret, type Logger } from './log.js';
 import type { SimulatorHandle } from './simulator/index.js';
 
@@ -24,6 +26,11 @@ export interface App {
   /** The IB session state machine, and the gateway process when ibkr-mcp runs it (src/gateway). */
   gateway: GatewayRuntime;
   mode(): AccountMode;
+  /**
+   * An optional npm package (chart images, headless login): where our dependencies are, else in
+   * ibkr-mcp's cache, else installed there now (src/gateway/npm-package.ts). Throws when it can't.
+   */
+  loadPackage(name: OptionalPackage, opts?: Pick<InstallOptions, 'progress' | 'signal'>): Promise<FoundPackage>;
   close(): Promise<void>;
 }
 
@@ -91,6 +98,10 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
     gateway,
     // The backend's session decides, for the banner, the status and every order alike.
     mode: () => backend.accountMode(),
+    async loadPackage(name, opts = {}) {
+      const { ensurePackage } = await import('./gateway/npm-package.js');
+      return ensurePackage(name, { cacheDir: cacheDir(config.home), ...opts });
+    },
     async close() {
       if (closed) return;
       closed = true;

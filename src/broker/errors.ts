@@ -15,7 +15,9 @@ export type BrokerErrorCode =
   | 'GATEWAY_ERROR'
   | 'NO_MARKET_DATA'
   | 'REFUSED'
-  | 'CANCELLED';
+  | 'CANCELLED'
+  /** A part ibkr-mcp installs on first use (chart renderer, headless browser) is missing. */
+  | 'MISSING_COMPONENT';
 
 export class BrokerError extends Error {
   readonly code: BrokerErrorCode;

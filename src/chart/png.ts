@@ -68,7 +68,11 @@ const png = img.asPng();
 parentPort.postMessage({ png, width: img.width, height: img.height }, [png.buffer]);
 `;
 
-export async function svgToPng(svg: string, signal?: AbortSignal): Promise<Png> {
+/**
+ * `module` is the entry of @resvg/resvg-js (an optional package, installed on first use: the
+ * caller finds it); by default the one Node resolves from here.
+ */
+export async function svgToPng(svg: string, signal?: AbortSignal, module?: string): Promise<Png> {
   signal?.throwIfAborted();
   chosen ??= chartFont();
   const { family, ...files } = chosen;
@@ -79,10 +83,9 @@ export async function svgToPng(svg: string, signal?: AbortSignal): Promise<Png> 
     textRendering: 1,
     logLevel: 'off',
   };
-  const module = createRequire(import.meta.url).resolve('@resvg/resvg-js');
   const worker = new Worker(WORKER, {
     eval: true,
-    workerData: { module, svg, options },
+    workerData: { module: module ?? createRequire(import.meta.url).resolve('@resvg/resvg-js'), svg, options },
     resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 2 },
     // Never the process's own stdout: in serve mode that is the MCP protocol.
     stdout: true,

@@ -6,8 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { delimiter, dirname, join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { childEnv } from './child-env.js';
 
 const NAMES = [
@@ -93,10 +92,9 @@ export function findChromium(
   return opts.cacheDir ? installedChromium(browsersDir(opts.cacheDir), platform) : undefined;
 }
 
-/** playwright-core's command-line installer: [node, cli.js]. */
-export function playwrightInstaller(): string[] {
-  const pkg = createRequire(import.meta.url).resolve('playwright-core/package.json');
-  return [process.execPath, join(dirname(pkg), 'cli.js')];
+/** playwright-core's command-line installer: [node, cli.js] of the package in `dir`. */
+export function playwrightInstaller(dir: string): string[] {
+  return [process.execPath, join(dir, 'cli.js')];
 }
 
 /**
@@ -105,6 +103,8 @@ export function playwrightInstaller(): string[] {
  */
 export function installChromium(opts: {
   cacheDir: string;
+  /** The folder of playwright-core (src/gateway/npm-package.ts). */
+  playwrightDir?: string;
   progress?: (line: string) => void;
   command?: string[];
   signal?: AbortSignal;
@@ -112,7 +112,10 @@ export function installChromium(opts: {
 }): Promise<string> {
   const dir = browsersDir(opts.cacheDir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const [cmd, ...pre] = opts.command ?? playwrightInstaller();
+  const command = opts.command ?? (opts.playwrightDir ? playwrightInstaller(opts.playwrightDir) : undefined);
+  if (!command)
+    return Promise.reject(new Error('playwright-core is not installed, so its Chromium installer is missing'));
+  const [cmd, ...pre] = command;
   return new Promise((resolve, reject) => {
     const child = spawn(cmd!, [...pre, 'install', 'chromium-headless-shell'], {
       env: childEnv({ ...process.env, PLAYWRIGHT_BROWSERS_PATH: dir }),

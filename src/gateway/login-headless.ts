@@ -5,6 +5,7 @@
  * most one code per 30-second window. The browser is closed on every outcome. Credentials go
  * only into the page's fields: never to logs, disk, or the browser's environment.
  */
+import { createRequire } from 'node:module';
 import * as OTPAuth from 'otpauth';
 import type { Browser, Page } from 'playwright-core';
 import { untrusted } from '../broker/untrusted.js';
@@ -13,6 +14,7 @@ import { findChromium, installChromium } from './chromium.js';
 import { own } from './cleanup.js';
 import { sleep } from './login-browser.js';
 import { DEFAULT_SELECTORS, type LoginSelectors } from './login-selectors.js';
+import { ensurePackage, type FoundPackage, findPackage, OPTIONAL_PACKAGES } from './npm-package.js';
 import type { LoginContext, LoginDriver, LoginOutcome } from './session-types.js';
 
 export { findChromium } from './chromium.js';
@@ -76,6 +78,50 @@ export interface HeadlessOptions {
   cacheDir?: string;
   /** Replaces playwright's installer (tests). */
   installer?: string[];
+  /** Replaces npm for installing playwright-core, and where our own packages resolve from (tests). */
+  npm?: { command?: string[]; from?: string };
+}
+
+type Playwright = typeof import('playwright-core');
+
+/**
+ * playwright-core: where our dependencies are, else from ibkr-mcp's cache, else installed there
+ * now (src/gateway/npm-package.ts). A failure is a setup outcome that says what to do instead.
+ */
+async function loadPlaywright(
+  opts: HeadlessOptions,
+  ctx: LoginContext,
+): Promise<{ ok: true; pkg: FoundPackage } | { ok: false; outcome: LoginOutcome }> {
+  const instead =
+    "Or log in without headless mode: unset IB_HEADLESS_MODE and open the gateway's login page in a browser.";
+  if (!opts.cacheDir) {
+    const pkg = findPackage('playwright-core', undefined, opts.npm?.from);
+    if (pkg) return { ok: true, pkg };
+    const reason = `Headless login needs the npm package playwright-core, which is not installed: npm install playwright-core@${OPTIONAL_PACKAGES['playwright-core'].version} next to ibkr-mcp. ${instead}`;
+    return { ok: false, outcome: { ok: false, kind: 'setup', reason } };
+  }
+  try {
+    const pkg = await ensurePackage('playwright-core', {
+      cacheDir: opts.cacheDir,
+      progress: (line) => ctx.progress(line),
+      signal: ctx.signal,
+      ...(opts.npm?.command ? { command: opts.npm.command } : {}),
+      ...(opts.npm?.from ? { from: opts.npm.from } : {}),
+    });
+    return { ok: true, pkg };
+  } catch (err) {
+    if (ctx.signal.aborted)
+      return { ok: false, outcome: { ok: false, kind: 'cancelled', reason: 'The login was cancelled.' } };
+    ctx.log.warn('headless login: playwright-core is missing', { err: (err as Error).message });
+    return {
+      ok: false,
+      outcome: {
+        ok: false,
+        kind: 'setup',
+        reason: `Headless login needs the npm package playwright-core. ${(err as Error).message}. ${instead}`,
+      },
+    };
+  }
 }
 
 async function visible(page: Page, selector: string): Promise<boolean> {
@@ -123,6 +169,8 @@ export function headlessLogin(opts: HeadlessOptions): LoginDriver {
           reason: 'Headless login needs IB_USERNAME and IB_PASSWORD_AUTH (or --ib-username / --ib-password-auth).',
         };
       }
+      const pw = await loadPlaywright(opts, ctx);
+      if (!pw.ok) return pw.outcome;
       let exe = findChromium(opts.chromiumPath, process.env, { cacheDir: opts.cacheDir });
       if (!exe && opts.chromiumPath) {
         return { ok: false, kind: 'setup', reason: `--chromium-path ${opts.chromiumPath} does not exist.` };
@@ -134,6 +182,7 @@ export function headlessLogin(opts: HeadlessOptions): LoginDriver {
         try {
           exe = await installChromium({
             cacheDir: opts.cacheDir,
+            playwrightDir: pw.pkg.dir,
             progress: (line) => ctx.progress(`Installing Chromium: ${line}`),
             signal: ctx.signal,
             ...(opts.installer ? { command: opts.installer } : {}),
@@ -155,7 +204,7 @@ export function headlessLogin(opts: HeadlessOptions): LoginDriver {
             'No Chrome, Chromium or Edge found for headless login. Install one (Debian/Ubuntu: apt-get install chromium) or pass --chromium-path.',
         };
       }
-      const { chromium } = await import('playwright-core');
+      const { chromium } = createRequire(import.meta.url)(pw.pkg.entry) as Playwright;
       const deadline = Date.now() + ctx.timeoutMs;
       let browser: Browser | undefined;
       let unown: (() => void) | undefined;

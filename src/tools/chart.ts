@@ -3,6 +3,7 @@
  * summary (range, change, high/low) so a model that cannot see images still gets the facts.
  */
 import * as z from 'zod';
+import { BrokerError } from '../broker/errors.js';
 import type { Bar } from '../broker/types.js';
 import { candlestickSvg } from '../chart/svg.js';
 import {
@@ -18,7 +19,7 @@ import {
   signed,
 } from './common.js';
 import { defaultBar } from './marketdata.js';
-import { defineTool } from './tool.js';
+import { defineTool, type ToolContext } from './tool.js';
 
 const isoMinute = (t: number) => `${new Date(t).toISOString().slice(0, 16)}Z`;
 
@@ -107,9 +108,11 @@ export const getPriceChart = defineTool({
       ...(summary ? { headline: `${num(summary.close)}  ${signed(summary.changePct)}%` } : {}),
       intraday,
     });
-    // Loaded on first use: the native rasteriser costs start-up time every other tool would pay.
+    // Loaded on first use: the native rasteriser costs start-up time every other tool would pay,
+    // and it is installed into the cache on first use (~4 MB a platform).
+    const renderer = await chartRenderer(ctx);
     const { svgToPng } = await import('../chart/png.js');
-    const png = await svgToPng(svg, ctx.signal);
+    const png = await svgToPng(svg, ctx.signal, renderer);
     ctx.attach({ type: 'image', data: png.data.toString('base64'), mimeType: 'image/png' });
     await ctx.progress(3, 3, 'done');
     return {
@@ -132,5 +135,26 @@ export const getPriceChart = defineTool({
     return `${head}\n${body}${notes}\nChart: ${r.image.width}x${r.image.height} PNG attached.`;
   },
 });
+
+/** The chart renderer's entry (@resvg/resvg-js), installed on first use; a clear error if it can't be. */
+async function chartRenderer(ctx: ToolContext): Promise<string> {
+  let step = 2;
+  try {
+    const pkg = await ctx.app.loadPackage('@resvg/resvg-js', {
+      progress: (line) => {
+        step = Math.min(step + 0.1, 2.9);
+        void ctx.progress(step, 3, line);
+      },
+      signal: ctx.signal,
+    });
+    return pkg.entry;
+  } catch (err) {
+    ctx.signal.throwIfAborted();
+    throw new BrokerError('MISSING_COMPONENT', `The chart renderer is not available. ${(err as Error).message}.`, {
+      hint: 'Run that command (or install @resvg/resvg-js next to ibkr-mcp), then call get_price_chart again; get_historical_data returns the same bars as numbers meanwhile.',
+      cause: err,
+    });
+  }
+}
 
 export const CHART_TOOLS = [getPriceChart];

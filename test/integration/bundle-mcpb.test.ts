@@ -76,6 +76,9 @@ test('the .mcpb bundle unpacks and serves the default tools over stdio', { timeo
     for (const f of ['manifest.json', 'package.json', 'README.md', 'dist/cli.js']) assert.ok(names.includes(f), f);
     assert.ok(names.some((n) => n.startsWith('node_modules/@modelcontextprotocol/server/')));
     assert.ok(!names.some((n) => n.startsWith('node_modules/typescript/')), 'dev dependencies stay out');
+    // What an npm install fetches on first use is in the bundle (Claude Desktop's Node has no npm).
+    for (const p of ['node_modules/@resvg/resvg-js/index.js', 'node_modules/playwright-core/cli.js'])
+      assert.ok(names.includes(p), p);
 
     const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
     const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
