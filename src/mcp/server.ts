@@ -153,11 +153,20 @@ export function registerTool(
 }
 
 /**
- * How long a client may keep tools/list (2026-07-28 `ttlMs`/`cacheScope`): the list depends on
- * this server's settings only, so one client may reuse it for a while; a tool set switched on
- * later is announced with list_changed, which a caching client honours.
+ * How long a client may keep a list (2026-07-28 `ttlMs`/`cacheScope`; 2025-era answers carry
+ * none). Tools, prompts and resource templates depend on this server's settings only, so a client
+ * may reuse them for a while; a tool set switched on later is announced with list_changed, which a
+ * caching client honours. The resource list names the user's accounts: kept a minute. All private:
+ * they describe one user's server. Reads and tool results are live data and get the SDK's default
+ * (`ttlMs: 0`).
  */
 export const TOOLS_LIST_CACHE = { ttlMs: 300_000, cacheScope: 'private' } as const;
+export const CACHE_HINTS = {
+  'tools/list': TOOLS_LIST_CACHE,
+  'prompts/list': TOOLS_LIST_CACHE,
+  'resources/templates/list': TOOLS_LIST_CACHE,
+  'resources/list': { ttlMs: 60_000, cacheScope: 'private' },
+} as const;
 
 export function createMcpServer(app: App, tools: readonly ToolDef[] = selectTools(ALL_TOOLS, app.config)): McpServer {
   const server = new McpServer(
@@ -165,7 +174,7 @@ export function createMcpServer(app: App, tools: readonly ToolDef[] = selectTool
     {
       capabilities: { tools: { listChanged: true } },
       instructions: instructionsFor(app),
-      cacheHints: { 'tools/list': TOOLS_LIST_CACHE },
+      cacheHints: CACHE_HINTS,
     },
   );
   const notes: SessionNotes = { simulatorNoteShown: false };

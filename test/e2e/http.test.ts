@@ -150,6 +150,23 @@ test('a client of the current protocol (2026-07-28) works', async () => {
   assert.equal((r.structuredContent as { quotes: unknown[] }).quotes.length, 2);
 });
 
+test('2026-07-28 list results say how long to cache them; 2025-era results carry no cache fields', async () => {
+  type Cacheable = { ttlMs?: number; cacheScope?: string };
+  const lists = async (era: 'legacy' | 'modern') => {
+    const c = await h.connect(era);
+    return [c.listTools(), c.listPrompts(), c.listResources(), c.listResourceTemplates()].map((p) =>
+      p.then((r) => [(r as Cacheable).ttlMs, (r as Cacheable).cacheScope]),
+    );
+  };
+  assert.deepEqual(await Promise.all(await lists('modern')), [
+    [300_000, 'private'],
+    [300_000, 'private'],
+    [60_000, 'private'],
+    [300_000, 'private'],
+  ]);
+  for (const hint of await Promise.all(await lists('legacy'))) assert.deepEqual(hint, [undefined, undefined]);
+});
+
 test('sessions: the id is issued on initialize, required afterwards, unknown ids are 404, DELETE ends one', async () => {
   const init = await raw('POST', '/mcp', { ...MCP_HEADERS, ...auth() }, INIT);
   assert.equal(init.status, 200);
