@@ -20,6 +20,7 @@ import { registerQuoteResource } from './quote-resource.js';
 import { selectTools } from './registry.js';
 import { registerResources } from './resources.js';
 import { advertised } from './schema.js';
+import { type CallResult, enableTasks, TASK_TOOLS, type ToolRunner } from './tasks.js';
 import { registerEnableToolset } from './toolsets.js';
 
 export const SERVER_NAME = 'ibkr-mcp';
@@ -113,13 +114,40 @@ function outputOf(def: ToolDef): ToolDef['output'] {
   return def.output.extend({ mode: ModeField.describe('Where the data comes from: SIMULATED, PAPER or LIVE') });
 }
 
+/** One tool call as the client sees it: the result tagged and rendered, or an error result. */
+async function runTool(
+  app: App,
+  def: ToolDef,
+  notes: SessionNotes,
+  args: unknown,
+  tctx: ToolContext,
+  attached: ContentBlock[],
+) {
+  const started = Date.now();
+  try {
+    const result = await def.handle(args as never, tctx);
+    app.log.debug('tool call', { tool: def.name, ms: Date.now() - started });
+    // A confirmation round-trip (elicitation): the SDK asks the client and calls the tool again.
+    if (isInputRequiredResult(result)) return result;
+    // Outside text is marked where it is rendered; this last pass drops any control, separator
+    // or bidi character a missed field could still carry (src/broker/untrusted.ts).
+    const shown = tagged(app, def, notes, result as Record<string, unknown>, def.render(result));
+    return {
+      content: [{ type: 'text' as const, text: safeText(shown.text) }, ...attached],
+      structuredContent: plainDeep(shown.result) as Record<string, unknown>,
+    };
+  } catch (err) {
+    return errorResult(app, def.name, err);
+  }
+}
+
 export function registerTool(
   server: McpServer,
   app: App,
   def: ToolDef,
   notes: SessionNotes = { simulatorNoteShown: false },
 ): void {
-  server.registerTool(
+  const registered = server.registerTool(
     def.name,
     {
       title: def.title,
@@ -129,27 +157,44 @@ export function registerTool(
       annotations: annotationsFor(def),
     },
     async (args: unknown, mcp: ServerContext) => {
-      const started = Date.now();
-      try {
-        const attached: ContentBlock[] = [];
-        const tctx = contextFor(app, mcp, attached);
-        tctx.clientCapabilities = () => clientCapabilities(server, mcp);
-        const result = await def.handle(args as never, tctx);
-        app.log.debug('tool call', { tool: def.name, ms: Date.now() - started });
-        // A confirmation round-trip (elicitation): the SDK asks the client and calls the tool again.
-        if (isInputRequiredResult(result)) return result;
-        // Outside text is marked where it is rendered; this last pass drops any control, separator
-        // or bidi character a missed field could still carry (src/broker/untrusted.ts).
-        const shown = tagged(app, def, notes, result as Record<string, unknown>, def.render(result));
-        return {
-          content: [{ type: 'text' as const, text: safeText(shown.text) }, ...attached],
-          structuredContent: plainDeep(shown.result) as Record<string, unknown>,
-        };
-      } catch (err) {
-        return errorResult(app, def.name, err);
-      }
+      const attached: ContentBlock[] = [];
+      const tctx = contextFor(app, mcp, attached);
+      tctx.clientCapabilities = () => clientCapabilities(server, mcp);
+      return runTool(app, def, notes, args, tctx, attached);
     },
   );
+  // 2025-11-25 tasks: a client that supports them may run this tool as one (src/mcp/tasks.ts).
+  if (TASK_TOOLS.has(def.name)) registered.execution = { taskSupport: 'optional' };
+}
+
+/**
+ * Runs a tool call that a client asked for as a task: the arguments are checked as the SDK checks
+ * them, the task's defaults fill the rest, progress becomes the task's status message, and
+ * tasks/cancel aborts the wait.
+ */
+function taskRunner(app: App, defs: Map<string, ToolDef>, notes: SessionNotes): ToolRunner {
+  return async (name, args, task) => {
+    const def = defs.get(name);
+    const parsed = def?.input.safeParse({ ...TASK_TOOLS.get(name), ...(args as object) });
+    if (!def || !parsed?.success) {
+      const why = def ? `invalid arguments: ${parsed?.error?.issues.map((i) => i.message).join('; ')}` : 'not listed';
+      return { content: [{ type: 'text', text: `${name} cannot run as a task: ${why}.` }], isError: true };
+    }
+    const attached: ContentBlock[] = [];
+    const tctx: ToolContext = {
+      app,
+      signal: task.signal,
+      progressRequested: true,
+      mcp: task.ctx as ServerContext,
+      attach: (block) => {
+        attached.push(block);
+      },
+      async progress(_progress, _total, message) {
+        if (message) task.progress(message);
+      },
+    };
+    return (await runTool(app, def, notes, parsed.data, tctx, attached)) as CallResult;
+  };
 }
 
 /**
@@ -178,8 +223,14 @@ export function createMcpServer(app: App, tools: readonly ToolDef[] = selectTool
     },
   );
   const notes: SessionNotes = { simulatorNoteShown: false };
-  for (const def of tools) registerTool(server, app, def, notes);
-  registerEnableToolset(server, app, (def) => registerTool(server, app, def, notes));
+  const defs = new Map<string, ToolDef>();
+  const register = (def: ToolDef) => {
+    defs.set(def.name, def);
+    registerTool(server, app, def, notes);
+  };
+  for (const def of tools) register(def);
+  registerEnableToolset(server, app, register);
+  if (defs.size > 0) enableTasks(server, taskRunner(app, defs, notes));
   if (app.config.toolsets.includes('marketdata')) registerQuoteResource(server, app);
   if (app.config.toolsets.includes('account')) registerResources(server, app);
   registerPrompts(server, tools);

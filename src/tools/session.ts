@@ -152,6 +152,8 @@ export const authenticate = defineTool({
       void ctx.progress(step, undefined, m);
     };
     const flight = session.login({ progress: notify });
+    // Say at once what the human must do (URL, second factor), then every few seconds.
+    if (ctx.progressRequested) notify(`Waiting for the IB login: ${session.snapshot().whatToDo}`);
     const heartbeat = ctx.progressRequested
       ? setInterval(() => notify(`Waiting for the IB login: ${session.snapshot().whatToDo}`), HEARTBEAT_MS)
       : undefined;
