@@ -9,6 +9,7 @@ import { type Config, ConfigError, loadConfig, OPTIONS } from '../config/index.j
 import { chooseManagedPort, wantsManagedGateway } from './index.js';
 import { findJava, javaInstallAdvice } from './java.js';
 import { findChromium } from './login-headless.js';
+import { findPackage, manualInstall, OPTIONAL_PACKAGES } from './npm-package.js';
 import { answers, portIsFree } from './process.js';
 import { cacheDir, checkGatewayDir, gatewayCachePaths } from './provision.js';
 
@@ -198,6 +199,21 @@ export async function doctorChecks(config: Config, connect: DoctorConnect): Prom
           fix: 'Needed only for IB_HEADLESS_MODE: install Chrome or Chromium (apt-get install chromium) or pass --chromium-path.',
         },
   );
+  // Packages installed on first use (src/gateway/npm-package.ts): where they are, or that they will come.
+  for (const [name, purpose] of [
+    ['playwright-core', 'headless login'],
+    ['@resvg/resvg-js', 'chart images'],
+  ] as const) {
+    const found = findPackage(name, cache);
+    add({
+      name: `${name} (${purpose})`,
+      status: found ? 'pass' : 'info',
+      detail: found
+        ? found.dir
+        : `not installed; the first use installs ${name}@${OPTIONAL_PACKAGES[name].version} into ibkr-mcp's cache with npm`,
+      ...(found ? {} : { fix: `Offline? Install it beforehand: ${manualInstall(cache, name)}` }),
+    });
+  }
   if (config.ibHeadlessMode && (!config.ibUsername || !config.ibPasswordAuth)) {
     add({
       name: 'Headless credentials',
