@@ -104,10 +104,13 @@ export function parseSummary(accountId: string, data: unknown, fallbackCurrency:
     if (!t || t['isNull'] === true) return undefined;
     return num(t['amount']) ?? num(t['value']);
   };
+  // Tags such as cushion carry their figure in `value` with `amount` 0: an amount of 0 beside a
+  // missing value is IB's placeholder, not the figure.
   const value = (tag: string): number | undefined => {
     const t = tags[tag];
     if (!t || t['isNull'] === true) return undefined;
-    return num(t['value']) ?? num(t['amount']);
+    const amount = num(t['amount']);
+    return num(t['value']) ?? (amount === 0 ? undefined : amount);
   };
   const currency =
     str(tags['netliquidation']?.['currency']) ?? str(tags['totalcashvalue']?.['currency']) ?? fallbackCurrency;
