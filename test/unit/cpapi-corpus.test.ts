@@ -188,8 +188,6 @@ const ZERO_WHEN_MISSING: Record<string, RegExp> = {
     /\.(quantity|marketPrice|avgCost|avgPrice|marketValue|unrealizedPnl|realizedPnl)$/,
   // LedgerLine.cash is a required number (and BASE is summed from the currencies when absent).
   'GET /portfolio/{accountId}/ledger': /\.cash$/,
-  // AccountPnl.dailyPnl/unrealizedPnl are required numbers.
-  'GET /iserver/account/pnl/partitioned': /\.(dailyPnl|unrealizedPnl)$/,
 };
 
 /** A value the answer had and a variant lost must come out missing, not 0. */

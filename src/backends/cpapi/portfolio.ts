@@ -250,7 +250,11 @@ export function parsePnl(data: unknown): AccountPnl[] {
   for (const [key, v] of Object.entries(upnl)) {
     if (!isObject(v)) continue;
     const accountId = key.split('.')[0] ?? key;
-    const p: AccountPnl = { accountId, dailyPnl: num(v['dpl']) ?? 0, unrealizedPnl: num(v['upl']) ?? 0 };
+    const p: AccountPnl = { accountId };
+    const dpl = num(v['dpl']);
+    if (dpl !== undefined) p.dailyPnl = dpl;
+    const upl = num(v['upl']);
+    if (upl !== undefined) p.unrealizedPnl = upl;
     const nl = num(v['nl']);
     if (nl !== undefined) p.netLiquidation = nl;
     const el = num(v['el']);
