@@ -121,9 +121,6 @@ async function haltCommand(command: 'halt' | 'resume', argv: string[]): Promise<
   return 0;
 }
 
-/** IB's penalty box after repeated 429s (docs/ib: "penalty box for 15 minutes"). */
-const IB_PENALTY_BOX_MS = 15 * 60_000;
-
 async function simulator(argv: string[]): Promise<number> {
   const { loadSimulatorArgs, simulatorHelp } = await import('./config/simulator.js');
   const args = loadSimulatorArgs(argv);
@@ -138,9 +135,9 @@ async function simulator(argv: string[]): Promise<number> {
     : undefined;
   const { startSimulator } = await import('./simulator/index.js');
   const sim = await startSimulator({
+    // IB's rules (pacing with the 15-minute penalty box, account scoping, the derivative search)
+    // are the simulator's defaults whatever the profile; only the answer shapes change with it.
     profile: args.ibProfile ?? 'strict',
-    // IB's penalty box only when strict is asked for explicitly: a bare `ibkr-mcp simulator` stays test-friendly.
-    penaltyBoxMs: args.ibProfile === 'strict' ? IB_PENALTY_BOX_MS : 0,
     port: args.port ?? conf?.port ?? 5000,
     allowedOrigins: conf?.allowedOrigins,
     host: args.host,

@@ -4,8 +4,9 @@
  * so several clients share one IB session and one request pacer.
  */
 
+import { join } from 'node:path';
 import { CaptureWriter, createCpapiBackend } from './backends/cpapi/index.js';
-import { Pacer } from './backends/cpapi/limiter.js';
+import { filePacingMemory, Pacer } from './backends/cpapi/limiter.js';
 import type { Backend } from './broker/backend.js';
 import type { AccountMode } from './broker/types.js';
 import { type Config, ensureHome } from './config/index.js';
@@ -61,7 +62,14 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
   const simulated = config.backend === 'sim';
   // One pacer for the backend and the session manager: together they stay within IB's limits.
   // It leaves the part of IB's 10 requests/s that --requests-per-second does not use to other clients.
-  const pacer = new Pacer({ maxPerWindow: 10, headroom: 10 - config.requestsPerSecond });
+  // The paced endpoints' last calls are kept in the state directory, so that a restart does not
+  // repeat the previous run's last call within IB's interval (a 429 can start IB's penalty box).
+  const pacer = new Pacer({
+    maxPerWindow: 10,
+    headroom: 10 - config.requestsPerSecond,
+    // (Not for the in-process simulator: a new one, on a new port, each run.)
+    ...(simulated ? {} : { memory: filePacingMemory(join(config.home, 'pacing.json'), baseUrl) }),
+  });
   // The session manager gates the backend's requests; it is created right after the backend,
   // whose session it drives (logins, keep-alive, resets). No request goes out before that.
   let gateway: GatewayRuntime | undefined;

@@ -111,8 +111,9 @@ export interface Position {
 /** Today's P&L of one account, in its base currency. */
 export interface AccountPnl {
   accountId: string;
-  dailyPnl: number;
-  unrealizedPnl: number;
+  /** Absent when the broker did not send it (never 0 in its place). */
+  dailyPnl?: number;
+  unrealizedPnl?: number;
   netLiquidation?: number;
   excessLiquidity?: number;
   marketValue?: number;

@@ -60,7 +60,7 @@ export const SIMULATOR_OPTIONS: readonly OptionSpec[] = [
     values: ['strict', '2023', '2026'],
     group: 'Simulator',
     description:
-      "IB's answer shapes: strict (default) is IB's current spec with its parameter rules; 2023 / 2026 use older / newer field names. Given as strict, a 429 also puts the caller in IB's 15-minute penalty box.",
+      "IB's answer shapes: strict (default) is IB's current spec with its parameter rules; 2023 / 2026 use older / newer field names. Every profile paces like IB (a 429 puts the caller in the 15-minute penalty box).",
   },
   {
     key: 'replay',
@@ -82,7 +82,7 @@ export interface SimulatorArgs {
   latencyMs: number;
   tls: boolean;
   gatewayConf: string | undefined;
-  /** Undefined when not given (strict applies, without the penalty box). */
+  /** Undefined when not given (strict applies). */
   ibProfile: 'strict' | '2023' | '2026' | undefined;
   /** A capture directory to replay. */
   replay: string | undefined;

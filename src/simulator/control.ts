@@ -12,8 +12,8 @@
  *                        started with authenticated:false) and runs state.hooks.reset.
  *   GET  /sim/faults   → current faults, flags and instrument flags.
  *   POST /sim/faults   any combination of (applied in this order, "clear" first):
- *                        {"clear":true}                       remove every fault; pacing, profile, accountScoping and
- *                                                             penaltyBoxMs back to the start options
+ *                        {"clear":true}                       remove every fault; pacing, profile, accountScoping,
+ *                                                             derivativeSearch and penaltyBoxMs back to the start options
  *                        {"latencyMs":50}                     extra latency on every /v1/api request
  *                        {"fail":{"endpoint":"GET /iserver/marketdata/snapshot","status":503,"count":2,"body":{…}}}
  *                                                             next `count` matching requests answer `status`/`body`
@@ -35,12 +35,12 @@
  *                        {"wholeMonthInfo":"answer"|"empty"|"error"}  secdef/info with strike=0 (undocumented
  *                                                             by IB): every contract of the month, [], or 400
  *                        {"penaltyBoxMs":N}                   after a 429, refuse everything for N ms (default: the
- *                                                             start option, 0; the CLI's --ib-profile strict: 15 min)
+ *                                                             start option; IB's 15 min unless started otherwise)
  *                        {"profile":"strict"|"2023"|"2026"}   IB's answer shapes and parameter rules (profiles.ts)
  *                        {"derivativeSearch":true|false}      derivatives quoted only after the underlying's secdef
- *                                                             search in the session (IB's rule; default off)
+ *                                                             search in the session (IB's rule; default on)
  *                        {"accountScoping":true|false}        the account selected with POST /iserver/account scopes
- *                                                             partitioned P&L, live orders and order status (default off)
+ *                                                             partitioned P&L, live orders and order status (IB's rule; default on)
  *                        {"historyDelayMs":N}                 each history request takes N ms more
  *                        {"instrument":{"conid":265598,"halted":true,"notTradedToday":false,"delayed":false,
  *                                       "frozen":false}}      per-instrument market data flags; may be an array;
@@ -132,7 +132,7 @@ function resetFlags(state: SimState): void {
   state.flags.wholeMonthInfo = 'answer';
   state.flags.profile = state.opts.profile;
   state.flags.accountScoping = state.opts.accountScoping;
-  state.flags.derivativeSearch = false;
+  state.flags.derivativeSearch = state.opts.derivativeSearch;
 }
 
 export function registerControl(router: Router, state: SimState): void {

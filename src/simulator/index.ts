@@ -38,10 +38,12 @@ export interface SimulatorOptions {
   allowedOrigins?: string[];
   /** Extension: IB's answer shapes and rules, 'strict' (default), '2023' or '2026' (profiles.ts). */
   profile?: IbProfile;
-  /** Extension: penalty box after a 429, in ms; default 0 (the CLI's `--ib-profile strict` uses 15 minutes). */
+  /** Extension: penalty box after a 429, in ms; default IB's 15 minutes (0: none, for tests that provoke 429s). */
   penaltyBoxMs?: number;
-  /** Extension: the selected account scopes P&L, live orders and order status; default false. */
+  /** Extension: the selected account scopes P&L, live orders and order status, as IB does; default true. */
   accountScoping?: boolean;
+  /** Extension: derivatives are quoted only after their underlying's secdef search, as IB does; default true. */
+  derivativeSearch?: boolean;
   /**
    * Extension: a capture directory (ibkr-mcp --capture, replay.ts): recorded requests are answered
    * with the recorded answers, anything else by the simulator.
@@ -74,9 +76,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     pacing: opts.pacing ?? true,
     authenticated: opts.authenticated ?? true,
     startAt: opts.startAt,
-    profile: opts.profile ?? 'strict',
-    penaltyBoxMs: Math.max(0, opts.penaltyBoxMs ?? 0),
-    accountScoping: opts.accountScoping ?? false,
+    profile: opts.profile,
+    penaltyBoxMs: opts.penaltyBoxMs,
+    accountScoping: opts.accountScoping,
+    derivativeSearch: opts.derivativeSearch,
   });
   const router = new Router();
   registerAll(router, state, opts.modules ?? []);

@@ -31,7 +31,12 @@ export interface ResolvedOptions {
   penaltyBoxMs: number;
   /** Scope P&L, live orders and order status to the selected account (POST /iserver/account). */
   accountScoping: boolean;
+  /** Quote a derivative only after /iserver/secdef/search of its underlying in the session. */
+  derivativeSearch: boolean;
 }
+
+/** IB's penalty box after a pacing violation ([V3] / cpapi-protocol.md §8: "penalty box for 15 minutes"). */
+export const IB_PENALTY_BOX_MS = 15 * 60_000;
 
 /** Simulated market clock. Market time may be shifted or frozen from /sim/clock; pacing and session expiry use real time. */
 export class SimClock {
@@ -208,8 +213,7 @@ export interface SimState {
     accountScoping: boolean;
     /**
      * A derivative is quoted only after /iserver/secdef/search for its underlying in the session,
-     * as IB documents; before, its snapshot row is empty. Off by default: the client searches
-     * first for contracts it has seen, but not yet for bare conids it never saw.
+     * as IB documents; before, its snapshot row is empty. On by default, as IB behaves.
      */
     derivativeSearch: boolean;
   };
@@ -302,16 +306,22 @@ export function defaultAccounts(): SimAccount[] {
   ];
 }
 
-/** The options createState needs; profile, penalty box and account scoping default to strict, 0, off. */
-export type StateOptions = Omit<ResolvedOptions, 'profile' | 'penaltyBoxMs' | 'accountScoping'> &
-  Partial<Pick<ResolvedOptions, 'profile' | 'penaltyBoxMs' | 'accountScoping'>>;
+/** IB's own rules, the default of every switch; a test that wants a lenient simulator turns them off. */
+type IbRules = 'profile' | 'penaltyBoxMs' | 'accountScoping' | 'derivativeSearch';
+
+/**
+ * The options createState needs. IB's rules default to what IB does: strict profile, the
+ * 15-minute penalty box, account scoping and the derivative search requirement.
+ */
+export type StateOptions = Omit<ResolvedOptions, IbRules> & Partial<Pick<ResolvedOptions, IbRules>>;
 
 export function createState(input: StateOptions): SimState {
   const opts: ResolvedOptions = {
     ...input,
     profile: input.profile ?? 'strict',
-    penaltyBoxMs: input.penaltyBoxMs ?? 0,
-    accountScoping: input.accountScoping ?? false,
+    penaltyBoxMs: Math.max(0, input.penaltyBoxMs ?? IB_PENALTY_BOX_MS),
+    accountScoping: input.accountScoping ?? true,
+    derivativeSearch: input.derivativeSearch ?? true,
   };
   const clock = new SimClock(opts.startAt);
   const rng = new Rng(opts.seed);
@@ -331,7 +341,7 @@ export function createState(input: StateOptions): SimState {
       wholeMonthInfo: 'answer',
       profile: opts.profile,
       accountScoping: opts.accountScoping,
-      derivativeSearch: false,
+      derivativeSearch: opts.derivativeSearch,
     },
     faults: { ...defaultFaults(), penaltyBoxMs: opts.penaltyBoxMs },
     stats: emptyStats(),

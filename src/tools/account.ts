@@ -458,8 +458,8 @@ export const getPortfolioSummary = defineTool({
 const PnlOut = z.object({
   id: z.string().optional(),
   currency: z.string(),
-  dailyPnl: z.number().describe("Today's P&L"),
-  unrealizedPnl: z.number(),
+  dailyPnl: z.number().optional().describe("Today's P&L (absent when IB sent none)"),
+  unrealizedPnl: z.number().optional(),
   realizedPnl: z.number().optional().describe("Today's realized P&L"),
   netLiquidation: z.number().optional(),
   excessLiquidity: z.number().optional(),
@@ -487,9 +487,9 @@ export const getPnl = defineTool({
       return {
         id: a.id,
         currency: l?.baseCurrency ?? a.currency,
-        dailyPnl: round2(p?.dailyPnl ?? 0),
-        unrealizedPnl: round2(p?.unrealizedPnl ?? l?.base.unrealizedPnl ?? 0),
         ...compact({
+          dailyPnl: cents(p?.dailyPnl),
+          unrealizedPnl: cents(p?.unrealizedPnl ?? l?.base.unrealizedPnl),
           realizedPnl: cents(l?.base.realizedPnl),
           netLiquidation: cents(p?.netLiquidation ?? l?.base.netLiquidation),
           excessLiquidity: cents(p?.excessLiquidity),
@@ -500,27 +500,36 @@ export const getPnl = defineTool({
     if (out.length > 1) {
       const target = out[0]?.currency ?? 'USD';
       const rates = ratesToCurrency(target, new Map(ledgers.map((l) => [l.accountId, l])));
-      const total: PnlOutT = { currency: target, dailyPnl: 0, unrealizedPnl: 0, realizedPnl: 0, netLiquidation: 0 };
       for (const r of out) {
         const fx = rates.get(r.id ?? '') ?? 1;
         if (r.currency !== target) r.fx = Number(fx.toFixed(6));
-        const f = r.fx ?? 1;
-        total.dailyPnl = round2(total.dailyPnl + round2(r.dailyPnl * f));
-        total.unrealizedPnl = round2(total.unrealizedPnl + round2(r.unrealizedPnl * f));
-        total.realizedPnl = round2((total.realizedPnl ?? 0) + round2((r.realizedPnl ?? 0) * f));
-        total.netLiquidation = round2((total.netLiquidation ?? 0) + round2((r.netLiquidation ?? 0) * f));
       }
-      result.total = total;
+      // A total of daily or unrealized P&L exists only when every account has that figure.
+      const sum = (key: 'dailyPnl' | 'unrealizedPnl') =>
+        out.every((r) => r[key] !== undefined)
+          ? out.reduce((t, r) => round2(t + round2((r[key] as number) * (r.fx ?? 1))), 0)
+          : undefined;
+      result.total = {
+        currency: target,
+        ...compact({ dailyPnl: sum('dailyPnl'), unrealizedPnl: sum('unrealizedPnl') }),
+        realizedPnl: out.reduce((t, r) => round2(t + round2((r.realizedPnl ?? 0) * (r.fx ?? 1))), 0),
+        netLiquidation: out.reduce((t, r) => round2(t + round2((r.netLiquidation ?? 0) * (r.fx ?? 1))), 0),
+      };
     }
     return result;
   },
   render(r) {
     const line = (p: PnlOutT, label: string) =>
-      `${label} (${ident(p.currency)}): today ${signedMoney(p.dailyPnl)}, unrealized ${signedMoney(p.unrealizedPnl)}, realized ${signedMoney(p.realizedPnl ?? 0)}; net liquidation ${money(p.netLiquidation)}${p.fx !== undefined ? ` (fx ${num(p.fx, 6)})` : ''}`;
+      `${label} (${ident(p.currency)}): today ${orNa(p.dailyPnl)}, unrealized ${orNa(p.unrealizedPnl)}, realized ${signedMoney(p.realizedPnl ?? 0)}; net liquidation ${money(p.netLiquidation)}${p.fx !== undefined ? ` (fx ${num(p.fx, 6)})` : ''}`;
     const lines = r.accounts.map((p) => line(p, `Account ${ident(p.id)}`));
     if (r.total) lines.push(line(r.total, `Total of ${r.accounts.length} accounts`));
     return lines.join('\n');
   },
 });
+
+/** A signed amount, or "n/a" when IB did not send it. */
+function orNa(v: number | undefined): string {
+  return v === undefined ? 'n/a' : signedMoney(v);
+}
 
 export const ACCOUNT_TOOLS = [getAccountInfo, getPositions, getPortfolioSummary, getPnl];

@@ -30,6 +30,11 @@ test('bare option conids never seen are priced after the underlying search', asy
     assert.ok(searches >= 1 && searches <= 5, `${searches} searches`);
     const lookups = sim.state.stats.byEndpoint['GET /iserver/contract/:conid/info'] ?? 0;
     assert.ok(lookups <= 5, `${lookups} contract lookups`);
+    // The search starts as soon as the conids answer nothing after their pre-flight, not at the
+    // end of the wait: pre-flight, silent, (search), pre-flight, data. It once polled until the
+    // 2.5 s deadline first (about 15 requests).
+    const snapshots = sim.state.stats.byEndpoint['GET /iserver/marketdata/snapshot'] ?? 0;
+    assert.ok(snapshots <= 5, `${snapshots} snapshot requests`);
   } finally {
     await backend.close();
   }

@@ -13,7 +13,10 @@ import { type SimulatorHandle, startSimulator } from '../../src/simulator/index.
 describe('pacing with another client on the same gateway', () => {
   let sim: SimulatorHandle;
   before(async () => {
-    sim = await startSimulator({ port: 0, seed: 9, pacing: true, tls: false });
+    // The default simulator: IB's pacing with its 15-minute penalty box, so one 429 of anyone's
+    // (the other client's too) would refuse all of ours afterwards.
+    sim = await startSimulator({ port: 0, seed: 9, tls: false });
+    assert.equal(sim.state.faults.penaltyBoxMs, 15 * 60_000);
   });
   after(async () => {
     await sim.close();
@@ -50,6 +53,9 @@ describe('pacing with another client on the same gateway', () => {
     assert.ok(theirs > 50, `the other client sent ${theirs}`);
     assert.equal(ours429, 0);
     assert.equal(stats.status429 - theirs429, 0, 'requests of ours answered 429');
+    assert.equal(theirs429, 0, "the other client's requests answered 429");
+    assert.equal(sim.state.faults.penaltyUntil, 0, 'the penalty box never started');
+    assert.ok((sim.state.stats.byEndpoint['GET /iserver/accounts'] ?? 0) >= 500, 'all 500 of ours reached IB');
     await http.close();
   });
 });

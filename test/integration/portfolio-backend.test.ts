@@ -18,7 +18,9 @@ describe('CpapiPortfolio against the simulator', () => {
   let iserverCalls = 0;
 
   before(async () => {
-    sim = await startSimulator({ port: 0, seed: 7 });
+    // This harness wires no account selection (forAccount), so it asks for a simulator that
+    // answers P&L for every account; test/integration/cpapi-account-scope.test.ts covers scoping.
+    sim = await startSimulator({ port: 0, seed: 7, accountScoping: false });
     http = new CpapiHttp({ baseUrl: sim.url });
     pf = new CpapiPortfolio({
       http,

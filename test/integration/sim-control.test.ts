@@ -7,7 +7,8 @@ import { call } from './sim-client.js';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('global 10 requests/s → 429, counted in /sim/stats; /sim is never paced', async () => {
-  const sim = await startSimulator();
+  // Without the penalty box, to see the window reopen after a second.
+  const sim = await startSimulator({ penaltyBoxMs: 0 });
   try {
     const rs = await Promise.all(Array.from({ length: 15 }, () => call(sim, 'GET', '/iserver/auth/status')));
     const ok = rs.filter((r) => r.status === 200).length;
@@ -31,8 +32,24 @@ test('global 10 requests/s → 429, counted in /sim/stats; /sim is never paced',
   }
 });
 
-test('per-endpoint pacing and the pacing switch', async () => {
+test("by default a 429 puts the caller in IB's 15-minute penalty box", async () => {
   const sim = await startSimulator();
+  try {
+    assert.equal((await call(sim, 'GET', '/sim/faults')).body.penaltyBoxMs, 15 * 60_000);
+    assert.equal((await call(sim, 'GET', '/portfolio/accounts')).status, 200);
+    assert.equal((await call(sim, 'GET', '/portfolio/accounts')).status, 429);
+    await sleep(1050);
+    // Any endpoint, long after every window reopened: still refused.
+    assert.equal((await call(sim, 'GET', '/iserver/auth/status')).status, 429);
+    await call(sim, 'POST', '/sim/faults', { penaltyBoxMs: 0 });
+    assert.equal((await call(sim, 'GET', '/iserver/auth/status')).status, 200);
+  } finally {
+    await sim.close();
+  }
+});
+
+test('per-endpoint pacing and the pacing switch', async () => {
+  const sim = await startSimulator({ penaltyBoxMs: 0 });
   try {
     assert.equal((await call(sim, 'GET', '/portfolio/accounts')).status, 200);
     assert.equal((await call(sim, 'GET', '/portfolio/accounts')).status, 429);

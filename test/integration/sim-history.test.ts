@@ -166,7 +166,7 @@ test('same seed → same bars; other seed → other bars', async () => {
 });
 
 test('more than 5 concurrent history requests → 429', async () => {
-  const sim = await startSimulator({ pacing: true });
+  const sim = await startSimulator({ pacing: true, penaltyBoxMs: 0 });
   try {
     await call(sim, 'POST', '/sim/faults', { historyDelayMs: 300 });
     const q = '/iserver/marketdata/history?conid=265598&period=1d&bar=5min';

@@ -179,15 +179,29 @@ describe('simulator account scoping', () => {
     assert.deepEqual([bad.status, bad.body], [500, { error: 'Invalid account ID' }]);
   });
 
-  test('off by default: every account answers', async () => {
+  test("IB's rules are the default; a lenient simulator is asked for", async () => {
     const plain = await startSimulator({ pacing: false });
+    const lenient = await startSimulator({
+      pacing: false,
+      penaltyBoxMs: 0,
+      accountScoping: false,
+      derivativeSearch: false,
+    });
     try {
-      await call(plain, 'GET', '/iserver/accounts');
-      const faults = await call(plain, 'GET', '/sim/faults');
-      assert.equal(faults.body.accountScoping, false);
-      assert.equal(faults.body.profile, 'strict');
+      const faults = (await call(plain, 'GET', '/sim/faults')).body;
+      assert.deepEqual(
+        [faults.profile, faults.accountScoping, faults.derivativeSearch, faults.penaltyBoxMs],
+        ['strict', true, true, 15 * 60_000],
+      );
+      const loose = (await call(lenient, 'GET', '/sim/faults')).body;
+      assert.deepEqual([loose.accountScoping, loose.derivativeSearch, loose.penaltyBoxMs], [false, false, 0]);
+      // {"clear":true} returns to the start options, not to IB's defaults.
+      await call(lenient, 'POST', '/sim/faults', { accountScoping: true, derivativeSearch: true });
+      const cleared = (await call(lenient, 'POST', '/sim/faults', { clear: true })).body;
+      assert.deepEqual([cleared.accountScoping, cleared.derivativeSearch], [false, false]);
     } finally {
       await plain.close();
+      await lenient.close();
     }
   });
 });

@@ -12,6 +12,7 @@ import {
   rowHasField,
 } from '../../src/backends/cpapi/fields.js';
 import { MARKET_FIELDS } from '../../src/broker/types.js';
+import { variantBody } from '../fixtures/ib/corpus-variants.js';
 
 describe('cpapi fields: codes', () => {
   it('maps every MarketField to a distinct code', () => {
@@ -95,17 +96,7 @@ describe('cpapi fields: parsers', () => {
 
 describe('cpapi fields: snapshot rows', () => {
   it('parses the campus example', () => {
-    const row = {
-      _updated: 1702334859712,
-      conidEx: '265598',
-      conid: 265598,
-      server_id: 'q1',
-      '6119': 'serverId',
-      '31': '193.18',
-      '84': '193.06',
-      '86': '193.14',
-      '6509': 'RpB',
-    };
+    const row = (variantBody('GET /iserver/marketdata/snapshot', 'campus row') as Record<string, unknown>[])[0]!;
     const s = parseSnapshotRow(row, ['last', 'bid', 'ask', 'volume']);
     assert.deepEqual(s, {
       conid: 265598,
@@ -116,23 +107,9 @@ describe('cpapi fields: snapshot rows', () => {
   });
 
   it('parses the conduit example (sizes, %, formatted volume)', () => {
-    const row = {
-      conidEx: '756733',
-      conid: 756733,
-      _updated: 1775169600000,
-      server_id: '6571225',
-      '6509': 'S',
-      '31': '655.89',
-      '84': '655.88',
-      '86': '655.90',
-      '85': '100',
-      '88': '200',
-      '87': '50000000',
-      '70': '658.20',
-      '71': '645.11',
-      '82': '3.50',
-      '83': '0.54%',
-    };
+    const row = (
+      variantBody('GET /iserver/marketdata/snapshot', 'conduit row with sizes, %') as Record<string, unknown>[]
+    )[0]!;
     const s = parseSnapshotRow(row, [
       'last',
       'bid',

@@ -166,4 +166,36 @@ describe('cpapi pacer: fairness between calls', () => {
       for (let i = 0; i < 2; i++) await nextWindow();
       assert.deepEqual(order, ['n0', 'n1', 'n2', 'n3']);
     }));
+
+  it('a restart remembers when the paced endpoints were last answered (no 429 from our own last run)', async () => {
+    // The e2e restart test once earned IB's penalty box: the new process read live orders 1 s
+    // after the old one had, and IB allows one read per 5 s.
+    let now = 100_000;
+    const stored: Record<string, number> = {};
+    const memory = {
+      load: () => ({ ...stored }),
+      save: (key: string, at: number) => {
+        stored[key] = at;
+      },
+    };
+    const first = new Pacer({ now: () => now, memory });
+    (await first.acquire('/iserver/account/orders'))();
+    (await first.acquire('/iserver/accounts'))();
+    first.close();
+    assert.deepEqual(Object.keys(stored), ['/iserver/account/orders']);
+    now += 1000;
+    const second = new Pacer({ now: () => now, memory });
+    let done = false;
+    const read = second.acquire('/iserver/account/orders').then((release) => {
+      done = true;
+      release();
+    });
+    await settle();
+    assert.equal(done, false, 'waits out the 5 s the last run started');
+    now += 4200;
+    second.tick();
+    await read;
+    assert.equal(done, true);
+    second.close();
+  });
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FIELD_CODES, parseSnapshotRow } from '../../src/backends/cpapi/fields.js';
 import { chainFromSearch, codeFromMonth, contractFromInfo, monthFromCode } from '../../src/backends/cpapi/options.js';
+import { variantBody } from '../fixtures/ib/corpus-variants.js';
 
 // Payloads in the shape of IB's published examples (docs/ib/endpoints.md §4, docs/ib/marketdata.md §5).
 const IBM_SEARCH = [
@@ -36,26 +37,7 @@ const IBM_SEARCH = [
   },
 ];
 
-const AAPL_INFO = [
-  {
-    conid: 667629330,
-    symbol: 'AAPL',
-    secType: 'OPT',
-    exchange: 'SMART',
-    listingExchange: null,
-    right: 'P',
-    strike: 195.0,
-    currency: 'USD',
-    cusip: null,
-    coupon: 'No Coupon',
-    desc1: 'AAPL',
-    desc2: "JAN 05 '24 195 Put",
-    maturityDate: '20240105',
-    multiplier: '100',
-    tradingClass: 'AAPL',
-    validExchanges: 'SMART,AMEX,CBOE,IBUSOPT',
-  },
-];
+const AAPL_INFO = variantBody('GET /iserver/secdef/info', 'option month: array') as Record<string, unknown>[];
 
 describe('cpapi option wire format', () => {
   test('month codes', () => {

@@ -19,6 +19,8 @@ function setup(): { state: SimState; pf: SimPortfolio } {
     pacing: false,
     authenticated: true,
     startAt: Date.UTC(2026, 10, 18, 16, 0, 0),
+    // The P&L body of every account at once (IB scopes it to the selected account).
+    accountScoping: false,
   });
   state.clock.freeze();
   return { state, pf: state.portfolio };

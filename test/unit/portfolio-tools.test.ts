@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Ledger, Position } from '../../src/broker/portfolio.js';
+import type { AccountPnl, Ledger, Position } from '../../src/broker/portfolio.js';
 import {
   combine,
   positionRates,
@@ -9,7 +9,7 @@ import {
   summarize,
   totalsByCurrency,
 } from '../../src/broker/portfolio-math.js';
-import { positionLine, positionOut } from '../../src/tools/account.js';
+import { getPnl, positionLine, positionOut } from '../../src/tools/account.js';
 import { money, round2 } from '../../src/tools/format.js';
 
 function pos(over: Partial<Position>): Position {
@@ -228,5 +228,43 @@ describe('positions in several currencies sort by value in one currency (issue 1
     );
     // A missing rate: no common currency (the caller sorts natively and says nothing false).
     assert.equal(positionRates([eur, usd], new Map([['DU1', ledger('DU1', 'USD', [])]])), undefined);
+  });
+});
+
+describe('get_pnl: a P&L IB did not send is missing, not 0 (issue 13)', () => {
+  const ledger = (accountId: string): Ledger => ({
+    accountId,
+    baseCurrency: 'USD',
+    base: { currency: 'USD', cash: 1000, exchangeRate: 1 },
+    currencies: [{ currency: 'USD', cash: 1000, exchangeRate: 1 }],
+  });
+  const ctx = (rows: AccountPnl[]) =>
+    ({
+      signal: new AbortController().signal,
+      app: {
+        backend: {
+          listAccounts: async () => [
+            { id: 'DU1', currency: 'USD', paper: true },
+            { id: 'DU2', currency: 'USD', paper: true },
+          ],
+          pnl: async () => rows,
+          ledger: async (id: string) => ledger(id),
+        },
+      },
+    }) as never;
+
+  test('no dpl for one account: its daily P&L and the total are absent, the text says n/a', async () => {
+    const r = await getPnl.handle(
+      { accountId: undefined },
+      ctx([
+        { accountId: 'DU1', dailyPnl: -12.5, unrealizedPnl: 100 },
+        { accountId: 'DU2', unrealizedPnl: 50 },
+      ]),
+    );
+    assert.equal(r.accounts[0]?.dailyPnl, -12.5);
+    assert.equal(r.accounts[1]?.dailyPnl, undefined);
+    assert.equal(r.total?.dailyPnl, undefined, 'a sum with a missing part is no total');
+    assert.equal(r.total?.unrealizedPnl, 150);
+    assert.match(getPnl.render(r), /Account DU2 \(USD\): today n\/a/);
   });
 });

@@ -38,6 +38,17 @@ export interface StockEntryWire {
   contracts?: StockContractWire[];
 }
 
+/**
+ * One symbol's entries of a /trsrv/stocks answer ({"IBM": [{name, assetClass, contracts}]}, keys
+ * as sent or lower case); undefined when the answer has none. Entries that are not objects are left out.
+ */
+export function stockEntriesOf(data: unknown, symbol: string): StockEntryWire[] | undefined {
+  const d = isObject(data) ? data : {};
+  const v = d[symbol] ?? d[symbol.toLowerCase()];
+  const entries = Array.isArray(v) ? (v as unknown[]).filter(isObject) : [];
+  return entries.length > 0 ? (entries as StockEntryWire[]) : undefined;
+}
+
 export interface Candidate extends Contract {
   isUS?: boolean;
   /** Index of the trsrv/stocks entry (IB's relevance order). */

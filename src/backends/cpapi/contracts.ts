@@ -27,6 +27,7 @@ import {
   type StockEntryWire,
   searchRowToContract,
   stockCandidates,
+  stockEntriesOf,
   US_EXCHANGES,
 } from './contract-wire.js';
 import type { CpapiHttp } from './http.js';
@@ -241,10 +242,7 @@ export class CpapiContracts {
         .get<unknown>('/trsrv/stocks', { query: { symbols: group.join(',') }, signal })
         .then((res) => (isObject(res.data) ? res.data : {}));
       for (const sym of group) {
-        const p = req.then((data) => {
-          const v = data[sym] ?? data[sym.toLowerCase()];
-          return Array.isArray(v) && v.length > 0 ? (v as StockEntryWire[]) : undefined;
-        });
+        const p = req.then((data) => stockEntriesOf(data, sym));
         this.stocks.set(sym, p);
         p.catch(() => this.stocks.delete(sym));
       }

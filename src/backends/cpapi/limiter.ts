@@ -14,6 +14,7 @@
  * interval does not block waiters for other endpoints behind it.
  */
 
+import { readFileSync, writeFileSync } from 'node:fs';
 import { BrokerError } from '../../broker/errors.js';
 
 export interface EndpointRule {
@@ -45,6 +46,57 @@ export interface PacerOptions {
   endpoints?: Record<string, EndpointRule>;
   /** Clock, for tests. */
   now?: () => number;
+  /**
+   * When the paced endpoints were last answered, kept across runs of the process: a restart must
+   * not repeat, within IB's interval, the call the previous run just made (IB answers 429 and may
+   * start its penalty box). See filePacingMemory.
+   */
+  memory?: PacingMemory;
+}
+
+/** Last answer times (the pacer's clock, epoch ms) of endpoints with a minimum interval. */
+export interface PacingMemory {
+  load(): Record<string, number>;
+  save(key: string, at: number): void;
+}
+
+/**
+ * A PacingMemory in a small JSON file (the state directory's pacing.json), per gateway. Failures
+ * to read or write cost nothing but the memory.
+ */
+export function filePacingMemory(file: string, gateway: string): PacingMemory {
+  const read = (): Record<string, Record<string, number>> => {
+    try {
+      const v = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+      return typeof v === 'object' && v !== null && !Array.isArray(v)
+        ? (v as Record<string, Record<string, number>>)
+        : {};
+    } catch {
+      return {};
+    }
+  };
+  return {
+    load: () => {
+      const mine = read()[gateway];
+      return typeof mine === 'object' && mine !== null ? mine : {};
+    },
+    save: (key, at) => {
+      const all: Record<string, Record<string, number>> = {};
+      // Keep the last hour only (no interval of IB's is longer than 15 minutes).
+      for (const [g, times] of Object.entries(read())) {
+        const kept = Object.entries(typeof times === 'object' && times !== null ? times : {}).filter(
+          ([, t]) => typeof t === 'number' && t > at - 3_600_000,
+        );
+        if (kept.length) all[g] = Object.fromEntries(kept);
+      }
+      all[gateway] = { ...(all[gateway] ?? {}), [key]: at };
+      try {
+        writeFileSync(file, JSON.stringify(all), { mode: 0o600 });
+      } catch {
+        // A read-only state directory: pacing still holds within this run.
+      }
+    },
+  };
 }
 
 /** Requests per window left for other clients of the gateway (docs/ib/pacing.md). */
@@ -138,6 +190,7 @@ export class Pacer {
   /** Until then nothing is sent: the gateway kept answering 429. */
   private stoppedUntil = 0;
   private closed = false;
+  private readonly memory: PacingMemory | undefined;
 
   constructor(opts: PacerOptions = {}) {
     const max = opts.maxPerWindow ?? 10;
@@ -147,6 +200,15 @@ export class Pacer {
     this.intervalMargin = Math.max(0, opts.intervalMarginMs ?? 200);
     this.rules = { ...(opts.endpoints ?? DEFAULT_ENDPOINT_RULES) };
     this.now = opts.now ?? Date.now;
+    this.memory = opts.memory;
+    const now = this.now();
+    for (const [key, at] of Object.entries(this.memory?.load() ?? {})) {
+      const interval = this.rules[key]?.minIntervalMs;
+      // Only times that still matter (a clock that went back is not trusted beyond one interval).
+      if (interval !== undefined && typeof at === 'number' && at > now - interval && at <= now + interval) {
+        this.endpoint(key).lastAt = at;
+      }
+    }
   }
 
   /** Requests the pacer lets through per window (after headroom). */
@@ -395,7 +457,10 @@ export class Pacer {
       slot.at = this.now();
       if (counted) counted.inFlight--;
       // Per-endpoint intervals also run from the answer, for the same reason as the window.
-      if (paced) paced.lastAt = Math.max(paced.lastAt, slot.at);
+      if (paced) {
+        paced.lastAt = Math.max(paced.lastAt, slot.at);
+        this.memory?.save(w.key, paced.lastAt);
+      }
       this.pump();
     };
     w.resolve(release);

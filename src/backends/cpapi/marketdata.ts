@@ -139,16 +139,28 @@ export class CpapiMarketData {
     const codes = codesForFields(wanted);
     if (!codes.includes(AVAILABILITY_CODE)) codes.push(AVAILABILITY_CODE);
     const codeChunks = chunk(codes, MAX_SNAPSHOT_FIELDS);
-    const deadline = Date.now() + Math.max(0, opts.maxWaitMs ?? DEFAULT_MAX_WAIT_MS);
+    const waitMs = Math.max(0, opts.maxWaitMs ?? DEFAULT_MAX_WAIT_MS);
+    const deadline = Date.now() + waitMs;
     const rows = new Map<number, Row>();
+    // A conid never seen that still answers nothing after its pre-flight may be a derivative IB will
+    // not quote before the secdef search of its underlying: look a few up, search their underlyings
+    // (once per call, as soon as a batch sees such conids), and keep asking.
+    const unknown = new Set(ids.filter((_, i) => !contracts[i]));
+    let recovery: Promise<boolean> | undefined;
+    const recover = (silent: number[]) => {
+      recovery ??= this.searchUnderlyings(silent, opts.signal).catch(() => false);
+      return recovery;
+    };
+    const silentOf = (list: readonly number[]) => list.filter((c) => unknown.has(c) && !hasData(rows.get(c)));
+    const early = { silentOf, recover, waitMs };
     await Promise.all(
-      chunk(ids, MAX_SNAPSHOT_CONIDS).map((batch) => this.pollBatch(batch, wanted, codeChunks, deadline, rows, opts)),
+      chunk(ids, MAX_SNAPSHOT_CONIDS).map((batch) =>
+        this.pollBatch(batch, wanted, codeChunks, deadline, rows, opts, early),
+      ),
     );
-    // A conid never seen that answered nothing may be a derivative IB will not quote before the
-    // secdef search of its underlying: look a few up, search their underlyings, ask again.
-    const silent = ids.filter((c) => !hasData(rows.get(c)) && !contracts[ids.indexOf(c)]);
-    if (silent.length > 0 && (await this.searchUnderlyings(silent, opts.signal))) {
-      const again = Date.now() + Math.max(0, opts.maxWaitMs ?? DEFAULT_MAX_WAIT_MS);
+    const silent = silentOf(ids);
+    if (silent.length > 0 && recovery === undefined && (await recover(silent))) {
+      const again = Date.now() + waitMs;
       await Promise.all(
         chunk(silent, MAX_SNAPSHOT_CONIDS).map((batch) => this.pollBatch(batch, wanted, codeChunks, again, rows, opts)),
       );
@@ -180,10 +192,16 @@ export class CpapiMarketData {
     deadline: number,
     rows: Map<number, Row>,
     opts: SnapshotOptions,
+    early?: {
+      silentOf: (list: readonly number[]) => number[];
+      recover: (silent: number[]) => Promise<boolean>;
+      waitMs: number;
+    },
   ): Promise<void> {
     let pending = batch;
     let round = 0;
     let dataAt: number | undefined;
+    let recovered = false;
     for (;;) {
       await Promise.all(
         codeChunks.map(async (codes) => {
@@ -200,6 +218,13 @@ export class CpapiMarketData {
       );
       const still = pending.filter((c) => this.owed(c, rows.get(c), fields).length > 0);
       if (still.length === 0) return;
+      // After the pre-flight and one more answer, unknown conids still without data start the
+      // recovery; once it ran, they get a full wait of their own (their pre-flight starts again).
+      const silent = early && !recovered && round >= 1 ? early.silentOf(still) : [];
+      if (early && silent.length > 0) {
+        recovered = true;
+        if (await early.recover(silent)) deadline = Math.max(deadline, Date.now() + early.waitMs);
+      }
       // Once every conid has delivered data, stragglers get a short grace period only: a field an
       // instrument simply lacks (no dividend, no greeks) must not cost the whole wait.
       if (still.every((c) => hasData(rows.get(c)))) {

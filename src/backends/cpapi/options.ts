@@ -24,7 +24,7 @@ import type { Contract, OptionRight } from '../../broker/types.js';
 import { ident } from '../../broker/untrusted.js';
 import type { Logger } from '../../log.js';
 import type { CpapiHttp } from './http.js';
-import { isObject, type Row, str } from './wire.js';
+import { isObject, type Row, str, toConid } from './wire.js';
 
 const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
 /** Above this many strike×right pairs, one whole-month request beats per-strike requests. */
@@ -71,15 +71,18 @@ export function chainFromSearch(rows: readonly Row[], underlying: Contract, toda
     (Array.isArray(r['sections']) ? (r['sections'] as unknown[]) : [])
       .filter(isObject)
       .find((s) => str(s['secType'])?.toUpperCase() === wanted);
-  let row = rows.find((r) => Number(r['conid']) === underlying.conid && sectionOf(r));
+  let row = rows.find((r) => toConid(r['conid']) === underlying.conid && sectionOf(r));
   // IB answers a futures search with the index row (ES: 11004968), which holds the FOP section.
   if (!row && wanted === 'FOP' && underlying.underlyingConid) {
-    row = rows.find((r) => Number(r['conid']) === underlying.underlyingConid && sectionOf(r));
+    row = rows.find((r) => toConid(r['conid']) === underlying.underlyingConid && sectionOf(r));
   }
   if (!row && wanted === 'FOP') {
-    row = rows.find((r) => str(r['symbol'])?.toUpperCase() === underlying.symbol.toUpperCase() && sectionOf(r));
+    row = rows.find(
+      (r) => str(r['symbol'])?.toUpperCase() === underlying.symbol.toUpperCase() && toConid(r['conid']) && sectionOf(r),
+    );
   }
-  if (!row) return undefined;
+  const conid = row ? toConid(row['conid']) : undefined;
+  if (!row || !conid) return undefined;
   const sec = sectionOf(row) as Row;
   const months = (str(sec['months']) ?? '')
     .split(';')
@@ -95,7 +98,7 @@ export function chainFromSearch(rows: readonly Row[], underlying: Contract, toda
     .map((d) => isoFromYmd(d))
     .filter((d): d is string => d !== undefined && d >= today);
   return {
-    conid: Number(row['conid']),
+    conid,
     secType: wanted,
     exchange,
     months: [...new Set(months)].sort(),
@@ -105,12 +108,13 @@ export function chainFromSearch(rows: readonly Row[], underlying: Contract, toda
 
 /** One secdef/info row → Contract (undefined when it is not an option row). */
 export function contractFromInfo(row: Row, underlyingConid: number): Contract | undefined {
-  const conid = Number(row['conid']);
-  const strike = Number(row['strike']);
+  const conid = toConid(row['conid']);
+  // A strike IB left out or sent as null is missing (Number(null) would make it 0).
+  const strike = str(row['strike']) === undefined ? Number.NaN : Number(str(row['strike']));
   const right = str(row['right'])?.toUpperCase();
   const expiry = isoFromYmd(str(row['maturityDate']) ?? '');
   const secType = str(row['secType'])?.toUpperCase();
-  if (!Number.isInteger(conid) || conid <= 0 || !Number.isFinite(strike) || !expiry) return undefined;
+  if (!conid || !Number.isFinite(strike) || !expiry) return undefined;
   if (right !== 'C' && right !== 'P' && right !== 'CALL' && right !== 'PUT') return undefined;
   const c: Contract = {
     conid,
@@ -132,6 +136,17 @@ export function contractFromInfo(row: Row, underlyingConid: number): Contract | 
   const desc = str(row['desc2']);
   if (desc) c.name = desc;
   return c;
+}
+
+/** /iserver/secdef/strikes: {call: [...], put: [...]} (numbers or numeric text; "calls"/"puts" also read), ascending. */
+export function parseStrikes(data: unknown): { call: number[]; put: number[] } {
+  const d = isObject(data) ? data : {};
+  const list = (v: unknown) =>
+    (Array.isArray(v) ? v : [])
+      .map((x) => (typeof x === 'number' || typeof x === 'string' ? Number(x) : Number.NaN))
+      .filter((x) => Number.isFinite(x) && x > 0)
+      .sort((a, b) => a - b);
+  return { call: list(d['call'] ?? d['calls']), put: list(d['put'] ?? d['puts']) };
 }
 
 /** Security types whose quotes need a secdef search first in the session. */
@@ -379,13 +394,7 @@ export class CpapiOptions {
         query: { conid: chain.conid, sectype: chain.secType, month: codeFromMonth(month), exchange: chain.exchange },
         signal: opts.signal,
       });
-      const d = isObject(res.data) ? res.data : {};
-      const list = (v: unknown) =>
-        (Array.isArray(v) ? v : [])
-          .map((x) => Number(x))
-          .filter((x) => Number.isFinite(x) && x > 0)
-          .sort((a, b) => a - b);
-      return { call: list(d['call'] ?? d['calls']), put: list(d['put'] ?? d['puts']) };
+      return parseStrikes(res.data);
     });
   }
 

@@ -132,21 +132,27 @@ export function parsePlaceAnswer(data: unknown): PlaceOutcome {
   if (first) {
     const rowErr = errorOf(first);
     if (rowErr !== undefined) return { kind: 'rejected', message: rowErr.trim() };
-    if (first['id'] !== undefined && Array.isArray(first['message'])) {
+    const replyId = str(first['id']);
+    if (replyId !== undefined && Array.isArray(first['message'])) {
       const q: OrderQuestion = {
-        replyId: String(first['id']),
+        replyId,
         messages: (first['message'] as unknown[]).map((m) => String(m)),
         messageIds: Array.isArray(first['messageIds']) ? (first['messageIds'] as unknown[]).map(String) : [],
       };
       return { kind: 'questions', question: q };
     }
-    const placed = rows.filter(isObject).filter((r) => r['order_id'] !== undefined);
+    // A row without a usable order id (missing, null, "") is no proof of anything: it falls
+    // through to "unrecognised", which the caller reports as "may have been placed".
+    const placed = rows.filter(isObject).flatMap((r) => {
+      const orderId = str(r['order_id']);
+      return orderId === undefined ? [] : [{ orderId, row: r }];
+    });
     if (placed.length) {
       return {
         kind: 'placed',
-        orders: placed.map((r) => {
-          const status = str(r['order_status']) ?? 'PendingSubmit';
-          return { orderId: String(r['order_id']), status, state: orderStateOf(status) };
+        orders: placed.map(({ orderId, row }) => {
+          const status = str(row['order_status']) ?? 'PendingSubmit';
+          return { orderId, status, state: orderStateOf(status) };
         }),
       };
     }

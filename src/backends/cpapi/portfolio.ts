@@ -104,10 +104,13 @@ export function parseSummary(accountId: string, data: unknown, fallbackCurrency:
     if (!t || t['isNull'] === true) return undefined;
     return num(t['amount']) ?? num(t['value']);
   };
+  // Tags such as cushion carry their figure in `value` with `amount` 0: an amount of 0 beside a
+  // missing value is IB's placeholder, not the figure.
   const value = (tag: string): number | undefined => {
     const t = tags[tag];
     if (!t || t['isNull'] === true) return undefined;
-    return num(t['value']) ?? num(t['amount']);
+    const amount = num(t['amount']);
+    return num(t['value']) ?? (amount === 0 ? undefined : amount);
   };
   const currency =
     str(tags['netliquidation']?.['currency']) ?? str(tags['totalcashvalue']?.['currency']) ?? fallbackCurrency;
@@ -247,7 +250,11 @@ export function parsePnl(data: unknown): AccountPnl[] {
   for (const [key, v] of Object.entries(upnl)) {
     if (!isObject(v)) continue;
     const accountId = key.split('.')[0] ?? key;
-    const p: AccountPnl = { accountId, dailyPnl: num(v['dpl']) ?? 0, unrealizedPnl: num(v['upl']) ?? 0 };
+    const p: AccountPnl = { accountId };
+    const dpl = num(v['dpl']);
+    if (dpl !== undefined) p.dailyPnl = dpl;
+    const upl = num(v['upl']);
+    if (upl !== undefined) p.unrealizedPnl = upl;
     const nl = num(v['nl']);
     if (nl !== undefined) p.netLiquidation = nl;
     const el = num(v['el']);

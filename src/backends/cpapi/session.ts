@@ -52,8 +52,43 @@ export function readIserverAccounts(answer: unknown): IserverAccounts {
   return { accounts, isPaper, paper, selected: str(data['selectedAccount']), mode };
 }
 
+/** What a /tickle answer says; `auth` absent when it carries none (IB's 200 {"error":…}). */
+export interface TickleAnswer {
+  auth?: AuthState;
+  ssoExpiresInS?: number;
+  session?: string;
+  error?: string;
+}
+
+/** Reads IB's /tickle answer ({session, ssoExpires, iserver: {authStatus}}, or {"error":…}). */
+export function readTickle(data: unknown): TickleAnswer {
+  const tickle = isObject(data) ? data : {};
+  const out: TickleAnswer = {};
+  const status = isObject(tickle['iserver']) ? tickle['iserver']['authStatus'] : undefined;
+  if (isObject(status)) out.auth = readAuth(status);
+  const expires = typeof tickle['ssoExpires'] === 'number' ? tickle['ssoExpires'] : Number.NaN;
+  if (Number.isFinite(expires)) out.ssoExpiresInS = Math.round(expires / 1000);
+  const session = str(tickle['session']);
+  if (session) out.session = session;
+  const error = str(tickle['error']);
+  if (error) out.error = error;
+  return out;
+}
+
+/** Reads IB's POST /iserver/account answer: {set: true, acctId}, {success: "Account already set"}, or {error}. */
+export function readSelectAnswer(data: unknown): { selected: boolean; acctId?: string; error?: string } {
+  const answer = isObject(data) ? data : {};
+  const already = typeof answer['success'] === 'string' && /already/i.test(answer['success']);
+  const out: { selected: boolean; acctId?: string; error?: string } = { selected: answer['set'] === true || already };
+  const acctId = str(answer['acctId']);
+  if (acctId) out.acctId = acctId;
+  const error = str(answer['error']);
+  if (error) out.error = error;
+  return out;
+}
+
 /** IB's auth status, from /iserver/auth/status, ssodh/init or the one /tickle carries. */
-function readAuth(v: unknown): AuthState {
+export function readAuth(v: unknown): AuthState {
   const st = isObject(v) ? v : {};
   return {
     authenticated: st['authenticated'] === true,
@@ -203,16 +238,15 @@ export class CpapiSession implements BrokerSession {
       signal,
       idempotent: true,
     });
-    const answer = isObject(res.data) ? res.data : {};
-    const already = typeof answer['success'] === 'string' && /already/i.test(answer['success']);
-    if (answer['set'] !== true && !already) {
-      const why = str(answer['error']) ?? JSON.stringify(res.data ?? null).slice(0, 200);
+    const answer = readSelectAnswer(res.data);
+    if (!answer.selected) {
+      const why = answer.error ?? JSON.stringify(res.data ?? null).slice(0, 200);
       throw new BrokerError('GATEWAY_ERROR', `IB did not select account ${untrusted(accountId)}: ${untrusted(why)}.`, {
         hint: 'Check the account id against get_accounts; retry in a few seconds.',
         details: { accountId },
       });
     }
-    if (this.read) this.read.selected = str(answer['acctId']) ?? accountId;
+    if (this.read) this.read.selected = answer.acctId ?? accountId;
     this.log.debug('cpapi: account selected', { accountId });
   }
 
@@ -250,17 +284,15 @@ export class CpapiSession implements BrokerSession {
 
   async keepAlive(): Promise<KeepAliveAnswer> {
     const res = await this.control.post<unknown>('/tickle', { idempotent: true });
-    const tickle = isObject(res.data) ? res.data : {};
+    const tickle = readTickle(res.data);
     // The session id authenticates the websocket: a secret like the password.
-    if (typeof tickle['session'] === 'string') addSecret(tickle['session']);
-    const status = isObject(tickle['iserver']) ? tickle['iserver']['authStatus'] : undefined;
+    if (tickle.session) addSecret(tickle.session);
     // IB's failed tickle is 200 {"error":"failed to process request"}: it says nothing about the
     // session, so the session's state comes from /iserver/auth/status instead.
-    const auth = isObject(status) ? readAuth(status) : await this.authStatus();
-    if (!isObject(status))
-      this.log.info('cpapi: keep-alive failed; the auth status decides', { error: str(tickle['error']) });
+    const auth = tickle.auth ?? (await this.authStatus());
+    if (!tickle.auth) this.log.info('cpapi: keep-alive failed; the auth status decides', { error: tickle.error });
     const out: KeepAliveAnswer = { auth };
-    if (typeof tickle['ssoExpires'] === 'number') out.ssoExpiresInS = Math.round(tickle['ssoExpires'] / 1000);
+    if (tickle.ssoExpiresInS !== undefined) out.ssoExpiresInS = tickle.ssoExpiresInS;
     return out;
   }
 

@@ -174,6 +174,25 @@ export function register(router: Router, state: SimState): void {
     // A derivative conid passed directly.
     const direct = Number.isInteger(conid) ? state.universe.get(conid) : undefined;
     if (direct && (direct.secType === 'OPT' || direct.secType === 'FOP')) return json([infoRow(direct)]);
+    // A stock (or index, future…) asked with its own sectype needs no month: [V3]'s example
+    // "infoBy-symbol-exchange-conid" answers one object for conid 8314, sectype STK.
+    const secType = (q.get('sectype') ?? '').toUpperCase();
+    if (direct && secType === direct.secType && !['OPT', 'FOP', 'WAR'].includes(secType)) {
+      return json({
+        conid: direct.conid,
+        ticker: direct.symbol,
+        secType: direct.secType,
+        listingExchange: direct.listingExchange,
+        exchange: direct.exchange,
+        companyName: direct.name,
+        currency: direct.currency,
+        validExchanges: direct.validExchanges,
+        priceRendering: null,
+        maturityDate: direct.expiry ?? null,
+        right: '?',
+        strike: 0.0,
+      });
+    }
     const cq = chainQuery(state, q);
     if (!cq || (observed && !wasSearched(state, conid, cq.underlying))) return json([]);
     const strikeRaw = q.get('strike');
