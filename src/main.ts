@@ -147,6 +147,7 @@ async function simulator(argv: string[]): Promise<number> {
     seed: args.seed,
     latencyMs: args.latencyMs,
     tls: args.tls,
+    live: args.live,
     ...(args.replay ? { replay: args.replay } : {}),
   });
   process.stdout.write(`IB Client Portal gateway simulator listening at ${sim.apiBase}\n`);

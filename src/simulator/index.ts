@@ -41,6 +41,8 @@ export interface SimulatorOptions {
   penaltyBoxMs?: number;
   /** Extension: the selected account scopes P&L, live orders and order status; default false. */
   accountScoping?: boolean;
+  /** Extension: a live login (accounts U…, isPaper false) instead of a paper one; default false. */
+  live?: boolean;
   /**
    * Extension: a capture directory (ibkr-mcp --capture, replay.ts): recorded requests are answered
    * with the recorded answers, anything else by the simulator.
@@ -99,6 +101,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     profile: opts.profile ?? 'strict',
     penaltyBoxMs: Math.max(0, opts.penaltyBoxMs ?? 0),
     accountScoping: opts.accountScoping ?? false,
+    live: opts.live ?? false,
   });
   const router = new Router();
   registerAll(router, state, opts.modules ?? []);

@@ -31,6 +31,8 @@ export interface ResolvedOptions {
   penaltyBoxMs: number;
   /** Scope P&L, live orders and order status to the selected account (POST /iserver/account). */
   accountScoping: boolean;
+  /** A live login: the accounts are live ones (U…, isPaper false) instead of paper ones (DU…). */
+  live: boolean;
 }
 
 /** Simulated market clock. Market time may be shifted or frozen from /sim/clock; pacing and session expiry use real time. */
@@ -270,7 +272,25 @@ export function defaultFaults(): Faults {
   };
 }
 
-export function defaultAccounts(): SimAccount[] {
+/** The default accounts; for a live login the same books under live ids (U…) with isPaper false. */
+export function defaultAccounts(live = false): SimAccount[] {
+  const paper = paperAccounts();
+  if (!live) return paper;
+  return paper.map((a) => ({
+    ...a,
+    id: liveAccountId(a.id),
+    title: a.title.replace('Paper', 'Live'),
+    type: 'INDIVIDUAL',
+    isPaper: false,
+  }));
+}
+
+/** The live id of a default paper account: DU1234567 → U1234567. */
+export function liveAccountId(paperId: string): string {
+  return paperId.replace(/^DU/, 'U');
+}
+
+function paperAccounts(): SimAccount[] {
   return [
     {
       id: 'DU1234567',
@@ -303,8 +323,8 @@ export function defaultAccounts(): SimAccount[] {
 }
 
 /** The options createState needs; profile, penalty box and account scoping default to strict, 0, off. */
-export type StateOptions = Omit<ResolvedOptions, 'profile' | 'penaltyBoxMs' | 'accountScoping'> &
-  Partial<Pick<ResolvedOptions, 'profile' | 'penaltyBoxMs' | 'accountScoping'>>;
+export type StateOptions = Omit<ResolvedOptions, 'profile' | 'penaltyBoxMs' | 'accountScoping' | 'live'> &
+  Partial<Pick<ResolvedOptions, 'profile' | 'penaltyBoxMs' | 'accountScoping' | 'live'>>;
 
 export function createState(input: StateOptions): SimState {
   const opts: ResolvedOptions = {
@@ -312,10 +332,11 @@ export function createState(input: StateOptions): SimState {
     profile: input.profile ?? 'strict',
     penaltyBoxMs: input.penaltyBoxMs ?? 0,
     accountScoping: input.accountScoping ?? false,
+    live: input.live ?? false,
   };
   const clock = new SimClock(opts.startAt);
   const rng = new Rng(opts.seed);
-  const accounts = defaultAccounts();
+  const accounts = defaultAccounts(opts.live);
   const state: SimState = {
     opts,
     seed: opts.seed,
