@@ -152,7 +152,7 @@ async function approvalsCommand(argv: string[]): Promise<number> {
       const until = codes.lockedUntil();
       out(
         codes.enrolled()
-          ? `An approval code is set up: live orders need the code from your authenticator app.${until ? ` Approvals are locked after wrong codes until ${new Date(until).toISOString()}.` : ''}\n`
+          ? `An approval code is set up: live orders need the code from your authenticator app.${until ? ` Approvals are locked after wrong codes until ${Number.isFinite(until) ? new Date(until).toISOString() : 'you run `ibkr-mcp approvals setup` again'}.` : ''}\n`
           : 'No approval code is set up: in a client without confirmation dialogs, live orders are refused. Run `ibkr-mcp approvals setup`.\n',
       );
       return 0;

@@ -10,7 +10,10 @@
  * - fresh: a code from a time step before the order was held is refused, so a code the human
  *   typed for an earlier order cannot release a later one;
  * - limited attempts: MAX_FAILURES wrong codes within FAILURE_WINDOW_MS lock approvals for
- *   LOCK_MS, even for a right code, and the refusal says until when.
+ *   LOCK_MS, even for a right code, and the refusal says until when; MAX_FAILURES_PER_DAY wrong
+ *   codes within a day lock them until the user enrols a new secret. A guess matches one of 3
+ *   codes in 10^6 (the window is one step either side), so one secret survives at most
+ *   MAX_FAILURES_PER_DAY guesses a day: a chance of 6 in 100,000 per day of attack.
  */
 
 import { timingSafeEqual } from 'node:crypto';
@@ -25,6 +28,8 @@ export const APPROVAL_STATE_FILE = 'approval-state.json';
 export const MAX_FAILURES = 5;
 export const FAILURE_WINDOW_MS = 15 * 60_000;
 export const LOCK_MS = 10 * 60_000;
+export const MAX_FAILURES_PER_DAY = 20;
+const DAY_MS = 86_400_000;
 const PERIOD_S = 30;
 const DIGITS = 6;
 
@@ -40,6 +45,8 @@ interface StateFile {
   /** Epoch ms of recent wrong codes. */
   failures?: number[];
   lockedUntil?: number;
+  /** Too many wrong codes in a day: locked until a new enrolment. */
+  burnt?: boolean;
 }
 
 export interface Enrolment {
@@ -93,10 +100,11 @@ export class ApprovalCodes {
     return had;
   }
 
-  /** When approvals are locked after wrong codes: the epoch ms it ends, else undefined. */
+  /** When approvals are locked after wrong codes: the epoch ms it ends (Infinity: until setup), else undefined. */
   lockedUntil(): number | undefined {
-    const until = this.readState().lockedUntil;
-    return until !== undefined && until > this.now() ? until : undefined;
+    const st = this.readState();
+    if (st.burnt) return Number.POSITIVE_INFINITY;
+    return st.lockedUntil !== undefined && st.lockedUntil > this.now() ? st.lockedUntil : undefined;
   }
 
   /**
@@ -107,6 +115,7 @@ export class ApprovalCodes {
     const secret = this.readSecret();
     const state = this.readState();
     const now = this.now();
+    if (state.burnt) throw burnt();
     if (state.lockedUntil !== undefined && state.lockedUntil > now) throw locked(state.lockedUntil, now);
     if (code === undefined || code === '') {
       throw new BrokerError(
@@ -128,18 +137,23 @@ export class ApprovalCodes {
             ? 'the code is older than the order'
             : undefined;
     if (why) this.fail(state, now, why);
-    this.writeState({ lastStep: step! });
+    // A success clears the short lock's count; the day's count stays.
+    const day = (state.failures ?? []).filter((t) => t > now - DAY_MS);
+    this.writeState({ lastStep: step!, ...(day.length ? { failures: day } : {}) });
   }
 
   private fail(state: StateFile, now: number, why: string): never {
-    const failures = (state.failures ?? []).filter((t) => t > now - FAILURE_WINDOW_MS);
+    const failures = (state.failures ?? []).filter((t) => t > now - DAY_MS);
     failures.push(now);
+    const recent = failures.filter((t) => t > now - FAILURE_WINDOW_MS).length;
     const next: StateFile = { failures };
     if (state.lastStep !== undefined) next.lastStep = state.lastStep;
-    if (failures.length >= MAX_FAILURES) next.lockedUntil = now + LOCK_MS;
+    if (failures.length >= MAX_FAILURES_PER_DAY) next.burnt = true;
+    else if (recent >= MAX_FAILURES) next.lockedUntil = now + LOCK_MS;
     this.writeState(next);
+    if (next.burnt) throw burnt(why);
     if (next.lockedUntil) throw locked(next.lockedUntil, now, why);
-    const left = MAX_FAILURES - failures.length;
+    const left = MAX_FAILURES - recent;
     throw new BrokerError(
       'REFUSED',
       `Approval code refused: ${why} (${left} more wrong code${left === 1 ? '' : 's'} lock approvals for ${LOCK_MS / 60_000} minutes). Nothing was sent.`,
@@ -209,6 +223,17 @@ export class ApprovalCodes {
   private writeState(s: StateFile): void {
     writePrivate(this.statePath, `${JSON.stringify(s)}\n`);
   }
+}
+
+function burnt(why?: string): BrokerError {
+  return new BrokerError(
+    'REFUSED',
+    `${why ? `Approval code refused: ${why}. ` : ''}Approvals are locked after ${MAX_FAILURES_PER_DAY} wrong codes within a day, until the user sets up a new code. Nothing was sent.`,
+    {
+      hint: `The user must run \`${setupCommand()}\` again in a terminal. Never guess codes.`,
+      details: { reason: 'locked', until: 'setup' },
+    },
+  );
 }
 
 function locked(until: number, now: number, why?: string): BrokerError {

@@ -15,6 +15,7 @@ import {
   ApprovalCodes,
   LOCK_MS,
   MAX_FAILURES,
+  MAX_FAILURES_PER_DAY,
 } from '../../src/safety/approval-code.js';
 
 const homes: string[] = [];
@@ -110,6 +111,35 @@ describe('approval codes', () => {
     r.advance(LOCK_MS + 1000);
     assert.equal(r.codes.lockedUntil(), undefined);
     r.codes.verify(r.code(), 0);
+  });
+
+  test(`${MAX_FAILURES_PER_DAY} wrong codes in a day lock approvals until a new enrolment`, () => {
+    const r = rig();
+    const wrongNow = () => (r.code() === '000000' ? '111111' : '000000');
+    // The attacker waits out each short lock and guesses again, until the day's limit.
+    let guesses = 0;
+    for (let i = 0; i < 100; i++) {
+      const err = (() => {
+        try {
+          r.codes.verify(wrongNow(), 0);
+        } catch (e) {
+          return (e as Error).message;
+        }
+        return 'accepted';
+      })();
+      if (/^Approval code refused/.test(err)) guesses++;
+      if (/sets up a new code/.test(err)) break;
+      if (/locked/.test(err)) r.advance(LOCK_MS + 1000);
+    }
+    assert.equal(guesses, MAX_FAILURES_PER_DAY);
+    assert.throws(() => r.codes.verify(r.code(), 0), refused(/until the user sets up a new code/));
+    assert.equal(r.codes.lockedUntil(), Number.POSITIVE_INFINITY);
+    r.advance(86_400_000);
+    assert.throws(() => r.codes.verify(r.code(), 0), refused(/until the user sets up a new code/));
+    // A new enrolment (the human, at a terminal) starts afresh.
+    const { secret } = r.codes.enrol();
+    const app = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), digits: 6, period: 30 });
+    r.codes.verify(app.generate({ timestamp: r.now() }), 0);
   });
 
   test('brute force: 1,000 guesses place nothing and never reveal the secret', () => {
