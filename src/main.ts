@@ -1,5 +1,6 @@
 /**
- * The commands behind the `ibkr-mcp` binary: serve, capture, simulator, demo, setup, doctor, halt, resume.
+ * The commands behind the `ibkr-mcp` binary: serve, capture, simulator, demo, setup, doctor, halt, resume,
+ * approvals.
  * stdout belongs to the MCP protocol in serve mode; everything human goes to stderr.
  */
 import { ConfigError, ensureHome, helpText, loadConfig } from './config/index.js';
@@ -43,12 +44,14 @@ async function main(argv: string[]): Promise<number> {
     case 'halt':
     case 'resume':
       return haltCommand(command, rest);
+    case 'approvals':
+      return approvalsCommand(rest);
     case 'help':
       process.stdout.write(helpText());
       return 0;
     default:
       process.stderr.write(
-        `Unknown command "${command}". Commands: serve, capture, simulator, demo, setup, doctor, halt, resume. Run ibkr-mcp --help.\n`,
+        `Unknown command "${command}". Commands: serve, capture, simulator, demo, setup, doctor, halt, resume, approvals. Run ibkr-mcp --help.\n`,
       );
       return 2;
   }
@@ -94,6 +97,16 @@ async function serve(argv: string[]): Promise<number> {
     await server.close();
     return 0;
   }
+  if (config.allowLiveTrading) {
+    const { liveWithoutApproval } = await import('./safety/policy.js');
+    if (liveWithoutApproval({ ...config })) {
+      log.warn(
+        'LIVE orders are sent WITHOUT asking the user (--order-confirmation none --allow-live-without-approval)',
+      );
+    } else {
+      log.info('live trading allowed: each live order needs the user (a dialog, else an approval code)');
+    }
+  }
   log.info('ibkr-mcp started', {
     version: SERVER_VERSION,
     transport: config.transport,
@@ -121,6 +134,80 @@ async function haltCommand(command: 'halt' | 'resume', argv: string[]): Promise<
   return 0;
 }
 
+/**
+ * `ibkr-mcp approvals setup|status|remove`: the approval code for live orders. Setup prints the
+ * secret, so it runs only in an interactive terminal (not in an assistant's shell tool), and asks
+ * for one code back to prove the authenticator has it.
+ */
+async function approvalsCommand(argv: string[]): Promise<number> {
+  const loaded = loadConfig(argv);
+  const [action = 'status', ...extra] = loaded.positionals;
+  if (extra.length) throw new ConfigError(`Unexpected argument "${extra[0]}".`);
+  const { ApprovalCodes } = await import('./safety/approval-code.js');
+  ensureHome(loaded.config.home);
+  const codes = new ApprovalCodes(loaded.config.home);
+  const out = (t: string) => process.stdout.write(t);
+  switch (action) {
+    case 'status': {
+      const until = codes.lockedUntil();
+      out(
+        codes.enrolled()
+          ? `An approval code is set up: live orders need the code from your authenticator app.${until ? ` Approvals are locked after wrong codes until ${Number.isFinite(until) ? new Date(until).toISOString() : 'you run `ibkr-mcp approvals setup` again'}.` : ''}\n`
+          : 'No approval code is set up: in a client without confirmation dialogs, live orders are refused. Run `ibkr-mcp approvals setup`.\n',
+      );
+      return 0;
+    }
+    case 'remove':
+      out(codes.remove() ? 'Approval code removed.\n' : 'No approval code was set up.\n');
+      return 0;
+    case 'setup':
+      return approvalsSetup(codes, out);
+    default:
+      throw new ConfigError(`Unknown approvals action "${action}": setup, status or remove.`);
+  }
+}
+
+async function approvalsSetup(
+  codes: import('./safety/approval-code.js').ApprovalCodes,
+  out: (t: string) => void,
+): Promise<number> {
+  if (!process.stdin.isTTY || !process.stdout.isTTY) {
+    process.stderr.write(
+      'ibkr-mcp approvals setup shows a secret: run it yourself in an interactive terminal (not through an assistant).\n',
+    );
+    return 2;
+  }
+  const replacing = codes.enrolled();
+  const { url, secret } = codes.enrol();
+  out(
+    `${replacing ? 'A new secret replaces the old one (its codes no longer work).\n' : ''}` +
+      'Add this to your authenticator app (Google Authenticator, 1Password, Aegis, …):\n\n' +
+      `  ${url}\n\n` +
+      `or type the key by hand: ${secret.replace(/(.{4})/g, '$1 ').trim()} (time-based, 6 digits, 30 seconds)\n\n` +
+      'Do not paste it into a chat. From now on each LIVE order in a client without confirmation dialogs\n' +
+      'needs the 6-digit code your app shows; you read it out, the assistant cannot compute it.\n\n',
+  );
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    for (let i = 0; i < 3; i++) {
+      const code = (await rl.question('Type the code your app shows now, to check: ')).trim();
+      try {
+        codes.verify(code, 0);
+        out('The code matches: approvals are set up.\n');
+        return 0;
+      } catch (err) {
+        out(`${(err as Error).message}\n`);
+      }
+    }
+  } finally {
+    rl.close();
+  }
+  codes.remove();
+  out('No matching code: the setup was undone. Check the time on your phone and run it again.\n');
+  return 1;
+}
+
 async function simulator(argv: string[]): Promise<number> {
   const { loadSimulatorArgs, simulatorHelp } = await import('./config/simulator.js');
   const args = loadSimulatorArgs(argv);
@@ -144,6 +231,7 @@ async function simulator(argv: string[]): Promise<number> {
     seed: args.seed,
     latencyMs: args.latencyMs,
     tls: args.tls,
+    live: args.live,
     ...(args.replay ? { replay: args.replay } : {}),
   });
   process.stdout.write(`IB Client Portal gateway simulator listening at ${sim.apiBase}\n`);

@@ -408,6 +408,16 @@ export const OPTIONS: readonly OptionSpec[] = [
       'Allow orders on a LIVE account (real money). Without it every order, modification and cancel on a live account is refused. Paper and live are told apart by what IB answers (its isPaper flag, else the paper account prefix), never by a port or setting.',
   },
   {
+    key: 'allowLiveWithoutApproval',
+    flag: 'allow-live-without-approval',
+    env: ['IBKR_MCP_ALLOW_LIVE_WITHOUT_APPROVAL'],
+    type: 'boolean',
+    default: false,
+    group: 'Trading safety',
+    description:
+      'With --allow-live-trading and --order-confirmation none: send LIVE orders without asking the human. Without it, every live order, modification and cancel-all needs their approval (a dialog, or a code from `ibkr-mcp approvals setup`).',
+  },
+  {
     key: 'orderConfirmation',
     flag: 'order-confirmation',
     env: ['IBKR_MCP_ORDER_CONFIRMATION'],
@@ -416,7 +426,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: 'elicit',
     group: 'Trading safety',
     description:
-      'How an order is confirmed before it is sent: "elicit" shows it to the human through the client (falls back to "token" when the client cannot); "token" returns a preview and a single-use 2-minute token for confirm_order; "none" sends at once (paper/simulator, or live only with --allow-live-trading).',
+      'How an order is confirmed before it is sent: "elicit" shows it to the human through the client (falls back to "token" when the client cannot); "token" returns a preview and a single-use 2-minute token for confirm_order; "none" sends at once (paper/simulator; live only with --allow-live-trading and --allow-live-without-approval). A LIVE order always needs the human: a dialog they answer, else an approval code (`ibkr-mcp approvals setup`), else it is refused.',
   },
   {
     key: 'maxOrderNotional',

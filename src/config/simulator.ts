@@ -45,6 +45,15 @@ export const SIMULATOR_OPTIONS: readonly OptionSpec[] = [
     description: 'Plain HTTP.',
   },
   {
+    key: 'live',
+    flag: 'live',
+    env: [],
+    type: 'boolean',
+    default: false,
+    group: 'Simulator',
+    description: 'A live login: the accounts are live ones (U…, isPaper false), for testing what a live account needs.',
+  },
+  {
     key: 'gatewayConf',
     flag: 'gateway-conf',
     env: [],
@@ -81,6 +90,8 @@ export interface SimulatorArgs {
   seed: number;
   latencyMs: number;
   tls: boolean;
+  /** A live login (live account ids, isPaper false). */
+  live: boolean;
   gatewayConf: string | undefined;
   /** Undefined when not given (strict applies). */
   ibProfile: 'strict' | '2023' | '2026' | undefined;
@@ -115,6 +126,7 @@ export function loadSimulatorArgs(argv: readonly string[]): SimulatorArgs {
     seed: value('seed') as number,
     latencyMs: value('latency-ms') as number,
     tls: value('no-tls') !== true,
+    live: value('live') === true,
     gatewayConf: value('gateway-conf') as string | undefined,
     ibProfile: value('ib-profile') as SimulatorArgs['ibProfile'],
     replay: value('replay') as string | undefined,

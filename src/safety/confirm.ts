@@ -1,7 +1,9 @@
 /**
  * Approval: how a prepared order gets from "checked" to "sent". By configuration and what the
  * client can do: none (send at once), a dialog the human answers (elicitation; the SDK calls the
- * tool again with the answer and the state we gave), or a single-use token for confirm_order.
+ * tool again with the answer and the state we gave), or a single-use token for confirm_order;
+ * for a LIVE order the token also needs the approval code only the human can read (else the
+ * order is refused with how to set one up).
  * IB's warnings about an order need the same approval the order had. Holds are confirmation
  * tokens (`ct1.` …); a dialog's hold is bound to the tool's arguments and is useless to
  * confirm_order.
@@ -10,7 +12,8 @@ import type { CallOptions } from '../broker/backend.js';
 import { BrokerError } from '../broker/errors.js';
 import { durationText } from './confirm-token.js';
 import type { Held, OrderContext } from './context.js';
-import { type OrderOutcome, outcome, type Prepared } from './outcome.js';
+import { type Approval, type OrderOutcome, outcome, type Prepared } from './outcome.js';
+import { liveApprovalHint } from './policy.js';
 import type { Preparer } from './prepare.js';
 import type { Reconciler } from './reconcile.js';
 import { heldHash, type Sender } from './send.js';
@@ -62,20 +65,41 @@ export class Approvals {
     if (how === 'elicit' && req.canAsk) {
       return { kind: 'ask', about: 'order', prepared, state: this.hold(prepared, req.argsHash).token };
     }
-    const { token, expiresAt } = this.hold(prepared);
-    const what = prepared.action === 'modify' ? 'change' : 'order';
-    return {
-      kind: 'result',
-      outcome: outcome(
-        prepared,
-        'confirmation_required',
-        `Nothing was sent. Show the user this ${what} and the estimate; if they agree, call confirm_order {"token": "…"} within ${durationText(this.ctx.tokens.ttlMs)}. The token sends exactly this ${what}, once.`,
-        { confirmation: { token, expiresAt: new Date(expiresAt).toISOString() } },
-      ),
-    };
+    return { kind: 'result', outcome: this.offerToken(prepared) };
   }
 
-  /** The human answered the dialog: send on yes; on no, nothing is sent (or IB is told no). */
+  /**
+   * Holds the order for confirm_order. A LIVE order needs the human's approval code with the
+   * token; without an enrolled code it is refused, saying how to set one up. `before` is what
+   * happened first (a dialog that was declined or not shown).
+   */
+  private offerToken(prepared: Prepared, before = ''): OrderOutcome {
+    const what = prepared.action === 'modify' ? 'change' : 'order';
+    const live = prepared.mode === 'LIVE';
+    if (live && !this.ctx.codes.enrolled()) {
+      throw new BrokerError(
+        'REFUSED',
+        `${before}This LIVE ${what} needs the user's own approval, and neither a confirmation dialog nor an approval code is available. Nothing was sent.`,
+        { hint: liveApprovalHint(), details: { mode: prepared.mode, check: 'live-approval' } },
+      );
+    }
+    const { token, expiresAt } = this.hold(prepared);
+    const within = durationText(this.ctx.tokens.ttlMs);
+    const message = live
+      ? `${before}Nothing was sent. This is REAL MONEY: show the user this ${what} and the estimate. Only if they agree, ask them for the 6-digit code their authenticator app shows for ibkr-mcp, and call confirm_order {"token": "…", "code": "<their code>"} within ${within}. Never guess or reuse a code: wrong codes lock approvals. If the user said no, do nothing.`
+      : `${before}Nothing was sent. Show the user this ${what} and the estimate; if they agree, call confirm_order {"token": "…"} within ${within}. The token sends exactly this ${what}, once.`;
+    return outcome(prepared, 'confirmation_required', message, {
+      confirmation: { token, expiresAt: new Date(expiresAt).toISOString() },
+      approval: live ? 'code' : 'token',
+    });
+  }
+
+  /**
+   * The human answered the dialog: send on yes. On no, nothing is sent (or IB is told no). For a
+   * LIVE order a "no" may be a client that declines without showing anything, so it is reported
+   * as "declined or not shown" and the next method (an approval code) is offered; it is never
+   * taken as consent, and the dialog is not asked again.
+   */
   private async reenter(dialog: { state: string; accepted: boolean }, argsHash: string, opts: CallOptions) {
     if (dialog.accepted) return this.afterDialog(await this.confirmToken(dialog.state, opts, argsHash), argsHash);
     const held = this.peek(dialog.state);
@@ -83,6 +107,10 @@ export class Approvals {
     if (no)
       return { kind: 'result', outcome: { ...no, message: `The user declined IB's warning. ${no.message}` } } as const;
     const p = held.prepared;
+    if (p.mode === 'LIVE') {
+      const before = 'The confirmation dialog was declined or not shown (some clients decline without showing it). ';
+      return { kind: 'result', outcome: this.offerToken(p, before) } as const;
+    }
     return {
       kind: 'result',
       outcome: outcome(p, 'declined', `The user declined; nothing was ${p.action === 'modify' ? 'changed' : 'sent'}.`),
@@ -106,7 +134,7 @@ export class Approvals {
    * arguments can release it, never confirm_order.
    */
   hold(prepared: Prepared, argsHash?: string): { token: string; expiresAt: number } {
-    const held: Held = { prepared };
+    const held: Held = { prepared, at: this.ctx.now() };
     if (argsHash) held.argsHash = argsHash;
     return this.ctx.tokens.issue(heldHash(held), prepared.order.accountId, held);
   }
@@ -119,9 +147,10 @@ export class Approvals {
   /**
    * Uses a hold up and releases exactly what it holds: the order, or "yes" to IB's question.
    * `argsHash` is given only by a dialog re-entry (approval elicit); confirm_order gives none and
-   * so cannot redeem a dialog's state.
+   * so cannot redeem a dialog's state. A LIVE hold redeemed by confirm_order needs the human's
+   * approval `code` (checked before the token is used, so a mistyped code can be corrected).
    */
-  async confirmToken(token: string, opts: CallOptions = {}, argsHash?: string): Promise<OrderOutcome> {
+  async confirmToken(token: string, opts: CallOptions = {}, argsHash?: string, code?: string): Promise<OrderOutcome> {
     const pre = this.peek(token);
     if (argsHash === undefined && pre.argsHash !== undefined) {
       throw new BrokerError(
@@ -139,9 +168,14 @@ export class Approvals {
         },
       );
     }
+    let approval: Approval = argsHash !== undefined ? 'elicit' : 'token';
+    if (approval === 'token' && pre.prepared.mode === 'LIVE') {
+      this.ctx.codes.verify(code, pre.at ?? this.ctx.now());
+      approval = 'code';
+    }
     const held = this.ctx.tokens.redeem(token, heldHash).data;
-    if (held.replyId) return this.sender.answerReply(held.replyId, true, opts);
-    return this.sender.send(held.prepared, opts, argsHash !== undefined ? 'elicit' : 'token');
+    if (held.replyId) return this.sender.answerReply(held.replyId, true, opts, approval);
+    return this.sender.send(held.prepared, opts, approval);
   }
 
   /** Voids a hold. For a held question of IB's, also answers IB "no" (nothing is placed). */

@@ -8,6 +8,7 @@ import type { Backend } from '../broker/backend.js';
 import { BrokerError, isBrokerError } from '../broker/errors.js';
 import type { OrdersApi } from '../broker/orders.js';
 import type { Logger } from '../log.js';
+import type { ApprovalCodes } from './approval-code.js';
 import type { ConfirmTokens } from './confirm-token.js';
 import type { Journal } from './journal.js';
 import type { Approval, Prepared } from './outcome.js';
@@ -25,6 +26,8 @@ export interface Held {
   argsHash?: string;
   /** The hold answers this question of IB's (yes) instead of sending the order. */
   replyId?: string;
+  /** Epoch ms the hold was made: an approval code must be newer. */
+  at?: number;
 }
 
 /** One of IB's questions about an order this server sent, waiting for an answer. */
@@ -40,6 +43,8 @@ export interface OrderContext {
   readonly api: OrdersApi;
   journal: Journal;
   tokens: ConfirmTokens<Held>;
+  /** The approval codes of live orders (enrolled with `ibkr-mcp approvals setup`). */
+  codes: ApprovalCodes;
   pendingReplies: Map<string, PendingReply>;
   safety: SafetyConfig;
   home: string;

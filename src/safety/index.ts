@@ -14,6 +14,7 @@ export { OrderService } from './service.js';
 export function safetyConfigFrom(config: Config): SafetyConfig {
   return {
     allowLiveTrading: config.allowLiveTrading,
+    allowLiveWithoutApproval: config.allowLiveWithoutApproval,
     orderConfirmation: config.orderConfirmation,
     maxOrderNotional: config.maxOrderNotional,
     maxOrderQuantity: config.maxOrderQuantity,

@@ -26,6 +26,7 @@ import {
 import { join } from 'node:path';
 import { BrokerError } from '../broker/errors.js';
 import type { OrderRequest, OrderState } from '../broker/orders.js';
+import type { Approval } from './outcome.js';
 
 export const JOURNAL_FILE = 'journal.jsonl';
 
@@ -62,6 +63,8 @@ export interface JournalEntry {
   cancels?: number[];
   /** Not placed by this server: recorded because it was modified or cancelled through it. */
   foreign?: true;
+  /** How the human approved the order (or its last modification) before it was sent. */
+  approval?: Approval;
 }
 
 export interface JournalLine {
@@ -80,6 +83,8 @@ export interface JournalLine {
   changes?: Record<string, unknown>;
   result?: string;
   foreign?: true;
+  /** attempt / modify / cancel: the approval it was sent with. */
+  approval?: Approval;
 }
 
 export const FINAL_JOURNAL_STATES: ReadonlySet<JournalState> = new Set(['rejected', 'declined', 'not_found']);
@@ -256,6 +261,7 @@ export class Journal {
         state: l.state ?? 'sending',
       };
       if (l.foreign) e.foreign = true;
+      if (l.approval) e.approval = l.approval;
       this.entries.set(l.cOID, e);
       if (l.orderId) {
         e.orderId = l.orderId;
@@ -279,6 +285,7 @@ export class Journal {
         ...(l.result ? { result: l.result } : {}),
       });
       if (l.order) e.order = l.order;
+      if (l.approval) e.approval = l.approval;
     }
     if (l.state) e.state = l.state;
     if (l.orderId) {
@@ -311,7 +318,7 @@ export class Journal {
    * Records an attempt before it is sent. Throws if this client order id was ever used:
    * a client order id is sent at most once.
    */
-  begin(order: OrderRequest, mode: TradingMode): JournalEntry {
+  begin(order: OrderRequest, mode: TradingMode, approval?: Approval): JournalEntry {
     return this.locked(() => {
       this.refresh();
       if (this.entries.has(order.clientOrderId)) {
@@ -329,6 +336,7 @@ export class Journal {
         order,
         state: 'sending',
       };
+      if (approval) line.approval = approval;
       this.writeAndApply(line);
       return this.entries.get(order.clientOrderId)!;
     });
@@ -381,8 +389,8 @@ export class Journal {
   }
 
   /** Records a request that names no single order (cancel all) before it is sent. */
-  note(accountId: string, ev: 'cancel', message: string): void {
-    this.writeAndApply({ t: this.now(), cOID: '*', ev, accountId, message });
+  note(accountId: string, ev: 'cancel', message: string, approval?: Approval): void {
+    this.writeAndApply({ t: this.now(), cOID: '*', ev, accountId, message, ...(approval ? { approval } : {}) });
   }
 
   update(clientOrderId: string, patch: JournalPatch): JournalEntry | undefined {
@@ -394,11 +402,18 @@ export class Journal {
   }
 
   /** Records a modification before it is sent (`result` appended later with update). */
-  modify(clientOrderId: string, changes: Record<string, unknown>, order: OrderRequest, result?: string): void {
+  modify(
+    clientOrderId: string,
+    changes: Record<string, unknown>,
+    order: OrderRequest,
+    result?: string,
+    approval?: Approval,
+  ): void {
     this.refresh();
     if (!this.entries.has(clientOrderId)) return;
     const line: JournalLine = { t: this.now(), cOID: clientOrderId, ev: 'modify', changes, order };
     if (result) line.result = result;
+    if (approval) line.approval = approval;
     this.writeAndApply(line);
   }
 

@@ -43,10 +43,13 @@ export const OUTCOME_STATUSES: readonly OutcomeStatus[] = [
 
 /**
  * How the order was approved; IB's questions about it need the same approval. none: the server
- * was set to send without asking. token: confirm_order with a token. elicit: the human answered
- * the client's dialog.
+ * was set to send without asking. token: confirm_order with a token (paper and simulator).
+ * elicit: the human answered the client's dialog. code: confirm_order with a token and the
+ * approval code the human read from their authenticator app (live).
  */
-export type Approval = 'none' | 'token' | 'elicit';
+export type Approval = 'none' | 'token' | 'elicit' | 'code';
+
+export const APPROVALS: readonly Approval[] = ['none', 'token', 'elicit', 'code'];
 
 export interface OrderOutcome {
   status: OutcomeStatus;

@@ -3,7 +3,9 @@
  *
  * - Mode from the backend's verdict on the account itself (what the broker says), never a port
  *   or a setting. An account without a verdict counts as LIVE.
- * - A LIVE account refuses every order unless the server was started with --allow-live-trading.
+ * - A LIVE account refuses every order unless the server was started with --allow-live-trading,
+ *   and then sends one only with a human's approval (a dialog the human answered, or an approval
+ *   code only the human can read); "none" needs --allow-live-without-approval as well.
  * - Limits: notional per order (in the account's currency, from ask/bid, the order's own
  *   prices and IB's what-if, never skipped), quantity, orders per day, accounts, symbols,
  *   security types. A check that cannot run refuses the order and says which one.
@@ -13,14 +15,18 @@ import { round2 } from '../broker/numbers.js';
 import type { OrderPreview, OrderRequest, TradingAccounts } from '../broker/orders.js';
 import type { Contract } from '../broker/types.js';
 import { ident, idents } from '../broker/untrusted.js';
+import { commandFor } from '../config/command.js';
 import { OPTIONS } from '../config/options.js';
 import type { TradingMode } from './journal.js';
+import type { Approval } from './outcome.js';
 import { standardTick } from './validate.js';
 
 export type ConfirmationMode = 'elicit' | 'token' | 'none';
 
 export interface SafetyConfig {
   allowLiveTrading: boolean;
+  /** With --order-confirmation none: live orders are sent without any human approval. */
+  allowLiveWithoutApproval: boolean;
   orderConfirmation: ConfirmationMode;
   /** Max order value in the account's currency. */
   maxOrderNotional: number;
@@ -44,6 +50,7 @@ function optionDefault<T>(key: keyof SafetyConfig): T {
 
 export const DEFAULT_SAFETY: SafetyConfig = {
   allowLiveTrading: optionDefault('allowLiveTrading'),
+  allowLiveWithoutApproval: optionDefault('allowLiveWithoutApproval'),
   orderConfirmation: optionDefault('orderConfirmation'),
   maxOrderNotional: optionDefault('maxOrderNotional'),
   maxOrderQuantity: optionDefault('maxOrderQuantity'),
@@ -77,15 +84,48 @@ export function assertModeAllowed(mode: TradingMode, cfg: Pick<SafetyConfig, 'al
   }
 }
 
-/** Startup and per-order rule: confirmation "none" on a live account needs --allow-live-trading. */
+/**
+ * Startup and per-order rule: confirmation "none" on a live account needs --allow-live-trading
+ * and --allow-live-without-approval.
+ */
 export function confirmationProblem(
-  cfg: Pick<SafetyConfig, 'orderConfirmation' | 'allowLiveTrading'>,
+  cfg: Pick<SafetyConfig, 'orderConfirmation' | 'allowLiveTrading' | 'allowLiveWithoutApproval'>,
   mode: TradingMode | 'UNKNOWN',
 ): string | undefined {
-  if (cfg.orderConfirmation === 'none' && mode === 'LIVE' && !cfg.allowLiveTrading) {
-    return '--order-confirmation none is allowed for paper and simulated accounts, and for live accounts only together with --allow-live-trading.';
+  if (cfg.orderConfirmation === 'none' && mode === 'LIVE' && !liveWithoutApproval(cfg)) {
+    return '--order-confirmation none is allowed for paper and simulated accounts, and for live accounts only together with --allow-live-trading and --allow-live-without-approval.';
   }
   return undefined;
+}
+
+/** Both flags that let live orders go out without a human's approval. */
+export function liveWithoutApproval(
+  cfg: Pick<SafetyConfig, 'orderConfirmation' | 'allowLiveTrading' | 'allowLiveWithoutApproval'>,
+): boolean {
+  return cfg.orderConfirmation === 'none' && cfg.allowLiveTrading && cfg.allowLiveWithoutApproval === true;
+}
+
+/** Approvals that show a live order was meant by a human (or that the user opted out of asking). */
+const HUMAN_APPROVALS: ReadonlySet<Approval> = new Set(['elicit', 'code']);
+
+/**
+ * The last gate before a live request goes out: its approval must be a human's (a dialog they
+ * answered, a code they read), or "none" with both opt-out flags. A bare token is never enough.
+ */
+export function assertLiveApproval(mode: TradingMode, approval: Approval, cfg: SafetyConfig, what: string): void {
+  if (mode !== 'LIVE') return;
+  if (HUMAN_APPROVALS.has(approval)) return;
+  if (approval === 'none' && liveWithoutApproval(cfg)) return;
+  throw new BrokerError(
+    'REFUSED',
+    `This is a LIVE account: ${what} needs the user's own approval (a confirmation dialog or an approval code), and it has none. Nothing was sent.`,
+    { hint: liveApprovalHint(), details: { mode, check: 'live-approval', approval } },
+  );
+}
+
+/** How a user gets a way to approve live orders. */
+export function liveApprovalHint(): string {
+  return `Have the user run \`${commandFor('approvals setup')}\` in a terminal: it enrols an approval code in their authenticator app, which they then read out for each live order. Or use a client that shows confirmation dialogs.`;
 }
 
 export interface PriceRefs {

@@ -20,7 +20,7 @@ import {
   type Prepared,
   statusOfState,
 } from './outcome.js';
-import { assertModeAllowed } from './policy.js';
+import { assertLiveApproval, assertModeAllowed, liveApprovalHint, liveWithoutApproval } from './policy.js';
 import type { Preparer } from './prepare.js';
 import { decideQuestion, MAX_AUTO_REPLIES } from './questions.js';
 
@@ -39,6 +39,7 @@ export class Sender {
     const modify = p.action === 'modify';
     assertNotHalted(this.ctx.home, modify ? 'modifying' : 'placing');
     assertModeAllowed(p.mode, safety, modify ? 'modifying an order' : 'placing an order');
+    assertLiveApproval(p.mode, approval, safety, modify ? 'modifying an order' : 'placing an order');
     if (!modify) {
       const count = journal.attemptsSince(this.ctx.now() - DAY_MS, { accountId: p.order.accountId, mode: p.mode });
       if (count + 1 > safety.maxOrdersPerDay) {
@@ -47,13 +48,13 @@ export class Sender {
           `Order refused by the safety policy, nothing was sent: ${count} orders were sent for ${p.order.accountId} (${p.mode}) in the last 24 hours; --max-orders-per-day is ${safety.maxOrdersPerDay}.`,
         );
       }
-      journal.begin(p.order, p.mode);
+      journal.begin(p.order, p.mode, approval);
     } else {
       // Journaled before it is sent, whoever placed the order (an order from TWS gets an entry).
       const e = journal.byOrderId(p.orderId!) ?? journal.adopt(p.order, p.orderId!, p.mode);
       if (e.clientOrderId !== p.order.clientOrderId)
         p = { ...p, order: { ...p.order, clientOrderId: e.clientOrderId } };
-      journal.modify(e.clientOrderId, p.changes ?? {}, p.order);
+      journal.modify(e.clientOrderId, p.changes ?? {}, p.order, undefined, approval);
     }
     let answer: PlaceOutcome;
     try {
@@ -61,7 +62,7 @@ export class Sender {
         ? await this.ctx.api.modifyOrder(p.orderId!, p.order, opts)
         : await this.ctx.api.placeOrder(p.order, opts);
     } catch (err) {
-      return this.answerLost(p, err);
+      return this.answerLost(p, err, approval);
     }
     return this.handle(p, answer, [], opts, approval);
   }
@@ -93,7 +94,7 @@ export class Sender {
           modify
             ? `Modification of order ${ident(orderId)} accepted by IB (${ibStatus ? ident(ibStatus) : 'status pending'}).`
             : `Order placed: IB order id ${ident(orderId)}, status ${ibStatus ? ident(ibStatus) : 'pending'}.`,
-          { orderId, ibStatus, autoConfirmed },
+          { orderId, ibStatus, autoConfirmed, approval },
         );
       }
       if (current.kind === 'rejected') {
@@ -103,7 +104,7 @@ export class Sender {
           p,
           'rejected',
           `IB rejected the ${modify ? 'modification' : 'order'}; nothing was ${modify ? 'changed' : 'placed'}: ${untrusted(current.message)}`,
-          { autoConfirmed },
+          { autoConfirmed, approval },
         );
       }
       const q = current.question;
@@ -114,7 +115,7 @@ export class Sender {
         this.ctx.pendingReplies.set(q.replyId, { prepared: p, autoConfirmed, approval });
         const asks = `IB asks for confirmation before ${modify ? 'changing' : 'placing'} this order (${idents(decision.blocking)}).`;
         const what = modify ? 'changed' : 'placed';
-        if (approval !== 'token') {
+        if (approval === 'none' || approval === 'elicit') {
           return outcome(
             p,
             'needs_reply',
@@ -122,12 +123,17 @@ export class Sender {
             { approval, question: q, autoConfirmed },
           );
         }
-        // IB's warning is a new fact: it needs the same approval as the order, a new token.
+        // IB's warning is a new fact: it needs the same approval as the order, a new token (and a
+        // new code for a live order).
         const t = this.holdReply(q.replyId);
+        const call =
+          approval === 'code'
+            ? `ask them for a new approval code and call confirm_order {"token": "…", "code": "<their code>"}`
+            : 'call confirm_order {"token": "…"}';
         return outcome(
           p,
           'needs_reply',
-          `${asks} Nothing is ${what} yet. Show the user IB's message; only if they agree, call confirm_order {"token": "…"} with this result's new token. To decline: confirm_order {"replyId":"${ident(q.replyId)}","confirmed":false}.`,
+          `${asks} Nothing is ${what} yet. Show the user IB's message; only if they agree, ${call} with this result's new token. To decline: confirm_order {"replyId":"${ident(q.replyId)}","confirmed":false}.`,
           {
             approval,
             question: q,
@@ -140,7 +146,7 @@ export class Sender {
       try {
         current = await this.ctx.api.reply(q.replyId, true, opts);
       } catch (err) {
-        return this.answerLost(p, err);
+        return this.answerLost(p, err, approval);
       }
     }
   }
@@ -149,7 +155,10 @@ export class Sender {
   holdReply(replyId: string, argsHash?: string): { token: string; expiresAt: number } {
     const pending = this.ctx.pendingReplies.get(replyId);
     if (!pending) throw noPendingReply(replyId);
-    const held = argsHash ? { prepared: pending.prepared, replyId, argsHash } : { prepared: pending.prepared, replyId };
+    const at = this.ctx.now();
+    const held = argsHash
+      ? { prepared: pending.prepared, replyId, argsHash, at }
+      : { prepared: pending.prepared, replyId, at };
     return this.ctx.tokens.issue(heldHash(held), pending.prepared.order.accountId, held);
   }
 
@@ -177,23 +186,32 @@ export class Sender {
     return this.answerReply(replyId, confirmed, opts);
   }
 
-  /** Sends the answer to IB's question (once: the pending question is used up). */
-  async answerReply(replyId: string, confirmed: boolean, opts: CallOptions = {}): Promise<OrderOutcome> {
+  /**
+   * Sends the answer to IB's question (once: the pending question is used up). `approval` is how
+   * this "yes" was approved (default: the order's own, which only "none" can reuse).
+   */
+  async answerReply(
+    replyId: string,
+    confirmed: boolean,
+    opts: CallOptions = {},
+    approval?: Approval,
+  ): Promise<OrderOutcome> {
     const pending = this.ctx.pendingReplies.get(replyId);
     if (!pending) throw noPendingReply(replyId);
-    this.ctx.pendingReplies.delete(replyId);
     const p = pending.prepared;
     const modify = p.action === 'modify';
     if (confirmed) {
       assertNotHalted(this.ctx.home, modify ? 'modifying' : 'placing');
       assertModeAllowed(p.mode, this.ctx.safety, 'confirming an order');
+      assertLiveApproval(p.mode, approval ?? pending.approval, this.ctx.safety, "answering IB's question");
     }
+    this.ctx.pendingReplies.delete(replyId);
     let answer: PlaceOutcome;
     try {
       answer = await this.ctx.api.reply(replyId, confirmed, opts);
     } catch (err) {
       if (!confirmed) throw err;
-      return this.answerLost(p, err);
+      return this.answerLost(p, err, approval ?? pending.approval);
     }
     if (!confirmed) {
       if (!modify) this.ctx.journal.update(p.order.clientOrderId, { state: 'declined', replyId: '' });
@@ -210,7 +228,7 @@ export class Sender {
    * The request may or may not have reached IB. Never resend: look the order up by its
    * client order id; if that fails, say it may exist.
    */
-  private async answerLost(p: Prepared, err: unknown): Promise<OrderOutcome> {
+  private async answerLost(p: Prepared, err: unknown, approval: Approval): Promise<OrderOutcome> {
     const { journal } = this.ctx;
     const cOID = p.order.clientOrderId;
     const why = errorText(err);
@@ -250,7 +268,7 @@ export class Sender {
         p,
         statusOfState(found.state),
         `IB's answer was lost (${why}), so the order was looked up by its client order id ${cOID}: it exists exactly once as IB order ${ident(found.orderId)} (${ident(found.status)}). It was not sent again.`,
-        liveFacts(found),
+        { ...liveFacts(found), approval },
       );
     }
     if (found) {
@@ -270,7 +288,7 @@ export class Sender {
         took
           ? `IB's answer was lost (${why}); order ${id} now shows the change (${shows}, ${st}). It was not sent again.`
           : `UNCERTAIN: IB's answer to the modification was lost (${why}); order ${id} still shows ${shows} (${st}). The change may not have taken effect, or may still; it was NOT sent again. Check get_order_status {"orderId":"${id}"} before changing it again.`,
-        liveFacts(found),
+        { ...liveFacts(found), approval },
       );
     }
     if (p.action === 'place') {
@@ -284,6 +302,7 @@ export class Sender {
             : ' and it does not show among the live orders yet') +
           `. It was NOT sent again. Check with get_order_status {"clientOrderId":"${cOID}"} before placing anything similar; ` +
           'placing it again under a new id could double the position.',
+        { approval },
       );
     }
     journal.update(cOID, { message: `modification answer lost: ${why}` });
@@ -291,12 +310,13 @@ export class Sender {
       p,
       'uncertain',
       `UNCERTAIN: the modification of order ${p.orderId} MAY have taken effect. IB's answer was lost (${why})${lookupError ? ` and looking the order up failed (${lookupError})` : ''}. It was NOT sent again. Check get_order_status {"orderId":"${p.orderId}"} before changing it again.`,
+      { approval },
     );
   }
 
   /** Cancels one order, or every open order of an account (`orderId` "all"). Works while halted. */
   async cancel(
-    args: { accountId?: string | undefined; orderId: string },
+    args: { accountId?: string | undefined; orderId: string; code?: string | undefined },
     opts: CallOptions = {},
   ): Promise<CancelOutcome> {
     const { journal } = this.ctx;
@@ -313,13 +333,35 @@ export class Sender {
     const mode = this.prep.modeOf(accountId, info);
     // Cancels still work under the kill switch; a live account still needs --allow-live-trading.
     assertModeAllowed(mode, this.ctx.safety, 'cancelling an order');
+    // Cancelling every order of a live account (stops and hedges too) needs the human's code.
+    let approval: Approval | undefined;
+    if (all && mode === 'LIVE' && !liveWithoutApproval(this.ctx.safety)) {
+      if (!this.ctx.codes.enrolled()) {
+        throw new BrokerError(
+          'REFUSED',
+          "Cancelling every order of a LIVE account needs the user's approval code, and none is set up. Nothing was sent.",
+          { hint: `${liveApprovalHint()} Single orders can still be cancelled by order id.` },
+        );
+      }
+      if (!args.code) {
+        throw new BrokerError(
+          'REFUSED',
+          "Cancelling every order of a LIVE account needs the user's approval code; nothing was sent.",
+          {
+            hint: 'Tell the user which orders this cancels; only if they agree, ask for the 6-digit ibkr-mcp code from their authenticator and pass it as code.',
+          },
+        );
+      }
+      this.ctx.codes.verify(args.code, 0);
+      approval = 'code';
+    }
     // Journaled before it is sent, whoever placed the order.
     let cOID: string | undefined;
     if (live) {
       const at = { orderState: live.state, ibStatus: live.status };
       cOID = (journal.byOrderId(live.orderId) ?? journal.adopt(orderOf(live), live.orderId, mode, at)).clientOrderId;
       journal.cancel(cOID);
-    } else journal.note(accountId, 'cancel', 'cancel of every open order requested');
+    } else journal.note(accountId, 'cancel', 'cancel of every open order requested', approval);
     const base = { mode, accountId, ...(live ? { order: live } : {}) };
     let res: CancelResult;
     try {

@@ -15,6 +15,7 @@ import type { Backend, CallOptions } from '../broker/backend.js';
 import type { TradingAccounts } from '../broker/orders.js';
 import type { Contract } from '../broker/types.js';
 import { type Logger, silentLogger } from '../log.js';
+import { ApprovalCodes } from './approval-code.js';
 import { type ApprovalRequest, type ApprovalStep, Approvals } from './confirm.js';
 import { ConfirmTokens } from './confirm-token.js';
 import {
@@ -69,6 +70,7 @@ export class OrderService {
       },
       journal: this.journal,
       tokens: this.tokens,
+      codes: new ApprovalCodes(opts.home, now),
       pendingReplies: new Map<string, PendingReply>(),
       safety: opts.safety,
       home: opts.home,
@@ -120,8 +122,8 @@ export class OrderService {
   peek(token: string): Held {
     return this.approvals.peek(token);
   }
-  confirmToken(token: string, opts: CallOptions = {}, argsHash?: string): Promise<OrderOutcome> {
-    return this.approvals.confirmToken(token, opts, argsHash);
+  confirmToken(token: string, opts: CallOptions = {}, argsHash?: string, code?: string): Promise<OrderOutcome> {
+    return this.approvals.confirmToken(token, opts, argsHash, code);
   }
   decline(token: string, opts: CallOptions = {}): Promise<OrderOutcome | undefined> {
     return this.approvals.decline(token, opts);
@@ -134,7 +136,10 @@ export class OrderService {
   confirmReply(replyId: string, confirmed: boolean, opts: CallOptions = {}): Promise<OrderOutcome> {
     return this.sender.confirmReply(replyId, confirmed, opts);
   }
-  cancel(args: { accountId?: string | undefined; orderId: string }, opts: CallOptions = {}): Promise<CancelOutcome> {
+  cancel(
+    args: { accountId?: string | undefined; orderId: string; code?: string | undefined },
+    opts: CallOptions = {},
+  ): Promise<CancelOutcome> {
     return this.sender.cancel(args, opts);
   }
 

@@ -44,6 +44,8 @@ export interface SimulatorOptions {
   accountScoping?: boolean;
   /** Extension: derivatives are quoted only after their underlying's secdef search, as IB does; default true. */
   derivativeSearch?: boolean;
+  /** Extension: a live login (accounts U…, isPaper false) instead of a paper one; default false. */
+  live?: boolean;
   /**
    * Extension: a capture directory (ibkr-mcp --capture, replay.ts): recorded requests are answered
    * with the recorded answers, anything else by the simulator.
@@ -80,6 +82,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     penaltyBoxMs: opts.penaltyBoxMs,
     accountScoping: opts.accountScoping,
     derivativeSearch: opts.derivativeSearch,
+    live: opts.live ?? false,
   });
   const router = new Router();
   registerAll(router, state, opts.modules ?? []);

@@ -17,7 +17,7 @@
 import { optionMarkets } from './options.js';
 import { unitHash } from './rng.js';
 import { defaultQuoteFields } from './routes/marketdata.js';
-import type { SimAccount, SimState } from './state.js';
+import { liveAccountId, type SimAccount, type SimState } from './state.js';
 import type { Instrument } from './universe.js';
 
 export interface SimFill {
@@ -469,6 +469,8 @@ export class SimPortfolio {
         closedRealized: new Map(),
       });
     }
+    // A live login has the same books under live ids (U1234567 …).
+    const bookOf = (paperId: string) => books.get(paperId) ?? books.get(liveAccountId(paperId));
     const now = state.clock.now();
     const seed = state.seed;
     const hold = (book: Book | undefined, inst: Instrument | undefined, qty: number) => {
@@ -491,7 +493,7 @@ export class SimPortfolio {
 
     // The paper account: a broad US book (two pages of positions), ETFs, non-US listings,
     // long and short options, an E-mini future, and cash in USD and EUR.
-    const paper = books.get('DU1234567');
+    const paper = bookOf('DU1234567');
     if (paper) {
       paper.cash.set('USD', 250_000);
       paper.cash.set('EUR', 20_000);
@@ -514,7 +516,7 @@ export class SimPortfolio {
     }
 
     // A margin account in EUR: European and US stocks, an ETF, options, and a USD loan.
-    const eur = books.get('DU7654321');
+    const eur = bookOf('DU7654321');
     if (eur) {
       eur.cash.set('EUR', 85_000);
       eur.cash.set('USD', -12_000);
@@ -529,7 +531,7 @@ export class SimPortfolio {
     }
 
     // A small margin account with no positions (the pattern-day-trader rule applies below 25,000).
-    books.get('DU5550001')?.cash.set('USD', 20_000);
+    bookOf('DU5550001')?.cash.set('USD', 20_000);
     return books;
   }
 

@@ -33,6 +33,8 @@ export interface ResolvedOptions {
   accountScoping: boolean;
   /** Quote a derivative only after /iserver/secdef/search of its underlying in the session. */
   derivativeSearch: boolean;
+  /** A live login: the accounts are live ones (U…, isPaper false) instead of paper ones (DU…). */
+  live: boolean;
 }
 
 /** IB's penalty box after a pacing violation ([V3] / cpapi-protocol.md §8: "penalty box for 15 minutes"). */
@@ -274,7 +276,25 @@ export function defaultFaults(): Faults {
   };
 }
 
-export function defaultAccounts(): SimAccount[] {
+/** The default accounts; for a live login the same books under live ids (U…) with isPaper false. */
+export function defaultAccounts(live = false): SimAccount[] {
+  const paper = paperAccounts();
+  if (!live) return paper;
+  return paper.map((a) => ({
+    ...a,
+    id: liveAccountId(a.id),
+    title: a.title.replace('Paper', 'Live'),
+    type: 'INDIVIDUAL',
+    isPaper: false,
+  }));
+}
+
+/** The live id of a default paper account: DU1234567 → U1234567. */
+export function liveAccountId(paperId: string): string {
+  return paperId.replace(/^DU/, 'U');
+}
+
+function paperAccounts(): SimAccount[] {
   return [
     {
       id: 'DU1234567',
@@ -313,7 +333,7 @@ type IbRules = 'profile' | 'penaltyBoxMs' | 'accountScoping' | 'derivativeSearch
  * The options createState needs. IB's rules default to what IB does: strict profile, the
  * 15-minute penalty box, account scoping and the derivative search requirement.
  */
-export type StateOptions = Omit<ResolvedOptions, IbRules> & Partial<Pick<ResolvedOptions, IbRules>>;
+export type StateOptions = Omit<ResolvedOptions, IbRules | 'live'> & Partial<Pick<ResolvedOptions, IbRules | 'live'>>;
 
 export function createState(input: StateOptions): SimState {
   const opts: ResolvedOptions = {
@@ -322,10 +342,11 @@ export function createState(input: StateOptions): SimState {
     penaltyBoxMs: Math.max(0, input.penaltyBoxMs ?? IB_PENALTY_BOX_MS),
     accountScoping: input.accountScoping ?? true,
     derivativeSearch: input.derivativeSearch ?? true,
+    live: input.live ?? false,
   };
   const clock = new SimClock(opts.startAt);
   const rng = new Rng(opts.seed);
-  const accounts = defaultAccounts();
+  const accounts = defaultAccounts(opts.live);
   const state: SimState = {
     opts,
     seed: opts.seed,

@@ -6,7 +6,13 @@ import * as z from 'zod';
 import { ORDER_SIDES, ORDER_TYPES, type OrderPreview, TIFS, TRAILING_TYPES } from '../broker/orders.js';
 import { CLIENT_ORDER_ID_RE } from '../broker/patterns.js';
 import { TRADING_MODES } from '../safety/journal.js';
-import { type OrderOutcome, OUTCOME_STATUSES, type OutcomeStatus, type Prepared } from '../safety/outcome.js';
+import {
+  type Approval,
+  type OrderOutcome,
+  OUTCOME_STATUSES,
+  type OutcomeStatus,
+  type Prepared,
+} from '../safety/outcome.js';
 import {
   AccountIdSchema,
   ContractOut,
@@ -158,6 +164,8 @@ export const OrderResultOut = z.object({
   question: QuestionOut.optional(),
   autoConfirmed: z.array(z.string()).optional().describe("IB notices answered by the server's allowlist"),
   existing: z.boolean().optional().describe('The clientOrderId was already used: nothing new was sent'),
+  // none | token | elicit | code (APPROVALS); a plain string keeps the five order tools' schemas small.
+  approval: z.string().optional(),
   message: z.string(),
 });
 
@@ -220,6 +228,7 @@ export function resultOut(r: OrderOutcome): OrderResultT {
   }
   if (r.autoConfirmed?.length) out.autoConfirmed = r.autoConfirmed;
   if (r.existing) out.existing = true;
+  if (r.approval) out.approval = r.approval;
   return out;
 }
 
@@ -263,9 +272,21 @@ export function renderResult(r: OrderResultT): string {
     lines.push(`Confirmation token (single use, expires ${r.confirmation.expiresAt}): ${r.confirmation.token}`);
   }
   if (r.autoConfirmed?.length) lines.push(`Auto-confirmed IB notices: ${idents(r.autoConfirmed)}`);
+  if (r.approval)
+    lines.push(
+      `Approval: ${APPROVAL_TEXT[r.approval as Approval] ?? r.approval}${r.status === 'confirmation_required' || r.status === 'needs_reply' ? ' (needed)' : ''}`,
+    );
   lines.push(r.message);
   return lines.join('\n');
 }
+
+/** How each approval reads in a result's text. */
+const APPROVAL_TEXT: Record<Approval, string> = {
+  none: 'none (the server sends without asking)',
+  token: 'confirm_order token',
+  elicit: "the user's answer in the client's dialog",
+  code: "the user's approval code",
+};
 
 // ---------------------------------------------------------------- dialog texts
 

@@ -230,16 +230,21 @@ export const confirmOrder = defineTool({
   toolset: 'orders',
   kind: 'destructive',
   description:
-    "Send a held order with its token, once, only after the user agreed; replyId with confirmed false declines IB's question.",
+    "Send a held order once the user agreed (LIVE: with their code); replyId + confirmed false declines IB's question.",
   input: z.object({
-    token: z.string().trim().min(10).max(2000).optional().describe('From the place or modify result'),
+    token: z.string().trim().min(10).max(2000).optional().describe('From the held result'),
     replyId: z
       .string()
       .trim()
       .regex(/^[A-Za-z0-9-]{1,80}$/)
       .optional()
       .describe('From a needs_reply result'),
-    confirmed: z.boolean().optional().describe('Default true; false declines'),
+    confirmed: z.boolean().optional().describe('Default true'),
+    code: z
+      .string()
+      .trim()
+      .regex(/^\d{6}$/)
+      .optional(),
   }),
   output: OrderResultOut,
   async handle(args, ctx) {
@@ -253,7 +258,7 @@ export const confirmOrder = defineTool({
         if (no) return resultOut(no);
         throw new BrokerError('REFUSED', 'Order not confirmed; the token is void and nothing was sent.');
       }
-      return resultOut(await svc.confirmToken(args.token, callOpts(ctx)));
+      return resultOut(await svc.confirmToken(args.token, callOpts(ctx), undefined, args.code));
     }
     return resultOut(await svc.confirmReply(args.replyId!, args.confirmed ?? true, callOpts(ctx)));
   },
@@ -310,8 +315,7 @@ export const cancelOrder = defineTool({
   title: 'Cancel order',
   toolset: 'orders',
   kind: 'destructive',
-  description:
-    'Cancel a working order by IB order id, or "all" open orders of the account; works while trading is halted.',
+  description: 'Cancel a working order by IB order id, or "all" open orders of the account; works while halted.',
   input: z.object({
     orderId: z
       .string()
@@ -319,6 +323,11 @@ export const cancelOrder = defineTool({
       .regex(/^(\d{1,20}|all)$/i)
       .describe('IB order id or "all"'),
     accountId: AccountId.optional(),
+    code: z
+      .string()
+      .trim()
+      .regex(/^\d{6}$/)
+      .optional(),
   }),
   output: z.object({
     mode: Mode,
@@ -332,7 +341,10 @@ export const cancelOrder = defineTool({
   }),
   async handle(args, ctx) {
     const svc = orderService(ctx.app);
-    const r = await svc.cancel({ accountId: args.accountId, orderId: args.orderId.toLowerCase() }, callOpts(ctx));
+    const r = await svc.cancel(
+      { accountId: args.accountId, orderId: args.orderId.toLowerCase(), code: args.code },
+      callOpts(ctx),
+    );
     const out: {
       mode: 'SIMULATED' | 'PAPER' | 'LIVE';
       accountId: string;

@@ -258,7 +258,11 @@ describe('order service against the simulator', () => {
     const r = await rig();
     for (const a of r.sim.state.accounts) a.isPaper = false;
     await assert.rejects(r.svc.prepare(draft(r.aapl)), refused(/LIVE account/));
-    const live = await rig({ allowLiveTrading: true });
+    // Confirmation "none" on live needs a second flag (issue #18).
+    const unapproved = await rig({ allowLiveTrading: true });
+    for (const a of unapproved.sim.state.accounts) a.isPaper = false;
+    await assert.rejects(unapproved.svc.prepare(draft(unapproved.aapl)), refused(/--allow-live-without-approval/));
+    const live = await rig({ allowLiveTrading: true, allowLiveWithoutApproval: true });
     for (const a of live.sim.state.accounts) a.isPaper = false;
     const p = await live.svc.prepare(draft(live.aapl, { quantity: 1 }));
     assert.equal(p.mode, 'LIVE');

@@ -60,10 +60,18 @@ describe('mode detection comes from the account, never a setting', () => {
     assertModeAllowed('SIMULATED', { allowLiveTrading: false }, 'placing an order');
   });
   test('confirmation none on live needs allow-live-trading', () => {
-    assert.ok(confirmationProblem({ orderConfirmation: 'none', allowLiveTrading: false }, 'LIVE'));
-    assert.equal(confirmationProblem({ orderConfirmation: 'none', allowLiveTrading: true }, 'LIVE'), undefined);
-    assert.equal(confirmationProblem({ orderConfirmation: 'none', allowLiveTrading: false }, 'PAPER'), undefined);
-    assert.equal(confirmationProblem({ orderConfirmation: 'token', allowLiveTrading: false }, 'LIVE'), undefined);
+    const cfg = (orderConfirmation: 'none' | 'token', allowLiveTrading: boolean, allowLiveWithoutApproval = false) => ({
+      orderConfirmation,
+      allowLiveTrading,
+      allowLiveWithoutApproval,
+    });
+    assert.ok(confirmationProblem(cfg('none', false), 'LIVE'));
+    // Live without approval needs both flags (issue #18): --allow-live-trading alone is not enough.
+    assert.ok(confirmationProblem(cfg('none', true), 'LIVE'));
+    assert.ok(confirmationProblem(cfg('none', false, true), 'LIVE'));
+    assert.equal(confirmationProblem(cfg('none', true, true), 'LIVE'), undefined);
+    assert.equal(confirmationProblem(cfg('none', false), 'PAPER'), undefined);
+    assert.equal(confirmationProblem(cfg('token', false), 'LIVE'), undefined);
   });
 });
 
