@@ -504,6 +504,9 @@ export class SessionManager extends EventEmitter {
   async check(path: string): Promise<void> {
     if (SESSION_PATH.test(path) || this.closed) return;
     if (this.s === 'authenticated') return;
+    // The built-in simulator is started by the first request that needs it (the server answers
+    // tools/list without it); a gateway's session is checked from the start (start()).
+    if (!this.firstRefresh && this.opts.simulated && !this.closed) void this.start();
     if (this.firstRefresh) await this.firstRefresh;
     const s = this.current();
     if (s === 'authenticated') return;

@@ -11,7 +11,9 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { selfSignedLocalhost } from './cert.js';
 import { registerControl } from './control.js';
+import type { SimListener } from './listener.js';
 import { loadReplay } from './replay.js';
 import { type RouteModule, registerAll } from './routes/index.js';
 import { createCore, Router } from './server.js';
@@ -46,6 +48,12 @@ export interface SimulatorOptions {
    * with the recorded answers, anything else by the simulator.
    */
   replay?: string;
+  /**
+   * Extension: serve the connections of a socket already listening (listener.ts), so that its
+   * opener knows the address before the simulator is loaded; `port` is then ignored, `host`
+   * only names the address in `url`.
+   */
+  listener?: SimListener;
 }
 
 export interface SimulatorHandle {
@@ -57,35 +65,12 @@ export interface SimulatorHandle {
   state: SimState;
 }
 
-let certPromise: Promise<{ key: string; cert: string }> | undefined;
+let cert: { key: string; cert: string } | undefined;
 
-/** Self-signed certificate for localhost, generated once per process. */
-function certificate(): Promise<{ key: string; cert: string }> {
-  // Loaded on first use: the X.509 libraries cost ~10 MB and ~100 ms that a gateway-backed server never needs.
-  certPromise ??= import('selfsigned')
-    .then(({ generate }) =>
-      generate([{ name: 'commonName', value: 'localhost' }], {
-        keyType: 'ec',
-        curve: 'P-256',
-        algorithm: 'sha256',
-        notAfterDate: new Date(Date.now() + 825 * 86_400_000),
-        extensions: [
-          { name: 'basicConstraints', cA: false },
-          { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-          { name: 'extKeyUsage', serverAuth: true },
-          {
-            name: 'subjectAltName',
-            altNames: [
-              { type: 2, value: 'localhost' },
-              { type: 7, ip: '127.0.0.1' },
-              { type: 7, ip: '::1' },
-            ],
-          },
-        ],
-      }),
-    )
-    .then((p) => ({ key: p.private, cert: p.cert }));
-  return certPromise;
+/** Self-signed certificate for localhost, generated once per process (cert.ts). */
+function certificate(): { key: string; cert: string } {
+  cert ??= selfSignedLocalhost();
+  return cert;
 }
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<SimulatorHandle> {
@@ -120,7 +105,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       };
   let server: HttpServer;
   if (tls) {
-    const { key, cert } = await certificate();
+    const { key, cert } = certificate();
     server = createHttpsServer({ key, cert }, handle) as unknown as HttpServer;
   } else {
     server = createHttpServer(handle);
@@ -129,15 +114,24 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   server.keepAliveTimeout = 5000;
 
   const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    const onError = (e: Error) => reject(e);
-    server.once('error', onError);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', onError);
-      resolve();
+  const { listener } = opts;
+  if (listener) {
+    listener.attach((socket) => {
+      server.emit('connection', socket);
+      // TLS reads through its own wrap of the socket; plain HTTP reads from the socket itself.
+      if (!tls) socket.resume();
     });
-  });
-  const port = (server.address() as AddressInfo).port;
+  } else {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: Error) => reject(e);
+      server.once('error', onError);
+      server.listen(opts.port ?? 0, host, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+  }
+  const port = listener ? listener.port : (server.address() as AddressInfo).port;
   const hostForUrl = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   const url = `${tls ? 'https' : 'http'}://${hostForUrl}:${port}`;
   let closed: Promise<void> | undefined;
@@ -152,6 +146,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         core.shutdown();
         server.close(() => resolve());
         server.closeAllConnections?.();
+        void listener?.close();
       });
       return closed;
     },
