@@ -106,6 +106,8 @@ export class SessionManager extends EventEmitter {
   private autoLoginDone = false;
   private closed = false;
   private gatewayDown: string | undefined;
+  /** The last status check found no gateway listening. */
+  private unreachable = false;
   readonly loginUrl: string;
 
   constructor(opts: SessionManagerOptions) {
@@ -275,6 +277,7 @@ export class SessionManager extends EventEmitter {
       this.onCheckError(err);
       return;
     }
+    this.unreachable = false;
     await this.apply(st, 'status', askedAt);
   }
 
@@ -294,6 +297,7 @@ export class SessionManager extends EventEmitter {
       else this.extra.note = note;
       return;
     }
+    this.unreachable = code === 'GATEWAY_UNREACHABLE';
     if (code === 'GATEWAY_UNREACHABLE') {
       if (this.opts.managedGateway && this.s === 'gateway_starting') return;
       this.set('failed', {
@@ -511,17 +515,31 @@ export class SessionManager extends EventEmitter {
     const s = this.current();
     if (s === 'authenticated') return;
     const recheck = s === 'login_required' || s === 'expired' || s === 'competing_session' || s === 'failed';
-    if (recheck && this.gatewayDown === undefined && this.now() - this.checkedAt > 2000) {
+    // An unreachable gateway is asked again at once (a refused connection costs IB nothing): a
+    // gateway back up is not reported unreachable for two more seconds.
+    const due = this.now() - this.checkedAt > 2000 || (s === 'failed' && this.unreachable);
+    if (recheck && this.gatewayDown === undefined && due) {
       await Promise.race([this.refresh(), new Promise((r) => setTimeout(r, 2500).unref())]);
       if (this.current() === 'authenticated') return;
     }
     throw this.error();
   }
 
-  /** A tool's request got 401 from the gateway: the session is gone; say so with the state. */
-  notAuthenticated(): BrokerError {
-    if (this.s === 'authenticated') this.lost('a request answered "not authenticated"');
-    void this.refresh();
+  /**
+   * A tool's request got 401 from the gateway: the session is gone, or another session took the
+   * brokerage session (a TWS login answers 401 too). Asks the gateway which (a few seconds at most)
+   * before saying so: "expired, log in again" for a TWS login was wrong, and, with a headless login
+   * configured, started a login that would take the session back from TWS.
+   */
+  async notAuthenticated(): Promise<BrokerError> {
+    if (this.s === 'authenticated') {
+      await Promise.race([this.refresh(), new Promise((r) => setTimeout(r, 2500).unref())]);
+      if (this.current() === 'authenticated') this.lost('a request answered "not authenticated"');
+      // That check only named the error: the next read asks again (the user may log in at once).
+      this.checkedAt = 0;
+    } else {
+      void this.refresh();
+    }
     return this.error();
   }
 

@@ -43,6 +43,8 @@ export interface SimulatorOptions {
   penaltyBoxMs?: number;
   /** Extension: the selected account scopes P&L, live orders and order status; default false. */
   accountScoping?: boolean;
+  /** Extension: other ids for the three simulated accounts (another login's account set). */
+  accountIds?: string[];
   /**
    * Extension: a capture directory (ibkr-mcp --capture, replay.ts): recorded requests are answered
    * with the recorded answers, anything else by the simulator.
@@ -84,6 +86,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     profile: opts.profile ?? 'strict',
     penaltyBoxMs: Math.max(0, opts.penaltyBoxMs ?? 0),
     accountScoping: opts.accountScoping ?? false,
+    accountIds: opts.accountIds,
   });
   const router = new Router();
   registerAll(router, state, opts.modules ?? []);

@@ -31,6 +31,8 @@ export interface ResolvedOptions {
   penaltyBoxMs: number;
   /** Scope P&L, live orders and order status to the selected account (POST /iserver/account). */
   accountScoping: boolean;
+  /** Other ids for the three accounts (another login's account set); default DU1234567, DU7654321, DU5550001. */
+  accountIds?: readonly string[] | undefined;
 }
 
 /** Simulated market clock. Market time may be shifted or frozen from /sim/clock; pacing and session expiry use real time. */
@@ -315,7 +317,7 @@ export function createState(input: StateOptions): SimState {
   };
   const clock = new SimClock(opts.startAt);
   const rng = new Rng(opts.seed);
-  const accounts = defaultAccounts();
+  const accounts = defaultAccounts().map((a, i) => ({ ...a, id: opts.accountIds?.[i] ?? a.id }));
   const state: SimState = {
     opts,
     seed: opts.seed,

@@ -78,8 +78,8 @@ export interface SessionHooks {
 export interface SessionGate {
   /** Resolves when requests may go out; throws a BrokerError (the state, what to do) otherwise. */
   check(path: string): Promise<void>;
-  /** The error for a 401 from the gateway. */
-  notAuthenticated(): BrokerError;
+  /** The error for a 401 from the gateway, once the session's state is known again. */
+  notAuthenticated(): Promise<BrokerError>;
 }
 
 /** A gateway on this machine (names under .localhost included): its self-signed certificate is accepted. */
@@ -358,7 +358,7 @@ export class CpapiHttp {
 
       if (status === 401) {
         this.hooks.sessionReset?.();
-        if (this.gate) throw this.gate.notAuthenticated();
+        if (this.gate) throw await this.gate.notAuthenticated();
         throw new BrokerError('NOT_AUTHENTICATED', `The gateway at ${this.url} has no authenticated session.`, {
           hint: `Log in to the gateway at ${this.url} in a browser (user name, password and 2FA), then retry.`,
           details: { status, path: Pacer.keyFor(path) },
