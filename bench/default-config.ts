@@ -3,7 +3,8 @@
  * settings at all (a fresh state directory, no IBKR_* variables), so the server runs its own
  * simulator in-process (SIMULATED mode). Measures the time from spawn to the first tools/list
  * answer and the resident memory of the whole process tree after 100 tool calls (the mix of
- * `npm run soak`). Part of `npm run bench`; alone: `node --import tsx bench/default-config.ts [runs]`.
+ * `npm run soak`). Part of `npm run bench`; alone: `node --import tsx bench/default-config.ts [runs] [cli.js]`
+ * (another build's cli.js for a before/after comparison).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,9 +32,9 @@ function userEnv(home: string): Record<string, string> {
 }
 
 /** One fresh process: spawn → tools/list, then 100 calls of the soak mix, then its memory. */
-export async function defaultConfigRun(calls = 100): Promise<DefaultConfigRun> {
+export async function defaultConfigRun(cli = CLI, calls = 100): Promise<DefaultConfigRun> {
   const home = mkdtempSync(join(tmpdir(), 'ibkr-mcp-default-'));
-  const server = await spawnServer(process.execPath, [CLI], userEnv(home));
+  const server = await spawnServer(process.execPath, [cli], userEnv(home));
   try {
     let errors = 0;
     for (let i = 0; i < calls; i++) {
@@ -49,9 +50,9 @@ export async function defaultConfigRun(calls = 100): Promise<DefaultConfigRun> {
   }
 }
 
-export async function defaultConfigRows(runs = 5): Promise<BenchRow[]> {
+export async function defaultConfigRows(runs = 5, cli = CLI): Promise<BenchRow[]> {
   const all: DefaultConfigRun[] = [];
-  for (let i = 0; i < runs; i++) all.push(await defaultConfigRun());
+  for (let i = 0; i < runs; i++) all.push(await defaultConfigRun(cli));
   const start = all.map((r) => r.startupMs);
   const rss = all.map((r) => r.rssMb);
   const peak = Math.max(...all.map((r) => r.peakMb));
@@ -74,7 +75,7 @@ export async function defaultConfigRows(runs = 5): Promise<BenchRow[]> {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const runs = Number(process.argv[2] ?? 5);
-  defaultConfigRows(runs).then(
+  defaultConfigRows(runs, process.argv[3] ? resolve(process.argv[3]) : CLI).then(
     (rows) => {
       for (const r of rows)
         process.stdout.write(`${r.metric}: ${r.value} (target ${r.target}: ${r.ok ? 'met' : 'MISSED'})\n`);
