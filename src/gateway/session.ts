@@ -134,7 +134,16 @@ export class SessionManager extends EventEmitter {
     return this.opts.loginDriver?.method ?? 'browser';
   }
 
+  /**
+   * The built-in simulator is started by the first request or status read that needs it (the
+   * server answers tools/list without it); a gateway's session is checked from the start (start()).
+   */
+  private startSimulated(): void {
+    if (!this.firstRefresh && this.opts.simulated && !this.closed) void this.start();
+  }
+
   snapshot(): SessionSnapshot {
+    this.startSimulated();
     const snap: SessionSnapshot = {
       state: this.s,
       since: new Date(this.sinceAt).toISOString(),
@@ -508,9 +517,7 @@ export class SessionManager extends EventEmitter {
   async check(path: string): Promise<void> {
     if (SESSION_PATH.test(path) || this.closed) return;
     if (this.s === 'authenticated') return;
-    // The built-in simulator is started by the first request that needs it (the server answers
-    // tools/list without it); a gateway's session is checked from the start (start()).
-    if (!this.firstRefresh && this.opts.simulated && !this.closed) void this.start();
+    this.startSimulated();
     if (this.firstRefresh) await this.firstRefresh;
     const s = this.current();
     if (s === 'authenticated') return;

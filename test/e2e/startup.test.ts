@@ -70,4 +70,18 @@ describe('default configuration: the simulator starts at the first call', { time
       await h.close();
     }
   });
+
+  test('a status read without refresh as the first call starts the simulator too', async () => {
+    const h = await startServer({ sim: false, backendArgs: [] });
+    try {
+      let state = '';
+      for (let i = 0; i < 50 && state !== 'authenticated'; i++) {
+        state = (await h.callTool('get_connection_status', { refresh: false })).structured.state;
+        if (state !== 'authenticated') await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(state, 'authenticated');
+    } finally {
+      await h.close();
+    }
+  });
 });
