@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startSimulator } from '../src/simulator/index.js';
 import { bulkRows } from './bulk.js';
+import { defaultConfigRows } from './default-config.js';
 import { call, fmt, median, type Spawned, sim, spawnServer, stats, treePeakRssMb, treeRssMb } from './lib.js';
 import { benchOptions } from './options.js';
 import { compareWithOriginal, isBetter, renderComparison } from './original.js';
@@ -43,13 +44,15 @@ async function main() {
   const rows: Row[] = [];
   let server: Spawned | undefined;
   try {
+    // First, the default configuration exactly as users start it: `node dist/cli.js`, no settings.
+    rows.push(...(await defaultConfigRows()));
     // Started as npx starts it: the binary itself, so its shebang's V8 flags apply.
     server = await spawnServer(CLI, ['--backend', 'gateway', '--gateway-url', s.url, '--log-level', 'error'], {
       IBKR_MCP_HOME: home,
     });
     const c = server.client;
     rows.push({
-      metric: 'process start → first tools/list answer',
+      metric: 'process start → first tools/list answer (against a gateway, the binary run by its shebang)',
       value: `${fmt(server.startupMs)} ms`,
       target: '< 500 ms',
       ok: server.startupMs < 500,

@@ -3,9 +3,8 @@
  * approvals.
  * stdout belongs to the MCP protocol in serve mode; everything human goes to stderr.
  */
-import { ConfigError, ensureHome, helpText, loadConfig } from './config/index.js';
+import { ConfigError, ensureHome, helpText, loadConfig, VERSION } from './config/index.js';
 import { createLogger } from './log.js';
-import { SERVER_VERSION } from './mcp/server.js';
 
 async function main(argv: string[]): Promise<number> {
   const command = argv[0] && !argv[0].startsWith('-') ? argv[0] : 'serve';
@@ -64,7 +63,7 @@ async function serve(argv: string[]): Promise<number> {
     return 0;
   }
   if (loaded.version) {
-    process.stdout.write(`${SERVER_VERSION}\n`);
+    process.stdout.write(`${VERSION}\n`);
     return 0;
   }
   if (loaded.positionals.length) {
@@ -80,17 +79,23 @@ async function serve(argv: string[]): Promise<number> {
   };
   process.once('SIGTERM', onEarly);
   process.once('SIGINT', onEarly);
-  const { createApp } = await import('./runtime.js');
-  const app = await createApp(config, log);
+  // Loaded side by side. The built-in simulator starts at the first tool call that needs it:
+  // the MCP server answers tools/list without it.
+  const [{ createApp }, safety, transport] = await Promise.all([
+    import('./runtime.js'),
+    import('./safety/index.js'),
+    config.transport === 'http' ? import('./mcp/http.js') : import('./mcp/stdio.js'),
+  ]);
+  const app = await createApp(config, log, { simulatorOnFirstUse: true });
   // Trading safety: confirmation setting check and background reconciliation of the order journal.
-  (await import('./safety/index.js')).startOrderSafety(app);
+  safety.startOrderSafety(app);
   const server =
-    config.transport === 'http'
-      ? await (await import('./mcp/http.js')).startHttp(app).catch(async (err: unknown) => {
+    'startHttp' in transport
+      ? await transport.startHttp(app).catch(async (err: unknown) => {
           await app.close();
           throw err;
         })
-      : await (await import('./mcp/stdio.js')).startStdio(app);
+      : await transport.startStdio(app);
   process.off('SIGTERM', onEarly);
   process.off('SIGINT', onEarly);
   if (early) {
@@ -108,7 +113,7 @@ async function serve(argv: string[]): Promise<number> {
     }
   }
   log.info('ibkr-mcp started', {
-    version: SERVER_VERSION,
+    version: VERSION,
     transport: config.transport,
     backend: app.backendLabel,
     mode: app.mode() === 'UNKNOWN' ? 'PAPER or LIVE (read from IB at first account call)' : app.mode(),

@@ -22,7 +22,7 @@ export interface App {
   backend: Backend;
   /** Human label of where requests go, e.g. "simulator at https://127.0.0.1:43211". */
   backendLabel: string;
-  /** The in-process simulator, when backend is "sim". */
+  /** The in-process simulator, when backend is "sim" (once it is up). */
   sim: SimulatorHandle | undefined;
   /** The IB session state machine, and the gateway process when ibkr-mcp runs it (src/gateway). */
   gateway: GatewayRuntime;
@@ -35,7 +35,16 @@ export interface App {
   close(): Promise<void>;
 }
 
-export async function createApp(config: Config, log: Logger): Promise<App> {
+export interface CreateAppOptions {
+  /**
+   * Start the in-process simulator at the first request to it rather than now (default: now).
+   * Its address is known at once (a socket opened first), and that request waits until it
+   * answers: the MCP server answers tools/list without loading it.
+   */
+  simulatorOnFirstUse?: boolean;
+}
+
+export async function createApp(config: Config, log: Logger, opts: CreateAppOptions = {}): Promise<App> {
   addSecret(config.ibPasswordAuth);
   addSecret(config.ibTotpSecret);
   ensureHome(config.home);
@@ -50,14 +59,33 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
 
   let sim: SimulatorHandle | undefined;
   let baseUrl = config.gatewayUrl;
+  let simStart: Promise<void> | undefined;
+  let closeListener: (() => Promise<void>) | undefined;
   if (config.backend === 'sim') {
-    sim = await (await import('./simulator/index.js')).startSimulator({
-      port: 0,
-      host: '127.0.0.1',
-      seed: config.simSeed,
-      latencyMs: config.simLatencyMs,
-    });
-    baseUrl = sim.url;
+    const { openListener } = await import('./simulator/listener.js');
+    const startSim = () => {
+      simStart ??= import('./simulator/index.js')
+        .then(({ startSimulator }) =>
+          startSimulator({ listener, host: '127.0.0.1', seed: config.simSeed, latencyMs: config.simLatencyMs }),
+        )
+        .then(
+          (handle) => {
+            sim = handle;
+          },
+          (err: unknown) => {
+            // Requests then fail at once (connection refused) and say so, rather than wait.
+            log.error('the built-in simulator did not start', {
+              err: err instanceof Error ? err.message : String(err),
+            });
+            void listener.close();
+          },
+        );
+      return simStart;
+    };
+    const listener = await openListener('127.0.0.1', startSim);
+    closeListener = () => listener.close();
+    baseUrl = `https://127.0.0.1:${listener.port}`;
+    if (!opts.simulatorOnFirstUse) await startSim();
   }
   const simulated = config.backend === 'sim';
   // One pacer for the backend and the session manager: together they stay within IB's limits.
@@ -90,8 +118,8 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
   });
   const backend: Backend = cpapi;
   gateway = createGatewayRuntime({ config, log, baseUrl, simulated, broker: cpapi.session });
-  const backendLabel = sim
-    ? `simulator at ${sim.url}`
+  const backendLabel = simulated
+    ? `simulator at ${baseUrl}`
     : gateway.managed
       ? `IB Client Portal gateway started by ibkr-mcp at ${gateway.session.loginUrl}`
       : `Client Portal gateway at ${baseUrl}`;
@@ -102,7 +130,9 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
     log,
     backend,
     backendLabel,
-    sim,
+    get sim() {
+      return sim;
+    },
     gateway,
     // The backend's session decides, for the banner, the status and every order alike.
     mode: () => backend.accountMode(),
@@ -116,7 +146,9 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
       await backend.close().catch(() => {});
       await gateway.close().catch(() => {});
       pacer.close();
+      await simStart;
       if (sim) await sim.close().catch(() => {});
+      else await closeListener?.();
     },
   };
 }

@@ -231,7 +231,7 @@ export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntim
       log.error('the IB gateway could not be started', { err: msg });
       if (session.current() !== 'failed') session.fail(msg);
     });
-  } else {
+  } else if (!opts.simulated) {
     void session.start();
   }
 

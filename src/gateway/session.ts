@@ -106,6 +106,8 @@ export class SessionManager extends EventEmitter {
   private autoLoginDone = false;
   private closed = false;
   private gatewayDown: string | undefined;
+  /** The last status check found no gateway listening. */
+  private unreachable = false;
   readonly loginUrl: string;
 
   constructor(opts: SessionManagerOptions) {
@@ -132,7 +134,16 @@ export class SessionManager extends EventEmitter {
     return this.opts.loginDriver?.method ?? 'browser';
   }
 
+  /**
+   * The built-in simulator is started by the first request or status read that needs it (the
+   * server answers tools/list without it); a gateway's session is checked from the start (start()).
+   */
+  private startSimulated(): void {
+    if (!this.firstRefresh && this.opts.simulated && !this.closed) void this.start();
+  }
+
   snapshot(): SessionSnapshot {
+    this.startSimulated();
     const snap: SessionSnapshot = {
       state: this.s,
       since: new Date(this.sinceAt).toISOString(),
@@ -275,6 +286,7 @@ export class SessionManager extends EventEmitter {
       this.onCheckError(err);
       return;
     }
+    this.unreachable = false;
     await this.apply(st, 'status', askedAt);
   }
 
@@ -294,6 +306,7 @@ export class SessionManager extends EventEmitter {
       else this.extra.note = note;
       return;
     }
+    this.unreachable = code === 'GATEWAY_UNREACHABLE';
     if (code === 'GATEWAY_UNREACHABLE') {
       if (this.opts.managedGateway && this.s === 'gateway_starting') return;
       this.set('failed', {
@@ -504,21 +517,36 @@ export class SessionManager extends EventEmitter {
   async check(path: string): Promise<void> {
     if (SESSION_PATH.test(path) || this.closed) return;
     if (this.s === 'authenticated') return;
+    this.startSimulated();
     if (this.firstRefresh) await this.firstRefresh;
     const s = this.current();
     if (s === 'authenticated') return;
     const recheck = s === 'login_required' || s === 'expired' || s === 'competing_session' || s === 'failed';
-    if (recheck && this.gatewayDown === undefined && this.now() - this.checkedAt > 2000) {
+    // An unreachable gateway is asked again at once (a refused connection costs IB nothing): a
+    // gateway back up is not reported unreachable for two more seconds.
+    const due = this.now() - this.checkedAt > 2000 || (s === 'failed' && this.unreachable);
+    if (recheck && this.gatewayDown === undefined && due) {
       await Promise.race([this.refresh(), new Promise((r) => setTimeout(r, 2500).unref())]);
       if (this.current() === 'authenticated') return;
     }
     throw this.error();
   }
 
-  /** A tool's request got 401 from the gateway: the session is gone; say so with the state. */
-  notAuthenticated(): BrokerError {
-    if (this.s === 'authenticated') this.lost('a request answered "not authenticated"');
-    void this.refresh();
+  /**
+   * A tool's request got 401 from the gateway: the session is gone, or another session took the
+   * brokerage session (a TWS login answers 401 too). Asks the gateway which (a few seconds at most)
+   * before saying so: "expired, log in again" for a TWS login was wrong, and, with a headless login
+   * configured, started a login that would take the session back from TWS.
+   */
+  async notAuthenticated(): Promise<BrokerError> {
+    if (this.s === 'authenticated') {
+      await Promise.race([this.refresh(), new Promise((r) => setTimeout(r, 2500).unref())]);
+      if (this.current() === 'authenticated') this.lost('a request answered "not authenticated"');
+      // That check only named the error: the next read asks again (the user may log in at once).
+      this.checkedAt = 0;
+    } else {
+      void this.refresh();
+    }
     return this.error();
   }
 

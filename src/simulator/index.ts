@@ -13,6 +13,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { type SelfSigned, selfSignedCertificate } from './cert.js';
 import { registerControl } from './control.js';
+import type { SimListener } from './listener.js';
 import { loadReplay } from './replay.js';
 import { type RouteModule, registerAll } from './routes/index.js';
 import { createCore, Router } from './server.js';
@@ -46,11 +47,19 @@ export interface SimulatorOptions {
   derivativeSearch?: boolean;
   /** Extension: a live login (accounts U…, isPaper false) instead of a paper one; default false. */
   live?: boolean;
+  /** Extension: other ids for the three simulated accounts (another login's account set). */
+  accountIds?: string[];
   /**
    * Extension: a capture directory (ibkr-mcp --capture, replay.ts): recorded requests are answered
    * with the recorded answers, anything else by the simulator.
    */
   replay?: string;
+  /**
+   * Extension: serve the connections of a socket already listening (listener.ts), so that its
+   * opener knows the address before the simulator is loaded; `port` is then ignored, `host`
+   * only names the address in `url`.
+   */
+  listener?: SimListener;
 }
 
 export interface SimulatorHandle {
@@ -83,6 +92,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     accountScoping: opts.accountScoping,
     derivativeSearch: opts.derivativeSearch,
     live: opts.live ?? false,
+    accountIds: opts.accountIds,
   });
   const router = new Router();
   registerAll(router, state, opts.modules ?? []);
@@ -113,15 +123,24 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   server.keepAliveTimeout = 5000;
 
   const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    const onError = (e: Error) => reject(e);
-    server.once('error', onError);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', onError);
-      resolve();
+  const { listener } = opts;
+  if (listener) {
+    listener.attach((socket) => {
+      server.emit('connection', socket);
+      // TLS reads through its own wrap of the socket; plain HTTP reads from the socket itself.
+      if (!tls) socket.resume();
     });
-  });
-  const port = (server.address() as AddressInfo).port;
+  } else {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: Error) => reject(e);
+      server.once('error', onError);
+      server.listen(opts.port ?? 0, host, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+  }
+  const port = listener ? listener.port : (server.address() as AddressInfo).port;
   const hostForUrl = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   const url = `${tls ? 'https' : 'http'}://${hostForUrl}:${port}`;
   let closed: Promise<void> | undefined;
@@ -136,6 +155,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         core.shutdown();
         server.close(() => resolve());
         server.closeAllConnections?.();
+        void listener?.close();
       });
       return closed;
     },

@@ -459,7 +459,7 @@ export class SimPortfolio {
   private build(): Map<string, Book> {
     const state = this.state;
     const books = new Map<string, Book>();
-    // The accounts of state.ts: DU1234567 (USD), DU7654321 (EUR), DU5550001 (USD, no positions).
+    // The accounts of state.ts, in order: DU1234567 (USD), DU7654321 (EUR), DU5550001 (USD, no positions).
     for (const account of state.accounts) {
       books.set(account.id, {
         account,
@@ -493,7 +493,7 @@ export class SimPortfolio {
 
     // The paper account: a broad US book (two pages of positions), ETFs, non-US listings,
     // long and short options, an E-mini future, and cash in USD and EUR.
-    const paper = bookOf('DU1234567');
+    const paper = books.get(state.accounts[0]?.id ?? '');
     if (paper) {
       paper.cash.set('USD', 250_000);
       paper.cash.set('EUR', 20_000);
@@ -516,7 +516,7 @@ export class SimPortfolio {
     }
 
     // A margin account in EUR: European and US stocks, an ETF, options, and a USD loan.
-    const eur = bookOf('DU7654321');
+    const eur = books.get(state.accounts[1]?.id ?? '');
     if (eur) {
       eur.cash.set('EUR', 85_000);
       eur.cash.set('USD', -12_000);
@@ -531,7 +531,7 @@ export class SimPortfolio {
     }
 
     // A small margin account with no positions (the pattern-day-trader rule applies below 25,000).
-    bookOf('DU5550001')?.cash.set('USD', 20_000);
+    books.get(state.accounts[2]?.id ?? '')?.cash.set('USD', 20_000);
     return books;
   }
 

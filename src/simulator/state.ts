@@ -35,6 +35,8 @@ export interface ResolvedOptions {
   derivativeSearch: boolean;
   /** A live login: the accounts are live ones (U…, isPaper false) instead of paper ones (DU…). */
   live: boolean;
+  /** Other ids for the three accounts (another login's account set); default DU1234567, DU7654321, DU5550001. */
+  accountIds?: readonly string[] | undefined;
 }
 
 /** IB's penalty box after a pacing violation ([V3] / cpapi-protocol.md §8: "penalty box for 15 minutes"). */
@@ -346,7 +348,7 @@ export function createState(input: StateOptions): SimState {
   };
   const clock = new SimClock(opts.startAt);
   const rng = new Rng(opts.seed);
-  const accounts = defaultAccounts(opts.live);
+  const accounts = defaultAccounts(opts.live).map((a, i) => ({ ...a, id: opts.accountIds?.[i] ?? a.id }));
   const state: SimState = {
     opts,
     seed: opts.seed,

@@ -1,21 +1,26 @@
-// `node dist/cli.js` runs the server with the same 1 MB young generation as the bin's shebang
-// (src/relaunch.ts): on a Node with process.execve the server process carries the flag, in the
-// same process; on an older Node it runs without it, in one process all the same.
+// `node dist/cli.js` runs with a young generation that stays at its first size (src/cli.ts,
+// src/v8-flags.ts), in one process, however Node is started and whatever its version. Without the
+// flag V8 grows the new space to 16 MB semi-spaces (33.6 MB) before the first tools/list answer.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { SEMI_SPACE_FLAG } from '../../src/relaunch.js';
 import { CLI, serverPid, startServer } from './harness.js';
 
-test('node dist/cli.js: the server runs with the young-generation flag where Node can relaunch', async () => {
-  const h = await startServer();
+test('node dist/cli.js: one process, and its new space stays small through a workload', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ibkr-mcp-heap-'));
+  const report = join(dir, 'heap.json');
+  const preload = join(dir, 'report.cjs');
+  // Writes the new space's size when the server exits.
+  writeFileSync(
+    preload,
+    `process.on('exit', () => { const s = require('v8').getHeapSpaceStatistics().find((x) => x.space_name === 'new_space');
+      require('fs').writeFileSync(${JSON.stringify(report)}, JSON.stringify({ size: s.space_size })); });`,
+  );
+  const h = await startServer({ sim: false, env: { NODE_OPTIONS: `--require ${preload}` } });
   try {
     const pid = serverPid(h.home);
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    const canRelaunch = typeof (process as unknown as { execve?: unknown }).execve === 'function';
-    assert.equal(cmdline.includes(SEMI_SPACE_FLAG), canRelaunch, cmdline.join(' '));
-    // One server process: the CLI runs nowhere else.
-    const { readdirSync } = await import('node:fs');
     const others = readdirSync('/proc').filter((d) => {
       if (!/^\d+$/.test(d) || Number(d) === pid) return false;
       try {
@@ -28,9 +33,20 @@ test('node dist/cli.js: the server runs with the young-generation flag where Nod
       }
     });
     assert.deepEqual(others, []);
-    const q = await h.callTool('get_quote', { symbol: 'AAPL' });
-    assert.equal(q.isError, false, q.text);
+    for (const symbol of ['AAPL', 'MSFT', 'SPY', 'QQQ']) {
+      const q = await h.callTool('get_quote', { symbol });
+      assert.equal(q.isError, false, q.text);
+      const b = await h.callTool('get_historical_data', { symbol, period: '1m', bar: '1h' });
+      assert.equal(b.isError, false, b.text);
+    }
+    await h.client.close();
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(report) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const { size } = JSON.parse(readFileSync(report, 'utf8')) as { size: number };
+    // 1 MB semi-spaces: ~2 MB in all (16 MB ones: 33.6 MB).
+    assert.ok(size < 8 * 1024 * 1024, `new space ${(size / 1e6).toFixed(1)} MB`);
   } finally {
     await h.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -45,3 +45,43 @@ describe('start-up requests', { timeout: 60_000 }, () => {
     assert.equal(stats.status429, 0);
   });
 });
+
+// The default configuration (no settings: the built-in simulator) answers tools/list without
+// loading the simulator, which the first tool call starts (src/runtime.ts, simulatorOnFirstUse).
+describe('default configuration: the simulator starts at the first call', { timeout: 60_000 }, () => {
+  test('tools/list, then a quote from the simulator; a server never called shuts down cleanly', async () => {
+    const idle = await startServer({ sim: false, backendArgs: [] });
+    assert.ok((await idle.client.listTools()).tools.length > 10);
+    await idle.close();
+    assert.doesNotMatch(idle.stderr(), /did not start|error/i, idle.stderr());
+
+    const h = await startServer({ sim: false, backendArgs: [] });
+    try {
+      assert.ok((await h.client.listTools()).tools.some((t) => t.name === 'get_quote'));
+      const [a, b] = await Promise.all([
+        h.callTool('get_quote', { symbol: 'AAPL' }),
+        h.callTool('get_connection_status', {}),
+      ]);
+      assert.equal(a.isError, false, a.text);
+      assert.equal(a.structured.mode, 'SIMULATED');
+      assert.equal(b.isError, false, b.text);
+      assert.equal(b.structured.state, 'authenticated', b.text);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('a status read without refresh as the first call starts the simulator too', async () => {
+    const h = await startServer({ sim: false, backendArgs: [] });
+    try {
+      let state = '';
+      for (let i = 0; i < 50 && state !== 'authenticated'; i++) {
+        state = (await h.callTool('get_connection_status', { refresh: false })).structured.state;
+        if (state !== 'authenticated') await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(state, 'authenticated');
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -3,7 +3,7 @@
  * pacing, retries and the mapping of the gateway's failure modes to BrokerError.
  */
 
-import { Pool } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import { BrokerError } from '../../broker/errors.js';
 import { untrusted } from '../../broker/untrusted.js';
 import { isLoopbackHost as isLoopback } from '../../config/net.js';
@@ -78,8 +78,8 @@ export interface SessionHooks {
 export interface SessionGate {
   /** Resolves when requests may go out; throws a BrokerError (the state, what to do) otherwise. */
   check(path: string): Promise<void>;
-  /** The error for a 401 from the gateway. */
-  notAuthenticated(): BrokerError;
+  /** The error for a 401 from the gateway, once the session's state is known again. */
+  notAuthenticated(): Promise<BrokerError>;
 }
 
 /** A gateway on this machine (names under .localhost included): its self-signed certificate is accepted. */
@@ -199,12 +199,53 @@ export function raceSignal<T>(p: Promise<T>, signal: AbortSignal | undefined): P
   });
 }
 
+/** What this client uses of undici's Pool. */
+interface Connections {
+  request(opts: Dispatcher.RequestOptions): Promise<Dispatcher.ResponseData>;
+  destroy(): Promise<void>;
+}
+
+/**
+ * undici's Pool and its request method alone (25 files, ~3 MB) rather than the package's index
+ * (111 files with fetch, WebSocket and the rest: about three times the load time, twice the
+ * memory). The index when those paths move (test/integration/cpapi-pool.test.ts notices).
+ */
+export async function loadPool(): Promise<{
+  lean: boolean;
+  open: (origin: string, opts: Pool.Options) => Connections;
+}> {
+  try {
+    const [{ default: P }, { default: request }] = (await Promise.all([
+      import(POOL_MODULE),
+      import(REQUEST_MODULE),
+    ])) as [
+      { default: typeof Pool },
+      { default: (this: Pool, o: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData> },
+    ];
+    if (typeof P !== 'function' || typeof request !== 'function') throw new Error('undici moved');
+    return {
+      lean: true,
+      open: (origin, opts) => {
+        const pool = new P(origin, opts);
+        return { request: (o) => request.call(pool, o), destroy: () => pool.destroy() };
+      },
+    };
+  } catch {
+    const { Pool: P } = await import('undici');
+    return { lean: false, open: (origin, opts) => new P(origin, opts) };
+  }
+}
+const POOL_MODULE = 'undici/lib/dispatcher/pool.js';
+const REQUEST_MODULE = 'undici/lib/api/api-request.js';
+
 export class CpapiHttp {
   readonly url: string;
   readonly pacer: Pacer;
   private readonly origin: string;
   private readonly basePath: string;
-  private readonly pool: Pool;
+  /** The keep-alive pool, made at the first request (undici costs ~100 ms to load: after the MCP server is up). */
+  private pool: Promise<Connections> | undefined;
+  private readonly poolOptions: Pool.Options;
   private readonly timeoutMs: number;
   private readonly log: Logger;
   private readonly maxRetries: number;
@@ -232,7 +273,7 @@ export class CpapiHttp {
     this.ownsPacer = !opts.pacer;
     this.pacer = opts.pacer ?? new Pacer();
     const relaxTls = isLoopbackHost(url.hostname) || opts.insecureTls === true;
-    this.pool = new Pool(origin, {
+    this.poolOptions = {
       connections: opts.connections ?? 10,
       pipelining: 1,
       keepAliveTimeout: 30_000,
@@ -244,7 +285,12 @@ export class CpapiHttp {
         timeout: Math.min(this.timeoutMs, 10_000),
         ...(url.protocol === 'https:' ? { rejectUnauthorized: !relaxTls } : {}),
       },
-    });
+    };
+  }
+
+  private connections(): Promise<Connections> {
+    this.pool ??= loadPool().then(({ open }) => open(this.origin, this.poolOptions));
+    return this.pool;
   }
 
   setHooks(hooks: SessionHooks): void {
@@ -263,7 +309,7 @@ export class CpapiHttp {
     if (this.closed) return;
     this.closed = true;
     if (this.ownsPacer) this.pacer.close();
-    await this.pool.destroy().catch(() => undefined);
+    await this.pool?.then((p) => p.destroy()).catch(() => undefined);
   }
 
   /**
@@ -312,7 +358,7 @@ export class CpapiHttp {
 
       if (status === 401) {
         this.hooks.sessionReset?.();
-        if (this.gate) throw this.gate.notAuthenticated();
+        if (this.gate) throw await this.gate.notAuthenticated();
         throw new BrokerError('NOT_AUTHENTICATED', `The gateway at ${this.url} has no authenticated session.`, {
           hint: `Log in to the gateway at ${this.url} in a browser (user name, password and 2FA), then retry.`,
           details: { status, path: Pacer.keyFor(path) },
@@ -431,6 +477,7 @@ export class CpapiHttp {
     opts: RequestOptions,
   ): Promise<CpapiResponse<unknown> & { retryAfter?: number | undefined }> {
     if (this.closed) throw new BrokerError('CANCELLED', 'The connection to the gateway was closed.');
+    const pool = await this.connections();
     const release = await this.pacer.acquire(path, opts.signal, {
       background: opts.background === true,
       ...(opts.owner ? { owner: opts.owner } : {}),
@@ -457,7 +504,7 @@ export class CpapiHttp {
     }
     let status = 0;
     try {
-      const res = await this.pool.request({ origin: this.origin, path: fullPath, method, headers, body, signal });
+      const res = await pool.request({ origin: this.origin, path: fullPath, method, headers, body, signal });
       // IB has the request once its answer starts: the pacing slot counts from here, not from the
       // end of a long body.
       release();
