@@ -106,6 +106,8 @@ export class SessionManager extends EventEmitter {
   private autoLoginDone = false;
   private closed = false;
   private gatewayDown: string | undefined;
+  /** OAuth: what to do about the last OAuth failure (IB refused the token, the keys, the clock). */
+  private oauthAdvice: string | undefined;
   readonly loginUrl: string;
 
   constructor(opts: SessionManagerOptions) {
@@ -128,7 +130,7 @@ export class SessionManager extends EventEmitter {
     return this.s;
   }
 
-  get loginMethod(): 'browser' | 'headless' {
+  get loginMethod(): 'browser' | 'headless' | 'oauth' {
     return this.opts.loginDriver?.method ?? 'browser';
   }
 
@@ -156,6 +158,7 @@ export class SessionManager extends EventEmitter {
 
   private whatToDo(): string {
     const headless = this.loginMethod === 'headless';
+    if (this.loginMethod === 'oauth') return this.oauthWhatToDo();
     switch (this.s) {
       case 'gateway_starting':
         return 'The IB gateway is starting; retry in a few seconds (get_connection_status shows when it is ready).';
@@ -182,6 +185,31 @@ export class SessionManager extends EventEmitter {
           ? `Run \`${commandFor('doctor')}\` to see what is wrong; fix it and restart ibkr-mcp.`
           : `Check that your Client Portal gateway runs at ${this.opts.gatewayUrl} (or run \`${commandFor('doctor')}\`), then retry.`;
     }
+  }
+
+  private oauthWhatToDo(): string {
+    switch (this.s) {
+      case 'authenticated':
+        return 'Nothing: the OAuth session is up; its live session token is renewed before it expires.';
+      case 'competing_session':
+        return 'Another IB session (TWS, IB Gateway, IBKR mobile or a browser) holds the brokerage session for this user. Log out there, then call authenticate (or retry); ibkr-mcp does not take the session over unless started with --allow-competing-session.';
+      case 'failed':
+        return (
+          this.oauthAdvice ??
+          `Run \`${commandFor('doctor')}\` to check the OAuth setup step by step; ibkr-mcp retries by itself every minute.`
+        );
+      default:
+        return 'ibkr-mcp opens the OAuth session by itself (no login needed); call get_connection_status again in a few seconds, or authenticate to try now.';
+    }
+  }
+
+  /** An OAuth failure (details.oauth): the session is failed with IB's reason, retried by the watch. */
+  private oauthFailed(err: unknown): boolean {
+    if (!isBrokerError(err) || !err.details?.['oauth']) return false;
+    this.oauthAdvice = err.hint;
+    if (this.s === 'authenticated') this.broker.reset();
+    this.set('failed', { reason: err.message });
+    return true;
   }
 
   private set(state: SessionStateName, extra: Partial<SessionSnapshot> = {}): void {
@@ -280,6 +308,7 @@ export class SessionManager extends EventEmitter {
 
   private onCheckError(err: unknown): void {
     if (this.gatewayDown !== undefined) return;
+    if (this.oauthFailed(err)) return;
     const code = isBrokerError(err) ? err.code : undefined;
     if (code === 'NOT_AUTHENTICATED') {
       this.lost('status check answered "not authenticated"');
@@ -401,6 +430,7 @@ export class SessionManager extends EventEmitter {
       mode = this.extra.mode;
     }
     const fresh = this.s !== 'authenticated';
+    this.oauthAdvice = undefined;
     if (fresh) {
       this.everAuthenticated = true;
       this.authenticatedAt = this.now();
@@ -431,7 +461,11 @@ export class SessionManager extends EventEmitter {
    * without waiting for a tool call. Not while a login runs: it checks by itself.
    */
   private watch(state: SessionStateName): void {
-    const down = state === 'login_required' || state === 'expired' || state === 'competing_session';
+    const down =
+      state === 'login_required' ||
+      state === 'expired' ||
+      state === 'competing_session' ||
+      (state === 'failed' && this.oauthAdvice !== undefined);
     if (!down || this.closed) {
       if (this.watchTimer) clearInterval(this.watchTimer);
       this.watchTimer = undefined;
@@ -460,6 +494,7 @@ export class SessionManager extends EventEmitter {
       }
       await this.apply(auth, 'tickle', askedAt);
     } catch (err) {
+      if (this.oauthFailed(err)) return;
       if (isBrokerError(err) && err.code === 'NOT_AUTHENTICATED') {
         this.lost('keep-alive answered "not authenticated"');
         return;
@@ -598,9 +633,14 @@ export class SessionManager extends EventEmitter {
   private loginProgress: Set<(m: string) => void> | undefined;
   private loginAbort: AbortController | undefined;
 
-  private afterLogin(outcome: LoginOutcome, method: 'browser' | 'headless'): void {
+  private afterLogin(outcome: LoginOutcome, method: LoginDriver['method']): void {
     if (outcome.ok) {
       this.failures = 0;
+      return;
+    }
+    if (method === 'oauth' && outcome.kind === 'setup' && outcome.hint) {
+      this.oauthAdvice = outcome.hint;
+      this.set('failed', { reason: outcome.reason });
       return;
     }
     const counts = method === 'headless' && (outcome.kind === 'credentials' || outcome.kind === 'second_factor');

@@ -12,6 +12,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { registerControl } from './control.js';
+import { SimOAuth, type SimOAuthOptions } from './oauth.js';
 import { loadReplay } from './replay.js';
 import { type RouteModule, registerAll } from './routes/index.js';
 import { createCore, Router } from './server.js';
@@ -46,6 +47,11 @@ export interface SimulatorOptions {
    * with the recorded answers, anything else by the simulator.
    */
   replay?: string;
+  /**
+   * Extension: speak IB's OAuth 1.0a like api.ibkr.com (oauth.ts): no session until a live session
+   * token is requested, every request signed. Register consumers with `handle.oauth.register`.
+   */
+  oauth?: SimOAuthOptions | boolean;
 }
 
 export interface SimulatorHandle {
@@ -55,6 +61,8 @@ export interface SimulatorHandle {
   close(): Promise<void>; // closes server and all sockets promptly
   /** Extension: the live state (tests and in-process tools may inspect it). */
   state: SimState;
+  /** With `oauth`: the consumer registry (the self-service portal's part). */
+  oauth: SimOAuth | undefined;
 }
 
 let certPromise: Promise<{ key: string; cert: string }> | undefined;
@@ -94,12 +102,14 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     latencyMs: opts.latencyMs ?? 0,
     sessionTimeoutMs: opts.sessionTimeoutMs ?? 6 * 60_000,
     pacing: opts.pacing ?? true,
-    authenticated: opts.authenticated ?? true,
+    authenticated: opts.oauth ? false : (opts.authenticated ?? true),
     startAt: opts.startAt,
     profile: opts.profile ?? 'strict',
     penaltyBoxMs: Math.max(0, opts.penaltyBoxMs ?? 0),
     accountScoping: opts.accountScoping ?? false,
   });
+  const oauth = opts.oauth ? new SimOAuth(state, opts.oauth === true ? {} : opts.oauth) : undefined;
+  if (oauth) state.ext.set('oauth', oauth);
   const router = new Router();
   registerAll(router, state, opts.modules ?? []);
   registerControl(router, state);
@@ -147,6 +157,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     apiBase: `${url}/v1/api`,
     port,
     state,
+    oauth,
     close() {
       closed ??= new Promise<void>((resolve) => {
         core.shutdown();
@@ -158,5 +169,6 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   };
 }
 
+export { type IssuedCredentials, parseDhPem, SimOAuth, type SimOAuthOptions } from './oauth.js';
 export type { IbProfile, SimState } from './state.js';
 export type { Instrument } from './universe.js';
