@@ -148,8 +148,10 @@ async function simulator(argv: string[]): Promise<number> {
     latencyMs: args.latencyMs,
     tls: args.tls,
     ...(args.replay ? { replay: args.replay } : {}),
+    ...(args.oauth ? { oauth: true } : {}),
   });
   process.stdout.write(`IB Client Portal gateway simulator listening at ${sim.apiBase}\n`);
+  if (args.oauth) await registerSimConsumer(sim, args.oauth, args.oauthOut);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
@@ -157,6 +159,32 @@ async function simulator(argv: string[]): Promise<number> {
   });
   await sim.close();
   return 0;
+}
+
+/** `simulator --oauth DIR`: a consumer for the public files in DIR, its credentials printed or written. */
+async function registerSimConsumer(
+  sim: import('./simulator/index.js').SimulatorHandle,
+  dir: string,
+  out: string | undefined,
+): Promise<void> {
+  const { readFileSync, writeFileSync, chmodSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const read = (name: string) => readFileSync(join(dir, name), 'utf8');
+  const creds = sim.oauth!.register({
+    signaturePublicKey: read('public_signature.pem'),
+    encryptionPublicKey: read('public_encryption.pem'),
+    dhParams: read('dhparam.pem'),
+  });
+  if (out) {
+    writeFileSync(out, `${JSON.stringify({ ...creds, realm: 'limited_poa' }, null, 2)}\n`, { mode: 0o600 });
+    chmodSync(out, 0o600);
+    process.stdout.write(`OAuth consumer ${creds.consumerKey} registered; credentials written to ${out}\n`);
+  } else {
+    process.stdout.write(
+      `IB_OAUTH_CONSUMER_KEY=${creds.consumerKey}\nIB_OAUTH_ACCESS_TOKEN=${creds.accessToken}\nIB_OAUTH_ACCESS_TOKEN_SECRET=${creds.accessTokenSecret}\n`,
+    );
+  }
+  process.stdout.write(`Use it with: ibkr-mcp --auth oauth --oauth-base-url ${sim.apiBase}\n`);
 }
 
 /** Runs one command line; resolves to the process exit code. Errors are printed, never thrown. */

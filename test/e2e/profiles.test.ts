@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type Harness, startServer } from './harness.js';
+import { oauthServer } from './oauth-harness.js';
 
 const ACCT = 'DU1234567';
 const cents = (x: number) => Math.round(x * 100) / 100;
@@ -87,4 +88,34 @@ describe('the main tour against every simulator profile', () => {
       }
     });
   }
+});
+
+describe('the main tour over OAuth 1.0a', () => {
+  test('strict, every request signed', async () => {
+    const o = await oauthServer({ args: ['--order-confirmation', 'none'] });
+    try {
+      await tour(o.h, 'oauth');
+      const st = await o.h.callTool('get_connection_status', {});
+      assert.equal(st.structured.loginMethod, 'oauth', st.text);
+      const view = o.sim.oauth!.view();
+      assert.equal(view['refused'], 0, JSON.stringify(view));
+      assert.ok((view['verified'] as number) > 20, JSON.stringify(view));
+    } finally {
+      await o.close();
+    }
+  });
+
+  test('cold start to the first quote with 50 ms latency: under 1.5 s', async () => {
+    // The keys and the consumer are the user's setup, not the start: timed from the spawn.
+    const o = await oauthServer({ latencyMs: 50 });
+    try {
+      const q = await o.h.callTool('get_quote', { symbol: 'AAPL' });
+      const ms = Math.round(performance.now() - o.spawnedAt);
+      assert.equal(q.isError, false, q.text);
+      process.stdout.write(`# oauth cold start → first quote (50 ms latency): ${ms} ms\n`);
+      assert.ok(ms < 1500, `${ms} ms`);
+    } finally {
+      await o.close();
+    }
+  });
 });
