@@ -87,7 +87,7 @@ export const SIMULATOR_OPTIONS: readonly OptionSpec[] = [
     type: 'string',
     group: 'Simulator',
     description:
-      'With --oauth: write the credentials to this file (owner-only JSON, e.g. the oauth folder\'s credentials.json) instead of printing them.',
+      "With --oauth: write the credentials to this file (owner-only JSON, e.g. the oauth folder's credentials.json) instead of printing them.",
   },
 ];
 
