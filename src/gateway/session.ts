@@ -150,7 +150,8 @@ export class SessionManager extends EventEmitter {
       },
       ...this.extra,
     };
-    if (this.s === 'login_required' || this.s === 'expired' || this.s === 'awaiting_second_factor') {
+    const loginPage = this.loginMethod !== 'oauth';
+    if (loginPage && (this.s === 'login_required' || this.s === 'expired' || this.s === 'awaiting_second_factor')) {
       snap.loginUrl = this.loginUrl;
     }
     return snap;

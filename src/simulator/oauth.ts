@@ -127,6 +127,8 @@ export class SimOAuth {
   private readonly consumers = new Map<string, Consumer>();
   private readonly issued = new Map<string, Issued>();
   private readonly nonces = new Map<string, number>();
+  /** The last live session tokens issued (for secrets()). */
+  private readonly history: string[] = [];
   lstLifetimeMs: number;
   invalidatePrevious: boolean;
   /** Added to the simulator's clock when checking timestamps (a clock-skew fault). */
@@ -204,6 +206,14 @@ export class SimOAuth {
     };
   }
 
+  /** For tests (the secrets canary): every secret this registry knows, as the client would hold it. */
+  secrets(): string[] {
+    const out: string[] = [];
+    for (const c of this.consumers.values())
+      out.push(c.accessToken, c.secret.toString('hex'), c.secret.toString('base64'));
+    return [...out, ...this.history];
+  }
+
   private baseString(req: IncomingMessage, tls: boolean, url: URL, params: Map<string, string>): string {
     const pairs: string[] = [];
     for (const [k, v] of url.searchParams) pairs.push(`${enc(k)}=${enc(v)}`);
@@ -262,6 +272,8 @@ export class SimOAuth {
     const expiresAt = this.now() + this.lstLifetimeMs;
     if (this.invalidatePrevious) for (const [t, i] of this.issued) if (i.consumer === c.key) this.issued.delete(t);
     this.issued.set(lst.toString('base64'), { consumer: c.key, key: lst, expiresAt });
+    this.history.push(lst.toString('base64'));
+    if (this.history.length > 100) this.history.shift();
     this.stats.lstIssued += 1;
     // The OAuth session is the SSO login; the brokerage session still needs ssodh/init.
     if (!this.state.session.sso) {

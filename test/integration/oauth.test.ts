@@ -87,6 +87,8 @@ describe('OAuth 1.0a against the simulator', () => {
       await until(() => app.gateway.session.state === 'authenticated');
       const aapl = await app.backend.resolveContract({ symbol: 'AAPL', secType: 'STK' });
       const started = Date.now();
+      // And once, IB drops every token without warning: requests already signed meet 401s.
+      const drop = setTimeout(() => sim.oauth!.fault({ expireTokens: true }), 5000);
       const results = await Promise.allSettled(
         Array.from({ length: 200 }, (_, i) =>
           i % 2 === 0
@@ -94,6 +96,7 @@ describe('OAuth 1.0a against the simulator', () => {
             : app.backend.history({ conid: aapl.conid, period: '1d', bar: '1h' } as never),
         ),
       );
+      clearTimeout(drop);
       const failed = results.filter((r) => r.status === 'rejected');
       assert.deepEqual(
         failed.map((f) => String((f as PromiseRejectedResult).reason?.message)).slice(0, 3),
@@ -102,6 +105,7 @@ describe('OAuth 1.0a against the simulator', () => {
       );
       const view = sim.oauth!.view();
       assert.ok((view['lstIssued'] as number) >= 3, `renewals: ${JSON.stringify(view)}`);
+      assert.ok((view['refused'] as number) > 0, `the 401 path ran: ${JSON.stringify(view)}`);
       assert.equal(app.gateway.session.state, 'authenticated');
       process.stdout.write(
         `# burst: 200 calls in ${Date.now() - started} ms, ${view['lstIssued']} tokens, ${view['refused']} 401s retried, 0 failed\n`,

@@ -159,13 +159,24 @@ export function readDhParams(text: string): { prime: bigint; generator: bigint }
  * secret with it, and the key and the secret are the user's own, on their machine.
  */
 export function rsaPkcs1Decrypt(key: KeyObject, ciphertext: Buffer): Buffer {
-  const jwk = key.export({ format: 'jwk' }) as { n?: string; d?: string };
-  if (!jwk.n || !jwk.d) throw new Error('the encryption key is not an RSA private key');
-  const n = bigintFromBytes(Buffer.from(jwk.n, 'base64url'));
-  const d = bigintFromBytes(Buffer.from(jwk.d, 'base64url'));
-  const k = Buffer.from(jwk.n, 'base64url').length;
+  const jwk = key.export({ format: 'jwk' }) as Record<string, string | undefined>;
+  if (!jwk['n'] || !jwk['d']) throw new Error('the encryption key is not an RSA private key');
+  const num = (name: string) => bigintFromBytes(Buffer.from(jwk[name]!, 'base64url'));
+  const n = num('n');
+  const k = Buffer.from(jwk['n'], 'base64url').length;
   if (ciphertext.length !== k) throw new Error(`the ciphertext is ${ciphertext.length} bytes, the key's modulus ${k}`);
-  const m = modPow(bigintFromBytes(ciphertext), d, n);
+  const c = bigintFromBytes(ciphertext);
+  let m: bigint;
+  if (jwk['p'] && jwk['q'] && jwk['dp'] && jwk['dq'] && jwk['qi']) {
+    // The Chinese remainder theorem: two half-size exponentiations, about 3 times faster.
+    const [p, q] = [num('p'), num('q')];
+    const m1 = modPow(c, num('dp'), p);
+    const m2 = modPow(c, num('dq'), q);
+    const h = (((num('qi') * (m1 - m2)) % p) + p) % p;
+    m = m2 + h * q;
+  } else {
+    m = modPow(c, num('d'), n);
+  }
   const em = Buffer.from(m.toString(16).padStart(k * 2, '0'), 'hex');
   if (em[0] !== 0 || em[1] !== 2) throw new Error('the decrypted block is not PKCS#1 v1.5 padded');
   const sep = em.indexOf(0, 2);

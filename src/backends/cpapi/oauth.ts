@@ -157,6 +157,8 @@ export class OAuthSigner {
       return this.token !== undefined && this.token.lst !== token;
     }
     if (this.token && this.token.lst !== token) return true;
+    // IB just refused a new token: that refusal (revoked, not active, clock) is why this 401 came.
+    if (this.failure && this.now() - this.failure.at < FAILURE_HOLD_MS) throw this.failure.err;
     // One renewal per burst of 401s: a fresh token refused too is the session's problem.
     if (this.now() - this.renewedFor401At < RENEW_FOR_401_EVERY_MS) return false;
     this.renewedFor401At = this.now();
