@@ -40,6 +40,13 @@ async function main(argv: string[]): Promise<number> {
         return { backend, session: backend.session };
       });
     }
+    case 'oauth': {
+      if (rest[0] !== 'setup') {
+        throw new ConfigError('ibkr-mcp oauth has one command: ibkr-mcp oauth setup (see --help).');
+      }
+      const { runOAuthSetup } = await import('./oauth-setup.js');
+      return runOAuthSetup(rest.slice(1));
+    }
     case 'halt':
     case 'resume':
       return haltCommand(command, rest);
@@ -48,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     default:
       process.stderr.write(
-        `Unknown command "${command}". Commands: serve, capture, simulator, demo, setup, doctor, halt, resume. Run ibkr-mcp --help.\n`,
+        `Unknown command "${command}". Commands: serve, capture, simulator, demo, setup, oauth setup, doctor, halt, resume. Run ibkr-mcp --help.\n`,
       );
       return 2;
   }
