@@ -35,10 +35,28 @@ async function main(argv: string[]): Promise<number> {
         import('./gateway/doctor.js'),
         import('./backends/cpapi/index.js'),
       ]);
-      return runDoctor(rest, (baseUrl, insecureTls) => {
-        const backend = createCpapiBackend({ baseUrl, insecureTls, timeoutMs: 5000 });
-        return { backend, session: backend.session };
-      });
+      return runDoctor(
+        rest,
+        (baseUrl, insecureTls) => {
+          const backend = createCpapiBackend({ baseUrl, insecureTls, timeoutMs: 5000 });
+          return { backend, session: backend.session };
+        },
+        undefined,
+        async (config) => {
+          // OAuth: the chain step by step (oauth-setup.ts), then a backend signing with its token.
+          const { checkOAuth } = await import('./oauth-setup.js');
+          const r = await checkOAuth(config, true);
+          const checks = r.steps.map((s) => ({ ...s, name: `OAuth: ${s.name}` }));
+          if (!r.signer) return { checks };
+          const backend = createCpapiBackend({ baseUrl: config.oauthBaseUrl, timeoutMs: 5000, signer: r.signer });
+          const close = backend.close.bind(backend);
+          backend.close = async () => {
+            await close();
+            await r.close?.();
+          };
+          return { checks, connection: { backend, session: backend.session } };
+        },
+      );
     }
     case 'oauth': {
       if (rest[0] !== 'setup') {

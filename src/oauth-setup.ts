@@ -140,7 +140,7 @@ export async function runOAuthSetup(argv: string[], io: SetupIo = terminalIo()):
   say('');
   say(`Step 4 of 4: one live session token request to ${config.oauthBaseUrl}`);
   const check = await checkOAuth({ ...config, oauthConsumerKey: consumerKey });
-  for (const line of check.lines) say(`  ${line}`);
+  for (const step of check.steps) say(`  ${stepLine(step)}`);
   if (check.ok) {
     say('');
     say('OAuth works. Start the server with: ibkr-mcp --auth oauth   (or IB_AUTH=oauth)');
@@ -148,44 +148,81 @@ export async function runOAuthSetup(argv: string[], io: SetupIo = terminalIo()):
   return check.ok ? 0 : 1;
 }
 
-export interface OAuthCheck {
-  ok: boolean;
-  /** One line per step: "✓ …" or "✗ … What to do: …". */
-  lines: string[];
-  /** The step that failed. */
-  failedStep?: string;
+export interface OAuthStep {
+  name: string;
+  status: 'pass' | 'fail';
+  detail: string;
+  fix?: string;
 }
 
-/** The OAuth chain, step by step: every part readable, the secret decrypts, IB gives and proves a token. */
-export async function checkOAuth(config: Config): Promise<OAuthCheck> {
-  const lines: string[] = [];
+export interface OAuthCheck {
+  ok: boolean;
+  steps: OAuthStep[];
+  /** The step that failed. */
+  failedStep?: string;
+  /** When ok and kept: the signer holding the live session token, and what closes it. */
+  signer?: OAuthSigner;
+  close?: () => Promise<void>;
+}
+
+export function stepLine(s: OAuthStep): string {
+  return s.status === 'pass'
+    ? `✓ ${s.name}: ${s.detail}`
+    : `✗ ${s.name}: ${s.detail}${s.fix ? ` What to do: ${s.fix}` : ''}`;
+}
+
+const DECRYPT_STEP = 'decrypt the access token secret';
+
+/**
+ * The OAuth chain, step by step: every part readable, the secret decrypts, IB gives and proves a
+ * live session token. With `keep`, the signer is handed back (holding its token) instead of closed.
+ */
+export async function checkOAuth(config: Config, keep = false): Promise<OAuthCheck> {
+  const steps: OAuthStep[] = [];
   const { credentials, parts } = loadOAuth(config);
-  for (const p of parts) lines.push(p.ok ? `✓ ${p.name} (${p.source})` : `✗ ${p.name}: ${p.problem}`);
-  if (!credentials) return { ok: false, lines, failedStep: 'read the OAuth setup' };
+  for (const p of parts) {
+    steps.push(
+      p.ok
+        ? { name: p.name, status: 'pass', detail: p.source }
+        : { name: p.name, status: 'fail', detail: p.problem ?? 'missing' },
+    );
+  }
+  if (!credentials) return { ok: false, steps, failedStep: 'read the OAuth setup' };
   const { origin, basePath } = normaliseBaseUrl(config.oauthBaseUrl);
   const signer = new OAuthSigner({ credentials, baseUrl: `${origin}${basePath}` });
   const http = new CpapiHttp({ baseUrl: config.oauthBaseUrl, signer, timeoutMs: 15_000, maxRetries: 0 });
+  let handedOver = false;
+  const decrypts: OAuthStep = { name: DECRYPT_STEP, status: 'pass', detail: 'with the encryption key' };
   try {
     await signer.renew();
-    lines.push('✓ the access token secret decrypts with the encryption key');
-    lines.push(
-      `✓ IB gave a live session token for consumer ${credentials.consumerKey} and proved it (realm ${credentials.realm})`,
-    );
     const exp = signer.expiresAt();
-    if (exp) lines.push(`✓ it is valid until ${new Date(exp).toISOString()}; ibkr-mcp renews it before then`);
-    return { ok: true, lines };
+    steps.push(decrypts, {
+      name: 'live session token',
+      status: 'pass',
+      detail: `IB gave one for consumer ${credentials.consumerKey} (realm ${credentials.realm}) and proved it${exp ? `; valid until ${new Date(exp).toISOString()}, renewed before then` : ''}`,
+    });
+    if (keep) {
+      handedOver = true;
+      return { ok: true, steps, signer, close: async () => (signer.close(), await http.close()) };
+    }
+    return { ok: true, steps };
   } catch (err) {
     const step = isBrokerError(err)
-      ? String((err.details?.['oauth'] as { step?: string } | undefined)?.step ?? '')
-      : '';
-    if (step !== 'decrypt the access token secret' && step !== '')
-      lines.push('✓ the access token secret decrypts with the encryption key');
-    const msg = err instanceof Error ? err.message : String(err);
+      ? String((err.details?.['oauth'] as { step?: string } | undefined)?.step ?? '') || 'reach IB'
+      : 'reach IB';
+    if (step !== DECRYPT_STEP) steps.push(decrypts);
     const hint = isBrokerError(err) ? err.hint : undefined;
-    lines.push(`✗ ${step || 'reach IB'}: ${msg}${hint ? ` What to do: ${hint}` : ''}`);
-    return { ok: false, lines, failedStep: step || 'reach IB' };
+    steps.push({
+      name: step,
+      status: 'fail',
+      detail: err instanceof Error ? err.message : String(err),
+      ...(hint ? { fix: hint } : {}),
+    });
+    return { ok: false, steps, failedStep: step };
   } finally {
-    signer.close();
-    await http.close();
+    if (!handedOver) {
+      signer.close();
+      await http.close();
+    }
   }
 }

@@ -10,15 +10,11 @@ import { generateOAuthFiles, OAUTH_FILES } from '../../src/backends/cpapi/oauth-
 import { type SimulatorHandle, startSimulator } from '../../src/simulator/index.js';
 import { type Harness, startServer } from './harness.js';
 
-export async function oauthServer(
-  opts: { latencyMs?: number; args?: string[]; env?: Record<string, string> } = {},
-): Promise<{
-  h: Harness;
+/** Keys (as `oauth setup` makes them), an OAuth simulator, a consumer for the keys, and the env to use it. */
+export async function oauthFixture(opts: { latencyMs?: number } = {}): Promise<{
   sim: SimulatorHandle;
   keys: string;
   env: Record<string, string>;
-  /** performance.now() just before the server was spawned. */
-  spawnedAt: number;
   close(): Promise<void>;
 }> {
   const keys = mkdtempSync(join(tmpdir(), 'ibkr-mcp-oauth-keys-'));
@@ -39,18 +35,40 @@ export async function oauthServer(
     IB_OAUTH_ENCRYPTION_KEY_FILE: join(keys, OAUTH_FILES.encryptionKey),
     IB_OAUTH_DH_PARAM_FILE: join(keys, OAUTH_FILES.dhParams),
   };
-  const spawnedAt = performance.now();
-  const h = await startServer({ sim: false, backendArgs: [], args: opts.args ?? [], env: { ...env, ...opts.env } });
   return {
-    h,
-    spawnedAt,
     sim,
     keys,
     env,
     async close() {
-      await h.close();
       await sim.close();
       rmSync(keys, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function oauthServer(
+  opts: { latencyMs?: number; args?: string[]; env?: Record<string, string> } = {},
+): Promise<{
+  h: Harness;
+  sim: SimulatorHandle;
+  keys: string;
+  env: Record<string, string>;
+  /** performance.now() just before the server was spawned. */
+  spawnedAt: number;
+  close(): Promise<void>;
+}> {
+  const f = await oauthFixture(opts);
+  const spawnedAt = performance.now();
+  const h = await startServer({ sim: false, backendArgs: [], args: opts.args ?? [], env: { ...f.env, ...opts.env } });
+  return {
+    h,
+    spawnedAt,
+    sim: f.sim,
+    keys: f.keys,
+    env: f.env,
+    async close() {
+      await h.close();
+      await f.close();
     },
   };
 }

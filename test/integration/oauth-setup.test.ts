@@ -66,7 +66,7 @@ test('with the portal credentials: stored owner-only and validated with one live
   ]);
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /Using the keys already/);
-  assert.match(r.out, /✓ IB gave a live session token/);
+  assert.match(r.out, /✓ live session token: IB gave one/);
   assert.ok(!r.out.includes(c.accessToken) && !r.out.includes(c.accessTokenSecret), 'no secret printed');
   const creds = join(oauthDir(home), OAUTH_FILES.credentials);
   assert.equal(statSync(creds).mode & 0o777, 0o600);
@@ -96,6 +96,6 @@ test('the failing step is named: a secret that does not decrypt, a consumer not 
     later.accessTokenSecret,
   ]);
   assert.equal(inactive.code, 1);
-  assert.match(inactive.out, /✓ the access token secret decrypts/);
+  assert.match(inactive.out, /✓ decrypt the access token secret/);
   assert.match(inactive.out, /✗ request the live session token: .*not active yet.*can take days/);
 });
