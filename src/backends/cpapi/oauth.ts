@@ -251,7 +251,7 @@ export class OAuthSigner {
     return this.prepend;
   }
 
-  private async requestToken(signal?: AbortSignal): Promise<Token> {
+  private async requestToken(signal?: AbortSignal, attempt = 0): Promise<Token> {
     if (!this.poster) throw new Error('OAuthSigner: no HTTP client');
     const prepend = this.decryptSecret();
     const { a, challenge } = dhChallenge(this.creds.dhPrime, this.creds.dhGenerator);
@@ -267,6 +267,11 @@ export class OAuthSigner {
     params['oauth_signature'] = rsaSha256(this.creds.signatureKey, base);
     const sentAt = this.now();
     const answer = await this.poster(authorizationHeader(params, this.creds.realm), signal);
+    // Outside the pacer (requests waiting for the token hold its slots): a 429 is waited out, twice.
+    if (answer.status === 429 && attempt < 2) {
+      await new Promise((r) => setTimeout(r, 1000 * (attempt + 1)));
+      return this.requestToken(signal, attempt + 1);
+    }
     if (answer.status !== 200) throw this.refused(answer, sentAt);
     const body = (answer.data ?? {}) as Record<string, unknown>;
     const b = body['diffie_hellman_response'] ?? body['diffie_hellman_challenge'];

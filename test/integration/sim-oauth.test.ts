@@ -1,0 +1,139 @@
+/**
+ * The simulator's OAuth 1.0a checks, request by request, with hand-made Authorization headers: a
+ * good signature passes; a changed query parameter, a reused nonce, a stale timestamp, another realm,
+ * an expired or unknown token, and an LST request signed with the wrong key are each refused 401.
+ */
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, getDiffieHellman, type KeyObject } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { Agent, fetch } from 'undici';
+import {
+  authorizationHeader,
+  bigintFromBytes,
+  decryptPrepend,
+  dhChallenge,
+  dhParamsPem,
+  hmacSha256,
+  liveSessionToken,
+  lstSignature,
+  nonce,
+  rsaSha256,
+  signatureBaseString,
+} from '../../src/backends/cpapi/oauth-crypto.js';
+import { type IssuedCredentials, type SimulatorHandle, startSimulator } from '../../src/simulator/index.js';
+
+const insecure = new Agent({ connect: { rejectUnauthorized: false } });
+const prime = bigintFromBytes(getDiffieHellman('modp14').getPrime());
+const pair = () => generateKeyPairSync('rsa', { modulusLength: 2048 });
+const sig = pair();
+const encr = pair();
+let sim: SimulatorHandle;
+let creds: IssuedCredentials;
+let lst: string;
+
+before(async () => {
+  sim = await startSimulator({ port: 0, seed: 7, oauth: true, pacing: false });
+  creds = sim.oauth!.register({
+    signaturePublicKey: sig.publicKey.export({ type: 'spki', format: 'pem' }) as string,
+    encryptionPublicKey: encr.publicKey.export({ type: 'spki', format: 'pem' }) as string,
+    dhParams: dhParamsPem(prime),
+  });
+});
+after(() => sim.close());
+
+function oauthParams(method: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    oauth_consumer_key: creds.consumerKey,
+    oauth_nonce: nonce(),
+    oauth_signature_method: method,
+    oauth_timestamp: String(Math.floor(Date.now() / 1000)),
+    oauth_token: creds.accessToken,
+    ...extra,
+  };
+}
+
+async function requestLst(key: KeyObject = sig.privateKey, realm = 'limited_poa') {
+  const prepend = decryptPrepend(encr.privateKey, creds.accessTokenSecret);
+  const { a, challenge } = dhChallenge(prime, 2n);
+  const url = new URL(`${sim.apiBase}/oauth/live_session_token`);
+  const p = oauthParams('RSA-SHA256', { diffie_hellman_challenge: challenge });
+  p['oauth_signature'] = rsaSha256(key, prepend + signatureBaseString('POST', url, Object.entries(p)));
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: authorizationHeader(p, realm), 'content-length': '0' },
+    dispatcher: insecure,
+  });
+  const body = (await res.json()) as Record<string, unknown>;
+  return { status: res.status, body, a, prepend };
+}
+
+async function signed(path: string, edit: (p: Record<string, string>, url: URL) => URL | undefined = () => undefined) {
+  const url = new URL(`${sim.apiBase}${path}`);
+  const p = oauthParams('HMAC-SHA256');
+  p['oauth_signature'] = hmacSha256(lst, signatureBaseString('GET', url, Object.entries(p)));
+  const sent = edit(p, url) ?? url;
+  const res = await fetch(sent, {
+    headers: { authorization: authorizationHeader(p, p['realm'] ?? 'limited_poa') },
+    dispatcher: insecure,
+  });
+  await res.body?.cancel();
+  return res.status;
+}
+
+test('the live session token: IB-shaped answer, proved with the consumer key', async () => {
+  const r = await requestLst();
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  lst = liveSessionToken(String(r.body['diffie_hellman_response']), r.a, prime, r.prepend);
+  assert.equal(lstSignature(lst, creds.consumerKey), r.body['live_session_token_signature']);
+  assert.ok((r.body['live_session_token_expiration'] as number) > Date.now() + 23 * 3600_000);
+});
+
+test('an LST request signed with another key, or in another realm, is refused', async () => {
+  assert.equal((await requestLst(pair().privateKey)).status, 401);
+  assert.equal((await requestLst(sig.privateKey, 'other_realm')).status, 401);
+});
+
+test('signed requests: query parameters count, nonces are good once, timestamps within 5 minutes', async () => {
+  assert.equal(await signed('/iserver/auth/status'), 200);
+  // Commas and several query parameters: signed over their decoded values, accepted (no 401).
+  assert.notEqual(await signed('/trsrv/stocks?symbols=AAPL,MSFT&x=a%20b'), 401);
+  // A query parameter changed after signing.
+  assert.equal(await signed('/iserver/auth/status?x=1', (_p, url) => new URL(url.href.replace('x=1', 'x=2'))), 401);
+  // The same nonce twice.
+  let reused = '';
+  assert.equal(await signed('/iserver/auth/status', (p) => void (reused = p['oauth_nonce']!)), 200);
+  const url = new URL(`${sim.apiBase}/iserver/auth/status`);
+  const p = oauthParams('HMAC-SHA256', { oauth_nonce: reused });
+  p['oauth_signature'] = hmacSha256(lst, signatureBaseString('GET', url, Object.entries(p)));
+  const again = await fetch(url, {
+    headers: { authorization: authorizationHeader(p, 'limited_poa') },
+    dispatcher: insecure,
+  });
+  assert.equal(again.status, 401);
+  assert.match(await again.text(), /nonce/);
+  // A timestamp ten minutes old (signed as such).
+  const old = new URL(`${sim.apiBase}/iserver/auth/status`);
+  const q = oauthParams('HMAC-SHA256', { oauth_timestamp: String(Math.floor(Date.now() / 1000) - 600) });
+  q['oauth_signature'] = hmacSha256(lst, signatureBaseString('GET', old, Object.entries(q)));
+  const stale = await fetch(old, {
+    headers: { authorization: authorizationHeader(q, 'limited_poa') },
+    dispatcher: insecure,
+  });
+  assert.equal(stale.status, 401);
+  assert.match(await stale.text(), /timestamp/);
+  // No Authorization at all.
+  const none = await fetch(`${sim.apiBase}/iserver/auth/status`, { dispatcher: insecure });
+  assert.equal(none.status, 401);
+});
+
+test('expired tokens (a fault) and a revoked access token are refused', async () => {
+  sim.oauth!.fault({ expireTokens: true });
+  assert.equal(await signed('/iserver/auth/status'), 401);
+  const r = await requestLst();
+  lst = liveSessionToken(String(r.body['diffie_hellman_response']), r.a, prime, r.prepend);
+  assert.equal(await signed('/iserver/auth/status'), 200);
+  sim.oauth!.fault({ revokeToken: true });
+  assert.equal(await signed('/iserver/auth/status'), 401);
+  assert.equal((await requestLst()).status, 401);
+  sim.oauth!.fault({ revokeToken: false });
+});
