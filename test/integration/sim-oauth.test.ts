@@ -101,7 +101,13 @@ test('signed requests: query parameters count, nonces are good once, timestamps 
   assert.equal(await signed('/iserver/auth/status?x=1', (_p, url) => new URL(url.href.replace('x=1', 'x=2'))), 401);
   // The same nonce twice.
   let reused = '';
-  assert.equal(await signed('/iserver/auth/status', (p) => void (reused = p['oauth_nonce']!)), 200);
+  assert.equal(
+    await signed('/iserver/auth/status', (p) => {
+      reused = p['oauth_nonce']!;
+      return undefined;
+    }),
+    200,
+  );
   const url = new URL(`${sim.apiBase}/iserver/auth/status`);
   const p = oauthParams('HMAC-SHA256', { oauth_nonce: reused });
   p['oauth_signature'] = hmacSha256(lst, signatureBaseString('GET', url, Object.entries(p)));
