@@ -4,23 +4,15 @@
  * refused renewal explained, and each refusal classified (clock, activation, token, generic).
  */
 import assert from 'node:assert/strict';
-import {
-  constants as C,
-  createDiffieHellman,
-  createHmac,
-  generateKeyPairSync,
-  getDiffieHellman,
-  publicEncrypt,
-  randomBytes,
-} from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
 import { test } from 'node:test';
 import { type LstAnswer, OAuthSigner } from '../../src/backends/cpapi/oauth.js';
 import { bigintFromBytes } from '../../src/backends/cpapi/oauth-crypto.js';
 
-const group = getDiffieHellman('modp14');
-const enc = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const sig = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const secret = randomBytes(32);
+const group = nodeCrypto.getDiffieHellman('modp14');
+const enc = nodeCrypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+const sig = nodeCrypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+const secret = nodeCrypto.randomBytes(32);
 
 function signer(now: () => number) {
   return new OAuthSigner({
@@ -29,7 +21,9 @@ function signer(now: () => number) {
     credentials: {
       consumerKey: 'TESTCONS1',
       accessToken: 'a1b2c3d4e5f6a7b8c9d0',
-      encryptedSecret: publicEncrypt({ key: enc.publicKey, padding: C.RSA_PKCS1_PADDING }, secret).toString('base64'),
+      encryptedSecret: nodeCrypto
+        .publicEncrypt({ key: enc.publicKey, padding: nodeCrypto.constants.RSA_PKCS1_PADDING }, secret)
+        .toString('base64'),
       signatureKey: sig.privateKey,
       encryptionKey: enc.privateKey,
       dhPrime: bigintFromBytes(group.getPrime()),
@@ -45,17 +39,17 @@ function fakeIb(now: () => number, lifetime = 24 * 3600_000) {
   const post = async (authorization: string): Promise<LstAnswer> => {
     calls.push(authorization);
     const challenge = /diffie_hellman_challenge="([0-9a-f]+)"/.exec(authorization)![1]!;
-    const dh = createDiffieHellman(group.getPrime(), Buffer.from([2]));
+    const dh = nodeCrypto.createDiffieHellman(group.getPrime(), Buffer.from([2]));
     dh.generateKeys();
     let k = dh.computeSecret(Buffer.from(challenge.padStart(512, '0'), 'hex'));
     k = k.subarray(k.findIndex((b) => b !== 0));
     if (k[0]! >= 0x80) k = Buffer.concat([Buffer.alloc(1), k]);
-    const lst = createHmac('sha1', k).update(secret).digest();
+    const lst = nodeCrypto.createHmac('sha1', k).update(secret).digest();
     return {
       status: 200,
       data: {
         diffie_hellman_response: dh.getPublicKey('hex'),
-        live_session_token_signature: createHmac('sha1', lst).update('TESTCONS1').digest('hex'),
+        live_session_token_signature: nodeCrypto.createHmac('sha1', lst).update('TESTCONS1').digest('hex'),
         live_session_token_expiration: now() + lifetime,
       },
     };
