@@ -3,8 +3,8 @@
  * against the OAuth simulator, and names the failing step with what to do when IB refuses.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -54,5 +54,44 @@ test('ibkr-mcp doctor over OAuth: every part, the token, the session, accounts a
   } finally {
     rmSync(home, { recursive: true, force: true });
     await f.close();
+  }
+});
+
+test('the whole flow through the binaries: oauth setup, simulator --oauth, then doctor', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'ibkr-mcp-oauth-flow-'));
+  const env = { IBKR_MCP_HOME: home };
+  const dir = join(home, 'oauth');
+  let simProc: ChildProcess | undefined;
+  try {
+    // 1. Keys (setup stops at step 3 until the portal's credentials are given).
+    const setup = await run(['oauth', 'setup', '--standard-dh-group'], env);
+    assert.equal(setup.status, 1, setup.stdout + setup.stderr);
+    assert.match(setup.stdout, /Not given yet/);
+    // 2. The simulator as the portal and api.ibkr.com: a consumer for those keys, credentials written 0600.
+    const credsFile = join(dir, 'credentials.json');
+    simProc = spawn(process.execPath, [CLI, 'simulator', '--port', '0', '--oauth', dir, '--oauth-out', credsFile], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`simulator did not start: ${out}`)), 15_000);
+      simProc!.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (/Use it with/.test(out)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    const base = /--oauth-base-url (\S+)/.exec(out)![1]!;
+    assert.equal(statSync(credsFile).mode & 0o777, 0o600);
+    // 3. The stored setup and that URL are all the server needs.
+    const r = await run(['doctor', '--auth', 'oauth', '--oauth-base-url', base], env);
+    assert.match(r.stdout, /^PASS {2}OAuth: live session token/m, r.stdout + r.stderr);
+    assert.match(r.stdout, /^PASS {2}Session: authenticated/m, r.stdout);
+    assert.equal(r.status, 0, r.stdout);
+  } finally {
+    simProc?.kill('SIGTERM');
+    rmSync(home, { recursive: true, force: true });
   }
 });
