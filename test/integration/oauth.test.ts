@@ -161,3 +161,26 @@ describe('OAuth 1.0a against the simulator', () => {
     }
   });
 });
+
+describe('OAuth: the brokerage session', () => {
+  test('a competing session is its own state, with OAuth advice; it clears when the other session leaves', async () => {
+    const sim = await startSimulator({ port: 0, seed: 7, oauth: true });
+    const app = await appFor(sim, register(sim));
+    try {
+      await until(() => app.gateway.session.state === 'authenticated');
+      sim.state.session.competing = true;
+      sim.state.session.brokerage = false;
+      await app.gateway.session.tickle();
+      assert.equal(app.gateway.session.state, 'competing_session');
+      const snap = app.gateway.session.snapshot();
+      assert.match(snap.whatToDo, /Log out there/);
+      assert.equal(snap.loginUrl, undefined, 'no login page over OAuth');
+      // The other session leaves: the watch re-opens the brokerage session by itself.
+      sim.state.session.competing = false;
+      await until(() => app.gateway.session.state === 'authenticated', 15_000);
+    } finally {
+      await app.close();
+      await sim.close();
+    }
+  });
+});
