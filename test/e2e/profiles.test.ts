@@ -91,10 +91,27 @@ describe('the main tour against every simulator profile', () => {
 });
 
 describe('the main tour over OAuth 1.0a', () => {
-  test('strict, every request signed', async () => {
-    const o = await oauthServer({ args: ['--order-confirmation', 'none'] });
+  test('strict, every request signed; every other tool too', async () => {
+    const o = await oauthServer({ args: ['--order-confirmation', 'none', '--toolsets', 'all'] });
     try {
       await tour(o.h, 'oauth');
+      // The tools the tour does not call, each on its main path.
+      const more: Array<[string, Record<string, unknown>]> = [
+        ['search_contracts', { query: 'Apple', byName: true }],
+        ['get_market_data', { symbol: 'AAPL' }],
+        ['get_price_chart', { symbol: 'AAPL', period: '5d', bar: '1h' }],
+        ['find_option_contract', { symbol: 'SPY', right: 'C' }],
+        ['get_account_info', {}],
+        ['get_portfolio_summary', {}],
+        ['get_pnl', {}],
+        ['get_live_orders', {}],
+        ['preview_order', { accountId: ACCT, symbol: 'AAPL', action: 'BUY', orderType: 'LMT', price: 1, quantity: 1 }],
+        ['authenticate', {}],
+      ];
+      for (const [name, args] of more) {
+        const r = await o.h.callTool(name, args);
+        assert.equal(r.isError, false, `oauth ${name}: ${r.text}`);
+      }
       const st = await o.h.callTool('get_connection_status', {});
       assert.equal(st.structured.loginMethod, 'oauth', st.text);
       const view = o.sim.oauth!.view();

@@ -151,7 +151,9 @@ export function loadOAuth(config: OAuthConfig): LoadedOAuth {
     OAUTH_FILES.dhParams,
     readDhParams,
   );
-  const realm = config.oauthRealm || stored.realm || 'limited_poa';
+  // IB's test consumer TESTCONS lives in test_realm; everyone else in limited_poa (or as configured).
+  const chosen = config.oauthRealm || stored.realm || 'limited_poa';
+  const realm = consumerKey === 'TESTCONS' && chosen === 'limited_poa' ? 'test_realm' : chosen;
   const credentials =
     consumerKey && accessToken && encryptedSecret && signatureKey && encryptionKey && dh
       ? {
