@@ -326,8 +326,9 @@ export class SessionManager extends EventEmitter {
     }
     if (code === 'GATEWAY_UNREACHABLE') {
       if (this.opts.managedGateway && this.s === 'gateway_starting') return;
+      const what = this.loginMethod === 'oauth' ? "IB's API" : 'the Client Portal gateway';
       this.set('failed', {
-        reason: `Cannot reach the Client Portal gateway at ${this.opts.gatewayUrl}: ${(err as BrokerError).message}`,
+        reason: `Cannot reach ${what} at ${this.opts.gatewayUrl}: ${(err as BrokerError).message}`,
       });
       return;
     }
@@ -466,7 +467,7 @@ export class SessionManager extends EventEmitter {
       state === 'login_required' ||
       state === 'expired' ||
       state === 'competing_session' ||
-      (state === 'failed' && this.oauthAdvice !== undefined);
+      (state === 'failed' && this.loginMethod === 'oauth');
     if (!down || this.closed) {
       if (this.watchTimer) clearInterval(this.watchTimer);
       this.watchTimer = undefined;

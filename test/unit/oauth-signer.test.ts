@@ -131,3 +131,27 @@ test('refusals are classified: clock skew (Date header), not activated, generic'
     s.close();
   }
 });
+
+test('a renewal that fails (network) leaves the old token in use until its end', async () => {
+  let t = 1_700_000_000_000;
+  const now = () => t;
+  const s = signer(now);
+  const ib = fakeIb(now, 60_000);
+  let down = false;
+  s.setPoster(async (h) => {
+    if (down) throw new Error('ECONNRESET');
+    return ib.post(h);
+  });
+  const url = new URL('https://api.example/v1/api/tickle');
+  const first = await s.authorize('GET', url);
+  t += 50_000;
+  down = true;
+  assert.equal((await s.authorize('GET', url)).token, first.token, 'the old token, still valid');
+  assert.equal((await s.authorize('GET', url)).token, first.token, 'held: no second attempt at once');
+  t += 11_000; // past its end
+  await assert.rejects(s.authorize('GET', url), /ECONNRESET/);
+  down = false;
+  t += 30_000;
+  assert.notEqual((await s.authorize('GET', url)).token, first.token);
+  s.close();
+});

@@ -587,11 +587,12 @@ export class CpapiHttp {
     const s = Math.round(this.timeoutMs / 100) / 10;
     return new BrokerError(
       'GATEWAY_TIMEOUT',
-      `The gateway at ${this.url} accepted the connection but did not answer ${method} ${Pacer.keyFor(path)} within ${s} s.`,
+      `${this.signer ? "IB's API" : 'The gateway'} at ${this.url} accepted the connection but did not answer ${method} ${Pacer.keyFor(path)} within ${s} s.`,
       {
-        hint:
-          "IB's gateway does this when it cannot reach IB's servers (network trouble, IB's nightly maintenance, or a gateway that needs a restart); it is not a login problem. " +
-          `Check the gateway's console output, open ${this.url} in a browser to see whether it responds, check this machine's internet connection, then retry.`,
+        hint: this.signer
+          ? "IB's API was slow to answer (IB's nightly maintenance, or network trouble). Retry in a moment."
+          : "IB's gateway does this when it cannot reach IB's servers (network trouble, IB's nightly maintenance, or a gateway that needs a restart); it is not a login problem. " +
+            `Check the gateway's console output, open ${this.url} in a browser to see whether it responds, check this machine's internet connection, then retry.`,
         details: { path: Pacer.keyFor(path), timeoutMs: this.timeoutMs },
         retryable: true,
         cause,
@@ -628,6 +629,14 @@ export class CpapiHttp {
       );
     }
     const what = code && NETWORK_CODES.has(code) ? code : (code ?? String((err as Error)?.message ?? err));
+    if (this.signer) {
+      return new BrokerError('GATEWAY_UNREACHABLE', `Could not connect to IB's API at ${this.url} (${what}).`, {
+        hint: "Check this machine's internet connection (and a proxy or firewall), and --oauth-base-url (IB's is https://api.ibkr.com/v1/api); then retry.",
+        details: { code },
+        retryable: true,
+        cause: err,
+      });
+    }
     return new BrokerError(
       'GATEWAY_UNREACHABLE',
       `Could not connect to the Client Portal gateway at ${this.url} (${what}).`,

@@ -199,12 +199,21 @@ export class OAuthSigner {
   }
 
   private async current(signal?: AbortSignal): Promise<Token> {
-    if (this.flight) return this.flight;
     const t = this.token;
     const now = this.now();
-    if (t && now < t.expiresAt - renewLead(t.expiresAt - t.obtainedAt)) return t;
-    if (!t && this.failure && now - this.failure.at < FAILURE_HOLD_MS) throw this.failure.err;
-    return this.renew(signal);
+    const held = this.failure !== undefined && now - this.failure.at < FAILURE_HOLD_MS;
+    if (!this.flight) {
+      if (t && now < t.expiresAt - renewLead(t.expiresAt - t.obtainedAt)) return t;
+      if (held && !t) throw this.failure!.err;
+      // A renewal failed a moment ago: the old token serves until its end (or until IB refuses it).
+      if (held && t && now < t.expiresAt) return t;
+    }
+    try {
+      return await (this.flight ?? this.renew(signal));
+    } catch (err) {
+      if (t && this.now() < t.expiresAt) return t;
+      throw err;
+    }
   }
 
   /** Renews in the background before the token's end; requests meanwhile wait for the new one. */
