@@ -125,10 +125,6 @@ describe('OAuth 1.0a against the simulator', () => {
       assert.match(snap.reason ?? '', /not active yet/);
       assert.match(snap.whatToDo, /can take days/);
       await assert.rejects(app.backend.listAccounts(), /not active yet/);
-      await fetch(`${sim.url}/sim/faults`, {
-        method: 'POST',
-        body: JSON.stringify({ oauth: { activationDelayMs: 0 } }),
-      }).catch(() => undefined);
       sim.oauth!.fault({ activationDelayMs: 0 });
       const out = await app.gateway.session.login();
       assert.equal(out.ok, true, JSON.stringify(out));

@@ -143,3 +143,35 @@ test('expired tokens (a fault) and a revoked access token are refused', async ()
   assert.equal((await requestLst()).status, 401);
   sim.oauth!.fault({ revokeToken: false });
 });
+
+test('/sim/faults "oauth": the faults over the control surface, and their view', async () => {
+  const post = async (body: unknown) => {
+    const res = await fetch(`${sim.url}/sim/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      dispatcher: insecure,
+    });
+    return (await res.json()) as {
+      oauth?: { consumers: Array<{ active: boolean; revoked: boolean }>; skewMs: number };
+    };
+  };
+  let view = await post({ oauth: { revokeToken: true, activationDelayMs: 60_000, skewMs: 1000 } });
+  assert.deepEqual(view.oauth?.consumers[0], { consumerKey: creds.consumerKey, active: false, revoked: true });
+  assert.equal(view.oauth?.skewMs, 1000);
+  assert.equal((await requestLst()).status, 401);
+  view = await post({ oauth: { revokeToken: false, activationDelayMs: 0, skewMs: 0 } });
+  assert.deepEqual(view.oauth?.consumers[0], { consumerKey: creds.consumerKey, active: true, revoked: false });
+  assert.equal((await requestLst()).status, 200);
+  const plain = await startSimulator({ port: 0 });
+  try {
+    const res = await fetch(`${plain.url}/sim/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ oauth: { revokeToken: true } }),
+      dispatcher: insecure,
+    });
+    assert.equal(res.status, 400, 'a simulator without OAuth says so');
+  } finally {
+    await plain.close();
+  }
+});
