@@ -169,6 +169,6 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   };
 }
 
-export { type IssuedCredentials, parseDhPem, SimOAuth, type SimOAuthOptions } from './oauth.js';
+export { type IssuedCredentials, oauthBaseString, parseDhPem, SimOAuth, type SimOAuthOptions } from './oauth.js';
 export type { IbProfile, SimState } from './state.js';
 export type { Instrument } from './universe.js';

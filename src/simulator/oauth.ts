@@ -121,6 +121,27 @@ function parseAuthorization(header: string | undefined): Map<string, string> | u
   return out;
 }
 
+/**
+ * RFC 5849 §3.4.1 as the server rebuilds it: METHOD & enc(scheme://host/path) & enc(the query's and
+ * the OAuth parameters' enc(name)=enc(value), sorted), realm and oauth_signature left out.
+ */
+export function oauthBaseString(
+  method: string,
+  uri: string,
+  query: URLSearchParams,
+  params: Iterable<[string, string]>,
+): string {
+  const pairs: Array<[string, string]> = [];
+  for (const [k, v] of query) pairs.push([enc(k), enc(v)]);
+  for (const [k, v] of params) if (k !== 'realm' && k !== 'oauth_signature') pairs.push([enc(k), enc(v)]);
+  // By name, then by value (byte order): "a" before "a3", which sorting "name=value" strings gets wrong.
+  pairs.sort(
+    (x, y) =>
+      Buffer.compare(Buffer.from(x[0]), Buffer.from(y[0])) || Buffer.compare(Buffer.from(x[1]), Buffer.from(y[1])),
+  );
+  return [method.toUpperCase(), enc(uri), enc(pairs.map(([k, v]) => `${k}=${v}`).join('&'))].join('&');
+}
+
 const unauthorized = (error: string): Reply => ({ status: 401, body: { error, statusCode: 401 } });
 
 export class SimOAuth {
@@ -215,13 +236,13 @@ export class SimOAuth {
   }
 
   private baseString(req: IncomingMessage, tls: boolean, url: URL, params: Map<string, string>): string {
-    const pairs: string[] = [];
-    for (const [k, v] of url.searchParams) pairs.push(`${enc(k)}=${enc(v)}`);
-    for (const [k, v] of params) if (k !== 'realm' && k !== 'oauth_signature') pairs.push(`${enc(k)}=${enc(v)}`);
-    pairs.sort();
     const host = (req.headers.host ?? 'localhost').toLowerCase();
-    const uri = `${tls ? 'https' : 'http'}://${host}${url.pathname}`;
-    return [(req.method ?? 'GET').toUpperCase(), enc(uri), enc(pairs.join('&'))].join('&');
+    return oauthBaseString(
+      req.method ?? 'GET',
+      `${tls ? 'https' : 'http'}://${host}${url.pathname}`,
+      url.searchParams,
+      params,
+    );
   }
 
   /** The checks every OAuth request gets; the consumer, or the 401 to answer. */

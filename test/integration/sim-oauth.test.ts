@@ -20,7 +20,12 @@ import {
   rsaSha256,
   signatureBaseString,
 } from '../../src/backends/cpapi/oauth-crypto.js';
-import { type IssuedCredentials, type SimulatorHandle, startSimulator } from '../../src/simulator/index.js';
+import {
+  type IssuedCredentials,
+  oauthBaseString,
+  type SimulatorHandle,
+  startSimulator,
+} from '../../src/simulator/index.js';
 
 const insecure = new Agent({ connect: { rejectUnauthorized: false } });
 const prime = bigintFromBytes(getDiffieHellman('modp14').getPrime());
@@ -79,6 +84,34 @@ async function signed(path: string, edit: (p: Record<string, string>, url: URL) 
   await res.body?.cancel();
   return res.status;
 }
+
+test("the simulator's base string: RFC 5849 §3.4.1.1's example, byte for byte", () => {
+  const query = new URLSearchParams('b5=%3D%253D&a3=a&c%40=&a2=r%20b');
+  const params: Array<[string, string]> = [
+    ['realm', 'Example'],
+    ['oauth_consumer_key', '9djdj82h48djs9d2'],
+    ['oauth_token', 'kkk9d7dh3k39sjv7'],
+    ['oauth_signature_method', 'HMAC-SHA1'],
+    ['oauth_timestamp', '137131201'],
+    ['oauth_nonce', '7d8f3e4a'],
+    ['oauth_signature', 'bYT5CMsGcbgUdFHObYMEfcx6bsw='],
+    ['c2', ''],
+    ['a3', '2 q'],
+  ];
+  assert.equal(
+    oauthBaseString('POST', 'http://example.com/request', query, params),
+    'POST&http%3A%2F%2Fexample.com%2Frequest&a2%3Dr%2520b%26a3%3D2%2520q' +
+      '%26a3%3Da%26b5%3D%253D%25253D%26c%2540%3D%26c2%3D%26oauth_consumer_' +
+      'key%3D9djdj82h48djs9d2%26oauth_nonce%3D7d8f3e4a%26oauth_signature_m' +
+      'ethod%3DHMAC-SHA1%26oauth_timestamp%3D137131201%26oauth_token%3Dkkk' +
+      '9d7dh3k39sjv7',
+  );
+});
+
+test('parameters sort by name, then value: a name that prefixes another comes first', () => {
+  const q = new URLSearchParams('a3=x&a=z&a=y');
+  assert.equal(oauthBaseString('GET', 'https://h/p', q, []), 'GET&https%3A%2F%2Fh%2Fp&a%3Dy%26a%3Dz%26a3%3Dx');
+});
 
 test('the live session token: IB-shaped answer, proved with the consumer key', async () => {
   const r = await requestLst();

@@ -116,3 +116,10 @@ test('the access token secret decrypts (PKCS#1 v1.5) and the LST matches an inde
   }
   assert.ok(sawTopBit, 'some K had its top bit set (half of them should)');
 });
+
+test('parameters sort by name, then value: a name that prefixes another comes first', () => {
+  assert.equal(
+    signatureBaseString('GET', new URL('https://h/p?a3=x&a=z&a=y'), []),
+    'GET&https%3A%2F%2Fh%2Fp&a%3Dy%26a%3Dz%26a3%3Dx',
+  );
+});
