@@ -11,7 +11,7 @@ import { type SimulatorHandle, startSimulator } from '../../src/simulator/index.
 import { type Harness, startServer } from './harness.js';
 
 /** Keys (as `oauth setup` makes them), an OAuth simulator, a consumer for the keys, and the env to use it. */
-export async function oauthFixture(opts: { latencyMs?: number } = {}): Promise<{
+export async function oauthFixture(opts: { latencyMs?: number; lstLifetimeMs?: number } = {}): Promise<{
   sim: SimulatorHandle;
   keys: string;
   env: Record<string, string>;
@@ -19,7 +19,12 @@ export async function oauthFixture(opts: { latencyMs?: number } = {}): Promise<{
 }> {
   const keys = mkdtempSync(join(tmpdir(), 'ibkr-mcp-oauth-keys-'));
   const { files } = await generateOAuthFiles(keys, { fastDh: true });
-  const sim = await startSimulator({ port: 0, seed: 7, oauth: true, latencyMs: opts.latencyMs ?? 0 });
+  const sim = await startSimulator({
+    port: 0,
+    seed: 7,
+    oauth: opts.lstLifetimeMs ? { lstLifetimeMs: opts.lstLifetimeMs } : true,
+    latencyMs: opts.latencyMs ?? 0,
+  });
   const creds = sim.oauth!.register({
     signaturePublicKey: readFileSync(files.signaturePublic, 'utf8'),
     encryptionPublicKey: readFileSync(files.encryptionPublic, 'utf8'),
@@ -47,7 +52,7 @@ export async function oauthFixture(opts: { latencyMs?: number } = {}): Promise<{
 }
 
 export async function oauthServer(
-  opts: { latencyMs?: number; args?: string[]; env?: Record<string, string> } = {},
+  opts: { latencyMs?: number; lstLifetimeMs?: number; args?: string[]; env?: Record<string, string> } = {},
 ): Promise<{
   h: Harness;
   sim: SimulatorHandle;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CLI } from './harness.js';
-import { oauthFixture } from './oauth-harness.js';
+import { oauthFixture, oauthServer } from './oauth-harness.js';
 
 function run(args: string[], env: Record<string, string>): Promise<{ status: number; stdout: string; stderr: string }> {
   // Asynchronously: the simulator runs in this process and must keep answering.
@@ -93,5 +93,41 @@ test('the whole flow through the binaries: oauth setup, simulator --oauth, then 
   } finally {
     simProc?.kill('SIGTERM');
     rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test('200 tool calls across live session token renewals: 0 failed, 0 401 surfaced', async () => {
+  // Tokens live 4 s and a new one ends the old; once, IB also drops every token without warning.
+  const o = await oauthServer({ lstLifetimeMs: 4000 });
+  try {
+    const symbols = ['AAPL', 'MSFT', 'NVDA', 'AMZN', 'GOOGL', 'META', 'TSLA', 'JPM', 'V', 'SPY'];
+    let next = 0;
+    const errors: string[] = [];
+    const drop = setTimeout(() => o.sim.oauth!.fault({ expireTokens: true }), 2000);
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        while (next < 200) {
+          const i = next++;
+          const symbol = symbols[i % symbols.length];
+          // Quotes and bars of ten symbols: each call reaches IB (the simulator).
+          const r =
+            i % 2 === 0
+              ? await o.h.callTool('get_quote', { symbol })
+              : await o.h.callTool('get_historical_data', { symbol, period: i % 4 === 1 ? '5d' : '1m', bar: '1h' });
+          if (r.isError) errors.push(r.text);
+        }
+      }),
+    );
+    clearTimeout(drop);
+    const view = o.sim.oauth!.view();
+    process.stdout.write(
+      `# oauth burst: 200 tool calls (${view['verified']} signed requests) in ${Math.round(performance.now() - t0)} ms, ${view['lstIssued']} tokens, ${view['refused']} 401s met and retried, ${errors.length} failed\n`,
+    );
+    assert.deepEqual(errors.slice(0, 3), []);
+    assert.ok((view['lstIssued'] as number) >= 3, JSON.stringify(view));
+    assert.ok((view['refused'] as number) > 0, `the 401 path ran: ${JSON.stringify(view)}`);
+  } finally {
+    await o.close();
   }
 });
