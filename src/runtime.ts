@@ -135,7 +135,7 @@ async function oauthParts(
     method: 'oauth',
     async run(ctx) {
       try {
-        await signer.renew(ctx.signal);
+        await signer.renew();
       } catch (err) {
         const hint = (err as { hint?: string }).hint;
         return { ok: false, kind: 'setup', reason: (err as Error).message, ...(hint ? { hint } : {}) };

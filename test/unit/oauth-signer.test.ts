@@ -155,3 +155,22 @@ test('a renewal that fails (network) leaves the old token in use until its end',
   assert.notEqual((await s.authorize('GET', url)).token, first.token);
   s.close();
 });
+
+test('a cancelled caller ends its own wait only: the shared token request goes on for the others', async () => {
+  const now = () => 1_700_000_000_000;
+  const s = signer(now);
+  const ib = fakeIb(now);
+  s.setPoster(async (h) => {
+    await new Promise((r) => setTimeout(r, 50));
+    return ib.post(h);
+  });
+  const url = new URL('https://api.example/v1/api/tickle');
+  const ac = new AbortController();
+  const cancelled = s.authorize('GET', url, ac.signal);
+  const other = s.authorize('GET', url);
+  ac.abort();
+  await assert.rejects(cancelled, /cancelled/);
+  assert.match((await other).authorization, /oauth_signature=/);
+  assert.equal(ib.calls.length, 1);
+  s.close();
+});

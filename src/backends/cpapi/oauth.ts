@@ -81,6 +81,18 @@ function renewLead(lifetimeMs: number): number {
   return Math.min(10 * 60_000, Math.max(0, lifetimeMs) / 5);
 }
 
+/** Waits for a shared promise; the caller's signal ends its own wait only (CANCELLED). */
+function waitFor<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  p.catch(() => undefined);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new BrokerError('CANCELLED', 'The request was cancelled.', { cause: signal.reason }));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 /** A failed LST request is not repeated for this long (every tool call would hit IB otherwise). */
 const FAILURE_HOLD_MS = 20_000;
 /** A 401 with the current token renews it at most this often (no renewal loops). */
@@ -104,9 +116,6 @@ export class OAuthSigner {
     return this.creds.consumerKey;
   }
 
-  /** How many tokens were obtained (the first and every renewal). */
-  renewals = 0;
-
   constructor(opts: OAuthSignerOptions) {
     this.creds = opts.credentials;
     this.log = opts.log ?? silentLogger;
@@ -124,11 +133,6 @@ export class OAuthSigner {
   /** When the current token expires (epoch ms), if there is one. */
   expiresAt(): number | undefined {
     return this.token?.expiresAt;
-  }
-
-  /** The problem of the last failed LST request, while it holds. */
-  lastFailure(): BrokerError | undefined {
-    return this.failure?.err;
   }
 
   /** The Authorization header for one request, and the token it was signed with. */
@@ -153,7 +157,7 @@ export class OAuthSigner {
    */
   async after401(token: string, signal?: AbortSignal): Promise<boolean> {
     if (this.flight) {
-      await this.flight.catch(() => undefined);
+      await waitFor(this.flight, signal).catch(() => undefined);
       return this.token !== undefined && this.token.lst !== token;
     }
     if (this.token && this.token.lst !== token) return true;
@@ -164,19 +168,21 @@ export class OAuthSigner {
     this.renewedFor401At = this.now();
     this.log.info('oauth: a request was refused with 401; getting a new live session token');
     // A refused renewal (token revoked, consumer deactivated) is the caller's error: it says why.
-    await this.renew(signal);
+    await waitFor(this.renew(), signal);
     return true;
   }
 
-  /** A new live session token now (single flight). */
-  renew(signal?: AbortSignal): Promise<Token> {
+  /**
+   * A new live session token now (single flight). The request is shared, so no caller's signal
+   * ends it (a cancelled tool call must not fail the others waiting); the HTTP timeout bounds it.
+   */
+  renew(): Promise<Token> {
     if (!this.flight) {
-      this.flight = this.requestToken(signal)
+      this.flight = this.requestToken()
         .then(
           (t) => {
             this.token = t;
             this.failure = undefined;
-            this.renewals += 1;
             this.schedule(t);
             return t;
           },
@@ -209,7 +215,7 @@ export class OAuthSigner {
       if (held && t && now < t.expiresAt) return t;
     }
     try {
-      return await (this.flight ?? this.renew(signal));
+      return await waitFor(this.flight ?? this.renew(), signal);
     } catch (err) {
       if (t && this.now() < t.expiresAt) return t;
       throw err;
@@ -260,7 +266,7 @@ export class OAuthSigner {
     return this.prepend;
   }
 
-  private async requestToken(signal?: AbortSignal, attempt = 0): Promise<Token> {
+  private async requestToken(attempt = 0): Promise<Token> {
     if (!this.poster) throw new Error('OAuthSigner: no HTTP client');
     const prepend = this.decryptSecret();
     const { a, challenge } = dhChallenge(this.creds.dhPrime, this.creds.dhGenerator);
@@ -275,11 +281,11 @@ export class OAuthSigner {
     const base = prepend + signatureBaseString('POST', this.lstUrl, Object.entries(params));
     params['oauth_signature'] = rsaSha256(this.creds.signatureKey, base);
     const sentAt = this.now();
-    const answer = await this.poster(authorizationHeader(params, this.creds.realm), signal);
+    const answer = await this.poster(authorizationHeader(params, this.creds.realm));
     // Outside the pacer (requests waiting for the token hold its slots): a 429 is waited out, twice.
     if (answer.status === 429 && attempt < 2) {
       await new Promise((r) => setTimeout(r, 1000 * (attempt + 1)));
-      return this.requestToken(signal, attempt + 1);
+      return this.requestToken(attempt + 1);
     }
     if (answer.status !== 200) throw this.refused(answer, sentAt);
     const body = (answer.data ?? {}) as Record<string, unknown>;
