@@ -160,8 +160,10 @@ test('a cancelled caller ends its own wait only: the shared token request goes o
   const now = () => 1_700_000_000_000;
   const s = signer(now);
   const ib = fakeIb(now);
-  s.setPoster(async (h) => {
+  // An HTTP client honours the signal it is given, as CpapiHttp's does.
+  s.setPoster(async (h, signal) => {
     await new Promise((r) => setTimeout(r, 50));
+    if (signal?.aborted) throw new Error('aborted');
     return ib.post(h);
   });
   const url = new URL('https://api.example/v1/api/tickle');
