@@ -371,7 +371,9 @@ export class SessionManager extends EventEmitter {
       });
       return;
     }
-    if (st.connected === true || (st.competing === true && this.opts.allowCompeting === true)) {
+    // OAuth: a valid live session token is the login, whatever "connected" says: open the brokerage session.
+    const loggedIn = st.connected === true || this.loginMethod === 'oauth';
+    if (loggedIn || (st.competing === true && this.opts.allowCompeting === true)) {
       // Logged in to IB (SSO), but no brokerage session: open it, without kicking others out unless allowed.
       // One attempt at a time: a check that arrives while it runs waits for its outcome instead of
       // reporting the session lost in the middle of re-opening it.
