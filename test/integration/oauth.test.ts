@@ -149,6 +149,8 @@ describe('OAuth 1.0a against the simulator', () => {
       const out = await app.gateway.session.login();
       assert.equal(out.ok, false);
       assert.match(out.ok ? '' : out.reason, /clock/);
+      assert.equal(app.gateway.session.state, 'failed');
+      assert.match(app.gateway.session.snapshot().whatToDo, /Synchronise this machine's clock/);
       sim.oauth!.fault({ skewMs: 0 });
       assert.equal((await app.gateway.session.login()).ok, true);
     } finally {
