@@ -6,7 +6,7 @@
 import { generateKeyPairSync, generatePrime, getDiffieHellman } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from '../../config/index.js';
+import { type Config, ConfigError } from '../../config/index.js';
 import { addSecret } from '../../log.js';
 import type { OAuthCredentials } from './oauth.js';
 import { bigintFromBytes, dhParamsPem, readDhParams, readPrivateKey } from './oauth-crypto.js';
@@ -175,7 +175,7 @@ export function loadOAuthCredentials(config: OAuthConfig): OAuthCredentials {
   const { credentials, parts } = loadOAuth(config);
   if (credentials) return credentials;
   const bad = parts.filter((p) => !p.ok).map((p) => `- ${p.name}: ${p.problem}`);
-  throw new Error(`--auth oauth: the OAuth setup is incomplete.\n${bad.join('\n')}`);
+  throw new ConfigError(`--auth oauth: the OAuth setup is incomplete.\n${bad.join('\n')}`);
 }
 
 export interface GeneratedKeys {
