@@ -9,6 +9,7 @@ import { startSimulator } from '../src/simulator/index.js';
 import { bulkRows } from './bulk.js';
 import { defaultConfigRows } from './default-config.js';
 import { call, fmt, median, type Spawned, sim, spawnServer, stats, treePeakRssMb, treeRssMb } from './lib.js';
+import { oauthRows } from './oauth.js';
 import { benchOptions } from './options.js';
 import { compareWithOriginal, isBetter, renderComparison } from './original.js';
 import { portfolioRows } from './portfolio.js';
@@ -120,6 +121,7 @@ async function main() {
     await sim(s, '/sim/faults', { latencyMs: LATENCY_MS });
     rows.push(...(await benchOptions(s, c)));
     rows.push(...(await bulkRows(c, s)));
+    rows.push(...(await oauthRows(CLI, LATENCY_MS)));
     const now = treeRssMb(server.pid);
     rows.push({
       metric: 'resident memory after the workload above (server process tree)',

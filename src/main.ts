@@ -35,10 +35,35 @@ async function main(argv: string[]): Promise<number> {
         import('./gateway/doctor.js'),
         import('./backends/cpapi/index.js'),
       ]);
-      return runDoctor(rest, (baseUrl, insecureTls) => {
-        const backend = createCpapiBackend({ baseUrl, insecureTls, timeoutMs: 5000 });
-        return { backend, session: backend.session };
-      });
+      return runDoctor(
+        rest,
+        (baseUrl, insecureTls) => {
+          const backend = createCpapiBackend({ baseUrl, insecureTls, timeoutMs: 5000 });
+          return { backend, session: backend.session };
+        },
+        undefined,
+        async (config) => {
+          // OAuth: the chain step by step (oauth-setup.ts), then a backend signing with its token.
+          const { checkOAuth } = await import('./oauth-setup.js');
+          const r = await checkOAuth(config, true);
+          const checks = r.steps.map((s) => ({ ...s, name: `OAuth: ${s.name}` }));
+          if (!r.signer) return { checks };
+          const backend = createCpapiBackend({ baseUrl: config.oauthBaseUrl, timeoutMs: 5000, signer: r.signer });
+          const close = backend.close.bind(backend);
+          backend.close = async () => {
+            await close();
+            await r.close?.();
+          };
+          return { checks, connection: { backend, session: backend.session } };
+        },
+      );
+    }
+    case 'oauth': {
+      if (rest[0] !== 'setup') {
+        throw new ConfigError('ibkr-mcp oauth has one command: ibkr-mcp oauth setup (see --help).');
+      }
+      const { runOAuthSetup } = await import('./oauth-setup.js');
+      return runOAuthSetup(rest.slice(1));
     }
     case 'halt':
     case 'resume':
@@ -50,7 +75,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     default:
       process.stderr.write(
-        `Unknown command "${command}". Commands: serve, capture, simulator, demo, setup, doctor, halt, resume, approvals. Run ibkr-mcp --help.\n`,
+        `Unknown command "${command}". Commands: serve, capture, simulator, demo, setup, oauth setup, doctor, halt, resume, approvals. Run ibkr-mcp --help.\n`,
       );
       return 2;
   }
@@ -238,8 +263,10 @@ async function simulator(argv: string[]): Promise<number> {
     tls: args.tls,
     live: args.live,
     ...(args.replay ? { replay: args.replay } : {}),
+    ...(args.oauth ? { oauth: true } : {}),
   });
   process.stdout.write(`IB Client Portal gateway simulator listening at ${sim.apiBase}\n`);
+  if (args.oauth) await registerSimConsumer(sim, args.oauth, args.oauthOut);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
@@ -247,6 +274,32 @@ async function simulator(argv: string[]): Promise<number> {
   });
   await sim.close();
   return 0;
+}
+
+/** `simulator --oauth DIR`: a consumer for the public files in DIR, its credentials printed or written. */
+async function registerSimConsumer(
+  sim: import('./simulator/index.js').SimulatorHandle,
+  dir: string,
+  out: string | undefined,
+): Promise<void> {
+  const { readFileSync, writeFileSync, chmodSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const read = (name: string) => readFileSync(join(dir, name), 'utf8');
+  const creds = sim.oauth!.register({
+    signaturePublicKey: read('public_signature.pem'),
+    encryptionPublicKey: read('public_encryption.pem'),
+    dhParams: read('dhparam.pem'),
+  });
+  if (out) {
+    writeFileSync(out, `${JSON.stringify({ ...creds, realm: 'limited_poa' }, null, 2)}\n`, { mode: 0o600 });
+    chmodSync(out, 0o600);
+    process.stdout.write(`OAuth consumer ${creds.consumerKey} registered; credentials written to ${out}\n`);
+  } else {
+    process.stdout.write(
+      `IB_OAUTH_CONSUMER_KEY=${creds.consumerKey}\nIB_OAUTH_ACCESS_TOKEN=${creds.accessToken}\nIB_OAUTH_ACCESS_TOKEN_SECRET=${creds.accessTokenSecret}\n`,
+    );
+  }
+  process.stdout.write(`Use it with: ibkr-mcp --auth oauth --oauth-base-url ${sim.apiBase}\n`);
 }
 
 /** Runs one command line; resolves to the process exit code. Errors are printed, never thrown. */

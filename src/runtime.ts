@@ -7,12 +7,14 @@
 import { join } from 'node:path';
 import { CaptureWriter, createCpapiBackend } from './backends/cpapi/index.js';
 import { filePacingMemory, Pacer } from './backends/cpapi/limiter.js';
+import type { OAuthSigner } from './backends/cpapi/oauth.js';
 import type { Backend } from './broker/backend.js';
 import type { AccountMode } from './broker/types.js';
 import { type Config, ensureHome } from './config/index.js';
 import { createGatewayRuntime, type GatewayRuntime, gatewayEndpoints, withManagedPort } from './gateway/index.js';
 import type { FoundPackage, InstallOptions, OptionalPackage } from './gateway/npm-package.js';
 import { cacheDir } from './gateway/provision.js';
+import type { LoginDriver } from './gateway/session.js';
 import { addSecret, type Logger } from './log.js';
 import type { SimulatorHandle } from './simulator/index.js';
 
@@ -61,6 +63,9 @@ export async function createApp(config: Config, log: Logger, opts: CreateAppOpti
   let baseUrl = config.gatewayUrl;
   let simStart: Promise<void> | undefined;
   let closeListener: (() => Promise<void>) | undefined;
+  // OAuth 1.0a: every request signed here and sent to IB's API (or an OAuth simulator) directly.
+  const oauth = config.auth === 'oauth' ? await oauthParts(config, log) : undefined;
+  if (oauth) baseUrl = oauth.baseUrl;
   if (config.backend === 'sim') {
     const { openListener } = await import('./simulator/listener.js');
     const startSim = () => {
@@ -115,14 +120,24 @@ export async function createApp(config: Config, log: Logger, opts: CreateAppOpti
     // After each login, open the feeds IB answers empty at first (live orders), in the background.
     warmUp: !config.readOnly,
     ...(recorder ? { recorder } : {}),
+    ...(oauth ? { signer: oauth.signer } : {}),
   });
   const backend: Backend = cpapi;
-  gateway = createGatewayRuntime({ config, log, baseUrl, simulated, broker: cpapi.session });
+  gateway = createGatewayRuntime({
+    config,
+    log,
+    baseUrl,
+    simulated,
+    broker: cpapi.session,
+    ...(oauth ? { oauthLogin: oauth.login } : {}),
+  });
   const backendLabel = simulated
     ? `simulator at ${baseUrl}`
-    : gateway.managed
-      ? `IB Client Portal gateway started by ibkr-mcp at ${gateway.session.loginUrl}`
-      : `Client Portal gateway at ${baseUrl}`;
+    : oauth
+      ? `IB's API over OAuth 1.0a at ${baseUrl} (consumer ${oauth.signer.consumerKey})`
+      : gateway.managed
+        ? `IB Client Portal gateway started by ibkr-mcp at ${gateway.session.loginUrl}`
+        : `Client Portal gateway at ${baseUrl}`;
 
   let closed = false;
   return {
@@ -151,4 +166,35 @@ export async function createApp(config: Config, log: Logger, opts: CreateAppOpti
       else await closeListener?.();
     },
   };
+}
+
+/** The OAuth signer over the configured credentials, and the "login" that renews its token. */
+async function oauthParts(
+  config: Config,
+  log: Logger,
+): Promise<{ signer: OAuthSigner; login: LoginDriver; baseUrl: string }> {
+  const [{ OAuthSigner }, { loadOAuthCredentials }, { normaliseBaseUrl }] = await Promise.all([
+    import('./backends/cpapi/oauth.js'),
+    import('./backends/cpapi/oauth-files.js'),
+    import('./backends/cpapi/http.js'),
+  ]);
+  const credentials = loadOAuthCredentials(config);
+  const { origin, basePath } = normaliseBaseUrl(config.oauthBaseUrl);
+  const baseUrl = `${origin}${basePath}`;
+  const signer = new OAuthSigner({ credentials, baseUrl, log: log.child({ mod: 'oauth' }) });
+  const login: LoginDriver = {
+    method: 'oauth',
+    async run(ctx) {
+      try {
+        await signer.renew();
+      } catch (err) {
+        const hint = (err as { hint?: string }).hint;
+        return { ok: false, kind: 'setup', reason: (err as Error).message, ...(hint ? { hint } : {}) };
+      }
+      return (await ctx.checkAuthenticated())
+        ? { ok: true }
+        : { ok: false, kind: 'setup', reason: 'IB gave a live session token but did not open the brokerage session.' };
+    },
+  };
+  return { signer, login, baseUrl };
 }

@@ -41,7 +41,8 @@ export interface SessionSnapshot {
   /** True when ibkr-mcp started this gateway (and will stop it). */
   managedGateway: boolean;
   login: {
-    method: 'browser' | 'headless';
+    /** oauth: no login by a person; the OAuth session renews itself (IB's OAuth 1.0a). */
+    method: 'browser' | 'headless' | 'oauth';
     inProgress: boolean;
     failuresInARow: number;
     stopped: boolean;

@@ -45,6 +45,15 @@ const ConfigSchema = z.object({
   ibPaperTrading: z.boolean(),
   ibAuthTimeout: z.number().int(),
   ibTotpSecret: z.string().optional(),
+  auth: z.enum(['gateway', 'oauth']),
+  oauthConsumerKey: z.string().optional(),
+  oauthAccessToken: z.string().optional(),
+  oauthAccessTokenSecret: z.string().optional(),
+  oauthSignatureKeyFile: z.string().optional(),
+  oauthEncryptionKeyFile: z.string().optional(),
+  oauthDhParamFile: z.string().optional(),
+  oauthRealm: z.string(),
+  oauthBaseUrl: z.url({ protocol: /^https?$/ }),
   allowCompetingSession: z.boolean(),
   openBrowser: z.boolean(),
   chromiumPath: z.string().optional(),
@@ -293,6 +302,18 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     .replace(/\/+$/, '')
     .replace(/\/v1\/api$/, '');
 
+  if (values['backend'] === undefined && values['auth'] === 'oauth') {
+    values['backend'] = 'gateway';
+    sources['backend'] = 'derived';
+  }
+  if (values['auth'] === 'oauth' && values['backend'] === 'sim') {
+    throw new ConfigError(
+      '--auth oauth talks to IB (or a simulator started with `ibkr-mcp simulator --oauth`, named by --oauth-base-url), not to the built-in simulator: drop --backend sim.',
+    );
+  }
+  for (const k of ['oauthSignatureKeyFile', 'oauthEncryptionKeyFile', 'oauthDhParamFile']) {
+    if (typeof values[k] === 'string') values[k] = expandHome(values[k] as string);
+  }
   if (values['backend'] === undefined) {
     const gatewayWanted =
       GATEWAY_HINTS.some((n) => envValue(env, n) !== undefined) ||
@@ -364,6 +385,7 @@ export function helpText(): string {
     '  ibkr-mcp demo                  a short tour of the tools on the simulator',
     "  ibkr-mcp setup [--install-java] Java and IB's gateway for the real-gateway backend, downloaded and verified",
     '  ibkr-mcp doctor                a pass/fail line per check of the real-gateway path, with what to do',
+    "  ibkr-mcp oauth setup           IB's OAuth 1.0a: keys and DH parameters made here, the portal's steps, a live check",
     '  ibkr-mcp halt [reason]         kill switch: refuse every new or modified order (survives restarts)',
     '  ibkr-mcp resume                lift the kill switch',
     '  ibkr-mcp approvals setup|status|remove',

@@ -18,7 +18,7 @@ export interface OptionSpec {
   /** Never printed: not in --help defaults, not in logs. */
   secret?: boolean;
   /** Shown in the help text's group headings. */
-  group: 'Backend' | 'IB login' | 'Server' | 'Trading safety' | 'Simulator' | 'State';
+  group: 'Backend' | 'IB login' | 'IB OAuth' | 'Server' | 'Trading safety' | 'Simulator' | 'State';
   description: string;
   min?: number;
   max?: number;
@@ -211,6 +211,89 @@ export const OPTIONS: readonly OptionSpec[] = [
     secret: true,
     group: 'IB login',
     description: 'Base32 TOTP secret for the second factor in headless login. Never logged.',
+  },
+  // IB OAuth 1.0a (first party, self-service): api.ibkr.com without a gateway
+  {
+    key: 'auth',
+    flag: 'auth',
+    env: ['IB_AUTH'],
+    type: 'enum',
+    values: ['gateway', 'oauth'],
+    default: 'gateway',
+    group: 'IB OAuth',
+    description:
+      'How to reach IB: "gateway" (a Client Portal gateway and its login) or "oauth" (IB\'s OAuth 1.0a for first-party consumers: requests signed here and sent to IB\'s API directly, no gateway, no browser). `ibkr-mcp oauth setup` prepares OAuth.',
+  },
+  {
+    key: 'oauthConsumerKey',
+    flag: 'oauth-consumer-key',
+    env: ['IB_OAUTH_CONSUMER_KEY'],
+    type: 'string',
+    group: 'IB OAuth',
+    description: "The consumer key chosen in IB's OAuth self-service portal (9 characters).",
+  },
+  {
+    key: 'oauthAccessToken',
+    flag: 'oauth-access-token',
+    env: ['IB_OAUTH_ACCESS_TOKEN'],
+    type: 'string',
+    secret: true,
+    group: 'IB OAuth',
+    description: 'The access token the self-service portal showed. Never logged.',
+  },
+  {
+    key: 'oauthAccessTokenSecret',
+    flag: 'oauth-access-token-secret',
+    env: ['IB_OAUTH_ACCESS_TOKEN_SECRET'],
+    type: 'string',
+    secret: true,
+    group: 'IB OAuth',
+    description:
+      'The access token secret the self-service portal showed (base64, encrypted with your encryption key). Never logged.',
+  },
+  {
+    key: 'oauthSignatureKeyFile',
+    flag: 'oauth-signature-key-file',
+    env: ['IB_OAUTH_SIGNATURE_KEY_FILE'],
+    type: 'string',
+    group: 'IB OAuth',
+    description:
+      "PEM file of the private RSA signature key (default: private_signature.pem in the state directory's oauth folder, as `ibkr-mcp oauth setup` writes it).",
+  },
+  {
+    key: 'oauthEncryptionKeyFile',
+    flag: 'oauth-encryption-key-file',
+    env: ['IB_OAUTH_ENCRYPTION_KEY_FILE'],
+    type: 'string',
+    group: 'IB OAuth',
+    description: 'PEM file of the private RSA encryption key (default: private_encryption.pem in the oauth folder).',
+  },
+  {
+    key: 'oauthDhParamFile',
+    flag: 'oauth-dh-param-file',
+    env: ['IB_OAUTH_DH_PARAM_FILE'],
+    type: 'string',
+    group: 'IB OAuth',
+    description:
+      'Diffie-Hellman parameters uploaded to the portal, PEM as `openssl dhparam` writes it (default: dhparam.pem in the oauth folder).',
+  },
+  {
+    key: 'oauthRealm',
+    flag: 'oauth-realm',
+    env: ['IB_OAUTH_REALM'],
+    type: 'string',
+    default: 'limited_poa',
+    group: 'IB OAuth',
+    description: "OAuth realm: limited_poa, or test_realm for IB's test consumer TESTCONS.",
+  },
+  {
+    key: 'oauthBaseUrl',
+    flag: 'oauth-base-url',
+    env: ['IB_OAUTH_BASE_URL'],
+    type: 'string',
+    default: 'https://api.ibkr.com/v1/api',
+    group: 'IB OAuth',
+    description: 'Where OAuth requests go (a simulator started with `ibkr-mcp simulator --oauth` for a trial).',
   },
   {
     key: 'allowCompetingSession',

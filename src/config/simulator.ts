@@ -80,6 +80,24 @@ export const SIMULATOR_OPTIONS: readonly OptionSpec[] = [
     description:
       "A capture directory (ibkr-mcp --capture DIR): requests it recorded get the recorded answers (method and path, and the query where one was recorded); anything else gets the simulator's own answer.",
   },
+  {
+    key: 'oauth',
+    flag: 'oauth',
+    env: [],
+    type: 'string',
+    group: 'Simulator',
+    description:
+      "Speak IB's OAuth 1.0a like api.ibkr.com, for a consumer registered from the public files in this folder (public_signature.pem, public_encryption.pem, dhparam.pem, as `ibkr-mcp oauth setup` writes them); prints the consumer key, access token and encrypted secret.",
+  },
+  {
+    key: 'oauthOut',
+    flag: 'oauth-out',
+    env: [],
+    type: 'string',
+    group: 'Simulator',
+    description:
+      "With --oauth: write the credentials to this file (owner-only JSON, e.g. the oauth folder's credentials.json) instead of printing them.",
+  },
 ];
 
 export interface SimulatorArgs {
@@ -97,6 +115,9 @@ export interface SimulatorArgs {
   ibProfile: 'strict' | '2023' | '2026' | undefined;
   /** A capture directory to replay. */
   replay: string | undefined;
+  /** OAuth: the folder of the consumer's public files. */
+  oauth: string | undefined;
+  oauthOut: string | undefined;
 }
 
 export function simulatorHelp(): string {
@@ -130,5 +151,7 @@ export function loadSimulatorArgs(argv: readonly string[]): SimulatorArgs {
     gatewayConf: value('gateway-conf') as string | undefined,
     ibProfile: value('ib-profile') as SimulatorArgs['ibProfile'],
     replay: value('replay') as string | undefined,
+    oauth: value('oauth') as string | undefined,
+    oauthOut: value('oauth-out') as string | undefined,
   };
 }

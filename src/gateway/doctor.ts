@@ -26,13 +26,94 @@ const AAPL_CONID = 265598;
 /** How the doctor reaches a gateway: a backend and its session, wired by the caller (main.ts). */
 export type DoctorConnect = (url: string, insecureTls: boolean) => { backend: Backend; session: BrokerSession };
 
+/**
+ * How the doctor checks OAuth (wired by main.ts): each step of the chain as a check and, when IB gave
+ * a live session token, a backend signing with it, for the session, accounts and market data checks.
+ */
+export type DoctorOAuth = (config: Config) => Promise<{
+  checks: Check[];
+  connection?: { backend: Backend; session: BrokerSession };
+}>;
+
 function nodeOk(version: string): boolean {
   const [maj, min, pat] = version.replace(/^v/, '').split('.').map(Number) as [number, number, number];
   if (maj !== 20) return maj > 20;
   return min > 18 || (min === 18 && pat >= 1);
 }
 
-export async function doctorChecks(config: Config, connect: DoctorConnect): Promise<Check[]> {
+/** The session, its accounts and market data, through a connected backend (closed afterwards). */
+async function sessionChecks(
+  conn: { backend: Backend; session: BrokerSession },
+  add: (c: Check) => void,
+  opts: { notLoggedIn: string; openBrokerage: boolean },
+): Promise<void> {
+  const { backend, session } = conn;
+  try {
+    let st = await session.authStatus();
+    // OAuth: the live session token is the login; the brokerage session opens without competing.
+    if (opts.openBrokerage && !st.authenticated && st.connected && !st.competing) {
+      st = await session.openBrokerageSession(false);
+    }
+    const authed = st.authenticated;
+    add(
+      authed
+        ? { name: 'Session', status: 'pass', detail: 'authenticated' }
+        : st.competing
+          ? {
+              name: 'Session',
+              status: 'fail',
+              detail: 'competing: another IB session holds the brokerage session',
+              fix: 'Log out of TWS / IBKR mobile / other browsers, then log in again.',
+            }
+          : { name: 'Session', status: 'fail', detail: 'not logged in', fix: opts.notLoggedIn },
+    );
+    if (authed) {
+      const { accounts: list, mode } = await session.loggedIn();
+      add(
+        list.length
+          ? { name: 'Accounts', status: 'pass', detail: `${list.join(', ')}${mode === 'PAPER' ? ' (paper)' : ''}` }
+          : {
+              name: 'Accounts',
+              status: 'fail',
+              detail: 'none visible',
+              fix: 'Check the account permissions in IB Client Portal.',
+            },
+      );
+      const [aapl] = await backend.snapshot([AAPL_CONID], ['last'], { maxWaitMs: 1500 });
+      const avail = aapl?.availability ?? 'unknown';
+      add(
+        avail === 'live'
+          ? { name: 'Market data', status: 'pass', detail: `real-time (AAPL: ${avail})` }
+          : avail === 'delayed' || avail === 'frozen' || avail === 'frozen-delayed'
+            ? {
+                name: 'Market data',
+                status: 'warn',
+                detail: `delayed or frozen (AAPL: ${avail})`,
+                fix: 'Subscribe to market data in IB Client Portal for real-time quotes.',
+              }
+            : {
+                name: 'Market data',
+                status: 'warn',
+                detail: avail === 'unknown' ? 'no answer' : `not subscribed (${avail})`,
+                fix: 'Check market-data subscriptions in IB Client Portal.',
+              },
+      );
+    }
+  } catch (e) {
+    add({
+      name: 'Session',
+      status: 'fail',
+      detail: (e as Error).message,
+      fix:
+        (e as { hint?: string }).hint ??
+        "The gateway could not check the session; it may not reach IB's servers. Check the network and the gateway's output.",
+    });
+  } finally {
+    await backend.close();
+  }
+}
+
+export async function doctorChecks(config: Config, connect: DoctorConnect, oauth?: DoctorOAuth): Promise<Check[]> {
   const checks: Check[] = [];
   const add = (c: Check) => checks.push(c);
   add(
@@ -40,6 +121,20 @@ export async function doctorChecks(config: Config, connect: DoctorConnect): Prom
       ? { name: 'Node.js', status: 'pass', detail: process.version }
       : { name: 'Node.js', status: 'fail', detail: process.version, fix: 'Install Node.js 20.18.1 or newer.' },
   );
+  if (config.auth === 'oauth' && oauth) {
+    // OAuth: no gateway, Java or browser; the OAuth chain step by step, then the session end to end.
+    add({ name: 'Backend', status: 'info', detail: `IB's API over OAuth 1.0a at ${config.oauthBaseUrl}` });
+    const probe = await oauth(config);
+    for (const c of probe.checks) add(c);
+    if (probe.connection) {
+      await sessionChecks(probe.connection, add, {
+        notLoggedIn: 'IB gave a live session token but no brokerage session: retry in a minute.',
+        openBrokerage: true,
+      });
+    }
+    limitsCheck(config, add);
+    return checks;
+  }
   if (config.backend === 'sim') {
     add({
       name: 'Backend',
@@ -120,70 +215,11 @@ export async function doctorChecks(config: Config, connect: DoctorConnect): Prom
   );
 
   if (up) {
-    const { backend, session } = connect(url, config.gatewayInsecureTls);
-    try {
-      const st = await session.authStatus();
-      const authed = st.authenticated;
-      const loginUrl = managed ? `https://localhost:${port}` : config.gatewayUrl;
-      add(
-        authed
-          ? { name: 'Session', status: 'pass', detail: 'authenticated' }
-          : st.competing
-            ? {
-                name: 'Session',
-                status: 'fail',
-                detail: 'competing: another IB session holds the brokerage session',
-                fix: 'Log out of TWS / IBKR mobile / other browsers, then log in again.',
-              }
-            : {
-                name: 'Session',
-                status: 'fail',
-                detail: 'not logged in',
-                fix: `Log in at ${loginUrl}, or run the server and call authenticate.`,
-              },
-      );
-      if (authed) {
-        const { accounts: list, mode } = await session.loggedIn();
-        add(
-          list.length
-            ? { name: 'Accounts', status: 'pass', detail: `${list.join(', ')}${mode === 'PAPER' ? ' (paper)' : ''}` }
-            : {
-                name: 'Accounts',
-                status: 'fail',
-                detail: 'none visible',
-                fix: 'Check the account permissions in IB Client Portal.',
-              },
-        );
-        const [aapl] = await backend.snapshot([AAPL_CONID], ['last'], { maxWaitMs: 1500 });
-        const avail = aapl?.availability ?? 'unknown';
-        add(
-          avail === 'live'
-            ? { name: 'Market data', status: 'pass', detail: `real-time (AAPL: ${avail})` }
-            : avail === 'delayed' || avail === 'frozen' || avail === 'frozen-delayed'
-              ? {
-                  name: 'Market data',
-                  status: 'warn',
-                  detail: `delayed or frozen (AAPL: ${avail})`,
-                  fix: 'Subscribe to market data in IB Client Portal for real-time quotes.',
-                }
-              : {
-                  name: 'Market data',
-                  status: 'warn',
-                  detail: avail === 'unknown' ? 'no answer' : `not subscribed (${avail})`,
-                  fix: 'Check market-data subscriptions in IB Client Portal.',
-                },
-        );
-      }
-    } catch (e) {
-      add({
-        name: 'Session',
-        status: 'fail',
-        detail: (e as Error).message,
-        fix: "The gateway could not check the session; it may not reach IB's servers. Check the network and the gateway's output.",
-      });
-    } finally {
-      await backend.close();
-    }
+    const loginUrl = managed ? `https://localhost:${port}` : config.gatewayUrl;
+    await sessionChecks(connect(url, config.gatewayInsecureTls), add, {
+      notLoggedIn: `Log in at ${loginUrl}, or run the server and call authenticate.`,
+      openBrokerage: false,
+    });
   }
 
   const chromium = findChromium(config.chromiumPath, process.env, { cacheDir: cache });
@@ -223,6 +259,11 @@ export async function doctorChecks(config: Config, connect: DoctorConnect): Prom
     });
   }
 
+  limitsCheck(config, add);
+  return checks;
+}
+
+function limitsCheck(config: Config, add: (c: Check) => void): void {
   const cfg = config as unknown as Record<string, unknown>;
   const limits = OPTIONS.filter((o) => o.group === 'Trading safety' && !o.secret)
     .map((o) => `${o.flag}=${JSON.stringify(cfg[o.key])}`)
@@ -233,7 +274,7 @@ export async function doctorChecks(config: Config, connect: DoctorConnect): Prom
     detail: [
       config.readOnly ? 'read-only (no order tools)' : 'orders enabled',
       config.ibPaperTrading ? 'paper login' : 'live login unless the account is paper',
-      config.ibHeadlessMode ? 'headless login' : 'browser login',
+      config.auth === 'oauth' ? 'OAuth 1.0a' : config.ibHeadlessMode ? 'headless login' : 'browser login',
       `keep-alive every ${config.keepaliveSeconds} s`,
       config.allowCompetingSession ? 'takes over competing sessions' : 'never kicks out other sessions',
       limits,
@@ -241,7 +282,6 @@ export async function doctorChecks(config: Config, connect: DoctorConnect): Prom
       .filter(Boolean)
       .join('; '),
   });
-  return checks;
 }
 
 const MARK: Record<Check['status'], string> = { pass: 'PASS', fail: 'FAIL', warn: 'WARN', info: 'INFO' };
@@ -256,16 +296,17 @@ export async function runDoctor(
   argv: string[],
   connect: DoctorConnect,
   out: (s: string) => void = (s) => process.stdout.write(s),
+  oauth?: DoctorOAuth,
 ): Promise<number> {
   const loaded = loadConfig(argv);
   if (loaded.help) {
     out(
-      'ibkr-mcp doctor [options]\n  Checks Node, Java, the gateway, the session, accounts, market data, Chromium and the configured limits.\n',
+      'ibkr-mcp doctor [options]\n  Checks Node, Java, the gateway, the session, accounts, market data, Chromium and the configured limits.\n  With --auth oauth: each part of the OAuth setup, a live session token, then the session end to end.\n',
     );
     return 0;
   }
   if (loaded.positionals.length) throw new ConfigError(`Unexpected argument "${loaded.positionals[0]}".`);
-  const checks = await doctorChecks(loaded.config, connect);
+  const checks = await doctorChecks(loaded.config, connect, oauth);
   out(formatChecks(checks));
   const failed = checks.filter((c) => c.status === 'fail').length;
   out(failed ? `${failed} check(s) failed.\n` : 'All checks passed.\n');

@@ -28,7 +28,11 @@ export interface GatewayRuntime {
 
 /** Does this configuration ask us to run IB's gateway ourselves? */
 export function wantsManagedGateway(config: Config): boolean {
-  return config.backend === 'gateway' && (config.gatewayDir !== undefined || !config.gatewayUrlExplicit);
+  return (
+    config.backend === 'gateway' &&
+    config.auth !== 'oauth' &&
+    (config.gatewayDir !== undefined || !config.gatewayUrlExplicit)
+  );
 }
 
 export function managedPort(config: Config): number {
@@ -112,27 +116,35 @@ export interface GatewayRuntimeOptions {
   simulated: boolean;
   /** The broker's side of the session (the backend's), which the session manager drives. */
   broker: BrokerSession;
+  /**
+   * OAuth 1.0a: the "login" that replaces the gateway's (a new live session token, then the
+   * brokerage session); nobody is needed, so it runs at start and after every expiry.
+   */
+  oauthLogin?: LoginDriver;
 }
 
 export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntime {
   const { config, log } = opts;
   const { managed, port, apiUrl, loginUrl } = gatewayEndpoints(config, opts.baseUrl, opts.simulated);
   const headless = config.ibHeadlessMode && !opts.simulated;
-  const driver = opts.simulated
-    ? undefined
-    : headless
-      ? lazyHeadlessLogin(
-          {
-            username: config.ibUsername,
-            password: config.ibPasswordAuth,
-            paper: config.ibPaperTrading,
-            totpSecret: config.ibTotpSecret,
-            chromiumPath: config.chromiumPath,
-            selectors: mergeSelectors(config.loginSelectors),
-          },
-          config.home,
-        )
-      : browserLogin({ open: config.openBrowser });
+  const oauth = opts.oauthLogin;
+  const driver = oauth
+    ? oauth
+    : opts.simulated
+      ? undefined
+      : headless
+        ? lazyHeadlessLogin(
+            {
+              username: config.ibUsername,
+              password: config.ibPasswordAuth,
+              paper: config.ibPaperTrading,
+              totpSecret: config.ibTotpSecret,
+              chromiumPath: config.chromiumPath,
+              selectors: mergeSelectors(config.loginSelectors),
+            },
+            config.home,
+          )
+        : browserLogin({ open: config.openBrowser });
   const session = new SessionManager({
     broker: opts.broker,
     gatewayUrl: apiUrl,
@@ -146,9 +158,10 @@ export function createGatewayRuntime(opts: GatewayRuntimeOptions): GatewayRuntim
     authTimeoutMs: config.ibAuthTimeout * 1000,
     // Log in at start like the original product: headless always; the browser only for a gateway we
     // started (a gateway the user runs is theirs to log in to; the authenticate tool opens the page).
-    autoLogin: !opts.simulated && (headless || (config.openBrowser && managed)),
+    autoLogin: oauth !== undefined || (!opts.simulated && (headless || (config.openBrowser && managed))),
     // After IB's daily reset or a gateway restart: again by itself only when nobody is needed.
-    reloginOnExpiry: headless && Boolean(config.ibUsername && config.ibPasswordAuth && config.ibTotpSecret),
+    reloginOnExpiry:
+      oauth !== undefined || (headless && Boolean(config.ibUsername && config.ibPasswordAuth && config.ibTotpSecret)),
   });
 
   let gateway: GatewayProcess | undefined;

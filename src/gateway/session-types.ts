@@ -14,6 +14,8 @@ export type LoginOutcome =
       /** credentials / second_factor: IB refused or the user did not approve (counts toward the 3-failure stop); setup: our side (no browser, no password). */
       kind: 'credentials' | 'second_factor' | 'timeout' | 'setup' | 'cancelled';
       reason: string;
+      /** What to do, when the driver knows better than the state machine (OAuth's failures). */
+      hint?: string;
     };
 
 export interface LoginContext {
@@ -31,7 +33,7 @@ export interface LoginContext {
 }
 
 export interface LoginDriver {
-  method: 'browser' | 'headless';
+  method: 'browser' | 'headless' | 'oauth';
   run(ctx: LoginContext): Promise<LoginOutcome>;
 }
 

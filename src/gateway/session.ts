@@ -108,6 +108,8 @@ export class SessionManager extends EventEmitter {
   private gatewayDown: string | undefined;
   /** The last status check found no gateway listening. */
   private unreachable = false;
+  /** OAuth: what to do about the last OAuth failure (IB refused the token, the keys, the clock). */
+  private oauthAdvice: string | undefined;
   readonly loginUrl: string;
 
   constructor(opts: SessionManagerOptions) {
@@ -130,7 +132,7 @@ export class SessionManager extends EventEmitter {
     return this.s;
   }
 
-  get loginMethod(): 'browser' | 'headless' {
+  get loginMethod(): 'browser' | 'headless' | 'oauth' {
     return this.opts.loginDriver?.method ?? 'browser';
   }
 
@@ -159,7 +161,8 @@ export class SessionManager extends EventEmitter {
       },
       ...this.extra,
     };
-    if (this.s === 'login_required' || this.s === 'expired' || this.s === 'awaiting_second_factor') {
+    const loginPage = this.loginMethod !== 'oauth';
+    if (loginPage && (this.s === 'login_required' || this.s === 'expired' || this.s === 'awaiting_second_factor')) {
       snap.loginUrl = this.loginUrl;
     }
     return snap;
@@ -167,6 +170,7 @@ export class SessionManager extends EventEmitter {
 
   private whatToDo(): string {
     const headless = this.loginMethod === 'headless';
+    if (this.loginMethod === 'oauth') return this.oauthWhatToDo();
     switch (this.s) {
       case 'gateway_starting':
         return 'The IB gateway is starting; retry in a few seconds (get_connection_status shows when it is ready).';
@@ -193,6 +197,31 @@ export class SessionManager extends EventEmitter {
           ? `Run \`${commandFor('doctor')}\` to see what is wrong; fix it and restart ibkr-mcp.`
           : `Check that your Client Portal gateway runs at ${this.opts.gatewayUrl} (or run \`${commandFor('doctor')}\`), then retry.`;
     }
+  }
+
+  private oauthWhatToDo(): string {
+    switch (this.s) {
+      case 'authenticated':
+        return 'Nothing: the OAuth session is up; its live session token is renewed before it expires.';
+      case 'competing_session':
+        return 'Another IB session (TWS, IB Gateway, IBKR mobile or a browser) holds the brokerage session for this user. Log out there, then call authenticate (or retry); ibkr-mcp does not take the session over unless started with --allow-competing-session.';
+      case 'failed':
+        return (
+          this.oauthAdvice ??
+          `Run \`${commandFor('doctor')}\` to check the OAuth setup step by step; ibkr-mcp retries by itself every minute.`
+        );
+      default:
+        return 'ibkr-mcp opens the OAuth session by itself (no login needed); call get_connection_status again in a few seconds, or authenticate to try now.';
+    }
+  }
+
+  /** An OAuth failure (details.oauth): the session is failed with IB's reason, retried by the watch. */
+  private oauthFailed(err: unknown): boolean {
+    if (!isBrokerError(err) || !err.details?.['oauth']) return false;
+    this.oauthAdvice = err.hint;
+    if (this.s === 'authenticated') this.broker.reset();
+    this.set('failed', { reason: err.message });
+    return true;
   }
 
   private set(state: SessionStateName, extra: Partial<SessionSnapshot> = {}): void {
@@ -292,6 +321,7 @@ export class SessionManager extends EventEmitter {
 
   private onCheckError(err: unknown): void {
     if (this.gatewayDown !== undefined) return;
+    if (this.oauthFailed(err)) return;
     const code = isBrokerError(err) ? err.code : undefined;
     if (code === 'NOT_AUTHENTICATED') {
       this.lost('status check answered "not authenticated"');
@@ -309,8 +339,9 @@ export class SessionManager extends EventEmitter {
     this.unreachable = code === 'GATEWAY_UNREACHABLE';
     if (code === 'GATEWAY_UNREACHABLE') {
       if (this.opts.managedGateway && this.s === 'gateway_starting') return;
+      const what = this.loginMethod === 'oauth' ? "IB's API" : 'the Client Portal gateway';
       this.set('failed', {
-        reason: `Cannot reach the Client Portal gateway at ${this.opts.gatewayUrl}: ${(err as BrokerError).message}`,
+        reason: `Cannot reach ${what} at ${this.opts.gatewayUrl}: ${(err as BrokerError).message}`,
       });
       return;
     }
@@ -353,7 +384,9 @@ export class SessionManager extends EventEmitter {
       });
       return;
     }
-    if (st.connected === true || (st.competing === true && this.opts.allowCompeting === true)) {
+    // OAuth: a valid live session token is the login, whatever "connected" says: open the brokerage session.
+    const loggedIn = st.connected === true || this.loginMethod === 'oauth';
+    if (loggedIn || (st.competing === true && this.opts.allowCompeting === true)) {
       // Logged in to IB (SSO), but no brokerage session: open it, without kicking others out unless allowed.
       // One attempt at a time: a check that arrives while it runs waits for its outcome instead of
       // reporting the session lost in the middle of re-opening it.
@@ -414,6 +447,7 @@ export class SessionManager extends EventEmitter {
       mode = this.extra.mode;
     }
     const fresh = this.s !== 'authenticated';
+    this.oauthAdvice = undefined;
     if (fresh) {
       this.everAuthenticated = true;
       this.authenticatedAt = this.now();
@@ -444,7 +478,11 @@ export class SessionManager extends EventEmitter {
    * without waiting for a tool call. Not while a login runs: it checks by itself.
    */
   private watch(state: SessionStateName): void {
-    const down = state === 'login_required' || state === 'expired' || state === 'competing_session';
+    const down =
+      state === 'login_required' ||
+      state === 'expired' ||
+      state === 'competing_session' ||
+      (state === 'failed' && this.loginMethod === 'oauth');
     if (!down || this.closed) {
       if (this.watchTimer) clearInterval(this.watchTimer);
       this.watchTimer = undefined;
@@ -473,6 +511,7 @@ export class SessionManager extends EventEmitter {
       }
       await this.apply(auth, 'tickle', askedAt);
     } catch (err) {
+      if (this.oauthFailed(err)) return;
       if (isBrokerError(err) && err.code === 'NOT_AUTHENTICATED') {
         this.lost('keep-alive answered "not authenticated"');
         return;
@@ -626,9 +665,14 @@ export class SessionManager extends EventEmitter {
   private loginProgress: Set<(m: string) => void> | undefined;
   private loginAbort: AbortController | undefined;
 
-  private afterLogin(outcome: LoginOutcome, method: 'browser' | 'headless'): void {
+  private afterLogin(outcome: LoginOutcome, method: LoginDriver['method']): void {
     if (outcome.ok) {
       this.failures = 0;
+      return;
+    }
+    if (method === 'oauth' && outcome.kind === 'setup' && outcome.hint) {
+      this.oauthAdvice = outcome.hint;
+      this.set('failed', { reason: outcome.reason });
       return;
     }
     const counts = method === 'headless' && (outcome.kind === 'credentials' || outcome.kind === 'second_factor');

@@ -42,6 +42,11 @@
  *                        {"accountScoping":true|false}        the account selected with POST /iserver/account scopes
  *                                                             partitioned P&L, live orders and order status (IB's rule; default on)
  *                        {"historyDelayMs":N}                 each history request takes N ms more
+ *                        {"oauth":{"activationDelayMs":N,"revokeToken":true|false,"expireTokens":true,
+ *                                  "lstLifetimeMs":N,"skewMs":N,"invalidatePrevious":bool,"consumerKey":"…"}}
+ *                                                             OAuth faults (simulator started with oauth): consumer not
+ *                                                             active for N ms, access token revoked, live session tokens
+ *                                                             expired now, their lifetime, the clock IB checks skewed
  *                        {"instrument":{"conid":265598,"halted":true,"notTradedToday":false,"delayed":false,
  *                                       "frozen":false}}      per-instrument market data flags; may be an array;
  *                                                             {"conid":N,"reset":true} clears one instrument's flags
@@ -55,6 +60,7 @@
  *   GET  /sim/info     → {"seed","accounts","instruments":N,"session":{…}}
  *   GET  /sim/instruments?secType=STK → [{conid,symbol,secType,exchange,currency,name}]
  */
+import { oauthOf } from './oauth.js';
 import { json, type Router } from './server.js';
 import {
   type DropRule,
@@ -87,6 +93,7 @@ function faultView(state: SimState): Record<string, unknown> {
     dropResponse: state.faults.drop,
     penaltyBoxMs: state.faults.penaltyBoxMs,
     historyDelayMs: state.faults.historyDelayMs,
+    ...(oauthOf(state) ? { oauth: oauthOf(state)!.view() } : {}),
     pacing: state.flags.pacing,
     wholeMonthInfo: state.flags.wholeMonthInfo,
     profile: state.flags.profile,
@@ -209,6 +216,11 @@ export function registerControl(router: Router, state: SimState): void {
     if (typeof b.historyDelayMs === 'number') state.faults.historyDelayMs = Math.max(0, b.historyDelayMs);
     for (const spec of asArray(b.instrument as Record<string, unknown> | Record<string, unknown>[] | undefined)) {
       applyInstrumentFlags(state, spec);
+    }
+    if (b.oauth && typeof b.oauth === 'object') {
+      const oauth = oauthOf(state);
+      if (!oauth) return json({ error: 'the simulator was not started with OAuth (--oauth)' }, 400);
+      oauth.fault(b.oauth as Record<string, unknown>);
     }
     return json(faultView(state));
   });

@@ -14,6 +14,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { type SelfSigned, selfSignedCertificate } from './cert.js';
 import { registerControl } from './control.js';
 import type { SimListener } from './listener.js';
+import { SimOAuth, type SimOAuthOptions } from './oauth.js';
 import { loadReplay } from './replay.js';
 import { type RouteModule, registerAll } from './routes/index.js';
 import { createCore, Router } from './server.js';
@@ -60,6 +61,11 @@ export interface SimulatorOptions {
    * only names the address in `url`.
    */
   listener?: SimListener;
+  /**
+   * Extension: speak IB's OAuth 1.0a like api.ibkr.com (oauth.ts): no session until a live session
+   * token is requested, every request signed. Register consumers with `handle.oauth.register`.
+   */
+  oauth?: SimOAuthOptions | boolean;
 }
 
 export interface SimulatorHandle {
@@ -69,6 +75,8 @@ export interface SimulatorHandle {
   close(): Promise<void>; // closes server and all sockets promptly
   /** Extension: the live state (tests and in-process tools may inspect it). */
   state: SimState;
+  /** With `oauth`: the consumer registry (the self-service portal's part). */
+  oauth: SimOAuth | undefined;
 }
 
 let cert: SelfSigned | undefined;
@@ -85,7 +93,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     latencyMs: opts.latencyMs ?? 0,
     sessionTimeoutMs: opts.sessionTimeoutMs ?? 6 * 60_000,
     pacing: opts.pacing ?? true,
-    authenticated: opts.authenticated ?? true,
+    authenticated: opts.oauth ? false : (opts.authenticated ?? true),
     startAt: opts.startAt,
     profile: opts.profile,
     penaltyBoxMs: opts.penaltyBoxMs,
@@ -94,6 +102,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     live: opts.live ?? false,
     accountIds: opts.accountIds,
   });
+  const oauth = opts.oauth ? new SimOAuth(state, opts.oauth === true ? {} : opts.oauth) : undefined;
+  if (oauth) state.ext.set('oauth', oauth);
   const router = new Router();
   registerAll(router, state, opts.modules ?? []);
   registerControl(router, state);
@@ -150,6 +160,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     apiBase: `${url}/v1/api`,
     port,
     state,
+    oauth,
     close() {
       closed ??= new Promise<void>((resolve) => {
         core.shutdown();
@@ -162,5 +173,6 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   };
 }
 
+export { type IssuedCredentials, oauthBaseString, parseDhPem, SimOAuth, type SimOAuthOptions } from './oauth.js';
 export type { IbProfile, SimState } from './state.js';
 export type { Instrument } from './universe.js';

@@ -10,6 +10,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
+import { LST_ROUTE, oauthOf } from './oauth.js';
 import { checkParamNames, ParamError } from './profiles.js';
 import type { Replay } from './replay.js';
 import type { SimState } from './state.js';
@@ -360,6 +361,15 @@ export function createCore(state: SimState, router: Router, replay?: Replay): Se
       await sleep(state.opts.latencyMs + state.faults.latencyMs);
       if (closing) return;
       if (bodyError) return send(res, { status: bodyError.status, body: bodyError.body }, true);
+
+      // OAuth 1.0a (api.ibkr.com): the live session token, then every request signed with it.
+      const oauth = oauthOf(state);
+      if (oauth) {
+        const tls = req.socket instanceof TLSSocket;
+        if (method === 'POST' && path === LST_ROUTE) return send(res, oauth.liveSessionToken(req, tls, url), true);
+        const refused = oauth.check(req, tls, url);
+        if (refused) return send(res, refused, true);
+      }
 
       const tier: AuthTier = route?.opts.auth ?? (path.startsWith('/iserver') ? 'brokerage' : 'sso');
       const s = state.session;

@@ -22,7 +22,7 @@ const SessionOut = z.object({
   note: z.string().optional(),
   whatToDo: z.string(),
   managedGateway: z.boolean().describe('ibkr-mcp started this gateway and stops it on exit'),
-  loginMethod: z.enum(['browser', 'headless']),
+  loginMethod: z.enum(['browser', 'headless', 'oauth']),
   loginInProgress: z.boolean(),
   loginStep: z
     .string()

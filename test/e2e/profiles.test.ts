@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type Harness, startServer } from './harness.js';
+import { oauthServer } from './oauth-harness.js';
 
 const ACCT = 'DU1234567';
 const cents = (x: number) => Math.round(x * 100) / 100;
@@ -87,4 +88,53 @@ describe('the main tour against every simulator profile', () => {
       }
     });
   }
+});
+
+describe('the main tour over OAuth 1.0a', () => {
+  test('strict, every request signed; every other tool too', async () => {
+    const o = await oauthServer({ args: ['--order-confirmation', 'none', '--toolsets', 'all'] });
+    try {
+      await tour(o.h, 'oauth');
+      // The tools the tour does not call, each on its main path.
+      const more: Array<[string, Record<string, unknown>]> = [
+        ['search_contracts', { query: 'Apple', byName: true }],
+        ['get_market_data', { symbol: 'AAPL' }],
+        ['get_price_chart', { symbol: 'AAPL', period: '5d', bar: '1h' }],
+        ['find_option_contract', { symbol: 'SPY', right: 'C' }],
+        ['get_account_info', {}],
+        ['get_portfolio_summary', {}],
+        ['get_pnl', {}],
+        ['get_live_orders', {}],
+        ['preview_order', { accountId: ACCT, symbol: 'AAPL', action: 'BUY', orderType: 'LMT', price: 1, quantity: 1 }],
+        ['authenticate', {}],
+      ];
+      for (const [name, args] of more) {
+        const r = await o.h.callTool(name, args);
+        assert.equal(r.isError, false, `oauth ${name}: ${r.text}`);
+      }
+      const st = await o.h.callTool('get_connection_status', {});
+      assert.equal(st.structured.loginMethod, 'oauth', st.text);
+      const view = o.sim.oauth!.view();
+      assert.equal(view['refused'], 0, JSON.stringify(view));
+      assert.ok((view['verified'] as number) > 20, JSON.stringify(view));
+    } finally {
+      await o.close();
+    }
+  });
+
+  test('cold start to the first quote with 50 ms latency (target 1.5 s)', async () => {
+    // The keys and the consumer are the user's setup, not the start: timed from the spawn.
+    const o = await oauthServer({ latencyMs: 50 });
+    try {
+      const q = await o.h.callTool('get_quote', { symbol: 'AAPL' });
+      const ms = Math.round(performance.now() - o.spawnedAt);
+      assert.equal(q.isError, false, q.text);
+      process.stdout.write(`# oauth cold start → first quote (50 ms latency): ${ms} ms\n`);
+      // The target is 1.5 s (npm run bench holds it to that); here, on shared test machines, a
+      // margin: what this catches is a start that waits on something it should not.
+      assert.ok(ms < 2500, `${ms} ms`);
+    } finally {
+      await o.close();
+    }
+  });
 });

@@ -10,6 +10,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
+import { generateOAuthFiles, OAUTH_FILES, oauthDir, writeOwnerOnly } from '../../src/backends/cpapi/oauth-files.js';
 import { startSimulator } from '../../src/simulator/index.js';
 import { makeZip } from '../unit/zip-writer.js';
 import { CLI, type Harness, startServer } from './harness.js';
@@ -134,6 +135,43 @@ test('README your own gateway: used as given, never started', { timeout: 60_000 
     assert.equal(pos.isError, false, pos.text);
     const { ms } = await authenticateWithin3s(h);
     console.log(`# README own-gateway config: authenticate in ${ms} ms`);
+  } finally {
+    await h.close();
+    await sim.close();
+  }
+});
+
+test('README OAuth 1.0a: after `oauth setup`, IB_AUTH alone opens the session by itself', {
+  timeout: 60_000,
+}, async () => {
+  const { args, env } = readmeConfig('oauth');
+  assert.deepEqual(env, { IB_AUTH: 'oauth' });
+  // What `ibkr-mcp oauth setup` leaves in the state directory (the consumer registered at an OAuth
+  // simulator standing in for api.ibkr.com, which IB_OAUTH_BASE_URL names: the only addition).
+  const home = mkdtempSync(join(work, 'oauth-home-'));
+  const dir = oauthDir(home);
+  await generateOAuthFiles(dir, { fastDh: true });
+  const sim = await startSimulator({ port: 0, seed: 7, oauth: true });
+  const creds = sim.oauth!.register({
+    signaturePublicKey: readFileSync(join(dir, OAUTH_FILES.signaturePublic), 'utf8'),
+    encryptionPublicKey: readFileSync(join(dir, OAUTH_FILES.encryptionPublic), 'utf8'),
+    dhParams: readFileSync(join(dir, OAUTH_FILES.dhParams), 'utf8'),
+  });
+  writeOwnerOnly(join(dir, OAUTH_FILES.credentials), JSON.stringify(creds));
+  const h = await startServer({
+    sim: false,
+    backendArgs: [],
+    args,
+    env: { ...env, ...fakes, IBKR_MCP_HOME: home, IB_OAUTH_BASE_URL: sim.apiBase },
+  });
+  try {
+    const st = await settled(h);
+    assert.equal(st['loginMethod'], 'oauth');
+    assert.equal(st['managedGateway'], false);
+    const pos = await h.callTool('get_positions', {});
+    assert.equal(pos.isError, false, pos.text);
+    assert.equal((await h.callTool('get_connection_status', {})).structured.state, 'authenticated');
+    assert.doesNotMatch(`${h.stderr()}${JSON.stringify(pos.raw)}`, new RegExp(creds.accessToken));
   } finally {
     await h.close();
     await sim.close();

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type SimulatorHandle, startSimulator } from '../../src/simulator/index.js';
 import { type Harness, serverPid, simRequest, startServer } from './harness.js';
+import { oauthServer } from './oauth-harness.js';
 
 const USER = 'canaryuser7f3a9c';
 const PASS = 'CanaryPass-91be42-x';
@@ -23,9 +24,9 @@ const chromiumOk = ['chromium', 'chromium-browser', 'google-chrome'].some(
   (c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0,
 );
 
-function leaks(where: string, text: string): string[] {
+function leaks(where: string, text: string, canaries: readonly string[] = CANARIES): string[] {
   const lower = text.toLowerCase();
-  return CANARIES.filter((c) => lower.includes(c.toLowerCase())).map((c) => `${where} contains ${c.slice(0, 8)}…`);
+  return canaries.filter((c) => lower.includes(c.toLowerCase())).map((c) => `${where} contains ${c.slice(0, 8)}…`);
 }
 
 /** Pids of a process's descendants. */
@@ -204,5 +205,93 @@ describe('secrets canary', { skip: chromiumOk ? false : 'Chromium is not install
     assert.deepEqual(childEnvLeaks, []);
     // The sampler did see the login's browser processes (else the check above proves nothing).
     assert.ok(sampledChildren.size > 0, 'no child process was sampled');
+  });
+});
+
+/**
+ * The same canary over OAuth 1.0a (issue 16): the access token, the encrypted access token secret,
+ * the decrypted secret (the prepend), every live session token and the lines of both private key
+ * files must appear in no log line (debug level), no tool result, no file under the state directory
+ * and no child process's environment, through every tool, a token renewal, a revoked token and a
+ * 401 storm.
+ */
+describe('secrets canary over OAuth', { timeout: 120_000 }, () => {
+  test('every OAuth secret and key file: found nowhere', async () => {
+    const o = await oauthServer({
+      args: ['--log-level', 'debug', '--order-confirmation', 'none', '--toolsets', 'all'],
+    });
+    const childEnvLeaks: string[] = [];
+    const found: string[] = [];
+    let canaries: string[] = [];
+    const keyLines = [o.env.IB_OAUTH_SIGNATURE_KEY_FILE!, o.env.IB_OAUTH_ENCRYPTION_KEY_FILE!].flatMap((f) =>
+      readFileSync(f, 'utf8')
+        .split('\n')
+        .filter((l) => l.length >= 40 && !l.startsWith('-----')),
+    );
+    const all = () => [
+      ...new Set([
+        o.env.IB_OAUTH_ACCESS_TOKEN!,
+        o.env.IB_OAUTH_ACCESS_TOKEN_SECRET!,
+        o.env.IB_OAUTH_ACCESS_TOKEN_SECRET!.slice(0, 40),
+        ...o.sim.oauth!.secrets(),
+        ...keyLines,
+      ]),
+    ];
+    const pid = serverPid(o.h.home);
+    const serverCmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    const sampler = setInterval(() => {
+      for (const c of descendants(pid)) {
+        try {
+          const cmdline = readFileSync(`/proc/${c}/cmdline`, 'utf8');
+          if (cmdline === serverCmdline) continue;
+          const env = readFileSync(`/proc/${c}/environ`, 'utf8');
+          for (const l of leaks(`environment of child ${c}`, env, all()))
+            if (!childEnvLeaks.includes(l)) childEnvLeaks.push(l);
+        } catch {
+          // ended meanwhile
+        }
+      }
+    }, 25);
+    const results: Array<[string, string]> = [];
+    const call = async (name: string, args: Record<string, unknown>) => {
+      const r = await o.h.callTool(name, args);
+      results.push([`${name} ${JSON.stringify(args)}`, `${r.text}\n${JSON.stringify(r.raw)}`]);
+      return r;
+    };
+    try {
+      const { tools } = await o.h.client.listTools();
+      for (const t of tools) {
+        for (const args of [VALID[t.name] ?? {}, {}]) await call(t.name, args);
+      }
+      // A renewal (tokens expired at IB: the next request meets a 401 and renews), a revoked token.
+      o.sim.oauth!.fault({ expireTokens: true });
+      await call('get_quote', { symbol: 'MSFT' });
+      await new Promise((r) => setTimeout(r, 3100));
+      o.sim.oauth!.fault({ revokeToken: true });
+      await call('get_quote', { symbol: 'NVDA' });
+      await call('get_connection_status', { refresh: true });
+      await call('authenticate', {});
+      o.sim.oauth!.fault({ revokeToken: false });
+      await call('authenticate', { waitSeconds: 10 });
+      await call('get_positions', {});
+    } finally {
+      clearInterval(sampler);
+    }
+    // The error paths ran: the revoked token's error, its state, and the recovery.
+    const text = (name: string) => results.filter(([w]) => w.startsWith(name)).map(([, t]) => t);
+    assert.match(text('get_quote {"symbol":"NVDA"}')[0] ?? '', /revoked/);
+    assert.match(text('get_connection_status {"refresh":true}').at(-1) ?? '', /session: failed/);
+    assert.match(text('authenticate {"waitSeconds":10}')[0] ?? '', /authenticated/);
+    canaries = all();
+    assert.ok(canaries.length >= 8, `canaries: ${canaries.length}`);
+    for (const [where, text] of results) found.push(...leaks(where, text, canaries));
+    found.push(...leaks('stderr (log)', o.h.stderr(), canaries));
+    for (const f of filesUnder(o.h.home)) found.push(...leaks(`file ${f}`, readFileSync(f, 'utf8'), canaries));
+    const stderr = o.h.stderr();
+    await o.close();
+    assert.match(stderr, /"level":"debug"/, 'the run is at debug level');
+    assert.match(stderr, /live session token obtained/);
+    assert.deepEqual(found, []);
+    assert.deepEqual(childEnvLeaks, []);
   });
 });

@@ -161,3 +161,19 @@ test('a blank .mcpb setting (the literal user_config placeholder) counts as unse
   const withUrl = env({ IB_BACKEND: blankSetting('backend'), IB_GATEWAY_URL: 'https://h:1' });
   assert.equal(loadConfig([], withUrl).config.backend, 'gateway');
 });
+
+test('--auth oauth: the gateway backend without a managed gateway; not with the built-in simulator; secrets hidden', () => {
+  const { config } = loadConfig(['--auth', 'oauth', '--oauth-signature-key-file', '~/k.pem'], {
+    IB_OAUTH_ACCESS_TOKEN: 'tok-canary-1a2b',
+    IB_OAUTH_ACCESS_TOKEN_SECRET: 'sec-canary-3c4d',
+  });
+  assert.equal(config.backend, 'gateway');
+  assert.equal(config.auth, 'oauth');
+  assert.equal(config.oauthRealm, 'limited_poa');
+  assert.equal(config.oauthBaseUrl, 'https://api.ibkr.com/v1/api');
+  assert.ok(!config.oauthSignatureKeyFile?.startsWith('~'), 'key file paths are expanded');
+  const printed = JSON.stringify(publicConfig(config));
+  assert.doesNotMatch(printed, /canary/);
+  assert.throws(() => loadConfig(['--auth', 'oauth', '--backend', 'sim'], {}), /drop --backend sim/);
+  assert.equal(loadConfig([], { IB_AUTH: 'oauth' }).config.backend, 'gateway');
+});

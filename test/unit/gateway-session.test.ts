@@ -95,3 +95,29 @@ test('an answer asked before the brokerage session was re-opened is out of date'
   assert.equal(m.state, 'authenticated', 'the stale answer did not end the session');
   await m.close();
 });
+
+test('OAuth: a status without an SSO login still opens the brokerage session (the token is the login)', async () => {
+  const none: AuthState = { authenticated: false, competing: false, connected: false };
+  const up: AuthState = { authenticated: true, competing: false, connected: true };
+  let state = none;
+  let inits = 0;
+  const broker: BrokerSession = {
+    authStatus: async () => state,
+    keepAlive: async () => ({ auth: state }),
+    openBrokerageSession: async () => {
+      inits += 1;
+      state = up;
+      return up;
+    },
+    loggedIn: async () => ({ accounts: ['DU1'], mode: 'PAPER' }),
+    ready: () => {},
+    reset: () => {},
+  };
+  const oauth = { method: 'oauth' as const, run: async () => ({ ok: true as const }) };
+  const m = new SessionManager({ broker, gatewayUrl: 'https://api', keepaliveMs: 3_600_000, loginDriver: oauth });
+  await m.refresh();
+  assert.equal(m.state, 'authenticated');
+  assert.equal(inits, 1);
+  assert.equal(m.snapshot().login.method, 'oauth');
+  await m.close();
+});

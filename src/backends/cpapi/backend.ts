@@ -34,6 +34,7 @@ import { fieldsFromCodes } from './fields.js';
 import { CpapiHttp, type SessionGate } from './http.js';
 import type { Pacer } from './limiter.js';
 import { CpapiMarketData } from './marketdata.js';
+import type { OAuthSigner } from './oauth.js';
 import { CpapiOptions } from './options.js';
 import { CpapiOrders } from './orders.js';
 import { CpapiPortfolio } from './portfolio.js';
@@ -55,6 +56,8 @@ export interface CpapiBackendOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Capture mode: records every exchange of both HTTP clients (capture.ts). */
   recorder?: ExchangeRecorder;
+  /** OAuth 1.0a: both HTTP clients sign every request with it (no gateway in between). */
+  signer?: OAuthSigner;
 }
 
 export class CpapiBackend implements Backend {
@@ -63,6 +66,7 @@ export class CpapiBackend implements Backend {
   /** The session: give it to the gateway's session manager as its BrokerSession. */
   readonly session: CpapiSession;
   private readonly control: CpapiHttp;
+  private readonly signer: OAuthSigner | undefined;
   private readonly contracts: CpapiContracts;
   private readonly marketData: CpapiMarketData;
   private readonly options: CpapiOptions;
@@ -71,10 +75,11 @@ export class CpapiBackend implements Backend {
 
   constructor(opts: CpapiBackendOptions) {
     const log = opts.log ?? silentLogger;
-    const { baseUrl, insecureTls, timeoutMs, pacer, gate, recorder } = opts;
-    this.http = new CpapiHttp({ baseUrl, insecureTls, timeoutMs, log, pacer, gate, recorder });
+    const { baseUrl, insecureTls, timeoutMs, pacer, gate, recorder, signer } = opts;
+    this.signer = signer;
+    this.http = new CpapiHttp({ baseUrl, insecureTls, timeoutMs, log, pacer, gate, recorder, signer });
     // The session manager's checks (status, keep-alive, accounts at login): 4 s, no retries, not gated.
-    const control = { baseUrl, insecureTls, timeoutMs: 4000, maxRetries: 0, pacer: this.http.pacer, recorder };
+    const control = { baseUrl, insecureTls, timeoutMs: 4000, maxRetries: 0, pacer: this.http.pacer, recorder, signer };
     this.control = new CpapiHttp({ ...control, log: log.child({ mod: 'session-http' }) });
     this.name = `cpapi ${this.http.url}`;
     const { simulated, warmUp } = opts;
@@ -214,6 +219,7 @@ export class CpapiBackend implements Backend {
   }
 
   async close(): Promise<void> {
+    this.signer?.close();
     await this.http.close();
     await this.control.close();
   }

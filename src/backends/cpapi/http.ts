@@ -10,6 +10,7 @@ import { isLoopbackHost as isLoopback } from '../../config/net.js';
 import { addSecret, type Logger, silentLogger } from '../../log.js';
 import type { ExchangeRecorder } from './capture.js';
 import { Pacer } from './limiter.js';
+import { LST_PATH, type LstAnswer, type OAuthSigner } from './oauth.js';
 import { sleep } from './wire.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE';
@@ -34,6 +35,8 @@ export interface CpapiHttpOptions {
   gate?: SessionGate;
   /** Capture mode (--capture): every exchange is handed to it, which redacts it before writing. */
   recorder?: ExchangeRecorder;
+  /** OAuth 1.0a (api.ibkr.com without a gateway): signs every request with its live session token. */
+  signer?: OAuthSigner;
 }
 
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -255,6 +258,7 @@ export class CpapiHttp {
   private hooks: SessionHooks = {};
   private readonly gate: SessionGate | undefined;
   private readonly recorder: ExchangeRecorder | undefined;
+  private readonly signer: OAuthSigner | undefined;
   private readonly inflight = new Map<string, Promise<CpapiResponse<unknown>>>();
   private bridgeInit: Promise<void> | undefined;
   private closed = false;
@@ -270,6 +274,8 @@ export class CpapiHttp {
     this.backoffMs = opts.backoffMs ?? 200;
     this.gate = opts.gate;
     this.recorder = opts.recorder;
+    this.signer = opts.signer;
+    this.signer?.setPoster((authorization, signal) => this.postLst(authorization, signal));
     this.ownsPacer = !opts.pacer;
     this.pacer = opts.pacer ?? new Pacer();
     const relaxTls = isLoopbackHost(url.hostname) || opts.insecureTls === true;
@@ -337,8 +343,9 @@ export class CpapiHttp {
     let accountsTried = opts.noRecovery === true;
     let attempt = 0;
     let resetRetried = false;
+    let signRetried = false;
     for (;;) {
-      let res: CpapiResponse<unknown> & { retryAfter?: number | undefined };
+      let res: CpapiResponse<unknown> & { retryAfter?: number | undefined; token?: string };
       try {
         res = await this.once(method, path, opts);
       } catch (err) {
@@ -357,6 +364,12 @@ export class CpapiHttp {
       const text = errorText(data) ?? '';
 
       if (status === 401) {
+        // OAuth: a token IB no longer takes (renewed meanwhile, expired, revoked) is replaced and the
+        // request sent again, once; IB refuses a 401 request before acting on it, so writes too.
+        if (this.signer && res.token && !signRetried && (await this.signer.after401(res.token, opts.signal))) {
+          signRetried = true;
+          continue;
+        }
         this.hooks.sessionReset?.();
         if (this.gate) throw await this.gate.notAuthenticated();
         throw new BrokerError('NOT_AUTHENTICATED', `The gateway at ${this.url} has no authenticated session.`, {
@@ -475,7 +488,7 @@ export class CpapiHttp {
     method: HttpMethod,
     path: string,
     opts: RequestOptions,
-  ): Promise<CpapiResponse<unknown> & { retryAfter?: number | undefined }> {
+  ): Promise<CpapiResponse<unknown> & { retryAfter?: number | undefined; token?: string }> {
     if (this.closed) throw new BrokerError('CANCELLED', 'The connection to the gateway was closed.');
     const pool = await this.connections();
     const release = await this.pacer.acquire(path, opts.signal, {
@@ -503,7 +516,13 @@ export class CpapiHttp {
       headers['cookie'] = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     }
     let status = 0;
+    let token: string | undefined;
     try {
+      if (this.signer) {
+        const signed = await this.signer.authorize(method, new URL(`${this.origin}${fullPath}`), signal);
+        headers['authorization'] = signed.authorization;
+        token = signed.token;
+      }
       const res = await pool.request({ origin: this.origin, path: fullPath, method, headers, body, signal });
       // IB has the request once its answer starts: the pacing slot counts from here, not from the
       // end of a long body.
@@ -522,7 +541,7 @@ export class CpapiHttp {
         data = undefined;
       }
       if (this.recorder) this.capture(method, path, query, opts.body, status, data);
-      return { status, data, retryAfter: retryAfterMs(res.headers['retry-after']) };
+      return { status, data, retryAfter: retryAfterMs(res.headers['retry-after']), ...(token ? { token } : {}) };
     } catch (err) {
       if (timeout.signal.aborted && !opts.signal?.aborted) throw this.timeoutError(method, path, err);
       if (opts.signal?.aborted) {
@@ -539,6 +558,33 @@ export class CpapiHttp {
         ms: Date.now() - started,
       });
     }
+  }
+
+  /** OAuth: POST /oauth/live_session_token with the signer's Authorization (not paced, not gated). */
+  private async postLst(authorization: string, signal?: AbortSignal): Promise<LstAnswer> {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const pool = await this.connections();
+    const res = await pool
+      .request({
+        origin: this.origin,
+        path: `${this.basePath}${LST_PATH}`,
+        method: 'POST',
+        headers: { authorization, accept: 'application/json', 'user-agent': 'ibkr-mcp', 'content-length': '0' },
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      })
+      .catch((err: unknown) => {
+        if (timeout.aborted) throw this.timeoutError('POST', LST_PATH, err);
+        throw this.networkError(err);
+      });
+    const text = await res.body.text();
+    let data: unknown = text;
+    try {
+      data = text ? JSON.parse(text) : undefined;
+    } catch {
+      // text as is
+    }
+    const date = res.headers['date'];
+    return { status: res.statusCode, data, date: Array.isArray(date) ? date[0] : date };
   }
 
   /** Hands one exchange to the capture recorder; a failing capture never fails the request. */
@@ -589,11 +635,12 @@ export class CpapiHttp {
     const s = Math.round(this.timeoutMs / 100) / 10;
     return new BrokerError(
       'GATEWAY_TIMEOUT',
-      `The gateway at ${this.url} accepted the connection but did not answer ${method} ${Pacer.keyFor(path)} within ${s} s.`,
+      `${this.signer ? "IB's API" : 'The gateway'} at ${this.url} accepted the connection but did not answer ${method} ${Pacer.keyFor(path)} within ${s} s.`,
       {
-        hint:
-          "IB's gateway does this when it cannot reach IB's servers (network trouble, IB's nightly maintenance, or a gateway that needs a restart); it is not a login problem. " +
-          `Check the gateway's console output, open ${this.url} in a browser to see whether it responds, check this machine's internet connection, then retry.`,
+        hint: this.signer
+          ? "IB's API was slow to answer (IB's nightly maintenance, or network trouble). Retry in a moment."
+          : "IB's gateway does this when it cannot reach IB's servers (network trouble, IB's nightly maintenance, or a gateway that needs a restart); it is not a login problem. " +
+            `Check the gateway's console output, open ${this.url} in a browser to see whether it responds, check this machine's internet connection, then retry.`,
         details: { path: Pacer.keyFor(path), timeoutMs: this.timeoutMs },
         retryable: true,
         cause,
@@ -630,6 +677,14 @@ export class CpapiHttp {
       );
     }
     const what = code && NETWORK_CODES.has(code) ? code : (code ?? String((err as Error)?.message ?? err));
+    if (this.signer) {
+      return new BrokerError('GATEWAY_UNREACHABLE', `Could not connect to IB's API at ${this.url} (${what}).`, {
+        hint: "Check this machine's internet connection (and a proxy or firewall), and --oauth-base-url (IB's is https://api.ibkr.com/v1/api); then retry.",
+        details: { code },
+        retryable: true,
+        cause: err,
+      });
+    }
     return new BrokerError(
       'GATEWAY_UNREACHABLE',
       `Could not connect to the Client Portal gateway at ${this.url} (${what}).`,

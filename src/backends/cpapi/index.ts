@@ -19,3 +19,4 @@ export {
 } from './history-rules.js';
 export { CpapiHttp, type CpapiHttpOptions, isLoopbackHost } from './http.js';
 export { DEFAULT_ENDPOINT_RULES, type EndpointRule, Pacer, type PacerOptions } from './limiter.js';
+export { LST_PATH, type OAuthCredentials, type OAuthProblem, OAuthSigner } from './oauth.js';
