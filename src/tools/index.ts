@@ -5,6 +5,7 @@
  * resources share with the tools.
  */
 import { ACCOUNT_TOOLS } from './account.js';
+import { ALERTS_TOOLS } from './alerts.js';
 import { CHART_TOOLS } from './chart.js';
 import { MARKETDATA_TOOLS } from './marketdata.js';
 import { OPTIONS_TOOLS } from './options.js';
@@ -30,5 +31,6 @@ export const ALL_TOOLS: readonly ToolDef[] = [
   ...OPTIONS_TOOLS,
   ...ACCOUNT_TOOLS,
   ...ORDERS_TOOLS,
+  ...ALERTS_TOOLS,
   ...SESSION_TOOLS,
 ] as unknown as ToolDef[];

@@ -18,6 +18,7 @@ import type {
   TradingAccounts,
 } from '../../broker/orders.js';
 import type { AccountBalances, AccountInfo, AccountPnl, Allocation, Ledger, Position } from '../../broker/portfolio.js';
+import type { AlertDetail, AlertRequest, AlertSummary } from '../../broker/research.js';
 import type {
   AccountMode,
   Contract,
@@ -28,6 +29,7 @@ import type {
   MarketSnapshot,
 } from '../../broker/types.js';
 import { type Logger, silentLogger } from '../../log.js';
+import { CpapiAlerts } from './alerts.js';
 import type { ExchangeRecorder } from './capture.js';
 import { CpapiContracts } from './contracts.js';
 import { fieldsFromCodes } from './fields.js';
@@ -68,6 +70,7 @@ export class CpapiBackend implements Backend {
   private readonly options: CpapiOptions;
   private readonly portfolio: CpapiPortfolio;
   private readonly orders: CpapiOrders;
+  private readonly alertsPart: CpapiAlerts;
 
   constructor(opts: CpapiBackendOptions) {
     const log = opts.log ?? silentLogger;
@@ -112,6 +115,7 @@ export class CpapiBackend implements Backend {
       log,
       opts.sleep,
     );
+    this.alertsPart = new CpapiAlerts(this.http, ensureAccounts);
     for (const part of [this.options, this.portfolio, this.marketData]) session.onReset(() => part.onSessionReset());
     session.warmUpWith(async (bg) => {
       // Live orders first: IB's 5-second clock on that endpoint starts with this request, and a
@@ -211,6 +215,26 @@ export class CpapiBackend implements Backend {
   }
   findOrderByClientId(clientOrderId: string, opts?: CallOptions): Promise<LiveOrder | undefined> {
     return this.orders.findOrderByClientId(clientOrderId, opts);
+  }
+
+  // Research (alerts.ts): writes are sent once, never retried.
+  alerts(accountId: string, opts?: CallOptions): Promise<AlertSummary[]> {
+    return this.alertsPart.alerts(accountId, opts);
+  }
+  alert(accountId: string, alertId: number, opts?: CallOptions): Promise<AlertDetail> {
+    return this.alertsPart.alert(accountId, alertId, opts);
+  }
+  mtaAlert(opts?: CallOptions): Promise<AlertDetail> {
+    return this.alertsPart.mtaAlert(opts);
+  }
+  createAlert(req: AlertRequest, opts?: CallOptions): Promise<{ id: number }> {
+    return this.alertsPart.createAlert(req, opts);
+  }
+  setAlertActive(accountId: string, alertId: number, active: boolean, opts?: CallOptions): Promise<void> {
+    return this.alertsPart.setAlertActive(accountId, alertId, active, opts);
+  }
+  deleteAlert(accountId: string, alertId: number, opts?: CallOptions): Promise<void> {
+    return this.alertsPart.deleteAlert(accountId, alertId, opts);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { checkWireAlert, parseAlertDetail, parseAlertList, toWireAlert } from '../../src/backends/cpapi/alerts.js';
+import { isBrokerError } from '../../src/broker/errors.js';
+import type { AlertRequest } from '../../src/broker/research.js';
+import { parseCondition } from '../../src/tools/alerts.js';
+import { ALERT_CREATE_CONDITION, ALERT_DETAIL, ALERT_LIST } from '../fixtures/ib/alerts.js';
+
+const base: AlertRequest = {
+  accountId: 'U1234567',
+  name: 'AAPL up',
+  conditions: [{ kind: 'price', conid: 265598, operator: '>=', value: 500 }],
+  logic: 'and',
+  repeatable: false,
+  outsideRth: false,
+};
+
+const code = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (e) {
+    return isBrokerError(e) ? e.code : 'other';
+  }
+  return 'none';
+};
+
+describe('cpapi alerts: encoding', () => {
+  test("a price alert has the shape of IB's creation example", () => {
+    const w = toWireAlert(base);
+    const c = w.conditions[0]!;
+    assert.deepEqual(Object.keys(c).sort(), Object.keys(ALERT_CREATE_CONDITION.body).sort());
+    assert.deepEqual(c, { ...ALERT_CREATE_CONDITION.body, conidex: '265598@SMART', logicBind: 'n' });
+    assert.equal(w.tif, 'GTC');
+    assert.equal(w.alertMessage, 'AAPL up');
+    assert.equal(w.iTWSOrdersOnly, 0);
+  });
+
+  test('logic binds every condition but the last; time, margin and volume encoded', () => {
+    const w = toWireAlert({
+      ...base,
+      logic: 'or',
+      conditions: [
+        { kind: 'volume', conid: 8314, exchange: 'nyse', operator: '>=', value: 1_000_000 },
+        { kind: 'time', operator: '>=', at: new Date('2030-01-02T15:30:00Z') },
+        { kind: 'margin', operator: '<=', value: 12.5 },
+      ],
+    });
+    assert.deepEqual(
+      w.conditions.map((c) => [c.type, c.conidex, c.value, c.logicBind]),
+      [
+        [6, '8314@NYSE', '1000000', 'o'],
+        [3, '*@*', '20300102-15:30:00', 'o'],
+        [4, '*@*', '12.5', 'n'],
+      ],
+    );
+    assert.equal(w.conditions[1]!.timeZone, 'UTC');
+  });
+
+  test('GTD when it expires; refusals before the wire', () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    const w = toWireAlert({ ...base, expires: new Date('2026-02-01T12:00:00Z') }, now);
+    assert.equal(w.tif, 'GTD');
+    assert.equal(w.expireTime, '20260201-12:00:00');
+    assert.equal(
+      code(() => toWireAlert({ ...base, expires: new Date('2025-01-01T00:00:00Z') }, now)),
+      'INVALID_INPUT',
+    );
+    assert.equal(
+      code(() => toWireAlert({ ...base, conditions: [] })),
+      'INVALID_INPUT',
+    );
+    assert.equal(
+      code(() => toWireAlert({ ...base, name: '  ' })),
+      'INVALID_INPUT',
+    );
+    const bad = (c: AlertRequest['conditions'][number]) => code(() => toWireAlert({ ...base, conditions: [c] }));
+    assert.equal(bad({ kind: 'price', conid: 1, operator: '>=', value: 0 }), 'INVALID_INPUT');
+    assert.equal(bad({ kind: 'volume', conid: 1, operator: '>=', value: 1.5 }), 'INVALID_INPUT');
+    assert.equal(bad({ kind: 'margin', operator: '<=', value: 150 }), 'INVALID_INPUT');
+    assert.equal(bad({ kind: 'time', operator: '>=', at: new Date('nope') }), 'INVALID_INPUT');
+    assert.equal(bad({ kind: 'price', conid: 1, operator: '>' as '>=', value: 10 }), 'INVALID_INPUT');
+  });
+
+  test('tiny prices are written as decimals, never in exponent form', () => {
+    const w = toWireAlert({ ...base, conditions: [{ kind: 'price', conid: 1, operator: '<=', value: 0.0000005 }] });
+    assert.equal(w.conditions[0]!.value, '0.0000005');
+  });
+
+  test('the last check rejects what IB would not recognise (MTA types, wildcard prices, bad binds)', () => {
+    const ok = toWireAlert(base);
+    const tweak = (c: Partial<(typeof ok.conditions)[number]>) => () =>
+      checkWireAlert({ ...ok, conditions: [{ ...ok.conditions[0]!, ...c }] });
+    assert.equal(code(tweak({ type: 7 })), 'INVALID_INPUT');
+    assert.equal(code(tweak({ conidex: '*@*' })), 'INVALID_INPUT');
+    assert.equal(code(tweak({ logicBind: 'a' })), 'INVALID_INPUT');
+    assert.equal(code(tweak({ value: '' })), 'INVALID_INPUT');
+    assert.equal(code(tweak({ conidex: '265598@NYSE' })), 'none');
+  });
+});
+
+describe('cpapi alerts: parsing', () => {
+  test(`list: ${ALERT_LIST.source}`, () => {
+    const one = parseAlertList(ALERT_LIST.body, 'U1234567');
+    assert.deepEqual(one, [
+      {
+        id: 9876543210,
+        accountId: 'U1234567',
+        name: 'AAPL',
+        active: true,
+        triggered: false,
+        repeatable: false,
+        created: '2024-03-08T17:08:38Z',
+      },
+    ]);
+    assert.deepEqual(parseAlertList([ALERT_LIST.body, { junk: 1 }], 'U1'), one);
+    assert.deepEqual(parseAlertList([], 'U1'), []);
+  });
+
+  test(`detail: ${ALERT_DETAIL.source}`, () => {
+    const d = parseAlertDetail(ALERT_DETAIL.body);
+    assert.equal(d.id, 833967258);
+    assert.equal(d.name, 'IBM');
+    assert.equal(d.tif, 'GTC');
+    assert.equal(d.outsideRth, true);
+    assert.equal(d.mta, undefined);
+    assert.deepEqual(d.conditions, [
+      { kind: 'price', conid: 8314, exchange: 'NYSE', operator: '>=', value: '500.00', description: 'IBM' },
+    ]);
+    assert.equal(
+      code(() => parseAlertDetail({})),
+      'GATEWAY_ERROR',
+    );
+  });
+});
+
+describe('create_alert condition text', () => {
+  test('the accepted forms', () => {
+    assert.deepEqual(parseCondition('AAPL price >= 200', 0), {
+      kind: 'price',
+      instrument: 'AAPL',
+      operator: '>=',
+      value: '200',
+    });
+    assert.deepEqual(parseCondition(' brk b@nyse  volume<=1,000 ', 0), {
+      kind: 'volume',
+      instrument: 'BRK B',
+      exchange: 'NYSE',
+      operator: '<=',
+      value: '1,000',
+    });
+    assert.deepEqual(parseCondition('time >= 2026-12-01T15:30:00Z', 0), {
+      kind: 'time',
+      operator: '>=',
+      value: '2026-12-01T15:30:00Z',
+    });
+    assert.equal(parseCondition('margin <= 10', 0).kind, 'margin');
+    assert.equal(parseCondition('AAPL change% >= 5', 0).kind, 'change');
+  });
+
+  test('refused: unknown words, operators IB lacks, an instrument where none belongs', () => {
+    for (const t of ['AAPL above 200', 'AAPL price > 200', 'AAPL time >= 2026-01-01T00:00:00Z', 'price >= 5', '']) {
+      assert.equal(
+        code(() => parseCondition(t, 0)),
+        'INVALID_INPUT',
+        t,
+      );
+    }
+  });
+});
