@@ -1,5 +1,5 @@
 /**
- * Research part of the backend contract: price alerts and exchange rates (later watchlists and
+ * Research part of the backend contract: alerts and exchange rates (later watchlists and
  * scanners), in domain terms. Nothing here knows IB's condition codes or field names; the
  * backend translates (src/backends/cpapi/alerts.ts) and checks what its broker accepts.
  */
@@ -82,4 +82,7 @@ export interface ResearchBackend {
   setAlertActive(accountId: string, alertId: number, active: boolean, opts?: CallOptions): Promise<void>;
   /** Deletes one alert (never all: the id must be positive). */
   deleteAlert(accountId: string, alertId: number, opts?: CallOptions): Promise<void>;
+
+  /** Units of `target` per unit of `source` (1 for the same currency); NOT_FOUND for an unknown pair. */
+  fxRate(source: string, target: string, opts?: CallOptions): Promise<number>;
 }

@@ -10,6 +10,7 @@ import { CHART_TOOLS } from './chart.js';
 import { MARKETDATA_TOOLS } from './marketdata.js';
 import { OPTIONS_TOOLS } from './options.js';
 import { ORDERS_TOOLS } from './orders.js';
+import { RESEARCH_TOOLS } from './research.js';
 import { SESSION_TOOLS } from './session.js';
 import type { ToolDef } from './tool.js';
 
@@ -32,5 +33,6 @@ export const ALL_TOOLS: readonly ToolDef[] = [
   ...ACCOUNT_TOOLS,
   ...ORDERS_TOOLS,
   ...ALERTS_TOOLS,
+  ...RESEARCH_TOOLS,
   ...SESSION_TOOLS,
 ] as unknown as ToolDef[];

@@ -33,6 +33,7 @@ import { CpapiAlerts } from './alerts.js';
 import type { ExchangeRecorder } from './capture.js';
 import { CpapiContracts } from './contracts.js';
 import { fieldsFromCodes } from './fields.js';
+import { fxRate } from './fx.js';
 import { CpapiHttp, type SessionGate } from './http.js';
 import type { Pacer } from './limiter.js';
 import { CpapiMarketData } from './marketdata.js';
@@ -235,6 +236,9 @@ export class CpapiBackend implements Backend {
   }
   deleteAlert(accountId: string, alertId: number, opts?: CallOptions): Promise<void> {
     return this.alertsPart.deleteAlert(accountId, alertId, opts);
+  }
+  fxRate(source: string, target: string, opts?: CallOptions): Promise<number> {
+    return fxRate(this.http, source, target, opts);
   }
 
   async close(): Promise<void> {

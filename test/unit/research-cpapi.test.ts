@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { checkWireAlert, parseAlertDetail, parseAlertList, toWireAlert } from '../../src/backends/cpapi/alerts.js';
+import { parseFxRate } from '../../src/backends/cpapi/fx.js';
 import { isBrokerError } from '../../src/broker/errors.js';
 import type { AlertRequest } from '../../src/broker/research.js';
 import { parseCondition } from '../../src/tools/alerts.js';
@@ -165,5 +166,14 @@ describe('create_alert condition text', () => {
         t,
       );
     }
+  });
+});
+
+describe('cpapi exchange rate', () => {
+  test("IB's example {rate: 0.91324199} (V3 GET /iserver/exchangerate, source USD target EUR)", () => {
+    assert.equal(parseFxRate({ rate: 0.91324199 }), 0.91324199);
+    assert.equal(parseFxRate({ rate: '1.1625' }), 1.1625);
+    for (const bad of [{}, { rate: 0 }, { rate: -1 }, { rate: null }, [], 'x'])
+      assert.equal(parseFxRate(bad), undefined);
   });
 });
