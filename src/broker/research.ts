@@ -70,6 +70,28 @@ export interface AlertDetail extends AlertSummary {
   mta?: boolean;
 }
 
+export interface WatchlistInfo {
+  id: string;
+  /** As the broker gives it (untrusted text). */
+  name: string;
+  /** Made by the broker (or locked): cannot be changed or deleted. */
+  readOnly: boolean;
+  /** Last change, ISO 8601 UTC, when the broker says. */
+  modified?: string;
+}
+
+export interface WatchlistEntry {
+  conid: number;
+  symbol: string;
+  secType?: string;
+  /** Untrusted text. */
+  name?: string;
+}
+
+export interface Watchlist extends WatchlistInfo {
+  instruments: WatchlistEntry[];
+}
+
 export interface ResearchBackend {
   /** The account's alerts (the MTA alert is not among them). */
   alerts(accountId: string, opts?: CallOptions): Promise<AlertSummary[]>;
@@ -82,6 +104,15 @@ export interface ResearchBackend {
   setAlertActive(accountId: string, alertId: number, active: boolean, opts?: CallOptions): Promise<void>;
   /** Deletes one alert (never all: the id must be positive). */
   deleteAlert(accountId: string, alertId: number, opts?: CallOptions): Promise<void>;
+
+  /** The login's watchlists. */
+  watchlists(opts?: CallOptions): Promise<WatchlistInfo[]>;
+  /** One watchlist with its instruments; NOT_FOUND when there is none with this id. */
+  watchlist(id: string, opts?: CallOptions): Promise<Watchlist>;
+  /** A new watchlist with a fresh id (the broker cannot change a list in place: edit = create + delete). */
+  createWatchlist(name: string, conids: number[], opts?: CallOptions): Promise<WatchlistInfo>;
+  /** Deletes one watchlist; NOT_FOUND when there is none, REFUSED when it is read-only. */
+  deleteWatchlist(id: string, opts?: CallOptions): Promise<void>;
 
   /** Units of `target` per unit of `source` (1 for the same currency); NOT_FOUND for an unknown pair. */
   fxRate(source: string, target: string, opts?: CallOptions): Promise<number>;

@@ -1,6 +1,7 @@
 /**
  * Research tools end to end against the simulator: exchange rates (consistent with the
- * simulator's FX quotes), and their error paths.
+ * simulator's FX quotes), watchlists (create, read with quotes, edit = re-create, delete), and
+ * their error paths.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -47,5 +48,68 @@ describe('research end to end', () => {
     const bad = await h.callTool('get_fx_rate', { from: 'US', to: 'EUR' });
     assert.equal(bad.isError, true);
     assert.match(bad.text, /currency/);
+  });
+
+  test('watchlists: create, read with quotes, edit (re-created), delete', async () => {
+    const start = await h.callTool('get_watchlists', {});
+    assert.equal(start.isError, false, start.text);
+    const ib = start.structured.watchlists.find((w: { readOnly: boolean }) => w.readOnly);
+    assert.ok(ib, 'an IB-made list');
+
+    const made = await h.callTool('create_watchlist', { name: 'Tech', symbols: ['AAPL', 'MSFT', 'aapl'] });
+    assert.equal(made.isError, false, made.text);
+    assert.equal(made.structured.instruments, 2);
+    const id = made.structured.id;
+    assert.match(id, /^\d+$/);
+
+    const read = await h.callTool('get_watchlists', { id });
+    assert.equal(read.isError, false, read.text);
+    const w = read.structured.watchlist;
+    assert.equal(w.name, 'Tech');
+    assert.equal(read.structured.mode, 'PAPER');
+    assert.deepEqual(
+      w.rows.map((r: { symbol: string }) => r.symbol),
+      ['AAPL', 'MSFT'],
+    );
+    for (const r of w.rows) assert.ok(r.last > 0 && r.bid <= r.ask, JSON.stringify(r));
+    assert.match(read.text, /«Tech»/);
+
+    const edited = await h.callTool('edit_watchlist', { id, add: ['NVDA'], remove: ['MSFT'], name: 'Tech 2' });
+    assert.equal(edited.isError, false, edited.text);
+    assert.equal(edited.structured.replaced, id);
+    assert.notEqual(edited.structured.id, id);
+    const after = await h.callTool('get_watchlists', { id: edited.structured.id });
+    assert.deepEqual(
+      after.structured.watchlist.rows.map((r: { symbol: string }) => r.symbol),
+      ['AAPL', 'NVDA'],
+    );
+    const old = await h.callTool('get_watchlists', { id });
+    assert.equal(old.isError, true);
+    assert.match(old.text, new RegExp(`No watchlist ${id}`));
+
+    const del = await h.callTool('delete_watchlist', { id: edited.structured.id });
+    assert.equal(del.isError, false, del.text);
+    const end = await h.callTool('get_watchlists', {});
+    assert.deepEqual(end.structured.watchlists, start.structured.watchlists);
+  });
+
+  test('watchlists: unknown symbol changes nothing, read-only and unknown lists refused', async () => {
+    const before = await h.callTool('get_watchlists', {});
+    const bad = await h.callTool('create_watchlist', { name: 'Bad', symbols: ['AAPL', 'ZZZZQX'] });
+    assert.equal(bad.isError, true);
+    assert.match(bad.text, /ZZZZQX/);
+    assert.deepEqual((await h.callTool('get_watchlists', {})).structured.watchlists, before.structured.watchlists);
+
+    const ib = before.structured.watchlists.find((w: { readOnly: boolean }) => w.readOnly);
+    const ro = await h.callTool('delete_watchlist', { id: ib.id });
+    assert.equal(ro.isError, true);
+    assert.match(ro.text, /read-only/);
+    const roEdit = await h.callTool('edit_watchlist', { id: ib.id, add: ['AAPL'] });
+    assert.equal(roEdit.isError, true);
+    assert.match(roEdit.text, /read-only/);
+
+    const none = await h.callTool('delete_watchlist', { id: '999' });
+    assert.equal(none.isError, true);
+    assert.match(none.text, /No watchlist 999/);
   });
 });

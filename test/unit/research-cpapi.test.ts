@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { checkWireAlert, parseAlertDetail, parseAlertList, toWireAlert } from '../../src/backends/cpapi/alerts.js';
 import { parseFxRate } from '../../src/backends/cpapi/fx.js';
+import { freshWatchlistId, parseWatchlist, parseWatchlists } from '../../src/backends/cpapi/watchlists.js';
 import { isBrokerError } from '../../src/broker/errors.js';
 import type { AlertRequest } from '../../src/broker/research.js';
 import { parseCondition } from '../../src/tools/alerts.js';
 import { ALERT_CREATE_CONDITION, ALERT_DETAIL, ALERT_LIST } from '../fixtures/ib/alerts.js';
+import { WATCHLIST, WATCHLISTS } from '../fixtures/ib/watchlists.js';
 
 const base: AlertRequest = {
   accountId: 'U1234567',
@@ -175,5 +177,31 @@ describe('cpapi exchange rate', () => {
     assert.equal(parseFxRate({ rate: '1.1625' }), 1.1625);
     for (const bad of [{}, { rate: 0 }, { rate: -1 }, { rate: null }, [], 'x'])
       assert.equal(parseFxRate(bad), undefined);
+  });
+});
+
+describe('cpapi watchlists', () => {
+  test(`list: ${WATCHLISTS.source}`, () => {
+    assert.deepEqual(parseWatchlists(WATCHLISTS.body), [
+      { id: '1234', name: 'Test Watchlist', readOnly: false, modified: '2023-12-14T19:15:06.241Z' },
+    ]);
+    assert.deepEqual(parseWatchlists({}), []);
+  });
+
+  test(`one list: ${WATCHLIST.source}`, () => {
+    const w = parseWatchlist(WATCHLIST.body);
+    assert.equal(w.id, '1234');
+    assert.deepEqual(w.instruments, [
+      { conid: 8314, symbol: 'IBM', secType: 'STK', name: 'INTL BUSINESS MACHINES CORP' },
+    ]);
+    assert.equal(
+      code(() => parseWatchlist({ name: 'x' })),
+      'GATEWAY_ERROR',
+    );
+  });
+
+  test('a new id is digits only and not taken', () => {
+    assert.equal(freshWatchlistId(new Set(['1000', '1001']), 1000), '1002');
+    assert.match(freshWatchlistId(new Set()), /^\d+$/);
   });
 });

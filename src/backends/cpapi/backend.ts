@@ -18,7 +18,7 @@ import type {
   TradingAccounts,
 } from '../../broker/orders.js';
 import type { AccountBalances, AccountInfo, AccountPnl, Allocation, Ledger, Position } from '../../broker/portfolio.js';
-import type { AlertDetail, AlertRequest, AlertSummary } from '../../broker/research.js';
+import type { AlertDetail, AlertRequest, AlertSummary, Watchlist, WatchlistInfo } from '../../broker/research.js';
 import type {
   AccountMode,
   Contract,
@@ -41,6 +41,7 @@ import { CpapiOptions } from './options.js';
 import { CpapiOrders } from './orders.js';
 import { CpapiPortfolio } from './portfolio.js';
 import { CpapiSession } from './session.js';
+import { CpapiWatchlists } from './watchlists.js';
 
 export interface CpapiBackendOptions {
   baseUrl: string;
@@ -72,6 +73,7 @@ export class CpapiBackend implements Backend {
   private readonly portfolio: CpapiPortfolio;
   private readonly orders: CpapiOrders;
   private readonly alertsPart: CpapiAlerts;
+  private readonly watchlistsPart: CpapiWatchlists;
 
   constructor(opts: CpapiBackendOptions) {
     const log = opts.log ?? silentLogger;
@@ -117,6 +119,7 @@ export class CpapiBackend implements Backend {
       opts.sleep,
     );
     this.alertsPart = new CpapiAlerts(this.http, ensureAccounts);
+    this.watchlistsPart = new CpapiWatchlists(this.http);
     for (const part of [this.options, this.portfolio, this.marketData]) session.onReset(() => part.onSessionReset());
     session.warmUpWith(async (bg) => {
       // Live orders first: IB's 5-second clock on that endpoint starts with this request, and a
@@ -236,6 +239,18 @@ export class CpapiBackend implements Backend {
   }
   deleteAlert(accountId: string, alertId: number, opts?: CallOptions): Promise<void> {
     return this.alertsPart.deleteAlert(accountId, alertId, opts);
+  }
+  watchlists(opts?: CallOptions): Promise<WatchlistInfo[]> {
+    return this.watchlistsPart.watchlists(opts);
+  }
+  watchlist(id: string, opts?: CallOptions): Promise<Watchlist> {
+    return this.watchlistsPart.watchlist(id, opts);
+  }
+  createWatchlist(name: string, conids: number[], opts?: CallOptions): Promise<WatchlistInfo> {
+    return this.watchlistsPart.createWatchlist(name, conids, opts);
+  }
+  deleteWatchlist(id: string, opts?: CallOptions): Promise<void> {
+    return this.watchlistsPart.deleteWatchlist(id, opts);
   }
   fxRate(source: string, target: string, opts?: CallOptions): Promise<number> {
     return fxRate(this.http, source, target, opts);
