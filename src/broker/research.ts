@@ -92,6 +92,36 @@ export interface Watchlist extends WatchlistInfo {
   instruments: WatchlistEntry[];
 }
 
+/** The broker's scanner catalogue: what a scan may ask for. */
+export interface ScannerCatalogue {
+  scanTypes: { code: string; name: string; instruments: string[] }[];
+  instruments: { type: string; name: string; filters: string[] }[];
+  filters: { code: string; name: string; kind?: string }[];
+  /** The location tree, flattened; `instrument` is the top-level type it sits under. */
+  locations: { code: string; name: string; instrument: string }[];
+  /** When the broker was asked (ISO 8601): the catalogue is cached. */
+  fetchedAt: string;
+}
+
+export interface ScanRequest {
+  instrument: string;
+  type: string;
+  location: string;
+  filters: { code: string; value: number | string | boolean }[];
+}
+
+export interface ScanHit {
+  rank: number;
+  conid: number;
+  symbol: string;
+  /** Untrusted text. */
+  name?: string;
+  exchange?: string;
+  secType?: string;
+  /** The scan's own column (e.g. "+4.31%"), as the broker writes it. */
+  value?: string;
+}
+
 export interface ResearchBackend {
   /** The account's alerts (the MTA alert is not among them). */
   alerts(accountId: string, opts?: CallOptions): Promise<AlertSummary[]>;
@@ -113,6 +143,11 @@ export interface ResearchBackend {
   createWatchlist(name: string, conids: number[], opts?: CallOptions): Promise<WatchlistInfo>;
   /** Deletes one watchlist; NOT_FOUND when there is none, REFUSED when it is read-only. */
   deleteWatchlist(id: string, opts?: CallOptions): Promise<void>;
+
+  /** The scanner catalogue, cached as the broker's pacing requires (IB: one read per 15 minutes). */
+  scannerCatalogue(opts?: CallOptions): Promise<ScannerCatalogue>;
+  /** Runs a scan after checking every code against the catalogue (INVALID_INPUT, with valid codes). */
+  scan(req: ScanRequest, opts?: CallOptions): Promise<{ column?: string; hits: ScanHit[] }>;
 
   /** Units of `target` per unit of `source` (1 for the same currency); NOT_FOUND for an unknown pair. */
   fxRate(source: string, target: string, opts?: CallOptions): Promise<number>;

@@ -23,7 +23,7 @@ export const TOOLSET_PURPOSE: Record<Toolset, string> = {
   account: 'balances, positions, portfolio, P&L',
   orders: 'place, preview, confirm, modify, cancel and list orders',
   alerts: 'price, volume, time and margin alerts',
-  research: 'FX rates, watchlists',
+  research: 'FX rates, watchlists, market scanner',
   session: 'IB login and connection status',
 };
 

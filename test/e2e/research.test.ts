@@ -112,4 +112,52 @@ describe('research end to end', () => {
     assert.equal(none.isError, true);
     assert.match(none.text, /No watchlist 999/);
   });
+
+  test('scan_market: the catalogue, a scan, one catalogue read (IB allows one per 15 min)', async () => {
+    const cat = await h.callTool('scan_market', {});
+    assert.equal(cat.isError, false, cat.text);
+    const c = cat.structured.catalogue;
+    assert.ok(c.scanTypes.some((t: { code: string }) => t.code === 'TOP_PERC_GAIN'));
+    assert.ok(c.locations.includes('STK.US.MAJOR'));
+    assert.ok(c.filters.includes('priceAbove'));
+    assert.equal(cat.structured.mode, 'PAPER');
+
+    const r = await h.callTool('scan_market', { type: 'TOP_PERC_GAIN', filters: { priceAbove: 5 }, limit: 5 });
+    assert.equal(r.isError, false, r.text);
+    const s = r.structured;
+    assert.equal(s.location, 'STK.US.MAJOR');
+    assert.equal(s.results.length, 5);
+    assert.ok(s.total >= 5);
+    assert.equal(s.catalogueAsOf, cat.structured.catalogueAsOf, 'the catalogue is cached');
+    const pct = s.results.map((x: { value: string }) => Number.parseFloat(x.value));
+    for (let i = 1; i < pct.length; i++) assert.ok(pct[i - 1] >= pct[i], `sorted: ${pct}`);
+    assert.deepEqual(
+      s.results.map((x: { rank: number }) => x.rank),
+      [1, 2, 3, 4, 5],
+    );
+    // Company names are outside text.
+    assert.match(r.text, /^\[PAPER\] TOP_PERC_GAIN in STK\.US\.MAJOR \(«Chg%»\): 5 of \d+/);
+    assert.match(r.text, /\n1\. [A-Z.]+ «[^»]+»/);
+
+    // The top gainer's change agrees with its quote (same simulated market).
+    const q = await h.callTool('get_quote', { conid: s.results[0].conid });
+    const quoted = q.structured.quotes?.[0]?.changePct ?? q.structured.changePct;
+    assert.ok(Math.abs(quoted - pct[0]) < 0.02, `${quoted} vs ${pct[0]}`);
+  });
+
+  test('scan_market: codes IB does not offer are refused with the valid ones', async () => {
+    const type = await h.callTool('scan_market', { type: 'TOP_GAINERS' });
+    assert.equal(type.isError, true);
+    assert.match(type.text, /offers no scan type for STK "TOP_GAINERS"/);
+    assert.match(type.text, /TOP_PERC_GAIN/);
+    const filter = await h.callTool('scan_market', { type: 'MOST_ACTIVE', filters: { marketCapAbove1e6: 100 } });
+    assert.equal(filter.isError, true);
+    assert.match(filter.text, /no filter "marketCapAbove1e6"/);
+    const loc = await h.callTool('scan_market', { type: 'MOST_ACTIVE', location: 'STK.EU.IBIS' });
+    assert.equal(loc.isError, true);
+    assert.match(loc.text, /no location for STK "STK\.EU\.IBIS".*STK\.US\.MAJOR/s);
+    const inst = await h.callTool('scan_market', { type: 'MOST_ACTIVE', instrument: 'FUT.US' });
+    assert.equal(inst.isError, true);
+    assert.match(inst.text, /no instrument "FUT\.US"/);
+  });
 });

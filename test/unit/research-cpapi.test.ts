@@ -2,11 +2,20 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { checkWireAlert, parseAlertDetail, parseAlertList, toWireAlert } from '../../src/backends/cpapi/alerts.js';
 import { parseFxRate } from '../../src/backends/cpapi/fx.js';
+import type { CpapiHttp } from '../../src/backends/cpapi/http.js';
+import {
+  CpapiScanner,
+  checkScan,
+  parseScannerParams,
+  parseScanResult,
+  SCANNER_PARAMS_TTL_MS,
+} from '../../src/backends/cpapi/scanner.js';
 import { freshWatchlistId, parseWatchlist, parseWatchlists } from '../../src/backends/cpapi/watchlists.js';
 import { isBrokerError } from '../../src/broker/errors.js';
 import type { AlertRequest } from '../../src/broker/research.js';
 import { parseCondition } from '../../src/tools/alerts.js';
 import { ALERT_CREATE_CONDITION, ALERT_DETAIL, ALERT_LIST } from '../fixtures/ib/alerts.js';
+import { SCANNER_PARAMS, SCANNER_RUN } from '../fixtures/ib/scanner.js';
 import { WATCHLIST, WATCHLISTS } from '../fixtures/ib/watchlists.js';
 
 const base: AlertRequest = {
@@ -203,5 +212,83 @@ describe('cpapi watchlists', () => {
   test('a new id is digits only and not taken', () => {
     assert.equal(freshWatchlistId(new Set(['1000', '1001']), 1000), '1002');
     assert.match(freshWatchlistId(new Set()), /^\d+$/);
+  });
+});
+
+describe('cpapi scanner', () => {
+  const cat = parseScannerParams(SCANNER_PARAMS.body, '2026-01-01T00:00:00.000Z');
+  const scan = { instrument: 'STK', type: 'TOP_PERC_GAIN', location: 'STK.US.MAJOR', filters: [] };
+
+  test(`catalogue: ${SCANNER_PARAMS.source}`, () => {
+    assert.deepEqual(
+      cat.scanTypes.map((t) => t.code),
+      ['TOP_PERC_GAIN'],
+    );
+    assert.deepEqual(cat.locations, [
+      { code: 'STK.US.MAJOR', name: 'Listed/NASDAQ', instrument: 'STK' },
+      { code: 'STK.US.MINOR', name: 'OTCMarkets', instrument: 'STK' },
+      { code: 'FUT.CME', name: 'CME', instrument: 'FUT.US' },
+      { code: 'FUT.CBOT', name: 'CBOT', instrument: 'FUT.US' },
+    ]);
+    assert.deepEqual(
+      cat.filters.map((f) => f.code),
+      ['afterHoursChangeAbove', 'stkTypes'],
+    );
+  });
+
+  test('a scan is checked against the catalogue', () => {
+    checkScan(scan, cat);
+    checkScan({ ...scan, filters: [{ code: 'afterHoursChangeAbove', value: 1 }] }, cat);
+    for (const bad of [
+      { ...scan, instrument: 'BOND' },
+      { ...scan, type: 'TOP_GAINERS' },
+      { ...scan, location: 'FUT.CME' }, // a location of another instrument
+      { ...scan, filters: [{ code: 'priceAbove', value: 5 }] },
+    ]) {
+      assert.equal(
+        code(() => checkScan(bad, cat)),
+        'INVALID_INPUT',
+        JSON.stringify(bad),
+      );
+    }
+  });
+
+  test(`results: ${SCANNER_RUN.source}`, () => {
+    const r = parseScanResult(SCANNER_RUN.body);
+    assert.equal(r.column, 'Trades');
+    assert.deepEqual(r.hits[0], {
+      rank: 1,
+      conid: 76792991,
+      symbol: 'TSLA',
+      name: 'TESLA INC',
+      exchange: 'NASDAQ.NMS',
+      secType: 'STK',
+      value: '221.521K',
+    });
+    assert.equal(r.hits[1]?.rank, 2);
+  });
+
+  test('the catalogue is read once per 15 minutes, one read in flight', async () => {
+    let now = 0;
+    let reads = 0;
+    const http = {
+      async get() {
+        reads++;
+        await new Promise((r) => setTimeout(r, 5));
+        return { status: 200, data: SCANNER_PARAMS.body };
+      },
+      async post() {
+        return { status: 200, data: SCANNER_RUN.body };
+      },
+    } as unknown as CpapiHttp;
+    const s = new CpapiScanner(http, () => now);
+    await Promise.all([s.catalogue(), s.catalogue(), s.scan(scan)]);
+    assert.equal(reads, 1);
+    now = SCANNER_PARAMS_TTL_MS - 1;
+    await s.catalogue();
+    assert.equal(reads, 1);
+    now = SCANNER_PARAMS_TTL_MS;
+    await s.catalogue();
+    assert.equal(reads, 2);
   });
 });

@@ -18,7 +18,16 @@ import type {
   TradingAccounts,
 } from '../../broker/orders.js';
 import type { AccountBalances, AccountInfo, AccountPnl, Allocation, Ledger, Position } from '../../broker/portfolio.js';
-import type { AlertDetail, AlertRequest, AlertSummary, Watchlist, WatchlistInfo } from '../../broker/research.js';
+import type {
+  AlertDetail,
+  AlertRequest,
+  AlertSummary,
+  ScanHit,
+  ScannerCatalogue,
+  ScanRequest,
+  Watchlist,
+  WatchlistInfo,
+} from '../../broker/research.js';
 import type {
   AccountMode,
   Contract,
@@ -40,6 +49,7 @@ import { CpapiMarketData } from './marketdata.js';
 import { CpapiOptions } from './options.js';
 import { CpapiOrders } from './orders.js';
 import { CpapiPortfolio } from './portfolio.js';
+import { CpapiScanner } from './scanner.js';
 import { CpapiSession } from './session.js';
 import { CpapiWatchlists } from './watchlists.js';
 
@@ -74,6 +84,7 @@ export class CpapiBackend implements Backend {
   private readonly orders: CpapiOrders;
   private readonly alertsPart: CpapiAlerts;
   private readonly watchlistsPart: CpapiWatchlists;
+  private readonly scanner: CpapiScanner;
 
   constructor(opts: CpapiBackendOptions) {
     const log = opts.log ?? silentLogger;
@@ -120,6 +131,7 @@ export class CpapiBackend implements Backend {
     );
     this.alertsPart = new CpapiAlerts(this.http, ensureAccounts);
     this.watchlistsPart = new CpapiWatchlists(this.http);
+    this.scanner = new CpapiScanner(this.http);
     for (const part of [this.options, this.portfolio, this.marketData]) session.onReset(() => part.onSessionReset());
     session.warmUpWith(async (bg) => {
       // Live orders first: IB's 5-second clock on that endpoint starts with this request, and a
@@ -251,6 +263,12 @@ export class CpapiBackend implements Backend {
   }
   deleteWatchlist(id: string, opts?: CallOptions): Promise<void> {
     return this.watchlistsPart.deleteWatchlist(id, opts);
+  }
+  scannerCatalogue(opts?: CallOptions): Promise<ScannerCatalogue> {
+    return this.scanner.catalogue(opts);
+  }
+  scan(req: ScanRequest, opts?: CallOptions): Promise<{ column?: string; hits: ScanHit[] }> {
+    return this.scanner.scan(req, opts);
   }
   fxRate(source: string, target: string, opts?: CallOptions): Promise<number> {
     return fxRate(this.http, source, target, opts);
