@@ -92,7 +92,7 @@ function stateWords(a: z.infer<typeof AlertOut>): string {
 function conditionText(c: z.infer<typeof ConditionOut>): string {
   const what = c.conid !== undefined ? `${c.kind} of ${c.conid}${c.exchange ? `@${ident(c.exchange)}` : ''}` : c.kind;
   const desc = c.description ? ` ${untrusted(c.description, { max: 60 })}` : '';
-  return `${what}${desc} ${c.operator ? ident(c.operator) : ''} ${c.value ? ident(c.value) : ''}`
+  return `${what}${desc} ${c.operator === '>=' || c.operator === '<=' ? c.operator : c.operator ? ident(c.operator) : ''} ${c.value ? ident(c.value) : ''}`
     .replace(/\s+/g, ' ')
     .trim();
 }

@@ -80,6 +80,8 @@ describe('alerts end to end', () => {
       ['volume', 'time', 'margin'],
     );
     assert.match(one.text, /OR/);
+    // IB's operators are shown as they are, not marked as outside text.
+    assert.match(one.text, /OR time >= 20990101-00:00:00 OR margin <= 0\.5/);
 
     const off = await h.callTool('activate_alert', { alertId: id, active: false });
     assert.equal(off.isError, false, off.text);
