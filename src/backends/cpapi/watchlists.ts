@@ -59,9 +59,12 @@ export function parseWatchlist(data: unknown): Watchlist {
   return { ...info, instruments };
 }
 
-/** A digits-only id not among `taken`, from the clock. */
-export function freshWatchlistId(taken: ReadonlySet<string>, now = Date.now()): string {
-  let n = now;
+/**
+ * A digits-only id not among `taken`: the first free one from 1000 (small enough for any integer
+ * type IB may keep it in; IB's own example ids are four digits).
+ */
+export function freshWatchlistId(taken: ReadonlySet<string>): string {
+  let n = 1000;
   while (taken.has(String(n))) n++;
   return String(n);
 }
