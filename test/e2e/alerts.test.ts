@@ -1,7 +1,8 @@
 /**
  * Alerts end to end against the simulator: create (price, volume, time, margin), list, read
  * one, trigger on simulated prices, pause, delete; the refusals (percent change, an order in an
- * alert, an unknown alert, an account the session does not have) and --read-only.
+ * alert, an unknown alert, an account the session does not have) and --read-only (also for the
+ * research set switched on with enable_toolset).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -147,5 +148,23 @@ describe('alerts end to end', () => {
 
     const zero = await h.callTool('delete_alert', { alertId: 0 });
     assert.equal(zero.isError, true, 'id 0 would delete every alert at IB');
+  });
+
+  test('enable_toolset: research joins; in --read-only only its read tools', async () => {
+    const { tools } = await h.client.listTools();
+    const enable = tools.find((t) => t.name === 'enable_toolset');
+    assert.match(enable?.description ?? '', /research \(FX rates, watchlists, market scanner\)/);
+    const r = await h.callTool('enable_toolset', { toolset: 'research' });
+    assert.equal(r.isError, false, r.text);
+    assert.deepEqual(r.structured.tools, [
+      'get_fx_rate',
+      'get_watchlists',
+      'create_watchlist',
+      'edit_watchlist',
+      'delete_watchlist',
+      'scan_market',
+    ]);
+    const rr = await ro.callTool('enable_toolset', { toolset: 'research' });
+    assert.deepEqual(rr.structured.tools, ['get_fx_rate', 'get_watchlists', 'scan_market']);
   });
 });
