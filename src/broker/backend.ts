@@ -2,6 +2,7 @@ import type { BrokerError } from './errors.js';
 import type { OptionsBackend } from './options.js';
 import type { OrdersBackend } from './orders.js';
 import type { PortfolioBackend } from './portfolio.js';
+import type { ResearchBackend } from './research.js';
 import type {
   AccountMode,
   Contract,
@@ -36,9 +37,10 @@ export interface SnapshotOptions extends CallOptions {
  * What the tools need from a broker connection. A backend translates these calls into
  * its own protocol (Client Portal REST today, TWS socket later). Errors are BrokerError.
  *
- * Options, portfolio and orders have their own sections in options.ts, portfolio.ts, orders.ts.
+ * Options, portfolio, orders and research have their own sections in options.ts, portfolio.ts,
+ * orders.ts, research.ts.
  */
-export interface Backend extends OptionsBackend, PortfolioBackend, OrdersBackend {
+export interface Backend extends OptionsBackend, PortfolioBackend, OrdersBackend, ResearchBackend {
   /** Short name for logs and status lines, e.g. "cpapi https://127.0.0.1:5000". */
   readonly name: string;
 

@@ -14,7 +14,16 @@ export { isLoopbackHost } from './net.js';
 export { OPTIONS, type OptionSpec } from './options.js';
 export { VERSION } from './version.js';
 
-export const TOOLSETS = ['marketdata', 'chart', 'options', 'account', 'orders', 'session'] as const;
+export const TOOLSETS = [
+  'marketdata',
+  'chart',
+  'options',
+  'account',
+  'orders',
+  'alerts',
+  'research',
+  'session',
+] as const;
 export type Toolset = (typeof TOOLSETS)[number];
 /** The tool sets of `--toolsets default`: the common jobs, with every tool of the original product. */
 export const DEFAULT_TOOLSETS: readonly Toolset[] = ['marketdata', 'options', 'account', 'orders', 'session'];

@@ -361,7 +361,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: ['default'],
     group: 'Server',
     description:
-      'Tool sets to expose at start: marketdata, chart, options, account, orders, session; default (all but chart) or all. The others can be switched on during a conversation with enable_toolset.',
+      'Tool sets to expose at start: marketdata, chart, options, account, orders, alerts, research, session; default (all but chart, alerts and research) or all. The others can be switched on during a conversation with enable_toolset.',
   },
   {
     key: 'tools',

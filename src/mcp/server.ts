@@ -80,7 +80,15 @@ function clientCapabilities(server: McpServer, mcp: ServerContext): Record<strin
 }
 
 /** Tool sets whose results carry account or market data: each says where it comes from. */
-const DATA_TOOLSETS: ReadonlySet<string> = new Set(['marketdata', 'options', 'account', 'orders', 'chart']);
+const DATA_TOOLSETS: ReadonlySet<string> = new Set([
+  'marketdata',
+  'options',
+  'account',
+  'orders',
+  'chart',
+  'alerts',
+  'research',
+]);
 const ModeField = z.enum(['SIMULATED', 'PAPER', 'LIVE', 'UNKNOWN']);
 
 /** What one MCP session (one server instance) has been told already. */

@@ -97,6 +97,9 @@ export const QUERY_PARAMS: Record<string, readonly string[]> = {
   'GET /portfolio/:accountId/positions/:pageId': ['model', 'sort', 'direction', 'waitForSecDef', 'period'],
   'GET /portfolio2/:accountId/positions': ['model', 'sort', 'direction'],
   'GET /iserver/account/alert/:alertId': ['type'],
+  'GET /iserver/watchlists': ['SC'],
+  'GET /iserver/watchlist': ['id'],
+  'DELETE /iserver/watchlist': ['id'],
 };
 
 /** Body fields of JSON-bodied endpoints whose case IB checks (a known field in another case is an error). */

@@ -5,10 +5,12 @@
  * resources share with the tools.
  */
 import { ACCOUNT_TOOLS } from './account.js';
+import { ALERTS_TOOLS } from './alerts.js';
 import { CHART_TOOLS } from './chart.js';
 import { MARKETDATA_TOOLS } from './marketdata.js';
 import { OPTIONS_TOOLS } from './options.js';
 import { ORDERS_TOOLS } from './orders.js';
+import { RESEARCH_TOOLS } from './research.js';
 import { SESSION_TOOLS } from './session.js';
 import type { ToolDef } from './tool.js';
 
@@ -30,5 +32,7 @@ export const ALL_TOOLS: readonly ToolDef[] = [
   ...OPTIONS_TOOLS,
   ...ACCOUNT_TOOLS,
   ...ORDERS_TOOLS,
+  ...ALERTS_TOOLS,
+  ...RESEARCH_TOOLS,
   ...SESSION_TOOLS,
 ] as unknown as ToolDef[];

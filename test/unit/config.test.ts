@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { ConfigError, commandFor, helpText, loadConfig, OPTIONS, publicConfig } from '../../src/config/index.js';
+import {
+  ConfigError,
+  commandFor,
+  helpText,
+  loadConfig,
+  OPTIONS,
+  publicConfig,
+  TOOLSETS,
+} from '../../src/config/index.js';
 
 const env = (e: Record<string, string> = {}) => ({ HOME: '/tmp/h', ...e }) as NodeJS.ProcessEnv;
 
@@ -12,15 +20,9 @@ test('defaults: simulator backend, 15 s timeout, home under ~', () => {
   assert.equal(config.gatewayUrl, 'https://localhost:5000');
   assert.ok(config.home.endsWith('.ibkr-mcp'));
   assert.deepEqual(config.toolsets, ['marketdata', 'options', 'account', 'orders', 'session']);
-  // 'default' leaves out the chart set; 'all' is every set.
-  assert.deepEqual(loadConfig(['--toolsets', 'all'], env()).config.toolsets, [
-    'marketdata',
-    'chart',
-    'options',
-    'account',
-    'orders',
-    'session',
-  ]);
+  // 'default' leaves out the chart, alerts and research sets; 'all' is every set.
+  assert.deepEqual(loadConfig(['--toolsets', 'all'], env()).config.toolsets, [...TOOLSETS]);
+  assert.ok(TOOLSETS.includes('alerts') && TOOLSETS.includes('research'));
   assert.deepEqual(loadConfig(['--toolsets', 'default,chart'], env()).config.toolsets, [
     'marketdata',
     'chart',

@@ -19,6 +19,16 @@ import type {
 } from '../../broker/orders.js';
 import type { AccountBalances, AccountInfo, AccountPnl, Allocation, Ledger, Position } from '../../broker/portfolio.js';
 import type {
+  AlertDetail,
+  AlertRequest,
+  AlertSummary,
+  ScanHit,
+  ScannerCatalogue,
+  ScanRequest,
+  Watchlist,
+  WatchlistInfo,
+} from '../../broker/research.js';
+import type {
   AccountMode,
   Contract,
   ContractQuery,
@@ -28,9 +38,11 @@ import type {
   MarketSnapshot,
 } from '../../broker/types.js';
 import { type Logger, silentLogger } from '../../log.js';
+import { CpapiAlerts } from './alerts.js';
 import type { ExchangeRecorder } from './capture.js';
 import { CpapiContracts } from './contracts.js';
 import { fieldsFromCodes } from './fields.js';
+import { fxRate } from './fx.js';
 import { CpapiHttp, type SessionGate } from './http.js';
 import type { Pacer } from './limiter.js';
 import { CpapiMarketData } from './marketdata.js';
@@ -38,7 +50,9 @@ import type { OAuthSigner } from './oauth.js';
 import { CpapiOptions } from './options.js';
 import { CpapiOrders } from './orders.js';
 import { CpapiPortfolio } from './portfolio.js';
+import { CpapiScanner } from './scanner.js';
 import { CpapiSession } from './session.js';
+import { CpapiWatchlists } from './watchlists.js';
 
 export interface CpapiBackendOptions {
   baseUrl: string;
@@ -72,6 +86,9 @@ export class CpapiBackend implements Backend {
   private readonly options: CpapiOptions;
   private readonly portfolio: CpapiPortfolio;
   private readonly orders: CpapiOrders;
+  private readonly alertsPart: CpapiAlerts;
+  private readonly watchlistsPart: CpapiWatchlists;
+  private readonly scanner: CpapiScanner;
 
   constructor(opts: CpapiBackendOptions) {
     const log = opts.log ?? silentLogger;
@@ -117,6 +134,9 @@ export class CpapiBackend implements Backend {
       log,
       opts.sleep,
     );
+    this.alertsPart = new CpapiAlerts(this.http, ensureAccounts);
+    this.watchlistsPart = new CpapiWatchlists(this.http);
+    this.scanner = new CpapiScanner(this.http);
     for (const part of [this.options, this.portfolio, this.marketData]) session.onReset(() => part.onSessionReset());
     session.warmUpWith(async (bg) => {
       // Live orders first: IB's 5-second clock on that endpoint starts with this request, and a
@@ -216,6 +236,47 @@ export class CpapiBackend implements Backend {
   }
   findOrderByClientId(clientOrderId: string, opts?: CallOptions): Promise<LiveOrder | undefined> {
     return this.orders.findOrderByClientId(clientOrderId, opts);
+  }
+
+  // Research (alerts.ts): writes are sent once, never retried.
+  alerts(accountId: string, opts?: CallOptions): Promise<AlertSummary[]> {
+    return this.alertsPart.alerts(accountId, opts);
+  }
+  alert(accountId: string, alertId: number, opts?: CallOptions): Promise<AlertDetail> {
+    return this.alertsPart.alert(accountId, alertId, opts);
+  }
+  mtaAlert(opts?: CallOptions): Promise<AlertDetail> {
+    return this.alertsPart.mtaAlert(opts);
+  }
+  createAlert(req: AlertRequest, opts?: CallOptions): Promise<{ id: number }> {
+    return this.alertsPart.createAlert(req, opts);
+  }
+  setAlertActive(accountId: string, alertId: number, active: boolean, opts?: CallOptions): Promise<void> {
+    return this.alertsPart.setAlertActive(accountId, alertId, active, opts);
+  }
+  deleteAlert(accountId: string, alertId: number, opts?: CallOptions): Promise<void> {
+    return this.alertsPart.deleteAlert(accountId, alertId, opts);
+  }
+  watchlists(opts?: CallOptions): Promise<WatchlistInfo[]> {
+    return this.watchlistsPart.watchlists(opts);
+  }
+  watchlist(id: string, opts?: CallOptions): Promise<Watchlist> {
+    return this.watchlistsPart.watchlist(id, opts);
+  }
+  createWatchlist(name: string, conids: number[], opts?: CallOptions): Promise<WatchlistInfo> {
+    return this.watchlistsPart.createWatchlist(name, conids, opts);
+  }
+  deleteWatchlist(id: string, opts?: CallOptions): Promise<void> {
+    return this.watchlistsPart.deleteWatchlist(id, opts);
+  }
+  scannerCatalogue(opts?: CallOptions): Promise<ScannerCatalogue> {
+    return this.scanner.catalogue(opts);
+  }
+  scan(req: ScanRequest, opts?: CallOptions): Promise<{ column?: string; hits: ScanHit[] }> {
+    return this.scanner.scan(req, opts);
+  }
+  fxRate(source: string, target: string, opts?: CallOptions): Promise<number> {
+    return fxRate(this.http, source, target, opts);
   }
 
   async close(): Promise<void> {

@@ -145,17 +145,31 @@ function stamp(ms: number): string {
   return `${t.slice(0, 10).replace(/-/g, '')}-${t.slice(11, 19)}`;
 }
 
-/** A price alert (type 1) triggers once the instrument's last price meets its condition. */
+/** IB's "YYYYMMDD-HH:mm:ss" (UTC) as epoch ms; NaN when malformed. */
+function ibTimeMs(v: string): number {
+  const m = /^(\d{4})(\d{2})(\d{2})-(\d{2}):(\d{2}):(\d{2})$/.exec(v);
+  return m ? Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`) : Number.NaN;
+}
+
+/** Whether one condition holds now: price (1) on the last price, time (3) on the clock, volume (6) on the day's volume. */
+function conditionHolds(state: SimState, c: SimAlert['conditions'][number]): boolean {
+  const cmp = (x: number, v: number) => (c.operator === '>=' ? x >= v : x <= v);
+  if (c.type === 3) {
+    const t = ibTimeMs(c.value);
+    return Number.isFinite(t) && cmp(state.clock.now(), t);
+  }
+  if (c.type !== 1 && c.type !== 6) return false;
+  const inst = state.universe.get(Number(c.conidex.split('@')[0]));
+  const v = Number(c.value);
+  if (!inst || !Number.isFinite(v)) return false;
+  if (c.type === 1) return cmp(lastPrice(state, inst), v);
+  return cmp(state.prices.quote(inst, state.clock.now()).volume, v);
+}
+
+/** An active alert triggers once its conditions (joined by their logicBind) hold. */
 function refreshTriggered(state: SimState, a: SimAlert): void {
   if (!a.active || (a.triggered && !a.repeatable)) return;
-  const hits = a.conditions.map((c) => {
-    if (c.type !== 1) return false;
-    const inst = state.universe.get(Number(c.conidex.split('@')[0]));
-    const v = Number(c.value);
-    if (!inst || !Number.isFinite(v)) return false;
-    const px = lastPrice(state, inst);
-    return c.operator === '>=' ? px >= v : px <= v;
-  });
+  const hits = a.conditions.map((c) => conditionHolds(state, c));
   const all = a.conditions.every((c, i) => hits[i] || c.logicBind === 'o');
   if (hits.length && (all || hits.some((h, i) => h && a.conditions[i]?.logicBind === 'o'))) a.triggered = true;
 }
@@ -462,8 +476,15 @@ export function register(router: Router, state: SimState): void {
     for (const [i, c] of conds.entries()) {
       const op = String(c['operator'] ?? '');
       if (op !== '>=' && op !== '<=') return json({ error: `Condition #${i + 1}:can't recognize fix [${op}]` }, 500);
+      // Types 1 price, 3 time, 4 margin, 5 trade, 6 volume; 7-9 only for the MTA (iTWSOrdersOnly=1).
+      const type = Number(c['type'] ?? 1);
+      const mtaOnly = type >= 7 && type <= 9 && int01(b['iTWSOrdersOnly']) !== 1;
+      if (![1, 3, 4, 5, 6, 7, 8, 9].includes(type) || mtaOnly) {
+        return json({ error: `Condition #${i + 1}:invalid condition type [${String(c['type'])}]` }, 500);
+      }
+      if (String(c['value'] ?? '') === '') return json({ error: `Condition #${i + 1}:value can't be empty` }, 500);
       conditions.push({
-        type: Number(c['type'] ?? 1),
+        type,
         conidex: String(c['conidex'] ?? ''),
         operator: op,
         triggerMethod: String(c['triggerMethod'] ?? '0'),

@@ -9,6 +9,7 @@ import * as marketdata from './marketdata.js';
 import * as options from './options.js';
 import * as orders from './orders.js';
 import * as portfolio from './portfolio.js';
+import * as research from './research.js';
 import * as session from './session.js';
 
 export type RouteModule = { register(router: Router, state: SimState): void };
@@ -22,6 +23,7 @@ export const ROUTE_MODULES: RouteModule[] = [
   orders,
   portfolio,
   gateway,
+  research,
   loginPage,
 ];
 
