@@ -122,8 +122,10 @@ function parseAuthorization(header: string | undefined): Map<string, string> | u
 }
 
 /**
- * RFC 5849 §3.4.1 as the server rebuilds it: METHOD & enc(scheme://host/path) & enc(the query's and
- * the OAuth parameters' enc(name)=enc(value), sorted), realm and oauth_signature left out.
+ * The base string as IB's server checks it (IB's reference client: the parameters are joined as
+ * they are, `name=value&…` sorted, and the joined string is percent-encoded once, a space as '+'):
+ * METHOD & enc(scheme://host/path) & enc(params), realm and oauth_signature left out. Unlike RFC
+ * 5849, names and values are not encoded before joining, so `fields=31,84` signs as `%2C`.
  */
 export function oauthBaseString(
   method: string,
@@ -131,15 +133,15 @@ export function oauthBaseString(
   query: URLSearchParams,
   params: Iterable<[string, string]>,
 ): string {
-  const pairs: Array<[string, string]> = [];
-  for (const [k, v] of query) pairs.push([enc(k), enc(v)]);
-  for (const [k, v] of params) if (k !== 'realm' && k !== 'oauth_signature') pairs.push([enc(k), enc(v)]);
+  const pairs: Array<[string, string]> = [...query];
+  for (const [k, v] of params) if (k !== 'realm' && k !== 'oauth_signature') pairs.push([k, v]);
   // By name, then by value (byte order): "a" before "a3", which sorting "name=value" strings gets wrong.
   pairs.sort(
     (x, y) =>
       Buffer.compare(Buffer.from(x[0]), Buffer.from(y[0])) || Buffer.compare(Buffer.from(x[1]), Buffer.from(y[1])),
   );
-  return [method.toUpperCase(), enc(uri), enc(pairs.map(([k, v]) => `${k}=${v}`).join('&'))].join('&');
+  const plus = (s: string) => enc(s).replace(/%20/g, '+');
+  return [method.toUpperCase(), plus(uri), plus(pairs.map(([k, v]) => `${k}=${v}`).join('&'))].join('&');
 }
 
 const unauthorized = (error: string): Reply => ({ status: 401, body: { error, statusCode: 401 } });

@@ -85,26 +85,22 @@ async function signed(path: string, edit: (p: Record<string, string>, url: URL) 
   return res.status;
 }
 
-test("the simulator's base string: RFC 5849 §3.4.1.1's example, byte for byte", () => {
-  const query = new URLSearchParams('b5=%3D%253D&a3=a&c%40=&a2=r%20b');
+test("the simulator's base string: IB's rule, hand-computed (parameters joined as they are, encoded once)", () => {
+  const query = new URLSearchParams('fields=31,84&conids=265598');
   const params: Array<[string, string]> = [
-    ['realm', 'Example'],
-    ['oauth_consumer_key', '9djdj82h48djs9d2'],
-    ['oauth_token', 'kkk9d7dh3k39sjv7'],
-    ['oauth_signature_method', 'HMAC-SHA1'],
-    ['oauth_timestamp', '137131201'],
-    ['oauth_nonce', '7d8f3e4a'],
-    ['oauth_signature', 'bYT5CMsGcbgUdFHObYMEfcx6bsw='],
-    ['c2', ''],
-    ['a3', '2 q'],
+    ['realm', 'limited_poa'],
+    ['oauth_consumer_key', 'TESTCONS'],
+    ['oauth_nonce', 'abc'],
+    ['oauth_signature_method', 'HMAC-SHA256'],
+    ['oauth_timestamp', '1700000000'],
+    ['oauth_token', 'tok'],
+    ['oauth_signature', 'ignored'],
   ];
   assert.equal(
-    oauthBaseString('POST', 'http://example.com/request', query, params),
-    'POST&http%3A%2F%2Fexample.com%2Frequest&a2%3Dr%2520b%26a3%3D2%2520q' +
-      '%26a3%3Da%26b5%3D%253D%25253D%26c%2540%3D%26c2%3D%26oauth_consumer_' +
-      'key%3D9djdj82h48djs9d2%26oauth_nonce%3D7d8f3e4a%26oauth_signature_m' +
-      'ethod%3DHMAC-SHA1%26oauth_timestamp%3D137131201%26oauth_token%3Dkkk' +
-      '9d7dh3k39sjv7',
+    oauthBaseString('GET', 'https://api.ibkr.com/v1/api/iserver/marketdata/snapshot', query, params),
+    'GET&https%3A%2F%2Fapi.ibkr.com%2Fv1%2Fapi%2Fiserver%2Fmarketdata%2Fsnapshot&' +
+      'conids%3D265598%26fields%3D31%2C84%26oauth_consumer_key%3DTESTCONS%26oauth_nonce%3Dabc' +
+      '%26oauth_signature_method%3DHMAC-SHA256%26oauth_timestamp%3D1700000000%26oauth_token%3Dtok',
   );
 });
 

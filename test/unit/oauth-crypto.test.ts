@@ -1,6 +1,6 @@
 /**
- * The client's OAuth 1.0a pieces against independent references: RFC 5849's own base-string
- * example (§3.4.1.1), Java's BigInteger.toByteArray() rule for K, Node's Diffie-Hellman as the
+ * The client's OAuth 1.0a pieces against independent references: the base string as IB's own
+ * reference client builds it (hand-computed vectors), Java's BigInteger.toByteArray() rule for K, Node's Diffie-Hellman as the
  * other party, and RSA PKCS#1 v1.5 encryption by Node for the access token secret.
  */
 import assert from 'node:assert/strict';
@@ -29,27 +29,32 @@ import {
   signatureBaseString,
 } from '../../src/backends/cpapi/oauth-crypto.js';
 
-test('RFC 5849 §3.4.1.1: the example request gives the RFC base string', () => {
-  const url = new URL('http://example.com/request?b5=%3D%253D&a3=a&c%40=&a2=r%20b');
+// IB's reference client (the Python sample that comes with IB's OAuth guide) joins the query's and
+// the protocol's parameters as they are, sorted, and encodes the joined string once (quote_plus).
+// Hand-computed: "conids=265598&fields=31,84&oauth_consumer_key=TESTCONS&oauth_nonce=abc&..."
+test("IB's base string: parameters joined as they are and encoded once (a comma signs as %2C)", () => {
+  const url = new URL('https://api.ibkr.com/v1/api/iserver/marketdata/snapshot?fields=31,84&conids=265598');
   const params: Array<[string, string]> = [
-    ['realm', 'Example'],
-    ['oauth_consumer_key', '9djdj82h48djs9d2'],
-    ['oauth_token', 'kkk9d7dh3k39sjv7'],
-    ['oauth_signature_method', 'HMAC-SHA1'],
-    ['oauth_timestamp', '137131201'],
-    ['oauth_nonce', '7d8f3e4a'],
-    ['oauth_signature', 'bYT5CMsGcbgUdFHObYMEfcx6bsw='],
-    // The form body of the example (c2&a3=2+q).
-    ['c2', ''],
-    ['a3', '2 q'],
+    ['realm', 'limited_poa'],
+    ['oauth_consumer_key', 'TESTCONS'],
+    ['oauth_nonce', 'abc'],
+    ['oauth_signature_method', 'HMAC-SHA256'],
+    ['oauth_timestamp', '1700000000'],
+    ['oauth_token', 'tok'],
+    ['oauth_signature', 'ignored'],
   ];
   const expected =
-    'POST&http%3A%2F%2Fexample.com%2Frequest&a2%3Dr%2520b%26a3%3D2%2520q' +
-    '%26a3%3Da%26b5%3D%253D%25253D%26c%2540%3D%26c2%3D%26oauth_consumer_' +
-    'key%3D9djdj82h48djs9d2%26oauth_nonce%3D7d8f3e4a%26oauth_signature_m' +
-    'ethod%3DHMAC-SHA1%26oauth_timestamp%3D137131201%26oauth_token%3Dkkk' +
-    '9d7dh3k39sjv7';
-  assert.equal(signatureBaseString('POST', url, params), expected);
+    'GET&https%3A%2F%2Fapi.ibkr.com%2Fv1%2Fapi%2Fiserver%2Fmarketdata%2Fsnapshot&' +
+    'conids%3D265598%26fields%3D31%2C84%26oauth_consumer_key%3DTESTCONS%26oauth_nonce%3Dabc' +
+    '%26oauth_signature_method%3DHMAC-SHA256%26oauth_timestamp%3D1700000000%26oauth_token%3Dtok';
+  assert.equal(signatureBaseString('GET', url, params), expected);
+});
+
+test("IB's base string: a space is '+', and a name that prefixes another sorts first", () => {
+  assert.equal(
+    signatureBaseString('GET', new URL('https://h/p?symbol=BRK%20B&a3=x&a=z'), []),
+    'GET&https%3A%2F%2Fh%2Fp&a%3Dz%26a3%3Dx%26symbol%3DBRK+B',
+  );
 });
 
 test("percent-encoding: RFC 3986 unreserved kept, everything else upper-case %XX (also !*'())", () => {
@@ -57,7 +62,7 @@ test("percent-encoding: RFC 3986 unreserved kept, everything else upper-case %XX
   assert.equal(percentEncode('é/,'), '%C3%A9%2F%2C');
   assert.equal(
     signatureBaseString('GET', new URL('https://API.ibkr.com:443/v1/api/x?conids=1,2'), []),
-    'GET&https%3A%2F%2Fapi.ibkr.com%2Fv1%2Fapi%2Fx&conids%3D1%252C2',
+    'GET&https%3A%2F%2Fapi.ibkr.com%2Fv1%2Fapi%2Fx&conids%3D1%2C2',
   );
 });
 

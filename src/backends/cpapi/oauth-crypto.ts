@@ -1,6 +1,6 @@
 /**
  * IB's OAuth 1.0a (first-party, self-service) as the client computes it: the signature base
- * string (RFC 5849 §3.4.1), the Authorization header, the Diffie-Hellman exchange behind the live
+ * string (RFC 5849 §3.4.1 as IB's reference client encodes it), the Authorization header, the Diffie-Hellman exchange behind the live
  * session token, and the key material read from the files the self-service portal was given.
  * Pure functions: no network, no clock (callers pass the nonce and timestamp).
  *
@@ -25,10 +25,18 @@ export function baseStringUri(url: URL): string {
   return `${scheme}//${host}${url.pathname}`;
 }
 
+/** The base string's encoding, as IB's reference client does it (Python's quote_plus): a space is '+'. */
+export function formEncode(value: string): string {
+  return percentEncode(value).replace(/%20/g, '+');
+}
+
 /**
- * RFC 5849 §3.4.1: METHOD & enc(base string URI) & enc(normalised parameters), where the
- * parameters are the query's and the protocol's (realm and oauth_signature excluded), each name
- * and value encoded, sorted by name then value, joined with '=' and '&'.
+ * The signature base string as IB's own reference client builds it (IB's OAuth guide and its
+ * Python sample; see docs/ib/oauth.md): METHOD & enc(base string URI) & enc(parameters), where the
+ * parameters are the query's and the protocol's (realm and oauth_signature excluded) as they are,
+ * sorted by name then value and joined `name=value&…`, and that string encoded ONCE. RFC 5849
+ * §3.4.1.3.2 would encode each name and value first; IB does not, which differs for values such
+ * as `fields=31,84` (`%2C` here, `%252C` under the RFC).
  */
 export function signatureBaseString(
   method: string,
@@ -36,14 +44,14 @@ export function signatureBaseString(
   params: ReadonlyArray<readonly [string, string]>,
 ): string {
   const pairs: Array<[string, string]> = [];
-  for (const [k, v] of url.searchParams) pairs.push([percentEncode(k), percentEncode(v)]);
+  for (const [k, v] of url.searchParams) pairs.push([k, v]);
   for (const [k, v] of params) {
     if (k === 'realm' || k === 'oauth_signature') continue;
-    pairs.push([percentEncode(k), percentEncode(v)]);
+    pairs.push([k, v]);
   }
   pairs.sort(([ak, av], [bk, bv]) => (ak < bk ? -1 : ak > bk ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
   const normalised = pairs.map(([k, v]) => `${k}=${v}`).join('&');
-  return `${method.toUpperCase()}&${percentEncode(baseStringUri(url))}&${percentEncode(normalised)}`;
+  return `${method.toUpperCase()}&${formEncode(baseStringUri(url))}&${formEncode(normalised)}`;
 }
 
 /** The Authorization header: `OAuth realm="…", k="enc(v)", …` (RFC 5849 §3.5.1), keys sorted. */
