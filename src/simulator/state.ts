@@ -380,3 +380,9 @@ export function touchSession(state: SimState): void {
 export function instrumentFlags(state: SimState, conid: number): InstrumentFlags {
   return state.instrumentFlags.get(conid) ?? {};
 }
+
+/** A later module's one object per state, made on first use (kept in `state.ext`). */
+export function extOf<T>(state: SimState, key: string, make: () => T): T {
+  if (!state.ext.has(key)) state.ext.set(key, make());
+  return state.ext.get(key) as T;
+}
