@@ -121,7 +121,14 @@ export interface LiveOrder {
   description?: string;
   /** Whether the broker allows changing or cancelling it, when known. */
   editable?: boolean;
+  /** Where the answer came from: the broker's push stream or a request. */
+  source?: DataSource;
+  /** Epoch ms the backend received this data. */
+  receivedAt?: number;
 }
+
+/** How a backend got an answer: pushed over its stream, or asked for with a request. */
+export type DataSource = 'stream' | 'request';
 
 export interface Trade {
   executionId: string;

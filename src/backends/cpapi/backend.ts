@@ -38,6 +38,7 @@ import { CpapiOptions } from './options.js';
 import { CpapiOrders } from './orders.js';
 import { CpapiPortfolio } from './portfolio.js';
 import { CpapiSession } from './session.js';
+import { CpapiStream, type StreamTimers } from './stream.js';
 
 export interface CpapiBackendOptions {
   baseUrl: string;
@@ -55,6 +56,8 @@ export interface CpapiBackendOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Capture mode: records every exchange of both HTTP clients (capture.ts). */
   recorder?: ExchangeRecorder;
+  /** IB's WebSocket after each login (default on); timers for tests. */
+  stream?: boolean | Partial<StreamTimers>;
 }
 
 export class CpapiBackend implements Backend {
@@ -68,6 +71,8 @@ export class CpapiBackend implements Backend {
   private readonly options: CpapiOptions;
   private readonly portfolio: CpapiPortfolio;
   private readonly orders: CpapiOrders;
+  /** IB's WebSocket (undefined when off): pushed orders, quotes, P&L and session state. */
+  readonly stream: CpapiStream | undefined;
 
   constructor(opts: CpapiBackendOptions) {
     const log = opts.log ?? silentLogger;
@@ -80,6 +85,25 @@ export class CpapiBackend implements Backend {
     const { simulated, warmUp } = opts;
     const session = new CpapiSession({ http: this.http, control: this.control, simulated, warmUp, log });
     this.session = session;
+    const stream =
+      opts.stream === false
+        ? undefined
+        : new CpapiStream({
+            apiUrl: this.http.apiBase,
+            insecureTls,
+            cookies: () => this.http.cookieHeader() ?? this.control.cookieHeader(),
+            sessionToken: () => session.sessionToken(),
+            log: log.child({ mod: 'stream' }),
+            timers: typeof opts.stream === 'object' ? opts.stream : {},
+          });
+    this.stream = stream;
+    if (stream) {
+      session.onReady(() => {
+        stream.start();
+        stream.subscribeOrders();
+      });
+      session.onReset(() => stream.stop());
+    }
     const ensureAccounts = (signal?: AbortSignal) => session.ensureAccounts(signal);
     const iserverAccounts = (signal?: AbortSignal) => session.tradingAccounts(signal);
     this.contracts = new CpapiContracts({ http: this.http, log, prefetchAccounts: (s) => session.prefetchAccounts(s) });
@@ -90,6 +114,7 @@ export class CpapiBackend implements Backend {
       describe: (conid, signal) => this.contracts.describeConid(conid, { signal }),
       known: (conid) => this.contracts.knownConid(conid) ?? this.options.knownConid(conid),
       preflight: (c, und, signal) => this.options.preflight(c, und, { signal }),
+      ...(stream ? { stream } : {}),
     });
     const paperOf = (id: string) => session.paperOf(id);
     const forAccount = <T>(id: string | undefined, s: AbortSignal | undefined, work: (id?: string) => Promise<T>) =>
@@ -111,6 +136,7 @@ export class CpapiBackend implements Backend {
       { ensureAccounts, iserverAccounts, accountCurrencies, forAccount },
       log,
       opts.sleep,
+      stream,
     );
     for (const part of [this.options, this.portfolio, this.marketData]) session.onReset(() => part.onSessionReset());
     session.warmUpWith(async (bg) => {
@@ -214,6 +240,7 @@ export class CpapiBackend implements Backend {
   }
 
   async close(): Promise<void> {
+    await this.stream?.close();
     await this.http.close();
     await this.control.close();
   }

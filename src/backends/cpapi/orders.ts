@@ -34,6 +34,7 @@ import {
   parseWhatIf,
   toWireOrder,
 } from './order-wire.js';
+import type { CpapiStream } from './stream.js';
 import { sleep } from './wire.js';
 
 // ---------------------------------------------------------------- the section
@@ -56,6 +57,8 @@ export interface CpapiOrdersHooks {
 }
 
 const LIVE_POLLS = 3;
+/** How long a read waits for the WebSocket's first order list (right after a login) before asking IB. */
+const STREAM_ORDERS_WAIT_MS = 1000;
 
 export class CpapiOrders implements OrdersApi {
   /** Shared live-order reads, one per account (key '' for the selected account). */
@@ -66,7 +69,22 @@ export class CpapiOrders implements OrdersApi {
     private readonly log: Logger = silentLogger,
     /** The wait between live-order polls (tests inject a fake). */
     private readonly wait: (ms: number, signal?: AbortSignal) => Promise<void> = sleep,
+    /** IB's WebSocket: live orders and order status come from its sor topic while it is up. */
+    private readonly stream?: CpapiStream,
   ) {}
+
+  /** The live orders the WebSocket holds (undefined while it does not hold the whole list). */
+  private async streamedOrders(opts: AccountCallOptions): Promise<LiveOrder[] | undefined> {
+    const st = this.stream;
+    if (!st) return undefined;
+    await raceSignal(st.waitForOrders(STREAM_ORDERS_WAIT_MS), opts.signal);
+    const got = st.orders();
+    if (!got) return undefined;
+    const acct = opts.accountId?.toUpperCase();
+    return parseLiveOrders({ orders: got.rows, snapshot: true })
+      .orders.filter((o) => !acct || o.accountId.toUpperCase() === acct)
+      .map((o) => ({ ...o, source: 'stream' as const, receivedAt: got.receivedAt }));
+  }
 
   /** Accounts, paper/live and base currencies, from what the backend already holds for this session. */
   async tradingAccounts(opts: CallOptions = {}): Promise<TradingAccounts> {
@@ -137,8 +155,14 @@ export class CpapiOrders implements OrdersApi {
    * Live orders. Concurrent calls share one read: IB allows one request per 5 s on this endpoint,
    * so eight callers must not queue eight reads (each caller can still cancel its own wait).
    */
-  liveOrders(opts: LiveOrdersOptions = {}): Promise<LiveOrder[]> {
-    if (opts.force === true || opts.settled === true) return this.readLiveOrders(opts);
+  async liveOrders(opts: LiveOrdersOptions = {}): Promise<LiveOrder[]> {
+    if (opts.force !== true) {
+      const streamed = await this.streamedOrders(opts);
+      if (streamed) return streamed;
+    }
+    const asked = Date.now();
+    const stamp = (list: LiveOrder[]) => list.map((o) => ({ ...o, source: 'request' as const, receivedAt: asked }));
+    if (opts.force === true || opts.settled === true) return stamp(await this.readLiveOrders(opts));
     const key = opts.accountId?.toUpperCase() ?? '';
     let flight = this.liveFlights.get(key);
     if (!flight) {
@@ -147,7 +171,7 @@ export class CpapiOrders implements OrdersApi {
       });
       this.liveFlights.set(key, flight);
     }
-    return raceSignal(flight, opts.signal);
+    return stamp(await raceSignal(flight, opts.signal));
   }
 
   /** IB answers for the selected account: select it first, and keep only its rows when one was asked for. */
@@ -186,6 +210,12 @@ export class CpapiOrders implements OrdersApi {
    */
   async orderStatus(orderId: string, opts: AccountCallOptions = {}): Promise<LiveOrder> {
     const { accountId, signal } = opts;
+    const got = this.stream?.orders();
+    const row = got?.rows.find((r) => String(r['orderId'] ?? r['order_id']) === orderId);
+    const streamed = row ? parseLiveOrders({ orders: [row], snapshot: true }).orders[0] : undefined;
+    if (got && streamed && (!accountId || streamed.accountId.toUpperCase() === accountId.toUpperCase())) {
+      return { ...streamed, source: 'stream', receivedAt: got.receivedAt };
+    }
     const first = this.hooks.forAccount(accountId, signal, () => this.readOrderStatus(orderId, opts));
     if (accountId) return first;
     return first.catch(async (err: unknown) => {

@@ -94,6 +94,9 @@ export class CpapiSession implements BrokerSession {
   private warmed: Promise<void> | undefined;
   private warmUpWork: ((opts: CallOptions) => Promise<void>) | undefined;
   private readonly resetListeners: Array<() => void> = [];
+  private readonly readyListeners: Array<() => void> = [];
+  /** The session id the last /tickle gave (it authenticates the WebSocket). */
+  private tickleSession: string | undefined;
   /** Serialises account selection with the reads IB scopes to the selected account. */
   private readonly scope = new AccountScope();
 
@@ -114,6 +117,17 @@ export class CpapiSession implements BrokerSession {
   /** Registers what a reset must drop (a module's per-session cache). */
   onReset(drop: () => void): void {
     this.resetListeners.push(drop);
+  }
+
+  /** Registers what starts with each brokerage session (the WebSocket). */
+  onReady(start: () => void): void {
+    this.readyListeners.push(start);
+  }
+
+  /** The session id for the WebSocket: from the last /tickle, or from one now. */
+  async sessionToken(): Promise<string | undefined> {
+    if (!this.tickleSession) await this.keepAlive().catch(() => undefined);
+    return this.tickleSession;
   }
 
   /** Registers the warm-up's work: run once per session, in the background, after the accounts. */
@@ -252,7 +266,10 @@ export class CpapiSession implements BrokerSession {
     const res = await this.control.post<unknown>('/tickle', { idempotent: true });
     const tickle = isObject(res.data) ? res.data : {};
     // The session id authenticates the websocket: a secret like the password.
-    if (typeof tickle['session'] === 'string') addSecret(tickle['session']);
+    if (typeof tickle['session'] === 'string') {
+      addSecret(tickle['session']);
+      this.tickleSession = tickle['session'];
+    }
     const status = isObject(tickle['iserver']) ? tickle['iserver']['authStatus'] : undefined;
     // IB's failed tickle is 200 {"error":"failed to process request"}: it says nothing about the
     // session, so the session's state comes from /iserver/auth/status instead.
@@ -271,10 +288,12 @@ export class CpapiSession implements BrokerSession {
   }
 
   ready(): void {
+    for (const start of this.readyListeners) start();
     if (this.warmUpOn) void this.warmUp();
   }
 
   reset(): void {
+    this.tickleSession = undefined;
     this.warmed = undefined;
     this.accountsKnown = false;
     for (const drop of this.resetListeners) drop();
