@@ -75,6 +75,10 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
   });
   const backend: Backend = cpapi;
   gateway = createGatewayRuntime({ config, log, baseUrl, simulated, broker: cpapi.session });
+  // IB's WebSocket says at once when the session ends: the session manager looks then, not at its next keep-alive.
+  cpapi.stream?.onAuth((authenticated) => {
+    if (!authenticated) void gateway?.session.refresh().catch(() => {});
+  });
   const backendLabel = sim
     ? `simulator at ${sim.url}`
     : gateway.managed

@@ -180,6 +180,8 @@ export interface LiveOrdersOptions extends AccountCallOptions {
    * orders" when the broker only sent placeholders. For decisions such as reconciliation.
    */
   settled?: boolean;
+  /** Told where the answer came from and when it arrived (also for an empty list). */
+  report?: (source: DataSource, receivedAt: number) => void;
 }
 
 export interface OrdersApi {
@@ -205,6 +207,11 @@ export interface OrdersApi {
   trades(days: number, opts?: CallOptions): Promise<Trade[]>;
   /** The order with this client order id, if the broker shows it among the session's orders. */
   findOrderByClientId(clientOrderId: string, opts?: CallOptions): Promise<LiveOrder | undefined>;
+  /**
+   * Calls `listener` with each new order and each status or fill change the broker pushes, while
+   * its stream is up (absent for a backend without one). Returns the unsubscribe function.
+   */
+  watchOrders?(listener: (order: LiveOrder) => void): () => void;
 }
 
 /** The section of the Backend contract (the CPAPI backend delegates to src/backends/cpapi/orders.ts). */

@@ -402,6 +402,7 @@ export function createCore(state: SimState, router: Router, replay?: Replay): Se
       };
       const reply = await runHandler(route, ctx);
       if (closing) return;
+      for (const h of state.hooks.afterRequest) h();
       const drop = state.faults.drop.find(
         (d) => d.count > 0 && endpointMatches(d.endpoint, method, route.pattern, path),
       );

@@ -228,6 +228,8 @@ export interface SimState {
     reset: (() => void)[];
     /** Called whenever a new session starts (login after logout/expiry). */
     sessionStart: (() => void)[];
+    /** Called after each /v1/api request was handled (the WebSocket pushes what it changed). */
+    afterRequest: (() => void)[];
   };
   counters: { historyServerId: number; requests: number };
   /** Storage for later modules, keyed by module name. */
@@ -338,7 +340,7 @@ export function createState(input: StateOptions): SimState {
     pacer: new Pacer(),
     fieldProviders: new Map(),
     fieldAugmenters: [],
-    hooks: { reset: [], sessionStart: [] },
+    hooks: { reset: [], sessionStart: [], afterRequest: [] },
     counters: { historyServerId: 4155800, requests: 0 },
     ext: new Map(),
     portfolio: new SimPortfolio(() => state),

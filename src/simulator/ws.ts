@@ -83,6 +83,7 @@ export class SimWsHub {
   readonly sent: Record<string, number> = {};
   private timer: NodeJS.Timeout | undefined;
   private serverIds = 0;
+  private nudged = false;
 
   constructor(
     private readonly state: SimState,
@@ -90,6 +91,7 @@ export class SimWsHub {
   ) {
     this.settings = { ...DEFAULT_WS, ...settings };
     state.hooks.reset.push(() => this.dropAll());
+    state.hooks.afterRequest.push(() => this.nudge());
   }
 
   configure(b: Record<string, unknown>): void {
@@ -339,6 +341,16 @@ export class SimWsHub {
     const fresh = ex.slice(conn.strSeen).map(tradeRow);
     conn.strSeen = ex.length;
     this.send(conn, { topic: 'str', args: fresh });
+  }
+
+  /** A request may have changed orders: look at once rather than at the next tick. */
+  nudge(): void {
+    if (this.nudged || this.conns.size === 0) return;
+    this.nudged = true;
+    setImmediate(() => {
+      this.nudged = false;
+      this.tick();
+    });
   }
 
   private tick(): void {

@@ -3,7 +3,7 @@
  * modules beside it (session, contracts, marketdata, options, portfolio, orders). All IB wire
  * knowledge (endpoints, field codes, quirks) stays in this folder.
  */
-import type { Backend, CallOptions, SearchOptions, SnapshotOptions } from '../../broker/backend.js';
+import type { Backend, CallOptions, PushStatus, SearchOptions, SnapshotOptions } from '../../broker/backend.js';
 import type { BrokerError } from '../../broker/errors.js';
 import type { OptionChainInfo, OptionContractQuery, OptionStrikes } from '../../broker/options.js';
 import type {
@@ -237,6 +237,26 @@ export class CpapiBackend implements Backend {
   }
   findOrderByClientId(clientOrderId: string, opts?: CallOptions): Promise<LiveOrder | undefined> {
     return this.orders.findOrderByClientId(clientOrderId, opts);
+  }
+
+  pushStatus(): PushStatus {
+    const st = this.stream;
+    if (!st) return { state: 'off', healthy: false, reconnects: 0, quotes: 0, orders: false };
+    const s = st.status();
+    const out: PushStatus = {
+      state: s.state,
+      healthy: st.healthy(),
+      reconnects: s.reconnects,
+      quotes: s.quotes,
+      orders: s.orders,
+    };
+    if (s.lastMessageAt) out.lastMessageAgeMs = Date.now() - s.lastMessageAt;
+    if (s.authenticated !== undefined) out.authenticated = s.authenticated;
+    return out;
+  }
+
+  watchOrders(listener: (order: LiveOrder) => void): () => void {
+    return this.orders.watch(listener);
   }
 
   async close(): Promise<void> {

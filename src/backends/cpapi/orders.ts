@@ -73,17 +73,57 @@ export class CpapiOrders implements OrdersApi {
     private readonly stream?: CpapiStream,
   ) {}
 
+  /** When this client last changed orders (place, modify, cancel, reply), epoch ms; per order id for modify and cancel. */
+  private lastWrite = 0;
+  private readonly writes = new Map<string, number>();
+
+  private wrote(orderId?: string): void {
+    const now = Date.now();
+    this.lastWrite = now;
+    if (orderId) this.writes.set(orderId, now);
+  }
+
+  /** The stream has heard of this order since this client last changed it (read-your-writes). */
+  private streamFresh(orderId: string): boolean {
+    const st = this.stream;
+    const since = Math.max(this.writes.get(orderId) ?? 0, this.writes.get('-1') ?? 0);
+    return st !== undefined && st.orderSeenAt(orderId) > since;
+  }
+
   /** The live orders the WebSocket holds (undefined while it does not hold the whole list). */
-  private async streamedOrders(opts: AccountCallOptions): Promise<LiveOrder[] | undefined> {
+  private async streamedOrders(opts: LiveOrdersOptions): Promise<LiveOrder[] | undefined> {
     const st = this.stream;
     if (!st) return undefined;
-    await raceSignal(st.waitForOrders(STREAM_ORDERS_WAIT_MS), opts.signal);
+    // Before the first login this waits for it (the request is held at the session's gate).
+    await this.hooks.ensureAccounts(opts.signal);
+    // Right after a login, or after this client changed an order: wait a moment for the push.
+    const recent = Date.now() - this.lastWrite < 2 * STREAM_ORDERS_WAIT_MS;
+    const up = st.status().state;
+    const wait = (up === 'open' || up === 'connecting') && (recent || !st.orders()) ? STREAM_ORDERS_WAIT_MS : 0;
+    await raceSignal(st.waitForOrders(wait, this.lastWrite), opts.signal);
     const got = st.orders();
-    if (!got) return undefined;
+    if (!got || got.receivedAt <= this.lastWrite) return undefined;
+    if (
+      [...this.writes.keys()].some(
+        (id) => id !== '-1' && got.rows.some((r) => String(r['orderId']) === id) && !this.streamFresh(id),
+      )
+    ) {
+      return undefined;
+    }
     const acct = opts.accountId?.toUpperCase();
+    opts.report?.('stream', got.receivedAt);
     return parseLiveOrders({ orders: got.rows, snapshot: true })
       .orders.filter((o) => !acct || o.accountId.toUpperCase() === acct)
       .map((o) => ({ ...o, source: 'stream' as const, receivedAt: got.receivedAt }));
+  }
+
+  /** Pushed orders: each new one and each status or fill change, while the WebSocket is up. */
+  watch(listener: (order: LiveOrder) => void): () => void {
+    if (!this.stream) return () => {};
+    return this.stream.onOrder((e) => {
+      const o = parseLiveOrders({ orders: [e.row], snapshot: true }).orders[0];
+      if (o) listener({ ...o, source: 'stream', receivedAt: Date.now() });
+    });
   }
 
   /** Accounts, paper/live and base currencies, from what the backend already holds for this session. */
@@ -111,6 +151,7 @@ export class CpapiOrders implements OrdersApi {
   async placeOrder(order: OrderRequest, opts: CallOptions = {}): Promise<PlaceOutcome> {
     if (!order.clientOrderId) throw new BrokerError('INVALID_INPUT', 'Every order needs a client order id.');
     await this.hooks.ensureAccounts(opts.signal);
+    this.wrote();
     const res = await this.http.post<unknown>(`/iserver/account/${encodeURIComponent(order.accountId)}/orders`, {
       body: { orders: [toWireOrder(order)] },
       signal: opts.signal,
@@ -119,6 +160,7 @@ export class CpapiOrders implements OrdersApi {
   }
 
   async reply(replyId: string, confirmed: boolean, opts: CallOptions = {}): Promise<PlaceOutcome> {
+    this.wrote();
     try {
       const res = await this.http.post<unknown>(`/iserver/reply/${encodeURIComponent(replyId)}`, {
         body: { confirmed },
@@ -160,8 +202,11 @@ export class CpapiOrders implements OrdersApi {
       const streamed = await this.streamedOrders(opts);
       if (streamed) return streamed;
     }
-    const asked = Date.now();
-    const stamp = (list: LiveOrder[]) => list.map((o) => ({ ...o, source: 'request' as const, receivedAt: asked }));
+    const stamp = (list: LiveOrder[]) => {
+      const asked = Date.now();
+      opts.report?.('request', asked);
+      return list.map((o) => ({ ...o, source: 'request' as const, receivedAt: asked }));
+    };
     if (opts.force === true || opts.settled === true) return stamp(await this.readLiveOrders(opts));
     const key = opts.accountId?.toUpperCase() ?? '';
     let flight = this.liveFlights.get(key);
@@ -211,7 +256,9 @@ export class CpapiOrders implements OrdersApi {
   async orderStatus(orderId: string, opts: AccountCallOptions = {}): Promise<LiveOrder> {
     const { accountId, signal } = opts;
     const got = this.stream?.orders();
-    const row = got?.rows.find((r) => String(r['orderId'] ?? r['order_id']) === orderId);
+    const row = this.streamFresh(orderId)
+      ? got?.rows.find((r) => String(r['orderId'] ?? r['order_id']) === orderId)
+      : undefined;
     const streamed = row ? parseLiveOrders({ orders: [row], snapshot: true }).orders[0] : undefined;
     if (got && streamed && (!accountId || streamed.accountId.toUpperCase() === accountId.toUpperCase())) {
       return { ...streamed, source: 'stream', receivedAt: got.receivedAt };
@@ -252,6 +299,7 @@ export class CpapiOrders implements OrdersApi {
 
   async modifyOrder(orderId: string, order: OrderRequest, opts: CallOptions = {}): Promise<PlaceOutcome> {
     await this.hooks.ensureAccounts(opts.signal);
+    this.wrote(orderId);
     const res = await this.http.post<unknown>(
       `/iserver/account/${encodeURIComponent(order.accountId)}/order/${encodeURIComponent(orderId)}`,
       { body: toWireOrder(order, { withClientId: false }), signal: opts.signal },
@@ -261,6 +309,7 @@ export class CpapiOrders implements OrdersApi {
 
   async cancelOrder(accountId: string, orderId: string, opts: CallOptions = {}): Promise<CancelResult> {
     await this.hooks.ensureAccounts(opts.signal);
+    this.wrote(orderId);
     const res = await this.http.request<unknown>(
       'DELETE',
       `/iserver/account/${encodeURIComponent(accountId)}/order/${encodeURIComponent(orderId)}`,

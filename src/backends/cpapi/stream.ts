@@ -111,7 +111,8 @@ export class CpapiStream {
   /** The connection delivered its first sor message: orderRows is the whole list. */
   private ordersLive = false;
   private ordersAt = 0;
-  private readonly ordersWaiters: Array<() => void> = [];
+  private readonly ordersWaiters = new Set<{ after: number; done: () => void }>();
+  private readonly orderSeen = new Map<string, number>();
   private pnlWanted = false;
   pnl: { rows: Record<string, Row>; receivedAt: number } | undefined;
   private readonly orderListeners = new Set<Listener<OrderEvent>>();
@@ -150,6 +151,7 @@ export class CpapiStream {
     this.setState('off');
     this.quotes.clear();
     this.orderRows.clear();
+    this.orderSeen.clear();
     this.ordersLive = false;
     this.pnl = undefined;
   }
@@ -406,7 +408,6 @@ export class CpapiStream {
   }
 
   private onOrders(args: unknown): void {
-    const first = !this.ordersLive;
     this.ordersLive = true;
     this.ordersAt = Date.now();
     if (!Array.isArray(args)) args = [];
@@ -424,25 +425,45 @@ export class CpapiStream {
         changed.push(k);
       }
       this.orderRows.set(orderId, row);
+      this.orderSeen.set(orderId, this.ordersAt);
       // Listeners hear of new orders and of progress (status, fills), each once: a resend after a
       // reconnect that changes nothing is no update.
       if (prev && !changed.some((k) => ORDER_PROGRESS_KEYS.has(k))) continue;
       for (const l of this.orderListeners) l({ orderId, row, changed });
     }
-    if (first) for (const w of this.ordersWaiters.splice(0)) w();
+    for (const w of this.ordersWaiters) {
+      if (this.ordersAt > w.after) {
+        this.ordersWaiters.delete(w);
+        w.done();
+      }
+    }
   }
 
-  /** Resolves once the stream holds the whole order list, or after `ms`. */
-  waitForOrders(ms: number): Promise<void> {
-    if (this.ordersLive || !this.wanted || !this.ordersWanted) return Promise.resolve();
+  /**
+   * Resolves once the stream holds the whole order list with a message newer than `after`
+   * (epoch ms; default any), or after `ms`.
+   */
+  waitForOrders(ms: number, after = 0): Promise<void> {
+    if ((this.ordersLive && this.ordersAt > after) || !this.wanted || !this.ordersWanted || ms <= 0)
+      return Promise.resolve();
     return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
+      const w = { after, done: () => {} };
+      const t = setTimeout(() => {
+        this.ordersWaiters.delete(w);
+        resolve();
+      }, ms);
       t.unref();
-      this.ordersWaiters.push(() => {
+      w.done = () => {
         clearTimeout(t);
         resolve();
-      });
+      };
+      this.ordersWaiters.add(w);
     });
+  }
+
+  /** Epoch ms the stream last heard of this order (0: never). */
+  orderSeenAt(orderId: string): number {
+    return this.orderSeen.get(orderId) ?? 0;
   }
 
   private onPnlMessage(args: unknown): void {
