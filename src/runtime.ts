@@ -71,6 +71,7 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
     },
     // After each login, open the feeds IB answers empty at first (live orders), in the background.
     warmUp: !config.readOnly,
+    stream: config.websocket,
     ...(recorder ? { recorder } : {}),
   });
   const backend: Backend = cpapi;

@@ -2,26 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type CpapiBackend, createCpapiBackend } from '../../src/backends/cpapi/index.js';
 import { Pacer } from '../../src/backends/cpapi/limiter.js';
-import type { OrderEvent } from '../../src/backends/cpapi/stream.js';
 import type { OrderRequest } from '../../src/broker/orders.js';
 import { type SimulatorHandle, startSimulator } from '../../src/simulator/index.js';
+import { aaplOrder, faultSession } from './stream-scenario.js';
 
 const AAPL = 265598;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const order = (n: number, over: Partial<OrderRequest> = {}): OrderRequest => ({
-  accountId: 'DU1234567',
-  conid: AAPL,
-  secType: 'STK',
-  symbol: 'AAPL',
-  side: 'BUY',
-  orderType: 'MKT',
-  quantity: 1,
-  tif: 'DAY',
-  outsideRth: false,
-  clientOrderId: `stream-${n}-${Date.now()}`,
-  ...over,
-});
+const order = (n: number, over: Partial<OrderRequest> = {}) => aaplOrder(`stream-${n}-${Date.now()}`, over);
 
 describe('the client WebSocket against the simulator (shortened timers)', () => {
   let sim: SimulatorHandle;
@@ -96,52 +84,13 @@ describe('the client WebSocket against the simulator (shortened timers)', () => 
     assert.ok(warm.every((s) => s.source === 'stream' && typeof s.values.last === 'number'));
   });
 
-  test('smd ends and two socket drops: no quote gap over 2 s, each order update once', async () => {
-    const events: OrderEvent[] = [];
-    const off = b.stream!.onOrder((e) => events.push(e));
-    let lastGood = Date.now();
-    let worstGap = 0;
-    let stop = false;
-    const sampler = (async () => {
-      while (!stop) {
-        const [s] = await b.snapshot([AAPL], ['last', 'bid', 'ask'], { maxWaitMs: 1500 });
-        const now = Date.now();
-        if (s && typeof s.values.last === 'number' && now - (s.receivedAt ?? 0) < 2000) {
-          worstGap = Math.max(worstGap, now - lastGood);
-          lastGood = now;
-        }
-        await sleep(50);
-      }
-    })();
-    const ids: string[] = [];
-    const place = async (n: number) => {
-      const p = await b.placeOrder(order(n));
-      const out = p.kind === 'questions' ? await b.reply(p.question.replyId, true) : p;
-      assert.equal(out.kind, 'placed');
-      if (out.kind === 'placed') ids.push(out.orders[0]!.orderId);
-    };
-    await place(10);
-    await sleep(1700); // past one smd lifetime: the client renewed it
-    await faults({ ws: { drop: true } });
-    await place(11); // placed while the socket is down
-    await sleep(800);
-    await faults({ ws: { silent: true } }); // a socket that stops talking without closing
-    await place(12);
-    await sleep(1500);
-    stop = true;
-    await sampler;
-    off();
-    assert.ok(worstGap <= 2000, `worst quote gap ${worstGap} ms`);
-    assert.ok(b.stream!.status().reconnects >= 2, JSON.stringify(b.stream!.status()));
-    for (const id of ids) {
-      const mine = events.filter((e) => e.orderId === id);
-      const statuses = mine.map((e) => String(e.row['status']));
-      assert.ok(statuses.includes('Filled'), `order ${id} fill seen: ${statuses.join(',')}`);
-      const fills = mine.filter((e) => e.changed.includes('status') && e.row['status'] === 'Filled');
-      assert.equal(fills.length, 1, `order ${id}: one Filled update, got ${statuses.join(',')}`);
-    }
-    const live = await b.liveOrders();
-    for (const id of ids) assert.equal(live.find((o) => o.orderId === id)?.state, 'filled');
+  test('smd ends and two socket faults: no quote gap over 2 s, each order update once', async () => {
+    const r = await faultSession(1);
+    assert.ok(r.worstGapMs <= 2000, `worst quote gap ${r.worstGapMs} ms`);
+    assert.ok(r.reconnects >= 2, `reconnects: ${r.reconnects}`);
+    assert.equal(r.missed, 0, 'a Filled update missed');
+    assert.equal(r.duplicates, 0, 'a Filled update twice');
+    for (const [id, state] of Object.entries(r.finalStates)) assert.equal(state, 'filled', id);
   });
 
   test('the session ending arrives as sts and stops the stream from answering', async () => {

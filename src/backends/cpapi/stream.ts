@@ -161,8 +161,10 @@ export class CpapiStream {
     await this.dispatcher?.close().catch(() => {});
   }
 
-  /** Open and heard from within `staleMs`. */
+  /** Open, heard from within `staleMs`, and IB has not said the session ended. */
   healthy(now = Date.now()): boolean {
+    // IB's sts saying the session ended outranks a socket that is still open.
+    if (this.authenticated === false) return false;
     return this.state === 'open' && now - this.lastMessageAt < this.timers.staleMs;
   }
 
@@ -188,6 +190,8 @@ export class CpapiStream {
   private connect(): void {
     const gen = ++this.gen;
     this.setState('connecting');
+    // A new socket: IB greets it with the session's state.
+    this.authenticated = undefined;
     const cookie = this.opts.cookies();
     let ws: WebSocket;
     try {
