@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startSimulator } from '../src/simulator/index.js';
 import { faultSession } from '../test/integration/stream-scenario.js';
-import { call, fmt, type Spawned, sim, spawnServer, stats } from './lib.js';
+import { call, fmt, median, type Spawned, sim, spawnServer, stats } from './lib.js';
 import { SP50 } from './symbols.js';
 
 const LATENCY_MS = 50;
@@ -58,11 +58,24 @@ async function fillToNotification(s: Sim, websocket: boolean): Promise<number> {
     const q = await call(sv.client, 'get_quote', { symbol: 'MSFT' });
     const ask = Number(/bid\/ask [\d.]+\/([\d.]+)/.exec(q.text)?.[1]);
     const cents = (x: number) => Math.round(x * 100) / 100;
-    const placed = await sv.client.callTool({
+    let placed = await sv.client.callTool({
       name: 'place_stock_order',
-      arguments: { symbol: 'MSFT', action: 'BUY', orderType: 'LMT', price: cents(ask * 0.97), quantity: 1, tif: 'GTC' },
+      arguments: {
+        accountId: 'DU1234567',
+        symbol: 'MSFT',
+        action: 'BUY',
+        orderType: 'LMT',
+        price: cents(ask * 0.97),
+        quantity: 1,
+        tif: 'GTC',
+      },
     });
-    const id = (placed.structuredContent as { orderId: string }).orderId;
+    if (placed.isError) throw new Error(JSON.stringify(placed.content));
+    // IB may ask about a limit away from the market: yes.
+    const replyId = (placed.structuredContent as { question?: { replyId: string } }).question?.replyId;
+    if (replyId) placed = await sv.client.callTool({ name: 'confirm_order', arguments: { replyId } });
+    const id = (placed.structuredContent as { orderId?: string }).orderId;
+    if (!id) throw new Error(`not placed: ${JSON.stringify(placed.content)}`);
     let notifiedAt = 0;
     const waiting = sv.client.callTool({ name: 'get_order_status', arguments: { orderId: id, waitSeconds: 30 } }, {
       onprogress: (p: { message?: string }) => {
@@ -72,7 +85,11 @@ async function fillToNotification(s: Sim, websocket: boolean): Promise<number> {
     } as never);
     await sleep(500);
     await sv.client.callTool({ name: 'modify_order', arguments: { orderId: id, price: cents(ask * 1.02) } });
-    const done = (await waiting) as { structuredContent: { order: { time?: string; status: string } } };
+    const done = (await waiting) as {
+      structuredContent?: { order: { time?: string; status: string } };
+      content?: unknown;
+    };
+    if (!done.structuredContent) throw new Error(`get_order_status: ${JSON.stringify(done.content)}`);
     const filledAt = Date.parse(done.structuredContent.order.time ?? '');
     if (!notifiedAt || !Number.isFinite(filledAt)) throw new Error(`no fill notification: ${JSON.stringify(done)}`);
     return notifiedAt - filledAt;
@@ -95,8 +112,30 @@ async function main() {
   await sim(s, '/sim/faults', { latencyMs: LATENCY_MS });
   const rows: string[][] = [];
   try {
+    // Today's orders for the live-order comparison: two filled, one working.
+    await sim(s, '/v1/api/iserver/accounts');
+    for (const [type, price] of [
+      ['MKT', undefined],
+      ['MKT', undefined],
+      ['LMT', 1],
+    ] as const) {
+      const order = {
+        conid: 265598,
+        orderType: type,
+        side: 'BUY',
+        quantity: 1,
+        tif: 'GTC',
+        cOID: `bench-ws-${type}-${Math.random()}`,
+        ...(price ? { price } : {}),
+      };
+      const asked = (await sim(s, '/v1/api/iserver/account/DU1234567/orders', { orders: [order] })) as Array<{
+        id?: string;
+      }>;
+      if (asked[0]?.id) await sim(s, `/v1/api/iserver/reply/${asked[0].id}`, { confirmed: true });
+    }
     const wsFirst = await liveOrdersAfterLogin(s, true);
     const restFirst = await liveOrdersAfterLogin(s, false);
+    if (rows.length) console.error(rows.at(-1)!.join(' | '));
     rows.push([
       'get_live_orders, first call after a fresh login',
       `${fmt(wsFirst.ms)} ms (${wsFirst.source}, ${wsFirst.n} orders)`,
@@ -106,6 +145,7 @@ async function main() {
     ]);
     const wsSecond = await liveOrdersAfterLogin(s, true, true);
     const restSecond = await liveOrdersAfterLogin(s, false, true);
+    if (rows.length) console.error(rows.at(-1)!.join(' | '));
     rows.push([
       'get_live_orders, second call',
       `${fmt(wsSecond.ms)} ms`,
@@ -113,8 +153,18 @@ async function main() {
       `${fmt(restSecond.ms / wsSecond.ms, 1)}×`,
       '',
     ]);
-    const wsFill = await fillToNotification(s, true);
-    const restFill = await fillToNotification(s, false);
+    // Median of three each.
+    const wsFill = median([
+      await fillToNotification(s, true),
+      await fillToNotification(s, true),
+      await fillToNotification(s, true),
+    ]);
+    const restFill = median([
+      await fillToNotification(s, false),
+      await fillToNotification(s, false),
+      await fillToNotification(s, false),
+    ]);
+    if (rows.length) console.error(rows.at(-1)!.join(' | '));
     rows.push([
       'fill → progress notification (get_order_status waitSeconds)',
       `${fmt(wsFill)} ms`,
@@ -124,6 +174,7 @@ async function main() {
     ]);
     const wsQuotes = await warmQuotes(s, true);
     const restQuotes = await warmQuotes(s, false);
+    if (rows.length) console.error(rows.at(-1)!.join(' | '));
     rows.push([
       'get_quote 50 symbols, warm: gateway requests (wall time)',
       `${wsQuotes.requests} (${fmt(wsQuotes.ms)} ms)`,
