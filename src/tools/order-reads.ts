@@ -31,7 +31,8 @@ const LiveOrderOut = z.object({
 
 type LiveOrderOutT = z.infer<typeof LiveOrderOut>;
 
-function liveOut(o: LiveOrder): LiveOrderOutT {
+/** An order as the order tools and the ibkr://orders resources show it. */
+export function liveOut(o: LiveOrder): LiveOrderOutT {
   const out: LiveOrderOutT = {
     orderId: o.orderId,
     accountId: o.accountId,

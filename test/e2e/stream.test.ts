@@ -12,8 +12,16 @@ const cents = (x: number) => Math.round(x * 100) / 100;
 
 describe("IB's WebSocket through the tools", () => {
   let h: Harness;
+  const updated: Array<{ uri: string; at: number }> = [];
   before(async () => {
-    h = await startServer({ sim: { latencyMs: 50 }, args: ['--order-confirmation', 'none'] });
+    h = await startServer({
+      sim: { latencyMs: 50 },
+      args: ['--order-confirmation', 'none'],
+      setup: (client) =>
+        client.setNotificationHandler('notifications/resources/updated', (n) => {
+          updated.push({ uri: n.params.uri, at: Date.now() });
+        }),
+    });
   });
   after(async () => {
     await h?.close();
@@ -51,8 +59,11 @@ describe("IB's WebSocket through the tools", () => {
   test('get_order_status waitSeconds returns on the fill with progress notifications', async () => {
     const q = await h.callTool('get_quote', { symbol: 'MSFT' });
     const ask = q.structured.quotes[0].ask as number;
-    const below = { symbol: 'MSFT', action: 'BUY', orderType: 'LMT', price: cents(ask * 0.97), tif: 'GTC' };
-    const placed = await h.callTool('place_stock_order', { accountId: ACCT, quantity: 1, ...below });
+    const below = { symbol: 'MSFT', action: 'BUY', orderType: 'LMT', price: cents(ask * 0.98), tif: 'GTC' };
+    let placed = await h.callTool('place_stock_order', { accountId: ACCT, quantity: 1, ...below });
+    // IB may ask about a limit away from the market: yes.
+    const replyId = placed.structured.question?.replyId;
+    if (replyId) placed = await h.callTool('confirm_order', { replyId });
     assert.equal(placed.structured.status, 'submitted', placed.text);
     const id = placed.structured.orderId as string;
     const progress: Array<{ at: number; message?: string }> = [];
@@ -68,5 +79,33 @@ describe("IB's WebSocket through the tools", () => {
     const fill = progress.find((p) => /Filled/.test(p.message ?? ''));
     assert.ok(fill, JSON.stringify(progress));
     assert.ok(fill.at - t0 < 3000, `fill notification ${fill.at - t0} ms after the modify was sent`);
+  });
+
+  test('ibkr://orders and ibkr://orders/{id} are subscribable: a fill is announced, coalesced', async () => {
+    await h.client.subscribeResource({ uri: 'ibkr://orders' });
+    const read = await h.client.readResource({ uri: 'ibkr://orders' });
+    const body = JSON.parse((read.contents[0] as { text: string }).text);
+    assert.equal(body.source, 'stream');
+    updated.length = 0;
+    const t0 = Date.now();
+    const placed = await h.callTool('place_stock_order', {
+      accountId: ACCT,
+      symbol: 'AAPL',
+      action: 'BUY',
+      orderType: 'MKT',
+      quantity: 2,
+    });
+    assert.equal(placed.structured.status, 'filled', placed.text);
+    const end = Date.now() + 3000;
+    while (!updated.some((u) => u.uri === 'ibkr://orders') && Date.now() < end)
+      await new Promise((r) => setTimeout(r, 20));
+    const hits = updated.filter((u) => u.uri === 'ibkr://orders');
+    assert.ok(hits.length >= 1, 'an update for ibkr://orders');
+    assert.ok(hits[0]!.at - t0 < 3000);
+    // Not subscribed: no notification for the single order's URI.
+    assert.ok(!updated.some((u) => u.uri.startsWith('ibkr://orders/')));
+    const one = await h.client.readResource({ uri: `ibkr://orders/${placed.structured.orderId}` });
+    assert.equal(JSON.parse((one.contents[0] as { text: string }).text).order.status, 'Filled');
+    await h.client.unsubscribeResource({ uri: 'ibkr://orders' });
   });
 });

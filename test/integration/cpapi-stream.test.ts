@@ -73,6 +73,28 @@ describe('the client WebSocket against the simulator (shortened timers)', () => 
     await b.stream!.waitForOrders(1000);
   });
 
+  test('reads after this client changes an order show the change (read-your-writes)', async () => {
+    let p = await b.placeOrder(order(2, { orderType: 'LMT', limitPrice: 1, tif: 'GTC' }));
+    if (p.kind === 'questions') p = await b.reply(p.question.replyId, true);
+    assert.equal(p.kind, 'placed');
+    const id = p.kind === 'placed' ? p.orders[0]!.orderId : '';
+    // Right after the placement the new order is listed.
+    assert.ok((await b.liveOrders()).some((o) => o.orderId === id));
+    let m = await b.modifyOrder(id, order(2, { orderType: 'LMT', limitPrice: 2, quantity: 3, tif: 'GTC' }));
+    if (m.kind === 'questions') m = await b.reply(m.question.replyId, true);
+    const after = await b.orderStatus(id);
+    assert.equal(after.quantity, 3);
+    assert.equal(after.limitPrice, 2);
+    await b.cancelOrder('DU1234567', id);
+    assert.equal((await b.orderStatus(id)).state, 'cancelled');
+    // A question changes no order: the next read still comes from the stream.
+    const q = await b.placeOrder(order(3, { orderType: 'LMT', limitPrice: 1, tif: 'GTC' }));
+    assert.equal(q.kind, 'questions');
+    const t0 = Date.now();
+    const list = await b.liveOrders();
+    assert.ok(list.every((o) => o.source === 'stream') && Date.now() - t0 < 200, `${Date.now() - t0} ms`);
+  });
+
   test('a streamed quote is answered without a request', async () => {
     const first = await b.snapshot([AAPL, 8314], ['last', 'bid', 'ask']);
     assert.equal(first[0]!.source, 'request');

@@ -59,6 +59,11 @@ export interface CpapiOrdersHooks {
 const LIVE_POLLS = 3;
 /** How long a read waits for the WebSocket's first order list (right after a login) before asking IB. */
 const STREAM_ORDERS_WAIT_MS = 1000;
+/**
+ * After this client changes an order, the stream's copy counts only once it has heard of the
+ * change, or this long after it (a rejected order changes nothing IB would push).
+ */
+const WRITE_SETTLE_MS = 3000;
 
 export class CpapiOrders implements OrdersApi {
   /** Shared live-order reads, one per account (key '' for the selected account). */
@@ -77,17 +82,36 @@ export class CpapiOrders implements OrdersApi {
   private lastWrite = 0;
   private readonly writes = new Map<string, number>();
 
-  private wrote(orderId?: string): void {
+  /** Marks a change about to be sent; the returned function takes the mark back (IB changed nothing). */
+  private wrote(orderId?: string): () => void {
     const now = Date.now();
+    const before = { last: this.lastWrite, mine: orderId ? this.writes.get(orderId) : undefined };
     this.lastWrite = now;
     if (orderId) this.writes.set(orderId, now);
+    return () => {
+      if (this.lastWrite === now) this.lastWrite = before.last;
+      if (orderId && this.writes.get(orderId) === now) {
+        if (before.mine === undefined) this.writes.delete(orderId);
+        else this.writes.set(orderId, before.mine);
+      }
+    };
+  }
+
+  /**
+   * A question or a rejection changed no order: the stream has nothing new to say. A placement
+   * (also one a reply completes) counts as a change of each order it names, from `since`.
+   */
+  private settled(out: PlaceOutcome, undo: () => void, since: number): PlaceOutcome {
+    if (out.kind !== 'placed') undo();
+    else for (const o of out.orders) this.writes.set(o.orderId, Math.max(since, this.writes.get(o.orderId) ?? 0));
+    return out;
   }
 
   /** The stream has heard of this order since this client last changed it (read-your-writes). */
   private streamFresh(orderId: string): boolean {
     const st = this.stream;
     const since = Math.max(this.writes.get(orderId) ?? 0, this.writes.get('-1') ?? 0);
-    return st !== undefined && st.orderSeenAt(orderId) > since;
+    return st !== undefined && (st.orderSeenAt(orderId) > since || Date.now() - since > WRITE_SETTLE_MS);
   }
 
   /** The live orders the WebSocket holds (undefined while it does not hold the whole list). */
@@ -102,7 +126,7 @@ export class CpapiOrders implements OrdersApi {
     const wait = (up === 'open' || up === 'connecting') && (recent || !st.orders()) ? STREAM_ORDERS_WAIT_MS : 0;
     await raceSignal(st.waitForOrders(wait, this.lastWrite), opts.signal);
     const got = st.orders();
-    if (!got || got.receivedAt <= this.lastWrite) return undefined;
+    if (!got || (got.receivedAt <= this.lastWrite && Date.now() - this.lastWrite <= WRITE_SETTLE_MS)) return undefined;
     if (
       [...this.writes.keys()].some(
         (id) => id !== '-1' && got.rows.some((r) => String(r['orderId']) === id) && !this.streamFresh(id),
@@ -151,22 +175,24 @@ export class CpapiOrders implements OrdersApi {
   async placeOrder(order: OrderRequest, opts: CallOptions = {}): Promise<PlaceOutcome> {
     if (!order.clientOrderId) throw new BrokerError('INVALID_INPUT', 'Every order needs a client order id.');
     await this.hooks.ensureAccounts(opts.signal);
-    this.wrote();
+    const since = Date.now();
+    const undo = this.wrote();
     const res = await this.http.post<unknown>(`/iserver/account/${encodeURIComponent(order.accountId)}/orders`, {
       body: { orders: [toWireOrder(order)] },
       signal: opts.signal,
     });
-    return parsePlaceAnswer(res.data);
+    return this.settled(parsePlaceAnswer(res.data), undo, since);
   }
 
   async reply(replyId: string, confirmed: boolean, opts: CallOptions = {}): Promise<PlaceOutcome> {
-    this.wrote();
+    const since = Date.now();
+    const undo = this.wrote();
     try {
       const res = await this.http.post<unknown>(`/iserver/reply/${encodeURIComponent(replyId)}`, {
         body: { confirmed },
         signal: opts.signal,
       });
-      const out = parsePlaceAnswer(res.data);
+      const out = this.settled(parsePlaceAnswer(res.data), undo, since);
       if (out.kind === 'rejected' && /reply id not found|not confirmed/i.test(out.message)) {
         return { kind: 'rejected', message: `${out.message} (IB no longer holds this order; it was not placed)` };
       }
@@ -299,12 +325,13 @@ export class CpapiOrders implements OrdersApi {
 
   async modifyOrder(orderId: string, order: OrderRequest, opts: CallOptions = {}): Promise<PlaceOutcome> {
     await this.hooks.ensureAccounts(opts.signal);
-    this.wrote(orderId);
+    const since = Date.now();
+    const undo = this.wrote(orderId);
     const res = await this.http.post<unknown>(
       `/iserver/account/${encodeURIComponent(order.accountId)}/order/${encodeURIComponent(orderId)}`,
       { body: toWireOrder(order, { withClientId: false }), signal: opts.signal },
     );
-    return parsePlaceAnswer(res.data);
+    return this.settled(parsePlaceAnswer(res.data), undo, since);
   }
 
   async cancelOrder(accountId: string, orderId: string, opts: CallOptions = {}): Promise<CancelResult> {
