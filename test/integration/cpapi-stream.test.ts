@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type CpapiBackend, createCpapiBackend } from '../../src/backends/cpapi/index.js';
 import { Pacer } from '../../src/backends/cpapi/limiter.js';
+import { CpapiStream } from '../../src/backends/cpapi/stream.js';
 import type { OrderRequest } from '../../src/broker/orders.js';
 import { type SimulatorHandle, startSimulator } from '../../src/simulator/index.js';
+import { simWs } from '../../src/simulator/ws.js';
 import { aaplOrder, faultSession } from './stream-scenario.js';
 
 const AAPL = 265598;
@@ -40,7 +42,7 @@ describe('the client WebSocket against the simulator (shortened timers)', () => 
     b = createCpapiBackend({
       baseUrl: sim.url,
       pacer: new Pacer({ endpoints: {}, maxPerWindow: 1000 }),
-      timeoutMs: 2000,
+      timeoutMs: 8000,
       sleep: async () => {},
       stream: { staleMs: 400, smdRenewMs: 1000, echoMs: 200, ticMs: 1000, backoffMs: [50, 100, 200] },
     });
@@ -113,6 +115,35 @@ describe('the client WebSocket against the simulator (shortened timers)', () => 
     assert.equal(r.missed, 0, 'a Filled update missed');
     assert.equal(r.duplicates, 0, 'a Filled update twice');
     for (const [id, state] of Object.entries(r.finalStates)) assert.equal(state, 'filled', id);
+  });
+
+  test('at most maxQuotes conids are streamed: the least recently asked one gives its line up', async () => {
+    const st = new CpapiStream({
+      apiUrl: sim.apiBase,
+      cookies: () => `api=${sim.state.session.id}`,
+      sessionToken: async () => undefined,
+      timers: { maxQuotes: 2 },
+    });
+    try {
+      st.start();
+      await until(() => st.status().state === 'open', 2000, 'open');
+      st.subscribeQuote(AAPL, ['31']);
+      st.subscribeQuote(8314, ['31']);
+      await until(() => st.quote(AAPL, ['31']) !== undefined, 2000, 'AAPL streamed');
+      st.subscribeQuote(272093, ['31']);
+      await until(() => st.quote(272093, ['31']) !== undefined, 2000, 'MSFT streamed');
+      // AAPL was read (asked for) after 8314 was subscribed: 8314 is the one dropped.
+      assert.deepEqual(
+        [...st.quotes.keys()].sort((a, b) => a - b),
+        [AAPL, 272093],
+      );
+      // The simulator was told (umd): one of its sockets streams exactly these two.
+      await sleep(100);
+      const streamed = [...simWs(sim.state).conns].map((c) => [...c.smd.keys()].sort((a, b) => a - b).join(','));
+      assert.ok(streamed.includes(`${AAPL},272093`), streamed.join(' | '));
+    } finally {
+      await st.close();
+    }
   });
 
   test('the session ending arrives as sts and stops the stream from answering', async () => {

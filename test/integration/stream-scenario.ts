@@ -42,7 +42,7 @@ export async function faultSession(rounds = 1): Promise<FaultSessionResult> {
   const b = createCpapiBackend({
     baseUrl: s.url,
     pacer: new Pacer({ endpoints: {}, maxPerWindow: 1000 }),
-    timeoutMs: 2000,
+    timeoutMs: 8000,
     stream: { staleMs: 400, smdRenewMs: 1000, echoMs: 200, ticMs: 1000, backoffMs: [50, 100, 200] },
   });
   const faults = (body: unknown) =>

@@ -28,6 +28,11 @@ export interface StreamTimers {
   smdRenewMs: number;
   /** Reconnect delays, the last one repeated. */
   backoffMs: readonly number[];
+  /**
+   * At most this many conids streamed; the one asked for least recently is dropped for a new one.
+   * IB's market-data lines (100 by default) are shared with REST snapshots: half stay free.
+   */
+  maxQuotes: number;
 }
 
 export const DEFAULT_STREAM_TIMERS: StreamTimers = {
@@ -36,6 +41,7 @@ export const DEFAULT_STREAM_TIMERS: StreamTimers = {
   ticMs: 60_000,
   smdRenewMs: 10 * 60_000,
   backoffMs: [250, 500, 1000, 2000, 5000, 10_000],
+  maxQuotes: 50,
 };
 
 export interface CpapiStreamOptions {
@@ -60,6 +66,8 @@ export interface StreamQuote {
   /** This connection delivered data for it since its last request: the row is current. */
   live: boolean;
   requestedAt: number;
+  /** Epoch ms a read last asked for it (the least recently asked is dropped first). */
+  askedAt: number;
   refused?: string;
 }
 
@@ -325,8 +333,20 @@ export class CpapiStream {
   subscribeQuote(conid: number, codes: readonly string[]): void {
     const q = this.quotes.get(conid);
     if (q && codes.every((c) => q.codes.has(c))) return;
-    const next: StreamQuote = q ?? { row: { conid }, codes: new Set(), receivedAt: 0, live: false, requestedAt: 0 };
+    const next: StreamQuote = q ?? {
+      row: { conid },
+      codes: new Set(),
+      receivedAt: 0,
+      live: false,
+      requestedAt: 0,
+      askedAt: Date.now(),
+    };
     for (const c of codes) next.codes.add(c);
+    if (!q && this.quotes.size >= this.timers.maxQuotes) {
+      let oldest: [number, StreamQuote] | undefined;
+      for (const e of this.quotes) if (!oldest || e[1].askedAt < oldest[1].askedAt) oldest = e;
+      if (oldest) this.unsubscribeQuote(oldest[0]);
+    }
     this.quotes.set(conid, next);
     if (this.state === 'open' && !next.refused) this.requestQuote(conid, next);
   }
@@ -343,6 +363,7 @@ export class CpapiStream {
   /** The merged row of a conid when the stream has it current and carries every code. */
   quote(conid: number, codes: readonly string[]): StreamQuote | undefined {
     const q = this.quotes.get(conid);
+    if (q) q.askedAt = Date.now();
     if (!q?.live || q.refused || !this.healthy()) return undefined;
     return codes.every((c) => q.codes.has(c)) ? q : undefined;
   }
