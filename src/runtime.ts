@@ -119,6 +119,8 @@ export async function createApp(config: Config, log: Logger, opts: CreateAppOpti
     },
     // After each login, open the feeds IB answers empty at first (live orders), in the background.
     warmUp: !config.readOnly,
+    // Over OAuth the WebSocket needs IB's oauth_token handshake, not built yet: REST only.
+    stream: oauth ? false : config.websocket,
     ...(recorder ? { recorder } : {}),
     ...(oauth ? { signer: oauth.signer } : {}),
   });
@@ -130,6 +132,10 @@ export async function createApp(config: Config, log: Logger, opts: CreateAppOpti
     simulated,
     broker: cpapi.session,
     ...(oauth ? { oauthLogin: oauth.login } : {}),
+  });
+  // IB's WebSocket says at once when the session ends: the session manager looks then, not at its next keep-alive.
+  cpapi.stream?.onAuth((authenticated) => {
+    if (!authenticated) void gateway?.session.refresh().catch(() => {});
   });
   const backendLabel = simulated
     ? `simulator at ${baseUrl}`

@@ -66,6 +66,25 @@ export interface Backend extends OptionsBackend, PortfolioBackend, OrdersBackend
   /** Historical bars; period/bar validated before any request. */
   history(req: HistoryRequest, opts?: CallOptions): Promise<HistoryResult>;
 
+  /** The broker's push stream (absent for a backend without one). */
+  pushStatus?(): PushStatus;
+
   /** Releases connections and timers. */
   close(): Promise<void>;
+}
+
+/** A backend's push stream: its connection and what it holds. */
+export interface PushStatus {
+  state: 'off' | 'connecting' | 'open' | 'down';
+  /** Open and heard from recently: answers may come from it. */
+  healthy: boolean;
+  /** Milliseconds since its last message. */
+  lastMessageAgeMs?: number;
+  /** What the broker last pushed about the session. */
+  authenticated?: boolean;
+  reconnects: number;
+  /** Instruments it streams quotes for. */
+  quotes: number;
+  /** It holds the whole order list. */
+  orders: boolean;
 }

@@ -121,7 +121,14 @@ export interface LiveOrder {
   description?: string;
   /** Whether the broker allows changing or cancelling it, when known. */
   editable?: boolean;
+  /** Where the answer came from: the broker's push stream or a request. */
+  source?: DataSource;
+  /** Epoch ms the backend received this data. */
+  receivedAt?: number;
 }
+
+/** How a backend got an answer: pushed over its stream, or asked for with a request. */
+export type DataSource = 'stream' | 'request';
 
 export interface Trade {
   executionId: string;
@@ -173,6 +180,8 @@ export interface LiveOrdersOptions extends AccountCallOptions {
    * orders" when the broker only sent placeholders. For decisions such as reconciliation.
    */
   settled?: boolean;
+  /** Told where the answer came from and when it arrived (also for an empty list). */
+  report?: (source: DataSource, receivedAt: number) => void;
 }
 
 export interface OrdersApi {
@@ -198,6 +207,11 @@ export interface OrdersApi {
   trades(days: number, opts?: CallOptions): Promise<Trade[]>;
   /** The order with this client order id, if the broker shows it among the session's orders. */
   findOrderByClientId(clientOrderId: string, opts?: CallOptions): Promise<LiveOrder | undefined>;
+  /**
+   * Calls `listener` with each new order and each status or fill change the broker pushes, while
+   * its stream is up (absent for a backend without one). Returns the unsubscribe function.
+   */
+  watchOrders?(listener: (order: LiveOrder) => void): () => void;
 }
 
 /** The section of the Backend contract (the CPAPI backend delegates to src/backends/cpapi/orders.ts). */

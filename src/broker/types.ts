@@ -119,6 +119,10 @@ export interface MarketSnapshot {
   updated?: number;
   /** Fields asked for that the backend did not deliver within its polling bound. */
   missing?: MarketField[];
+  /** Pushed over the backend's stream, or asked for with a request. */
+  source?: 'stream' | 'request';
+  /** Epoch ms the backend received this data. */
+  receivedAt?: number;
 }
 
 export interface Bar {

@@ -33,6 +33,7 @@ const ConfigSchema = z.object({
   gatewayUrl: z.url({ protocol: /^https?$/ }),
   gatewayInsecureTls: z.boolean(),
   requestTimeoutMs: z.number().int(),
+  websocket: z.boolean(),
   /** True when the gateway URL came from a flag or the environment (a gateway the user runs: never started or stopped by us). */
   gatewayUrlExplicit: z.boolean(),
   /** True when the user chose the gateway's port (then a busy port is an error, not a reason to take another). */

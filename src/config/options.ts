@@ -87,6 +87,16 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: 'Timeout of every request to the gateway, in milliseconds.',
   },
   {
+    key: 'websocket',
+    flag: 'websocket',
+    env: ['IBKR_MCP_WEBSOCKET'],
+    type: 'boolean',
+    default: true,
+    group: 'Backend',
+    description:
+      "Open IB's WebSocket after each login: live orders, order status, streamed quotes and the session's end arrive pushed, without polling. --no-websocket reads everything over REST.",
+  },
+  {
     key: 'gatewayDir',
     flag: 'gateway-dir',
     env: ['IB_GATEWAY_DIR'],

@@ -15,6 +15,7 @@ import { VERSION } from '../config/index.js';
 import type { App } from '../runtime.js';
 import { ALL_TOOLS, annotationsFor, type ToolContext, type ToolDef } from '../tools/index.js';
 import { errorResult } from './errors.js';
+import { registerOrderResources } from './order-resources.js';
 import { registerPrompts } from './prompts.js';
 import { registerQuoteResource } from './quote-resource.js';
 import { selectTools } from './registry.js';
@@ -225,7 +226,11 @@ export function createMcpServer(app: App, tools: readonly ToolDef[] = selectTool
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION },
     {
-      capabilities: { tools: { listChanged: true } },
+      // Orders as resources can be subscribed to (order-resources.ts).
+      capabilities: {
+        tools: { listChanged: true },
+        ...(app.config.toolsets.includes('orders') ? { resources: { subscribe: true } } : {}),
+      },
       instructions: instructionsFor(app),
       cacheHints: CACHE_HINTS,
     },
@@ -241,6 +246,7 @@ export function createMcpServer(app: App, tools: readonly ToolDef[] = selectTool
   if (defs.size > 0) enableTasks(server, taskRunner(app, defs, notes));
   if (app.config.toolsets.includes('marketdata')) registerQuoteResource(server, app);
   if (app.config.toolsets.includes('account')) registerResources(server, app);
+  if (app.config.toolsets.includes('orders')) registerOrderResources(server, app);
   registerPrompts(server, tools);
   return server;
 }

@@ -47,6 +47,8 @@
  *                                                             OAuth faults (simulator started with oauth): consumer not
  *                                                             active for N ms, access token revoked, live session tokens
  *                                                             expired now, their lifetime, the clock IB checks skewed
+ *                        {"ws":{"drop":true,"silent":true,"delayMs":N,"refuse":N,"hbMs":N,"tickMs":N,
+ *                               "smdLifetimeMs":N,"maxLines":N}}  WebSocket faults and timers (ws.ts)
  *                        {"instrument":{"conid":265598,"halted":true,"notTradedToday":false,"delayed":false,
  *                                       "frozen":false}}      per-instrument market data flags; may be an array;
  *                                                             {"conid":N,"reset":true} clears one instrument's flags
@@ -76,6 +78,7 @@ import {
   newSessionState,
   type SimState,
 } from './state.js';
+import { simWs } from './ws.js';
 
 function asArray<T>(v: T | T[] | undefined): T[] {
   if (v === undefined || v === null) return [];
@@ -102,6 +105,7 @@ function faultView(state: SimState): Record<string, unknown> {
     competing: state.session.competing,
     noBridge: state.session.noBridge,
     instruments: flags,
+    ws: simWs(state).view(),
   };
 }
 
@@ -165,6 +169,7 @@ export function registerControl(router: Router, state: SimState): void {
     const b = (ctx.body ?? {}) as Record<string, unknown>;
     if (b.clear === true) {
       resetFlags(state);
+      simWs(state).configure({ delayMs: 0, refuse: 0 });
       state.session.competing = false;
       state.session.noBridge = false;
     }
@@ -214,6 +219,7 @@ export function registerControl(router: Router, state: SimState): void {
       if (b.penaltyBoxMs <= 0) state.faults.penaltyUntil = 0;
     }
     if (typeof b.historyDelayMs === 'number') state.faults.historyDelayMs = Math.max(0, b.historyDelayMs);
+    if (b.ws && typeof b.ws === 'object') simWs(state).configure(b.ws as Record<string, unknown>);
     for (const spec of asArray(b.instrument as Record<string, unknown> | Record<string, unknown>[] | undefined)) {
       applyInstrumentFlags(state, spec);
     }

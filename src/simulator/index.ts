@@ -8,9 +8,10 @@
  * Serves HTTPS with a self-signed certificate generated once per process (or plain
  * HTTP with `tls:false`). API under /v1/api, control surface under /sim (see control.ts).
  */
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type Server as HttpServer, type IncomingMessage } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { type SelfSigned, selfSignedCertificate } from './cert.js';
 import { registerControl } from './control.js';
 import type { SimListener } from './listener.js';
@@ -19,6 +20,7 @@ import { loadReplay } from './replay.js';
 import { type RouteModule, registerAll } from './routes/index.js';
 import { createCore, Router } from './server.js';
 import { createState, type IbProfile, type SimState } from './state.js';
+import { simWs, type WsSettings } from './ws.js';
 
 export interface SimulatorOptions {
   port?: number; // 0 or undefined = free port
@@ -66,6 +68,8 @@ export interface SimulatorOptions {
    * token is requested, every request signed. Register consumers with `handle.oauth.register`.
    */
   oauth?: SimOAuthOptions | boolean;
+  /** Extension: the WebSocket's timers and line limit (ws.ts); tests shorten them. */
+  ws?: Partial<WsSettings>;
 }
 
 export interface SimulatorHandle {
@@ -130,6 +134,16 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     server = createHttpServer(handle);
   }
   server.on('connection', (s: Socket) => core.trackSocket(s));
+  const hub = simWs(state);
+  hub.configure({ ...opts.ws });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path !== '/v1/api/ws') {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    hub.upgrade(req, socket);
+  });
   server.keepAliveTimeout = 5000;
 
   const host = opts.host ?? '127.0.0.1';
@@ -163,6 +177,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     oauth,
     close() {
       closed ??= new Promise<void>((resolve) => {
+        hub.close();
         core.shutdown();
         server.close(() => resolve());
         server.closeAllConnections?.();

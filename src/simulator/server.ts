@@ -278,7 +278,10 @@ export function createCore(state: SimState, router: Router, replay?: Replay): Se
       body,
       req,
     };
-    send(res, await runHandler(m.route, ctx), false);
+    const reply = await runHandler(m.route, ctx);
+    // A control call may end the session or change orders: the WebSocket says so at once.
+    for (const h of state.hooks.afterRequest) h();
+    send(res, reply, false);
   }
 
   async function handleApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -412,6 +415,7 @@ export function createCore(state: SimState, router: Router, replay?: Replay): Se
       };
       const reply = await runHandler(route, ctx);
       if (closing) return;
+      for (const h of state.hooks.afterRequest) h();
       const drop = state.faults.drop.find(
         (d) => d.count > 0 && endpointMatches(d.endpoint, method, route.pattern, path),
       );

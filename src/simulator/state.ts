@@ -236,6 +236,8 @@ export interface SimState {
     reset: (() => void)[];
     /** Called whenever a new session starts (login after logout/expiry). */
     sessionStart: (() => void)[];
+    /** Called after each /v1/api request was handled (the WebSocket pushes what it changed). */
+    afterRequest: (() => void)[];
   };
   counters: { historyServerId: number; requests: number };
   /** Storage for later modules, keyed by module name. */
@@ -371,7 +373,7 @@ export function createState(input: StateOptions): SimState {
     pacer: new Pacer(),
     fieldProviders: new Map(),
     fieldAugmenters: [],
-    hooks: { reset: [], sessionStart: [] },
+    hooks: { reset: [], sessionStart: [], afterRequest: [] },
     counters: { historyServerId: 4155800, requests: 0 },
     ext: new Map(),
     portfolio: new SimPortfolio(() => state),
@@ -412,4 +414,10 @@ export function touchSession(state: SimState): void {
 
 export function instrumentFlags(state: SimState, conid: number): InstrumentFlags {
   return state.instrumentFlags.get(conid) ?? {};
+}
+
+/** A later module's one object per state, made on first use (kept in `state.ext`). */
+export function extOf<T>(state: SimState, key: string, make: () => T): T {
+  if (!state.ext.has(key)) state.ext.set(key, make());
+  return state.ext.get(key) as T;
 }

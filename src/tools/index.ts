@@ -16,6 +16,7 @@ import type { ToolDef } from './tool.js';
 
 export { portfolioOf, positionOut } from './account.js';
 export { SymbolSchema } from './common.js';
+export { liveOut } from './order-reads.js';
 export {
   type AnyObject,
   annotationsFor,

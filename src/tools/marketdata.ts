@@ -57,6 +57,8 @@ const QuoteRow = z.object({
   availability: Availability,
   lastIsPriorClose: z.boolean().optional().describe('No trade today: last is the prior close'),
   halted: z.boolean().optional(),
+  source: z.enum(['stream', 'request']).optional(),
+  ageMs: z.number().optional(),
 });
 
 type QuoteRowT = z.infer<typeof QuoteRow>;
@@ -74,6 +76,8 @@ function quoteRow(c: Contract, s: MarketSnapshot | undefined): QuoteRowT {
   }
   if (s?.lastIsPriorClose) row.lastIsPriorClose = true;
   if (s?.halted) row.halted = true;
+  if (s?.source) row.source = s.source;
+  if (s?.receivedAt) row.ageMs = Math.max(0, Date.now() - s.receivedAt);
   return row;
 }
 
@@ -175,6 +179,8 @@ export const getQuote = defineTool({
       return `${ident(q.symbol)}${q.currency && q.currency !== 'USD' ? ` ${ident(q.currency)}` : ''}: ${num(q.last)} ${signed(q.change)} (${signed(q.changePct)}%) bid/ask ${num(q.bid)}/${num(q.ask)} vol ${bigNum(q.volume)} day ${num(q.low)}-${num(q.high)}${flags ? ` [${flags}]` : ''}`;
     });
     for (const e of r.errors ?? []) lines.push(`${e.input}: error: ${e.error}`);
+    const pushed = r.quotes.filter((q) => q.source === 'stream').length;
+    if (pushed > 0) lines.push(`(${pushed} of ${r.quotes.length} from IB's push stream)`);
     return lines.join('\n');
   },
 });

@@ -3,7 +3,7 @@
  */
 import * as z from 'zod';
 import { BrokerError } from '../broker/errors.js';
-import type { LiveOrder, OrdersApi, Trade } from '../broker/orders.js';
+import type { DataSource, LiveOrder, OrdersApi, Trade } from '../broker/orders.js';
 import { orderService } from '../safety/index.js';
 import { callOpts, ident, num, SymbolSchema, untrusted } from './common.js';
 import { AccountId, ClientOrderId } from './order-shapes.js';
@@ -31,7 +31,8 @@ const LiveOrderOut = z.object({
 
 type LiveOrderOutT = z.infer<typeof LiveOrderOut>;
 
-function liveOut(o: LiveOrder): LiveOrderOutT {
+/** An order as the order tools and the ibkr://orders resources show it. */
+export function liveOut(o: LiveOrder): LiveOrderOutT {
   const out: LiveOrderOutT = {
     orderId: o.orderId,
     accountId: o.accountId,
@@ -64,6 +65,73 @@ function liveLine(o: LiveOrderOutT): string {
   return `${ident(o.orderId)} ${ident(o.status)} ${o.side} ${num(o.quantity)} ${ident(o.symbol)} ${ident(o.orderType)}${px ? ` ${px}` : ''}${o.tif ? ` ${ident(o.tif)}` : ''} filled ${num(o.filled)} rem ${num(o.remaining)}${o.avgPrice !== undefined ? ` avg ${num(o.avgPrice)}` : ''}${o.clientOrderId ? ` cOID ${ident(o.clientOrderId)}` : ''}${o.time ? ` ${o.time.slice(0, 19)}Z` : ''}`;
 }
 
+/** Where an order's data came from and how old it was when answered. */
+function freshness(o: LiveOrder): { source?: DataSource; ageMs?: number } {
+  return o.source ? { source: o.source, ageMs: Math.max(0, Date.now() - (o.receivedAt ?? Date.now())) } : {};
+}
+
+const freshText = (r: { source?: string; ageMs?: number }) =>
+  r.source
+    ? ` (${r.source === 'stream' ? 'pushed' : 'asked'}, ${(Math.round((r.ageMs ?? 0) / 100) / 10).toFixed(1)} s old)`
+    : '';
+
+const FreshOut = {
+  source: z.enum(['stream', 'request']).optional(),
+  ageMs: z.number().optional(),
+};
+
+/** Between re-reads while waiting (pushed updates wake the wait at once). */
+const WAIT_POLL_MS = 2000;
+
+/**
+ * Waits until the order is no longer working or `seconds` pass, reporting each status or fill
+ * change as MCP progress. Pushed updates arrive at once; the order is also read again every 2 s
+ * (from the stream when it has the order, else from IB).
+ */
+async function waitForFinal(ctx: ToolContext, first: LiveOrder, seconds: number): Promise<LiveOrder> {
+  const b = api(ctx);
+  const deadline = Date.now() + seconds * 1000;
+  let cur = first;
+  const pushed: LiveOrder[] = [];
+  let wake: (() => void) | undefined;
+  const off = b.watchOrders?.((o) => {
+    if (o.orderId !== first.orderId) return;
+    pushed.push(o);
+    wake?.();
+  });
+  let changes = 0;
+  const see = async (o: LiveOrder) => {
+    const moved = o.state !== cur.state || o.filled !== cur.filled || o.status !== cur.status;
+    cur = o;
+    // Progress counts the changes (it must increase); the message says where the order stands.
+    if (moved) await ctx.progress(++changes, undefined, `${o.status}: filled ${o.filled} of ${o.quantity}`);
+  };
+  try {
+    while (cur.state === 'working' && Date.now() < deadline && !ctx.signal.aborted) {
+      if (pushed.length === 0) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, Math.min(WAIT_POLL_MS, Math.max(0, deadline - Date.now())));
+          wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+          ctx.signal.addEventListener('abort', wake, { once: true });
+        });
+        wake = undefined;
+      }
+      if (pushed.length > 0) {
+        for (const o of pushed.splice(0)) await see(o);
+      } else if (Date.now() < deadline) {
+        const again = await b.orderStatus(first.orderId, callOpts(ctx)).catch(() => undefined);
+        if (again) await see(again);
+      }
+    }
+  } finally {
+    off?.();
+  }
+  return cur;
+}
+
 function api(ctx: ToolContext): OrdersApi {
   const b = ctx.app.backend as Partial<OrdersApi>;
   if (typeof b.liveOrders !== 'function') throw new BrokerError('REFUSED', 'This backend cannot handle orders.');
@@ -79,17 +147,21 @@ export const getLiveOrders = defineTool({
   input: z.object({
     accountId: AccountId.optional(),
   }),
-  output: z.object({ mode: z.string(), orders: z.array(LiveOrderOut) }),
+  output: z.object({ mode: z.string(), orders: z.array(LiveOrderOut), ...FreshOut }),
   async handle(args, ctx) {
     const acct = args.accountId?.toUpperCase();
-    const rows = await api(ctx).liveOrders({ ...callOpts(ctx), ...(acct ? { accountId: acct } : {}) });
-    const orders = rows.filter((o) => !acct || o.accountId.toUpperCase() === acct).map(liveOut);
-    return { mode: ctx.app.mode(), orders };
+    let fresh: { source?: DataSource; ageMs?: number } = {};
+    const report = (source: DataSource, at: number) => {
+      fresh = { source, ageMs: Math.max(0, Date.now() - at) };
+    };
+    const rows = await api(ctx).liveOrders({ ...callOpts(ctx), ...(acct ? { accountId: acct } : {}), report });
+    const mine = rows.filter((o) => !acct || o.accountId.toUpperCase() === acct);
+    return { mode: ctx.app.mode(), orders: mine.map(liveOut), ...fresh };
   },
   render: (r) =>
     r.orders.length
-      ? [`[${r.mode}] ${r.orders.length} orders:`, ...r.orders.map(liveLine)].join('\n')
-      : `[${r.mode}] No live orders.`,
+      ? [`[${r.mode}] ${r.orders.length} orders${freshText(r)}:`, ...r.orders.map(liveLine)].join('\n')
+      : `[${r.mode}] No live orders${freshText(r)}.`,
 });
 
 export const getOrderStatus = defineTool({
@@ -105,9 +177,11 @@ export const getOrderStatus = defineTool({
       .regex(/^\d{1,20}$/)
       .optional(),
     clientOrderId: ClientOrderId.optional().describe('Given or returned when placing'),
+    waitSeconds: z.number().min(0).max(600).optional(),
   }),
   output: z.object({
     found: z.boolean(),
+    ...FreshOut,
     order: LiveOrderOut.optional(),
     journal: z.string().optional().describe("This server's record of the order, when it placed it"),
     message: z.string(),
@@ -136,6 +210,7 @@ export const getOrderStatus = defineTool({
       if (e) journal = `${e.state}${e.message ? `: ${untrusted(e.message)}` : ''}`;
     }
     const id = args.orderId ?? args.clientOrderId!;
+    if (live && args.waitSeconds && live.state === 'working') live = await waitForFinal(ctx, live, args.waitSeconds);
     if (!live) {
       return {
         found: false,
@@ -147,13 +222,18 @@ export const getOrderStatus = defineTool({
     }
     return {
       found: true,
+      ...freshness(live),
       order: liveOut(live),
       ...(journal ? { journal } : {}),
       message: `Order ${ident(live.orderId)}: ${ident(live.status)}, filled ${live.filled} of ${live.quantity}.`,
     };
   },
   render: (r) =>
-    [r.order ? liveLine(r.order) : '', r.journal ? `journal: ${r.journal}` : '', r.found ? '' : r.message]
+    [
+      r.order ? `${liveLine(r.order)}${freshText(r)}` : '',
+      r.journal ? `journal: ${r.journal}` : '',
+      r.found ? '' : r.message,
+    ]
       .filter(Boolean)
       .join('\n'),
 });

@@ -35,6 +35,14 @@ const SessionOut = z.object({
     .object({ pid: z.number().optional(), state: z.string(), restarts: z.number().int() })
     .optional()
     .describe('The gateway process ibkr-mcp runs'),
+  push: z
+    .object({
+      state: z.string(),
+      lastMessageAgeMs: z.number().optional(),
+      authenticated: z.boolean().optional(),
+      reconnects: z.number().int(),
+    })
+    .optional(),
 });
 type SessionOutT = z.infer<typeof SessionOut>;
 
@@ -59,6 +67,14 @@ function sessionOut(app: App, snap: SessionSnapshot): SessionOutT {
       ssoExpiresInS: snap.ssoExpiresInS,
     }),
   };
+  const push = app.backend.pushStatus?.();
+  if (push && push.state !== 'off') {
+    out.push = {
+      state: push.state,
+      reconnects: push.reconnects,
+      ...compact({ lastMessageAgeMs: push.lastMessageAgeMs, authenticated: push.authenticated }),
+    };
+  }
   const gw = app.gateway?.gateway;
   if (gw) out.gatewayProcess = { ...(gw.pid ? { pid: gw.pid } : {}), state: gw.state, restarts: gw.deaths };
   return out;
@@ -76,6 +92,12 @@ function renderSession(s: SessionOutT): string {
       `Gateway process: ${s.gatewayProcess.state}${s.gatewayProcess.pid ? ` (pid ${s.gatewayProcess.pid})` : ''}${s.gatewayProcess.restarts ? `, restarted ${s.gatewayProcess.restarts}x` : ''}`,
     );
   }
+  if (s.push) {
+    const age = s.push.lastMessageAgeMs;
+    lines.push(
+      `IB WebSocket: ${s.push.state}${age !== undefined ? `, last message ${(age / 1000).toFixed(1)} s ago` : ''}${s.push.reconnects ? `, ${s.push.reconnects} reconnects` : ''}`,
+    );
+  }
   if (s.state !== 'authenticated') lines.push(`What to do: ${s.whatToDo}`);
   return lines.join('\n');
 }
@@ -87,12 +109,15 @@ export const getConnectionStatus = defineTool({
   toolset: 'session',
   kind: 'read',
   input: z.object({
-    refresh: z.boolean().optional().describe('Ask the gateway now (default true)'),
+    refresh: z.boolean().optional().describe('Ask the gateway now'),
   }),
   output: SessionOut,
   async handle(args, ctx) {
     const session = ctx.app.gateway.session;
-    if (args.refresh !== false) {
+    // A live WebSocket that IB's last word called authenticated answers without asking the gateway.
+    const push = ctx.app.backend.pushStatus?.();
+    const pushed = push?.healthy === true && push.authenticated === true && session.current() === 'authenticated';
+    if (args.refresh === true || (args.refresh === undefined && !pushed)) {
       await Promise.race([session.refresh(), new Promise((r) => setTimeout(r, 5000).unref())]);
     }
     return sessionOut(ctx.app, session.snapshot());

@@ -95,14 +95,18 @@ describe('fault injection: reads', { timeout: 150_000 }, () => {
   });
 
   test('persistent 500/503 on a read: an honest gateway error, no internal error, and recovery once it clears', async () => {
-    for (const status of [500, 503]) {
+    // Symbols not quoted before: once quoted, IB's WebSocket streams them and no snapshot is asked for.
+    for (const [status, symbols] of [
+      [500, ['BA', 'CAT']],
+      [503, ['LLY', 'MRK']],
+    ] as const) {
       await fault({ clear: true });
       await fault({ fail: { endpoint: 'GET /iserver/marketdata/snapshot', status, count: 50 } });
-      const r = await h.callTool('get_quote', { symbols: ['BA', 'CAT'] });
+      const r = await h.callTool('get_quote', { symbols });
       honestError(r, new RegExp(`GATEWAY_ERROR.*${status}`, 's'));
       assert.match(r.text, /What to do: .*[Rr]etry/);
       await fault({ clear: true });
-      ok(await h.callTool('get_quote', { symbols: ['BA', 'CAT'] }), `after the ${status}s cleared`);
+      ok(await h.callTool('get_quote', { symbols }), `after the ${status}s cleared`);
     }
   });
 
@@ -150,6 +154,9 @@ describe('fault injection: reads', { timeout: 150_000 }, () => {
     honestError(r, /NOT_AUTHENTICATED|expired|log in/i);
     assert.match(r.text, /[Ll]og in/);
     await h.simControl('/sim/session', { authenticated: true });
+    // The session manager re-checks an ended session at most every 2 s on its own (it learnt of the
+    // end at once from IB's WebSocket); a status call asks now, as a client does after a login.
+    await h.callTool('get_connection_status', { refresh: true });
     ok(await h.callTool('get_quote', { symbol: 'DIS' }), 'after logging in again');
   });
 

@@ -3,7 +3,7 @@
  * modules beside it (session, contracts, marketdata, options, portfolio, orders). All IB wire
  * knowledge (endpoints, field codes, quirks) stays in this folder.
  */
-import type { Backend, CallOptions, SearchOptions, SnapshotOptions } from '../../broker/backend.js';
+import type { Backend, CallOptions, PushStatus, SearchOptions, SnapshotOptions } from '../../broker/backend.js';
 import type { BrokerError } from '../../broker/errors.js';
 import type { OptionChainInfo, OptionContractQuery, OptionStrikes } from '../../broker/options.js';
 import type {
@@ -52,6 +52,7 @@ import { CpapiOrders } from './orders.js';
 import { CpapiPortfolio } from './portfolio.js';
 import { CpapiScanner } from './scanner.js';
 import { CpapiSession } from './session.js';
+import { CpapiStream, type StreamTimers } from './stream.js';
 import { CpapiWatchlists } from './watchlists.js';
 
 export interface CpapiBackendOptions {
@@ -72,6 +73,8 @@ export interface CpapiBackendOptions {
   recorder?: ExchangeRecorder;
   /** OAuth 1.0a: both HTTP clients sign every request with it (no gateway in between). */
   signer?: OAuthSigner;
+  /** IB's WebSocket after each login (default on); timers for tests. */
+  stream?: boolean | Partial<StreamTimers>;
 }
 
 export class CpapiBackend implements Backend {
@@ -89,6 +92,8 @@ export class CpapiBackend implements Backend {
   private readonly alertsPart: CpapiAlerts;
   private readonly watchlistsPart: CpapiWatchlists;
   private readonly scanner: CpapiScanner;
+  /** IB's WebSocket (undefined when off): pushed orders, quotes, P&L and session state. */
+  readonly stream: CpapiStream | undefined;
 
   constructor(opts: CpapiBackendOptions) {
     const log = opts.log ?? silentLogger;
@@ -102,6 +107,25 @@ export class CpapiBackend implements Backend {
     const { simulated, warmUp } = opts;
     const session = new CpapiSession({ http: this.http, control: this.control, simulated, warmUp, log });
     this.session = session;
+    const stream =
+      opts.stream === false
+        ? undefined
+        : new CpapiStream({
+            apiUrl: this.http.apiBase,
+            insecureTls,
+            cookies: () => this.http.cookieHeader() ?? this.control.cookieHeader(),
+            sessionToken: () => session.sessionToken(),
+            log: log.child({ mod: 'stream' }),
+            timers: typeof opts.stream === 'object' ? opts.stream : {},
+          });
+    this.stream = stream;
+    if (stream) {
+      session.onReady(() => {
+        stream.start();
+        stream.subscribeOrders();
+      });
+      session.onReset(() => stream.stop());
+    }
     const ensureAccounts = (signal?: AbortSignal) => session.ensureAccounts(signal);
     const iserverAccounts = (signal?: AbortSignal) => session.tradingAccounts(signal);
     this.contracts = new CpapiContracts({ http: this.http, log, prefetchAccounts: (s) => session.prefetchAccounts(s) });
@@ -112,6 +136,7 @@ export class CpapiBackend implements Backend {
       describe: (conid, signal) => this.contracts.describeConid(conid, { signal }),
       known: (conid) => this.contracts.knownConid(conid) ?? this.options.knownConid(conid),
       preflight: (c, und, signal) => this.options.preflight(c, und, { signal }),
+      ...(stream ? { stream } : {}),
     });
     const paperOf = (id: string) => session.paperOf(id);
     const forAccount = <T>(id: string | undefined, s: AbortSignal | undefined, work: (id?: string) => Promise<T>) =>
@@ -133,6 +158,7 @@ export class CpapiBackend implements Backend {
       { ensureAccounts, iserverAccounts, accountCurrencies, forAccount },
       log,
       opts.sleep,
+      stream,
     );
     this.alertsPart = new CpapiAlerts(this.http, ensureAccounts);
     this.watchlistsPart = new CpapiWatchlists(this.http);
@@ -279,8 +305,29 @@ export class CpapiBackend implements Backend {
     return fxRate(this.http, source, target, opts);
   }
 
+  pushStatus(): PushStatus {
+    const st = this.stream;
+    if (!st) return { state: 'off', healthy: false, reconnects: 0, quotes: 0, orders: false };
+    const s = st.status();
+    const out: PushStatus = {
+      state: s.state,
+      healthy: st.healthy(),
+      reconnects: s.reconnects,
+      quotes: s.quotes,
+      orders: s.orders,
+    };
+    if (s.lastMessageAt) out.lastMessageAgeMs = Date.now() - s.lastMessageAt;
+    if (s.authenticated !== undefined) out.authenticated = s.authenticated;
+    return out;
+  }
+
+  watchOrders(listener: (order: LiveOrder) => void): () => void {
+    return this.orders.watch(listener);
+  }
+
   async close(): Promise<void> {
     this.signer?.close();
+    await this.stream?.close();
     await this.http.close();
     await this.control.close();
   }

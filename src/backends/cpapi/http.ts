@@ -512,9 +512,8 @@ export class CpapiHttp {
       headers['content-type'] = 'application/json';
       headers['content-length'] = String(Buffer.byteLength(body));
     }
-    if (this.cookies.size > 0) {
-      headers['cookie'] = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-    }
+    const cookie = this.cookieHeader();
+    if (cookie) headers['cookie'] = cookie;
     let status = 0;
     let token: string | undefined;
     try {
@@ -612,6 +611,16 @@ export class CpapiHttp {
     } catch (err) {
       this.log.warn('capture: could not record an exchange', { error: (err as Error).message });
     }
+  }
+
+  /** The gateway's cookies as a Cookie header (the WebSocket carries the session in them). */
+  cookieHeader(): string | undefined {
+    return this.cookies.size > 0 ? [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') : undefined;
+  }
+
+  /** The API's base URL, e.g. https://127.0.0.1:5000/v1/api. */
+  get apiBase(): string {
+    return this.origin + this.basePath;
   }
 
   private storeCookies(header: string | string[] | undefined): void {

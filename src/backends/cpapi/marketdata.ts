@@ -17,6 +17,7 @@ import { parseHistoryResponse, toIbStartTime, validateHistoryParams } from './hi
 import type { CpapiHttp } from './http.js';
 import { isDerivative } from './options.js';
 import { MAX_SNAPSHOT_CONIDS, MAX_SNAPSHOT_FIELDS, SnapshotBatcher } from './snapshot-batcher.js';
+import type { CpapiStream } from './stream.js';
 import { chunk, isObject, type Row, sleep, toConid } from './wire.js';
 
 const DEFAULT_MAX_WAIT_MS = 3000;
@@ -49,6 +50,8 @@ export interface CpapiMarketDataDeps {
   known?: (conid: number) => Contract | undefined;
   /** The secdef search IB wants in the session before a derivative is quoted (cached per session). */
   preflight?: (c: Contract, underlyingSecType: string | undefined, signal?: AbortSignal) => Promise<void>;
+  /** IB's WebSocket: conids quoted once are streamed, and answered from it while it is up. */
+  stream?: CpapiStream;
 }
 
 export class CpapiMarketData {
@@ -71,7 +74,10 @@ export class CpapiMarketData {
     this.describe = deps.describe ?? (async () => undefined);
     this.preflight = deps.preflight ?? (async () => {});
     this.known = deps.known ?? (() => undefined);
+    this.stream = deps.stream;
   }
+
+  private readonly stream: CpapiStream | undefined;
 
   /** A new brokerage session: fields given up on may arrive now; derivatives need their search again. */
   onSessionReset(): void {
@@ -142,6 +148,16 @@ export class CpapiMarketData {
     const waitMs = Math.max(0, opts.maxWaitMs ?? DEFAULT_MAX_WAIT_MS);
     const deadline = Date.now() + waitMs;
     const rows = new Map<number, Row>();
+    // Conids the WebSocket streams with every code: no request. The others are asked for, then streamed.
+    const received = new Map<number, number>();
+    for (const c of ids) {
+      const q = this.stream?.quote(c, codes);
+      if (q && this.owed(c, q.row, wanted).length === 0) {
+        rows.set(c, { ...q.row });
+        received.set(c, q.receivedAt);
+      }
+    }
+    const asked = ids.filter((c) => !received.has(c));
     // A conid never seen that still answers nothing after its pre-flight may be a derivative IB will
     // not quote before the secdef search of its underlying: look a few up, search their underlyings
     // (once per call, as soon as a batch sees such conids), and keep asking.
@@ -154,17 +170,19 @@ export class CpapiMarketData {
     const silentOf = (list: readonly number[]) => list.filter((c) => unknown.has(c) && !hasData(rows.get(c)));
     const early = { silentOf, recover, waitMs };
     await Promise.all(
-      chunk(ids, MAX_SNAPSHOT_CONIDS).map((batch) =>
+      chunk(asked, MAX_SNAPSHOT_CONIDS).map((batch) =>
         this.pollBatch(batch, wanted, codeChunks, deadline, rows, opts, early),
       ),
     );
-    const silent = silentOf(ids);
+    const silent = silentOf(asked);
     if (silent.length > 0 && recovery === undefined && (await recover(silent))) {
       const again = Date.now() + waitMs;
       await Promise.all(
         chunk(silent, MAX_SNAPSHOT_CONIDS).map((batch) => this.pollBatch(batch, wanted, codeChunks, again, rows, opts)),
       );
     }
+    const answeredAt = Date.now();
+    for (const c of asked) if (hasData(rows.get(c))) this.stream?.subscribeQuote(c, codes);
     return conids
       .filter((c, i) => conids.indexOf(c) === i)
       .map((conid) => {
@@ -173,6 +191,9 @@ export class CpapiMarketData {
         snap.conid = conid;
         const missing = wanted.filter((f) => snap.values[f] === undefined);
         if (missing.length > 0) snap.missing = missing;
+        const fromStream = received.get(conid);
+        snap.source = fromStream === undefined ? 'request' : 'stream';
+        snap.receivedAt = fromStream ?? answeredAt;
         return snap;
       });
   }

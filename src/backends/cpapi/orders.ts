@@ -34,6 +34,7 @@ import {
   parseWhatIf,
   toWireOrder,
 } from './order-wire.js';
+import type { CpapiStream } from './stream.js';
 import { sleep } from './wire.js';
 
 // ---------------------------------------------------------------- the section
@@ -56,6 +57,13 @@ export interface CpapiOrdersHooks {
 }
 
 const LIVE_POLLS = 3;
+/** How long a read waits for the WebSocket's first order list (right after a login) before asking IB. */
+const STREAM_ORDERS_WAIT_MS = 1000;
+/**
+ * After this client changes an order, the stream's copy counts only once it has heard of the
+ * change, or this long after it (a rejected order changes nothing IB would push).
+ */
+const WRITE_SETTLE_MS = 3000;
 
 export class CpapiOrders implements OrdersApi {
   /** Shared live-order reads, one per account (key '' for the selected account). */
@@ -66,7 +74,81 @@ export class CpapiOrders implements OrdersApi {
     private readonly log: Logger = silentLogger,
     /** The wait between live-order polls (tests inject a fake). */
     private readonly wait: (ms: number, signal?: AbortSignal) => Promise<void> = sleep,
+    /** IB's WebSocket: live orders and order status come from its sor topic while it is up. */
+    private readonly stream?: CpapiStream,
   ) {}
+
+  /** When this client last changed orders (place, modify, cancel, reply), epoch ms; per order id for modify and cancel. */
+  private lastWrite = 0;
+  private readonly writes = new Map<string, number>();
+
+  /** Marks a change about to be sent; the returned function takes the mark back (IB changed nothing). */
+  private wrote(orderId?: string): () => void {
+    const now = Date.now();
+    const before = { last: this.lastWrite, mine: orderId ? this.writes.get(orderId) : undefined };
+    this.lastWrite = now;
+    if (orderId) this.writes.set(orderId, now);
+    return () => {
+      if (this.lastWrite === now) this.lastWrite = before.last;
+      if (orderId && this.writes.get(orderId) === now) {
+        if (before.mine === undefined) this.writes.delete(orderId);
+        else this.writes.set(orderId, before.mine);
+      }
+    };
+  }
+
+  /**
+   * A question or a rejection changed no order: the stream has nothing new to say. A placement
+   * (also one a reply completes) counts as a change of each order it names, from `since`.
+   */
+  private settled(out: PlaceOutcome, undo: () => void, since: number): PlaceOutcome {
+    if (out.kind !== 'placed') undo();
+    else for (const o of out.orders) this.writes.set(o.orderId, Math.max(since, this.writes.get(o.orderId) ?? 0));
+    return out;
+  }
+
+  /** The stream has heard of this order since this client last changed it (read-your-writes). */
+  private streamFresh(orderId: string): boolean {
+    const st = this.stream;
+    const since = Math.max(this.writes.get(orderId) ?? 0, this.writes.get('-1') ?? 0);
+    return st !== undefined && (st.orderSeenAt(orderId) > since || Date.now() - since > WRITE_SETTLE_MS);
+  }
+
+  /** The live orders the WebSocket holds (undefined while it does not hold the whole list). */
+  private async streamedOrders(opts: LiveOrdersOptions): Promise<LiveOrder[] | undefined> {
+    const st = this.stream;
+    if (!st) return undefined;
+    // Before the first login this waits for it (the request is held at the session's gate).
+    await this.hooks.ensureAccounts(opts.signal);
+    // Right after a login, or after this client changed an order: wait a moment for the push.
+    const recent = Date.now() - this.lastWrite < 2 * STREAM_ORDERS_WAIT_MS;
+    const up = st.status().state;
+    const wait = (up === 'open' || up === 'connecting') && (recent || !st.orders()) ? STREAM_ORDERS_WAIT_MS : 0;
+    await raceSignal(st.waitForOrders(wait, this.lastWrite), opts.signal);
+    const got = st.orders();
+    if (!got || (got.receivedAt <= this.lastWrite && Date.now() - this.lastWrite <= WRITE_SETTLE_MS)) return undefined;
+    if (
+      [...this.writes.keys()].some(
+        (id) => id !== '-1' && got.rows.some((r) => String(r['orderId']) === id) && !this.streamFresh(id),
+      )
+    ) {
+      return undefined;
+    }
+    const acct = opts.accountId?.toUpperCase();
+    opts.report?.('stream', got.receivedAt);
+    return parseLiveOrders({ orders: got.rows, snapshot: true })
+      .orders.filter((o) => !acct || o.accountId.toUpperCase() === acct)
+      .map((o) => ({ ...o, source: 'stream' as const, receivedAt: got.receivedAt }));
+  }
+
+  /** Pushed orders: each new one and each status or fill change, while the WebSocket is up. */
+  watch(listener: (order: LiveOrder) => void): () => void {
+    if (!this.stream) return () => {};
+    return this.stream.onOrder((e) => {
+      const o = parseLiveOrders({ orders: [e.row], snapshot: true }).orders[0];
+      if (o) listener({ ...o, source: 'stream', receivedAt: Date.now() });
+    });
+  }
 
   /** Accounts, paper/live and base currencies, from what the backend already holds for this session. */
   async tradingAccounts(opts: CallOptions = {}): Promise<TradingAccounts> {
@@ -93,20 +175,24 @@ export class CpapiOrders implements OrdersApi {
   async placeOrder(order: OrderRequest, opts: CallOptions = {}): Promise<PlaceOutcome> {
     if (!order.clientOrderId) throw new BrokerError('INVALID_INPUT', 'Every order needs a client order id.');
     await this.hooks.ensureAccounts(opts.signal);
+    const since = Date.now();
+    const undo = this.wrote();
     const res = await this.http.post<unknown>(`/iserver/account/${encodeURIComponent(order.accountId)}/orders`, {
       body: { orders: [toWireOrder(order)] },
       signal: opts.signal,
     });
-    return parsePlaceAnswer(res.data);
+    return this.settled(parsePlaceAnswer(res.data), undo, since);
   }
 
   async reply(replyId: string, confirmed: boolean, opts: CallOptions = {}): Promise<PlaceOutcome> {
+    const since = Date.now();
+    const undo = this.wrote();
     try {
       const res = await this.http.post<unknown>(`/iserver/reply/${encodeURIComponent(replyId)}`, {
         body: { confirmed },
         signal: opts.signal,
       });
-      const out = parsePlaceAnswer(res.data);
+      const out = this.settled(parsePlaceAnswer(res.data), undo, since);
       if (out.kind === 'rejected' && /reply id not found|not confirmed/i.test(out.message)) {
         return { kind: 'rejected', message: `${out.message} (IB no longer holds this order; it was not placed)` };
       }
@@ -137,8 +223,17 @@ export class CpapiOrders implements OrdersApi {
    * Live orders. Concurrent calls share one read: IB allows one request per 5 s on this endpoint,
    * so eight callers must not queue eight reads (each caller can still cancel its own wait).
    */
-  liveOrders(opts: LiveOrdersOptions = {}): Promise<LiveOrder[]> {
-    if (opts.force === true || opts.settled === true) return this.readLiveOrders(opts);
+  async liveOrders(opts: LiveOrdersOptions = {}): Promise<LiveOrder[]> {
+    if (opts.force !== true) {
+      const streamed = await this.streamedOrders(opts);
+      if (streamed) return streamed;
+    }
+    const stamp = (list: LiveOrder[]) => {
+      const asked = Date.now();
+      opts.report?.('request', asked);
+      return list.map((o) => ({ ...o, source: 'request' as const, receivedAt: asked }));
+    };
+    if (opts.force === true || opts.settled === true) return stamp(await this.readLiveOrders(opts));
     const key = opts.accountId?.toUpperCase() ?? '';
     let flight = this.liveFlights.get(key);
     if (!flight) {
@@ -147,7 +242,7 @@ export class CpapiOrders implements OrdersApi {
       });
       this.liveFlights.set(key, flight);
     }
-    return raceSignal(flight, opts.signal);
+    return stamp(await raceSignal(flight, opts.signal));
   }
 
   /** IB answers for the selected account: select it first, and keep only its rows when one was asked for. */
@@ -186,6 +281,14 @@ export class CpapiOrders implements OrdersApi {
    */
   async orderStatus(orderId: string, opts: AccountCallOptions = {}): Promise<LiveOrder> {
     const { accountId, signal } = opts;
+    const got = this.stream?.orders();
+    const row = this.streamFresh(orderId)
+      ? got?.rows.find((r) => String(r['orderId'] ?? r['order_id']) === orderId)
+      : undefined;
+    const streamed = row ? parseLiveOrders({ orders: [row], snapshot: true }).orders[0] : undefined;
+    if (got && streamed && (!accountId || streamed.accountId.toUpperCase() === accountId.toUpperCase())) {
+      return { ...streamed, source: 'stream', receivedAt: got.receivedAt };
+    }
     const first = this.hooks.forAccount(accountId, signal, () => this.readOrderStatus(orderId, opts));
     if (accountId) return first;
     return first.catch(async (err: unknown) => {
@@ -222,15 +325,18 @@ export class CpapiOrders implements OrdersApi {
 
   async modifyOrder(orderId: string, order: OrderRequest, opts: CallOptions = {}): Promise<PlaceOutcome> {
     await this.hooks.ensureAccounts(opts.signal);
+    const since = Date.now();
+    const undo = this.wrote(orderId);
     const res = await this.http.post<unknown>(
       `/iserver/account/${encodeURIComponent(order.accountId)}/order/${encodeURIComponent(orderId)}`,
       { body: toWireOrder(order, { withClientId: false }), signal: opts.signal },
     );
-    return parsePlaceAnswer(res.data);
+    return this.settled(parsePlaceAnswer(res.data), undo, since);
   }
 
   async cancelOrder(accountId: string, orderId: string, opts: CallOptions = {}): Promise<CancelResult> {
     await this.hooks.ensureAccounts(opts.signal);
+    this.wrote(orderId);
     const res = await this.http.request<unknown>(
       'DELETE',
       `/iserver/account/${encodeURIComponent(accountId)}/order/${encodeURIComponent(orderId)}`,

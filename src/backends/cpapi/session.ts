@@ -129,6 +129,9 @@ export class CpapiSession implements BrokerSession {
   private warmed: Promise<void> | undefined;
   private warmUpWork: ((opts: CallOptions) => Promise<void>) | undefined;
   private readonly resetListeners: Array<() => void> = [];
+  private readonly readyListeners: Array<() => void> = [];
+  /** The session id the last /tickle gave (it authenticates the WebSocket). */
+  private tickleSession: string | undefined;
   /** Serialises account selection with the reads IB scopes to the selected account. */
   private readonly scope = new AccountScope();
 
@@ -149,6 +152,17 @@ export class CpapiSession implements BrokerSession {
   /** Registers what a reset must drop (a module's per-session cache). */
   onReset(drop: () => void): void {
     this.resetListeners.push(drop);
+  }
+
+  /** Registers what starts with each brokerage session (the WebSocket). */
+  onReady(start: () => void): void {
+    this.readyListeners.push(start);
+  }
+
+  /** The session id for the WebSocket: from the last /tickle, or from one now. */
+  async sessionToken(): Promise<string | undefined> {
+    if (!this.tickleSession) await this.keepAlive().catch(() => undefined);
+    return this.tickleSession;
   }
 
   /** Registers the warm-up's work: run once per session, in the background, after the accounts. */
@@ -286,7 +300,10 @@ export class CpapiSession implements BrokerSession {
     const res = await this.control.post<unknown>('/tickle', { idempotent: true });
     const tickle = readTickle(res.data);
     // The session id authenticates the websocket: a secret like the password.
-    if (tickle.session) addSecret(tickle.session);
+    if (tickle.session) {
+      addSecret(tickle.session);
+      this.tickleSession = tickle.session;
+    }
     // IB's failed tickle is 200 {"error":"failed to process request"}: it says nothing about the
     // session, so the session's state comes from /iserver/auth/status instead.
     const auth = tickle.auth ?? (await this.authStatus());
@@ -303,10 +320,12 @@ export class CpapiSession implements BrokerSession {
   }
 
   ready(): void {
+    for (const start of this.readyListeners) start();
     if (this.warmUpOn) void this.warmUp();
   }
 
   reset(): void {
+    this.tickleSession = undefined;
     this.warmed = undefined;
     this.accountsKnown = false;
     for (const drop of this.resetListeners) drop();

@@ -19,6 +19,7 @@ import { type OrderSpec, type SimOrderType, type SimTif, simOrders } from '../or
 import { queryBool } from '../profiles.js';
 import { HttpError, ibError, json, type Reply, type Router } from '../server.js';
 import type { SimState } from '../state.js';
+import { simWs } from '../ws.js';
 
 const TYPES = new Set(['MKT', 'LMT', 'STP', 'STOP_LIMIT', 'TRAIL']);
 const TIFS = new Set(['DAY', 'GTC', 'IOC', 'OPG']);
@@ -172,6 +173,9 @@ export function register(router: Router, state: SimState): void {
         .map((s) => s.trim())
         .filter(Boolean);
       // With account scoping, the selected account's orders unless accountId names another.
+      // IB's trap: a filtered call stops the WebSocket's order updates until a force=true call.
+      if (filters.length > 0) simWs(state).sorBlocked = true;
+      if (force) simWs(state).sorBlocked = false;
       const acct =
         ctx.query.get('accountId') ?? (state.flags.accountScoping ? state.session.selectedAccount : undefined);
       return engine().live({ force, filters, ...(acct ? { acct } : {}) });

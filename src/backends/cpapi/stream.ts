@@ -1,0 +1,517 @@
+/**
+ * IB's gateway WebSocket (`/v1/api/ws`, docs/ib/stream.md): connected after each login,
+ * subscribed on demand, and merged into state the backend answers from without a request.
+ *
+ *   smd+C+{"fields":[…]}  partial field updates per conid → one merged row per conid; renewed
+ *                         before IB ends the stream (about 15 minutes after the request)
+ *   sor+{}                live-order rows, then partial rows → one merged row per order id
+ *   spl+{}                P&L per account;  sts  the brokerage session's state
+ *   system hb / any message  liveness: nothing for `staleMs` → the socket is dead, reconnect
+ *
+ * Reconnects back off (0.25 s … 10 s) and resubscribe everything. While the socket is down the
+ * backend reads over REST; every answer from here carries when its data arrived.
+ */
+import { Agent, WebSocket } from 'undici';
+import { addSecret, type Logger, silentLogger } from '../../log.js';
+import { isObject, type Row, toConid } from './wire.js';
+
+export type StreamState = 'off' | 'connecting' | 'open' | 'down';
+
+export interface StreamTimers {
+  /** No message for this long: the socket counts as dead (IB's heartbeat is about every 10 s). */
+  staleMs: number;
+  /** `ech+hb` this often (IB: at least once a minute). */
+  echoMs: number;
+  /** `tic` (keeps the session) this often. */
+  ticMs: number;
+  /** A market-data stream is requested again after this long (IB ends it after about 15 minutes). */
+  smdRenewMs: number;
+  /** Reconnect delays, the last one repeated. */
+  backoffMs: readonly number[];
+  /**
+   * At most this many conids streamed; the one asked for least recently is dropped for a new one.
+   * IB's market-data lines (100 by default) are shared with REST snapshots: half stay free.
+   */
+  maxQuotes: number;
+}
+
+export const DEFAULT_STREAM_TIMERS: StreamTimers = {
+  staleMs: 15_000,
+  echoMs: 30_000,
+  ticMs: 60_000,
+  smdRenewMs: 10 * 60_000,
+  backoffMs: [250, 500, 1000, 2000, 5000, 10_000],
+  maxQuotes: 50,
+};
+
+export interface CpapiStreamOptions {
+  /** The API base, e.g. https://127.0.0.1:5000/v1/api. */
+  apiUrl: string;
+  insecureTls?: boolean;
+  /** The gateway's cookies, as a Cookie header (the session travels in them). */
+  cookies: () => string | undefined;
+  /** The session id /tickle gives: sent as {"session":…} once connected. */
+  sessionToken: () => Promise<string | undefined>;
+  log?: Logger;
+  timers?: Partial<StreamTimers>;
+}
+
+export interface StreamQuote {
+  /** The merged row: IB's field codes → values, as in a snapshot row. */
+  row: Row;
+  /** Field codes requested on the stream. */
+  codes: Set<string>;
+  /** Epoch ms the last message for this conid arrived (local clock). */
+  receivedAt: number;
+  /** This connection delivered data for it since its last request: the row is current. */
+  live: boolean;
+  requestedAt: number;
+  /** Epoch ms a read last asked for it (the least recently asked is dropped first). */
+  askedAt: number;
+  refused?: string;
+}
+
+export interface OrderEvent {
+  orderId: string;
+  /** The merged row after the update. */
+  row: Row;
+  /** The keys this update carried. */
+  changed: string[];
+}
+
+export interface StreamStatus {
+  state: StreamState;
+  since: number;
+  lastMessageAt?: number;
+  /** What IB's last sts said. */
+  authenticated?: boolean;
+  reconnects: number;
+  quotes: number;
+  orders: boolean;
+}
+
+type Listener<T> = (v: T) => void;
+
+export class CpapiStream {
+  private readonly opts: CpapiStreamOptions;
+  private readonly timers: StreamTimers;
+  private readonly log: Logger;
+  private readonly wsUrl: string;
+  private readonly dispatcher: Agent | undefined;
+  private ws: WebSocket | undefined;
+  private state: StreamState = 'off';
+  private since = Date.now();
+  private lastMessageAt = 0;
+  private authenticated: boolean | undefined;
+  private reconnects = 0;
+  private attempt = 0;
+  private wanted = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private watchTimer: NodeJS.Timeout | undefined;
+  private lastEcho = 0;
+  private lastTic = 0;
+  /** Generation: callbacks of an old socket are ignored. */
+  private gen = 0;
+
+  readonly quotes = new Map<number, StreamQuote>();
+  readonly orderRows = new Map<string, Row>();
+  private ordersWanted = false;
+  /** The connection delivered its first sor message: orderRows is the whole list. */
+  private ordersLive = false;
+  private ordersAt = 0;
+  private readonly ordersWaiters = new Set<{ after: number; done: () => void }>();
+  private readonly orderSeen = new Map<string, number>();
+  private pnlWanted = false;
+  pnl: { rows: Record<string, Row>; receivedAt: number } | undefined;
+  private readonly orderListeners = new Set<Listener<OrderEvent>>();
+  private readonly quoteListeners = new Set<Listener<number>>();
+  private readonly authListeners = new Set<Listener<boolean>>();
+  private readonly pnlListeners = new Set<Listener<void>>();
+
+  constructor(opts: CpapiStreamOptions) {
+    this.opts = opts;
+    this.timers = { ...DEFAULT_STREAM_TIMERS, ...opts.timers };
+    this.log = opts.log ?? silentLogger;
+    const u = new URL(opts.apiUrl.replace(/\/+$/, ''));
+    u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+    u.pathname = `${u.pathname}/ws`;
+    this.wsUrl = u.toString();
+    this.dispatcher =
+      u.protocol === 'wss:' && (opts.insecureTls || /^(127\.|localhost$|\[::1\]$)/.test(u.hostname))
+        ? new Agent({ connect: { rejectUnauthorized: false } })
+        : undefined;
+  }
+
+  // ---------------------------------------------------------------- life cycle
+
+  /** Connects (after a login); reconnects until stop(). */
+  start(): void {
+    this.wanted = true;
+    if (this.state === 'open' || this.state === 'connecting') return;
+    this.connect();
+  }
+
+  /** Ends the socket and forgets the session's state (logout, session reset, close). */
+  stop(): void {
+    this.wanted = false;
+    clearTimeout(this.retryTimer);
+    this.closeSocket();
+    this.setState('off');
+    this.quotes.clear();
+    this.orderRows.clear();
+    this.orderSeen.clear();
+    this.ordersLive = false;
+    this.pnl = undefined;
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+    await this.dispatcher?.close().catch(() => {});
+  }
+
+  /** Open, heard from within `staleMs`, and IB has not said the session ended. */
+  healthy(now = Date.now()): boolean {
+    // IB's sts saying the session ended outranks a socket that is still open.
+    if (this.authenticated === false) return false;
+    return this.state === 'open' && now - this.lastMessageAt < this.timers.staleMs;
+  }
+
+  status(): StreamStatus {
+    const out: StreamStatus = {
+      state: this.state,
+      since: this.since,
+      reconnects: this.reconnects,
+      quotes: [...this.quotes.values()].filter((q) => q.live).length,
+      orders: this.ordersLive,
+    };
+    if (this.lastMessageAt) out.lastMessageAt = this.lastMessageAt;
+    if (this.authenticated !== undefined) out.authenticated = this.authenticated;
+    return out;
+  }
+
+  private setState(s: StreamState): void {
+    if (this.state === s) return;
+    this.state = s;
+    this.since = Date.now();
+  }
+
+  private connect(): void {
+    const gen = ++this.gen;
+    this.setState('connecting');
+    // A new socket: IB greets it with the session's state.
+    this.authenticated = undefined;
+    const cookie = this.opts.cookies();
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(this.wsUrl, {
+        ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
+        headers: cookie ? { cookie } : {},
+      });
+    } catch (err) {
+      this.log.info('stream: cannot connect', { err: (err as Error).message });
+      this.scheduleRetry();
+      return;
+    }
+    this.ws = ws;
+    ws.addEventListener('open', () => {
+      if (gen !== this.gen) return;
+      this.lastMessageAt = Date.now();
+      this.setState('open');
+      this.onOpen(gen).catch(() => {});
+    });
+    ws.addEventListener('message', (e) => {
+      if (gen !== this.gen) return;
+      this.lastMessageAt = Date.now();
+      this.onMessage(typeof e.data === 'string' ? e.data : '');
+    });
+    const gone = () => {
+      if (gen !== this.gen) return;
+      this.dropped('closed');
+    };
+    ws.addEventListener('close', gone);
+    ws.addEventListener('error', gone);
+  }
+
+  private async onOpen(gen: number): Promise<void> {
+    this.attempt = 0;
+    const token = await this.opts.sessionToken().catch(() => undefined);
+    if (gen !== this.gen) return;
+    if (token) {
+      addSecret(token);
+      this.sendRaw(JSON.stringify({ session: token }));
+    }
+    // Everything asked for so far is asked for again on this connection.
+    this.ordersLive = false;
+    for (const q of this.quotes.values()) q.live = false;
+    for (const [conid, q] of this.quotes) if (!q.refused) this.requestQuote(conid, q);
+    if (this.ordersWanted) this.sendRaw('sor+{}');
+    if (this.pnlWanted) this.sendRaw('spl+{}');
+    clearInterval(this.watchTimer);
+    const every = Math.max(20, Math.min(1000, Math.floor(this.timers.staleMs / 4)));
+    this.watchTimer = setInterval(() => this.watch(), every);
+    this.watchTimer.unref();
+  }
+
+  /** Dead-socket detection, keep-alives and market-data renewal. */
+  private watch(): void {
+    const now = Date.now();
+    if (this.state !== 'open') return;
+    if (now - this.lastMessageAt >= this.timers.staleMs) {
+      this.log.info('stream: no message within the heartbeat bound; reconnecting', { ms: now - this.lastMessageAt });
+      this.dropped('silent');
+      return;
+    }
+    if (now - this.lastEcho >= this.timers.echoMs) {
+      this.lastEcho = now;
+      this.sendRaw('ech+hb');
+    }
+    if (now - this.lastTic >= this.timers.ticMs) {
+      this.lastTic = now;
+      this.sendRaw('tic');
+    }
+    for (const [conid, q] of this.quotes) {
+      if (!q.refused && now - q.requestedAt >= this.timers.smdRenewMs) this.requestQuote(conid, q);
+    }
+  }
+
+  /** Ends the current socket; its late events are ignored (a new generation). */
+  private closeSocket(): void {
+    this.gen++;
+    clearInterval(this.watchTimer);
+    this.watchTimer = undefined;
+    const ws = this.ws;
+    this.ws = undefined;
+    try {
+      ws?.close();
+    } catch {
+      // gone already
+    }
+  }
+
+  private dropped(why: string): void {
+    this.closeSocket();
+    this.ordersLive = false;
+    for (const q of this.quotes.values()) q.live = false;
+    if (!this.wanted) {
+      this.setState('off');
+      return;
+    }
+    this.setState('down');
+    this.log.info('stream: socket down', { why });
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (!this.wanted) return;
+    this.setState('down');
+    const list = this.timers.backoffMs;
+    const base = list[Math.min(this.attempt, list.length - 1)] ?? 1000;
+    this.attempt++;
+    const delay = Math.round(base * (0.8 + Math.random() * 0.4));
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      if (!this.wanted) return;
+      this.reconnects++;
+      this.connect();
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  private sendRaw(text: string): void {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return;
+    try {
+      ws.send(text);
+    } catch {
+      // the close event follows
+    }
+  }
+
+  // ---------------------------------------------------------------- subscriptions
+
+  /** Streams these field codes of a conid from now on (kept across reconnects). */
+  subscribeQuote(conid: number, codes: readonly string[]): void {
+    const q = this.quotes.get(conid);
+    if (q && codes.every((c) => q.codes.has(c))) return;
+    const next: StreamQuote = q ?? {
+      row: { conid },
+      codes: new Set(),
+      receivedAt: 0,
+      live: false,
+      requestedAt: 0,
+      askedAt: Date.now(),
+    };
+    for (const c of codes) next.codes.add(c);
+    if (!q && this.quotes.size >= this.timers.maxQuotes) {
+      let oldest: [number, StreamQuote] | undefined;
+      for (const e of this.quotes) if (!oldest || e[1].askedAt < oldest[1].askedAt) oldest = e;
+      if (oldest) this.unsubscribeQuote(oldest[0]);
+    }
+    this.quotes.set(conid, next);
+    if (this.state === 'open' && !next.refused) this.requestQuote(conid, next);
+  }
+
+  unsubscribeQuote(conid: number): void {
+    if (this.quotes.delete(conid)) this.sendRaw(`umd+${conid}+{}`);
+  }
+
+  private requestQuote(conid: number, q: StreamQuote): void {
+    q.requestedAt = Date.now();
+    this.sendRaw(`smd+${conid}+${JSON.stringify({ fields: [...q.codes] })}`);
+  }
+
+  /** The merged row of a conid when the stream has it current and carries every code. */
+  quote(conid: number, codes: readonly string[]): StreamQuote | undefined {
+    const q = this.quotes.get(conid);
+    if (q) q.askedAt = Date.now();
+    if (!q?.live || q.refused || !this.healthy()) return undefined;
+    return codes.every((c) => q.codes.has(c)) ? q : undefined;
+  }
+
+  subscribeOrders(): void {
+    if (this.ordersWanted) return;
+    this.ordersWanted = true;
+    this.sendRaw('sor+{}');
+  }
+
+  /** Every order of the session as merged rows, when this connection has the whole list. */
+  orders(): { rows: Row[]; receivedAt: number } | undefined {
+    if (!this.ordersLive || !this.healthy()) return undefined;
+    return { rows: [...this.orderRows.values()], receivedAt: this.ordersAt };
+  }
+
+  subscribePnl(): void {
+    if (this.pnlWanted) return;
+    this.pnlWanted = true;
+    this.sendRaw('spl+{}');
+  }
+
+  onOrder(l: Listener<OrderEvent>): () => void {
+    return listen(this.orderListeners, l);
+  }
+  onQuote(l: Listener<number>): () => void {
+    return listen(this.quoteListeners, l);
+  }
+  onAuth(l: Listener<boolean>): () => void {
+    return listen(this.authListeners, l);
+  }
+  onPnl(l: Listener<void>): () => void {
+    return listen(this.pnlListeners, l);
+  }
+
+  // ---------------------------------------------------------------- messages
+
+  private onMessage(text: string): void {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (!isObject(msg)) return;
+    const topic = typeof msg['topic'] === 'string' ? msg['topic'] : '';
+    if (topic.startsWith('smd+')) this.onQuoteMessage(topic, msg);
+    else if (topic === 'sor') this.onOrders(msg['args']);
+    else if (topic === 'spl') this.onPnlMessage(msg['args']);
+    else if (topic === 'sts') this.onSts(msg['args']);
+  }
+
+  private onQuoteMessage(topic: string, msg: Row): void {
+    const conid = toConid(msg['conid']) ?? toConid(topic.slice(4));
+    if (!conid) return;
+    const q = this.quotes.get(conid);
+    if (!q) return;
+    if (typeof msg['error'] === 'string') {
+      q.refused = msg['error'];
+      this.log.info('stream: market data refused', { conid, error: msg['error'] });
+      return;
+    }
+    for (const [k, v] of Object.entries(msg)) if (k !== 'topic') q.row[k] = v;
+    q.receivedAt = Date.now();
+    q.live = true;
+    for (const l of this.quoteListeners) l(conid);
+  }
+
+  private onOrders(args: unknown): void {
+    this.ordersLive = true;
+    this.ordersAt = Date.now();
+    if (!Array.isArray(args)) args = [];
+    for (const r of args as unknown[]) {
+      if (!isObject(r)) continue;
+      const id = r['orderId'] ?? r['order_id'];
+      if (id === undefined || id === null) continue;
+      const orderId = String(id);
+      const prev = this.orderRows.get(orderId);
+      const changed: string[] = [];
+      const row: Row = prev ? { ...prev } : {};
+      for (const [k, v] of Object.entries(r)) {
+        if (prev && JSON.stringify(prev[k]) === JSON.stringify(v)) continue;
+        row[k] = v;
+        changed.push(k);
+      }
+      this.orderRows.set(orderId, row);
+      this.orderSeen.set(orderId, this.ordersAt);
+      // Listeners hear of new orders and of progress (status, fills), each once: a resend after a
+      // reconnect that changes nothing is no update.
+      if (prev && !changed.some((k) => ORDER_PROGRESS_KEYS.has(k))) continue;
+      for (const l of this.orderListeners) l({ orderId, row, changed });
+    }
+    for (const w of this.ordersWaiters) {
+      if (this.ordersAt > w.after) {
+        this.ordersWaiters.delete(w);
+        w.done();
+      }
+    }
+  }
+
+  /**
+   * Resolves once the stream holds the whole order list with a message newer than `after`
+   * (epoch ms; default any), or after `ms`.
+   */
+  waitForOrders(ms: number, after = 0): Promise<void> {
+    if ((this.ordersLive && this.ordersAt > after) || !this.wanted || !this.ordersWanted || ms <= 0)
+      return Promise.resolve();
+    return new Promise((resolve) => {
+      const w = { after, done: () => {} };
+      const t = setTimeout(() => {
+        this.ordersWaiters.delete(w);
+        resolve();
+      }, ms);
+      t.unref();
+      w.done = () => {
+        clearTimeout(t);
+        resolve();
+      };
+      this.ordersWaiters.add(w);
+    });
+  }
+
+  /** Epoch ms the stream last heard of this order (0: never). */
+  orderSeenAt(orderId: string): number {
+    return this.orderSeen.get(orderId) ?? 0;
+  }
+
+  private onPnlMessage(args: unknown): void {
+    if (!isObject(args)) return;
+    const rows: Record<string, Row> = { ...(this.pnl?.rows ?? {}) };
+    for (const [k, v] of Object.entries(args)) if (isObject(v)) rows[k] = { ...(rows[k] ?? {}), ...v };
+    this.pnl = { rows, receivedAt: Date.now() };
+    for (const l of this.pnlListeners) l();
+  }
+
+  private onSts(args: unknown): void {
+    if (!isObject(args) || typeof args['authenticated'] !== 'boolean') return;
+    const auth = args['authenticated'];
+    const changed = this.authenticated !== auth;
+    this.authenticated = auth;
+    if (changed) for (const l of this.authListeners) l(auth);
+  }
+}
+
+/** Keys whose change is an order's progress (status, fills). */
+const ORDER_PROGRESS_KEYS = new Set(['status', 'order_ccp_status', 'filledQuantity', 'remainingQuantity', 'avgPrice']);
+
+function listen<T>(set: Set<Listener<T>>, l: Listener<T>): () => void {
+  set.add(l);
+  return () => set.delete(l);
+}
