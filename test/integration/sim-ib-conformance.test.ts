@@ -399,6 +399,50 @@ const ROWS: Row[] = [
     path: () => '/iserver/account/mta',
     shape: 'object',
   },
+  // Watchlists and the scanner ([V3] Trading Watchlists, Trading Scanner).
+  {
+    route: 'POST /iserver/watchlist',
+    spec: "[V3] paths['/iserver/watchlist'].post body {id (digits), name, rows:[{C: conid}]}",
+    path: () => '/iserver/watchlist',
+    body: () => ({ id: '4242', name: 'Conformance', rows: [{ C: AAPL }, { C: IBM }] }),
+    shape: 'object',
+  },
+  {
+    route: 'GET /iserver/watchlists',
+    spec: "[V3] paths['/iserver/watchlists'].get ?SC=USER_WATCHLIST",
+    path: () => '/iserver/watchlists?SC=USER_WATCHLIST',
+    shape: { keys: ['data'] },
+  },
+  {
+    route: 'GET /iserver/watchlist',
+    spec: "[V3] paths['/iserver/watchlist'].get ?id",
+    path: () => '/iserver/watchlist?id=4242',
+    shape: 'object',
+  },
+  {
+    route: 'DELETE /iserver/watchlist',
+    spec: "[V3] paths['/iserver/watchlist'].delete ?id",
+    path: () => '/iserver/watchlist?id=4242',
+    shape: { keys: ['data'] },
+  },
+  {
+    route: 'GET /iserver/scanner/params',
+    spec: "[V3] paths['/iserver/scanner/params'].get",
+    path: () => '/iserver/scanner/params',
+    shape: { keys: ['scan_type_list', 'location_tree', 'filter_list'] },
+  },
+  {
+    route: 'POST /iserver/scanner/run',
+    spec: "[V3] paths['/iserver/scanner/run'].post example body, with TOP_PERC_GAIN from the params example",
+    path: () => '/iserver/scanner/run',
+    body: () => ({
+      instrument: 'STK',
+      location: 'STK.US.MAJOR',
+      type: 'TOP_PERC_GAIN',
+      filter: [{ code: 'priceAbove', value: 5 }],
+    }),
+    shape: { keys: ['contracts'] },
+  },
   // Unsubscribing and the end of the session.
   {
     route: 'POST /iserver/marketdata/unsubscribe',
@@ -484,7 +528,10 @@ function readmeEndpoints(): string[] {
   const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
   const start = readme.indexOf('### The simulator as a gateway');
   const end = readme.indexOf('Profiles (', start);
-  const section = readme.slice(start, end);
+  // The OAuth bullet names what a simulator started with --oauth serves (test/integration/sim-oauth.test.ts).
+  const section = readme
+    .slice(start, end)
+    .replace(/^- OAuth 1\.0a[\s\S]*?(?=^- )/m, '');
   return [...section.matchAll(/`((?:GET|POST|DELETE) )?([/…][^`\s?]*)[^`]*`/g)]
     .map((m) => (m[2] as string).replace(/^…/, ''))
     .filter((t) => t !== '/v1/api');
