@@ -529,9 +529,7 @@ function readmeEndpoints(): string[] {
   const start = readme.indexOf('### The simulator as a gateway');
   const end = readme.indexOf('Profiles (', start);
   // The OAuth bullet names what a simulator started with --oauth serves (test/integration/sim-oauth.test.ts).
-  const section = readme
-    .slice(start, end)
-    .replace(/^- OAuth 1\.0a[\s\S]*?(?=^- )/m, '');
+  const section = readme.slice(start, end).replace(/^- OAuth 1\.0a[\s\S]*?(?=^- )/m, '');
   return [...section.matchAll(/`((?:GET|POST|DELETE) )?([/…][^`\s?]*)[^`]*`/g)]
     .map((m) => (m[2] as string).replace(/^…/, ''))
     .filter((t) => t !== '/v1/api');
