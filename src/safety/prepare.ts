@@ -22,7 +22,7 @@ import {
   initialTrailStop,
   type PriceRefs,
 } from './policy.js';
-import { assertValidOrder } from './validate.js';
+import { assertValidOrder, bracketProblems } from './validate.js';
 
 const ACCOUNTS_TTL_MS = 60_000;
 
@@ -97,7 +97,7 @@ export class Preparer {
       this.confirmationFor(mode);
     }
     const c = draft.contract;
-    assertValidOrder({ ...draft, secType: c.secType });
+    assertValidOrder({ ...draft, secType: c.secType }, draft.orderType === 'MKT' ? [] : bracketProblems(draft));
     let clientOrderId = draft.clientOrderId?.trim();
     if (clientOrderId !== undefined && !CLIENT_ORDER_ID_RE.test(clientOrderId)) {
       throw new BrokerError('INVALID_INPUT', `clientOrderId "${clientOrderId}" is not valid.`, {
@@ -123,6 +123,8 @@ export class Preparer {
       order.trailingAmount = draft.trailingAmount;
       order.trailingType = draft.trailingType ?? 'amt';
     }
+    if (draft.takeProfit !== undefined) order.takeProfit = draft.takeProfit;
+    if (draft.stopLoss !== undefined) order.stopLoss = draft.stopLoss;
     return this.priceAndCheck({ action: 'place', order, contract: c, mode }, info, opts, true);
   }
 
@@ -166,6 +168,12 @@ export class Preparer {
       }
       order = { ...order, stopPrice: stop };
       base = { ...base, order };
+      quoted = Promise.resolve(q);
+    }
+    if (order.orderType === 'MKT' && (order.takeProfit !== undefined || order.stopLoss !== undefined)) {
+      // A market entry's bracket is checked against the last price, when IB has one.
+      const q = await quoted;
+      assertValidOrder({ ...order }, bracketProblems(order, q?.last));
       quoted = Promise.resolve(q);
     }
     const [quote, preview] = await Promise.all([

@@ -55,6 +55,8 @@ const orderFields = {
   stopPrice: Price.optional(),
   trailingAmount: Price.optional(),
   trailingType: z.enum(TRAILING_TYPES).optional(),
+  takeProfit: Price.optional(),
+  stopLoss: Price.optional(),
   tif: Tif.optional(),
   outsideRth: z.boolean().optional(),
   clientOrderId: ClientOrderId.optional(),
@@ -106,6 +108,8 @@ const SentOut = z
     stopPrice: z.number().optional(),
     trailingAmount: z.number().optional(),
     trailingType: z.string().optional(),
+    takeProfit: z.number().optional(),
+    stopLoss: z.number().optional(),
     tif: z.string(),
     outsideRth: z.boolean(),
   })
@@ -146,6 +150,10 @@ export const OrderResultOut = z.object({
   clientOrderId: z.string(),
   orderId: z.string().optional().describe("IB's order id"),
   ibStatus: z.string().optional(),
+  children: z
+    .array(z.object({ orderId: z.string(), status: z.string() }))
+    .optional()
+    .describe('Bracket: take-profit, stop-loss'),
   filled: z.number().optional(),
   remaining: z.number().optional(),
   avgPrice: z.number().optional(),
@@ -193,6 +201,8 @@ export function resultOut(r: OrderOutcome): OrderResultT {
   if (o.stopPrice !== undefined) sent.stopPrice = o.stopPrice;
   if (o.trailingAmount !== undefined) sent.trailingAmount = o.trailingAmount;
   if (o.trailingType !== undefined && o.trailingAmount !== undefined) sent.trailingType = o.trailingType;
+  if (o.takeProfit !== undefined) sent.takeProfit = o.takeProfit;
+  if (o.stopLoss !== undefined) sent.stopLoss = o.stopLoss;
   const out: OrderResultT = {
     status: r.status,
     mode: r.mode,
@@ -204,6 +214,7 @@ export function resultOut(r: OrderOutcome): OrderResultT {
   };
   if (r.orderId) out.orderId = r.orderId;
   if (r.ibStatus) out.ibStatus = r.ibStatus;
+  if (r.children?.length) out.children = r.children.map((c) => ({ orderId: c.orderId, status: c.status }));
   if (r.filled !== undefined) out.filled = r.filled;
   if (r.remaining !== undefined) out.remaining = r.remaining;
   if (r.avgPrice !== undefined) out.avgPrice = r.avgPrice;
@@ -234,13 +245,23 @@ function sentLabel(s: z.infer<typeof SentOut>): string {
           : s.orderType === 'TRAIL'
             ? ` trail ${num(s.trailingAmount)}${s.trailingType === '%' ? '%' : ''}${s.stopPrice !== undefined ? ` from stop ${num(s.stopPrice)}` : ''}`
             : '';
-  return `${s.side} ${num(s.quantity)} ${s.orderType}${px} ${s.tif}${s.outsideRth ? ' outsideRTH' : ''}`;
+  return `${s.side} ${num(s.quantity)} ${s.orderType}${px} ${s.tif}${s.outsideRth ? ' outsideRTH' : ''}${bracketLabel(s)}`;
+}
+
+/** A bracket's exits, as the human reads them: " + take-profit SELL LMT @ 110, stop-loss SELL STP 90". */
+function bracketLabel(s: { side: string; takeProfit?: number | undefined; stopLoss?: number | undefined }): string {
+  const exit = s.side === 'BUY' ? 'SELL' : 'BUY';
+  const parts = [
+    s.takeProfit !== undefined ? `take-profit ${exit} LMT @ ${num(s.takeProfit)}` : '',
+    s.stopLoss !== undefined ? `stop-loss ${exit} STP ${num(s.stopLoss)}` : '',
+  ].filter(Boolean);
+  return parts.length ? ` + ${parts.join(', ')} (one cancels the other)` : '';
 }
 
 export function renderResult(r: OrderResultT): string {
   const lines = [
     `[${r.mode}] ${r.status.toUpperCase()}: ${sentLabel(r.sent)} ${contractLabel(r.contract)} account ${ident(r.accountId)}`,
-    `clientOrderId ${r.clientOrderId}${r.orderId ? `, IB order ${ident(r.orderId)}` : ''}${r.ibStatus ? ` (${ident(r.ibStatus)}${r.filled !== undefined ? `, filled ${num(r.filled)}/${num((r.filled ?? 0) + (r.remaining ?? 0))}` : ''}${r.avgPrice !== undefined ? ` avg ${num(r.avgPrice)}` : ''})` : ''}`,
+    `clientOrderId ${r.clientOrderId}${r.orderId ? `, IB order ${ident(r.orderId)}` : ''}${r.ibStatus ? ` (${ident(r.ibStatus)}${r.filled !== undefined ? `, filled ${num(r.filled)}/${num((r.filled ?? 0) + (r.remaining ?? 0))}` : ''}${r.avgPrice !== undefined ? ` avg ${num(r.avgPrice)}` : ''})` : ''}${r.children?.length ? `, children ${r.children.map((c) => `${ident(c.orderId)} (${ident(c.status)})`).join(', ')}` : ''}`,
   ];
   const p = r.preview;
   if (p) {
@@ -290,7 +311,7 @@ export function elicitMessage(p: Prepared): string {
   const money = (v: number | undefined, c?: string) => formatMoney(v, c, 'unknown');
   const lines = [
     `${p.action === 'modify' ? `Change order ${ident(p.orderId)} to` : 'Send order'} on ${p.mode} account ${ident(o.accountId)}${p.mode === 'LIVE' ? ' (REAL MONEY)' : ''}:`,
-    `${o.side} ${o.quantity} ${contractLabel(c)} ${o.orderType} ${priceText}, ${o.tif}${o.outsideRth ? ', outside RTH' : ''}`,
+    `${o.side} ${o.quantity} ${contractLabel(c)} ${o.orderType} ${priceText}, ${o.tif}${o.outsideRth ? ', outside RTH' : ''}${bracketLabel(o)}`,
     `Estimated cost: ${money(pv?.amount ?? p.limits.notional, ccy)}; commission: ${money(pv?.commission, ccy)}; total: ${money(pv?.total, ccy)}`,
   ];
   if (pv?.equity?.after !== undefined) lines.push(`Equity after: ${money(pv.equity.after, ccy)}`);

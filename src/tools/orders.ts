@@ -50,6 +50,8 @@ function draftFrom(args: StockArgs | OptionArgs, contract: Contract): OrderDraft
     stopPrice: args.stopPrice,
     trailingAmount: args.trailingAmount,
     trailingType: args.trailingType,
+    takeProfit: args.takeProfit,
+    stopLoss: args.stopLoss,
     tif: args.tif ?? 'DAY',
     outsideRth: args.outsideRth ?? false,
     clientOrderId: args.clientOrderId,
@@ -168,7 +170,7 @@ export const placeStockOrder = placeTool(
     name: 'place_stock_order',
     title: 'Place stock order',
     description:
-      "Place a stock or ETF order. The server's policy checks it and the user approves it (in the client, or via confirm_order) before IB sees it.",
+      'Stock/ETF order (takeProfit/stopLoss: bracket exits). Policy-checked and user-approved (dialog or confirm_order) before IB sees it.',
     input: stockInput,
   },
   stockContract,
@@ -179,7 +181,7 @@ export const placeOptionOrder = placeTool(
     name: 'place_option_order',
     title: 'Place option order',
     description:
-      'Place an option order by symbol, expiration, strike and right, or by option conid. Checked and approved like place_stock_order.',
+      'Option order by symbol, expiration, strike, right (or conid); checked and approved like place_stock_order.',
     input: optionInput,
   },
   optionContract,
@@ -194,7 +196,9 @@ export const previewOrder = defineTool({
   kind: 'read',
   description:
     "What-if of a stock or option order, nothing placed: value, commission, margin after, IB's warnings, policy checks.",
-  input: optionInput.extend({
+  // No clientOrderId, no suppressConfirmations: nothing is placed (a bracket's what-if gets a
+  // fresh client order id to link its children).
+  input: optionInput.omit({ clientOrderId: true, suppressConfirmations: true }).extend({
     secType: z.enum(['STK', 'OPT']).optional().describe('Default STK'),
     quantity: z.number().positive().finite().describe('Shares or contracts'),
     exchange: instrumentFields.exchange,
@@ -207,8 +211,7 @@ export const previewOrder = defineTool({
     const contract = isOpt
       ? await optionContract(ctx, args)
       : await stockContract(ctx, { ...args, quantity: args.quantity } as StockArgs);
-    const draft = draftFrom(args, contract);
-    draft.clientOrderId = undefined;
+    const draft = draftFrom({ ...args, clientOrderId: undefined }, contract);
     const p = await svc.prepare(draft, callOpts(ctx), true);
     const failed = p.previewError ? ` IB's what-if failed: ${untrusted(p.previewError)}` : '';
     return resultOut(

@@ -33,6 +33,7 @@ import {
   parseTrades,
   parseWhatIf,
   toWireOrder,
+  toWireOrders,
 } from './order-wire.js';
 import { sleep } from './wire.js';
 
@@ -84,7 +85,7 @@ export class CpapiOrders implements OrdersApi {
   async previewOrder(order: OrderRequest, opts: CallOptions = {}): Promise<OrderPreview> {
     await this.hooks.ensureAccounts(opts.signal);
     const res = await this.http.post<unknown>(`/iserver/account/${encodeURIComponent(order.accountId)}/orders/whatif`, {
-      body: { orders: [toWireOrder(order, { withClientId: false })] },
+      body: { orders: toWireOrders(order, { withClientId: false }) },
       signal: opts.signal,
     });
     return parseWhatIf(res.data);
@@ -94,7 +95,7 @@ export class CpapiOrders implements OrdersApi {
     if (!order.clientOrderId) throw new BrokerError('INVALID_INPUT', 'Every order needs a client order id.');
     await this.hooks.ensureAccounts(opts.signal);
     const res = await this.http.post<unknown>(`/iserver/account/${encodeURIComponent(order.accountId)}/orders`, {
-      body: { orders: [toWireOrder(order)] },
+      body: { orders: toWireOrders(order) },
       signal: opts.signal,
     });
     return parsePlaceAnswer(res.data);

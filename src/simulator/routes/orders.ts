@@ -106,6 +106,35 @@ function specFrom(state: SimState, acct: string, o: unknown): OrderSpec | Reply 
 
 const isReply = (x: OrderSpec | Reply): x is Reply => 'status' in x && !('acct' in x);
 
+/**
+ * The `orders` array of a place or what-if body → the order and its bracket children. IB: "With
+ * the exception of OCA groups and bracket orders, the orders endpoint does not currently support
+ * the placement of unrelated orders in bulk." A bracket: the first order (the parent) carries a
+ * cOID, every other one has parentId = that cOID.
+ */
+function groupFrom(state: SimState, acct: string, body: unknown): [OrderSpec, OrderSpec[]] | Reply {
+  const raw = (body as { orders?: unknown } | undefined)?.orders;
+  const orders = Array.isArray(raw) ? raw : [];
+  if (orders.length === 0) return { status: 500, body: { error: 'No orders in the request' } };
+  const spec = specFrom(state, acct, orders[0]);
+  if (isReply(spec)) return spec;
+  const parentCOID = spec.cOID;
+  const children: OrderSpec[] = [];
+  for (const o of orders.slice(1)) {
+    const pid = (o as Record<string, unknown> | null)?.['parentId'];
+    if (parentCOID === undefined || pid !== parentCOID) {
+      return json({ error: 'Placing unrelated orders in bulk is not supported; send one order at a time.' });
+    }
+    const c = specFrom(state, acct, o);
+    if (isReply(c)) return c;
+    if (c.side === spec.side) return json({ error: 'A bracket child must be on the side opposite its parent.' });
+    if (Math.abs(c.qty - spec.qty) > 1e-9)
+      return json({ error: "A bracket child's quantity must equal its parent's." });
+    children.push(c);
+  }
+  return [spec, children];
+}
+
 export function register(router: Router, state: SimState): void {
   const engine = () => simOrders(state);
   engine();
@@ -115,30 +144,9 @@ export function register(router: Router, state: SimState): void {
     (ctx) => {
       const acct = ctx.params['accountId'] ?? '';
       checkAccount(state, acct);
-      const body = ctx.body as { orders?: unknown } | undefined;
-      const orders = Array.isArray(body?.orders) ? body.orders : [];
-      if (orders.length === 0) return { status: 500, body: { error: 'No orders in the request' } };
-      const spec = specFrom(state, acct, orders[0]);
-      if (isReply(spec)) return spec;
-      if (orders.length === 1) return engine().submit(spec);
-      // IB: "With the exception of OCA groups and bracket orders, the orders endpoint does not
-      // currently support the placement of unrelated orders in bulk." A bracket: the first order
-      // (the parent) carries a cOID, every other one has parentId = that cOID.
-      const parentCOID = spec.cOID;
-      const children: OrderSpec[] = [];
-      for (const raw of orders.slice(1)) {
-        const pid = (raw as Record<string, unknown> | null)?.['parentId'];
-        if (parentCOID === undefined || pid !== parentCOID) {
-          return json({ error: 'Placing unrelated orders in bulk is not supported; send one order at a time.' });
-        }
-        const c = specFrom(state, acct, raw);
-        if (isReply(c)) return c;
-        if (c.side === spec.side) return json({ error: 'A bracket child must be on the side opposite its parent.' });
-        if (Math.abs(c.qty - spec.qty) > 1e-9) {
-          return json({ error: "A bracket child's quantity must equal its parent's." });
-        }
-        children.push(c);
-      }
+      const group = groupFrom(state, acct, ctx.body);
+      if (!Array.isArray(group)) return group;
+      const [spec, children] = group;
       return engine().submit(spec, children);
     },
     { requiresAccounts: true },
@@ -149,11 +157,9 @@ export function register(router: Router, state: SimState): void {
     (ctx) => {
       const acct = ctx.params['accountId'] ?? '';
       checkAccount(state, acct);
-      const body = ctx.body as { orders?: unknown } | undefined;
-      const first = Array.isArray(body?.orders) ? body.orders[0] : undefined;
-      const spec = specFrom(state, acct, first);
-      if (isReply(spec)) return spec;
-      return engine().whatIf(spec);
+      const group = groupFrom(state, acct, ctx.body);
+      if (!Array.isArray(group)) return group;
+      return engine().whatIf(group[0], group[1]);
     },
     { requiresAccounts: true },
   );
@@ -239,6 +245,7 @@ export function register(router: Router, state: SimState): void {
         limit: o.limit,
         stop: o.stop,
         tif: o.tif,
+        parentOrderId: o.parentOrderId,
       })),
       executions: e.executions.map((x) => ({
         executionId: x.executionId,
