@@ -195,3 +195,45 @@ describe('bracket orders end to end', () => {
     assert.equal((await view()).orders.length, before);
   });
 });
+
+describe('bracket with token approval (client without elicitation)', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startServer({ args: ['--order-confirmation', 'elicit'] });
+  });
+  after(async () => {
+    await h?.close();
+  });
+
+  test('one token holds the whole group as shown, and sends it once', async () => {
+    const q = await h.callTool('get_quote', { symbol: 'AAPL' });
+    const px = q.structured.quotes[0].last as number;
+    const [tp, sl] = [cents(px * 1.02), cents(px * 0.9)];
+    const held = await h.callTool('place_stock_order', {
+      accountId: ACCT,
+      symbol: 'AAPL',
+      action: 'BUY',
+      orderType: 'MKT',
+      quantity: 2,
+      takeProfit: tp,
+      stopLoss: sl,
+    });
+    assert.equal(held.structured.status, 'confirmation_required', held.text);
+    assert.deepEqual([held.structured.sent.takeProfit, held.structured.sent.stopLoss], [tp, sl]);
+    assert.match(held.text, /take-profit SELL LMT @ [\d.]+, stop-loss SELL STP [\d.]+ \(one cancels the other\)/);
+    const cOID: string = held.structured.clientOrderId;
+    const before = (await simRequest(h.sim!, '/sim/orders')) as SimView;
+    assert.equal(before.cOIDSubmissions[cOID], undefined, 'nothing sent before approval');
+    const token = held.structured.confirmation.token;
+    const ok = await h.callTool('confirm_order', { token });
+    assert.equal(ok.isError, false, ok.text);
+    assert.equal(ok.structured.children?.length, 2, ok.text);
+    const again = await h.callTool('confirm_order', { token });
+    assert.equal(again.isError, true);
+    const v = (await simRequest(h.sim!, '/sim/orders')) as SimView;
+    assert.equal(v.cOIDSubmissions[cOID], 1);
+    const parent = v.orders.find((o) => o.cOID === cOID)!;
+    const kids = v.orders.filter((o) => o.parentOrderId === parent.orderId);
+    assert.deepEqual(kids.map((k) => k.type).sort(), ['LMT', 'STP']);
+  });
+});
