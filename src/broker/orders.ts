@@ -57,6 +57,12 @@ export interface OrderRequest {
    */
   takeProfit?: number;
   stopLoss?: number;
+  /**
+   * A cash order (stocks and ETFs, market orders only): the broker trades this amount of the
+   * contract's currency instead of a number of shares. `quantity` is then the estimate from the
+   * market price (for the checks and display); the broker is sent the cash amount, not it.
+   */
+  cashQty?: number;
 }
 
 /** The bracket children of an order (none for a plain order), in the order they are sent. */

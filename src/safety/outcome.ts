@@ -91,6 +91,8 @@ export interface OrderDraft {
   trailingType?: TrailingType | undefined;
   takeProfit?: number | undefined;
   stopLoss?: number | undefined;
+  /** A cash order: this amount instead of `quantity` (which prepare then estimates). */
+  cashQty?: number | undefined;
   tif: TimeInForce;
   outsideRth: boolean;
   clientOrderId?: string | undefined;

@@ -150,6 +150,27 @@ export function orderProblems(f: OrderFields): string[] {
 }
 
 /**
+ * A cash order (an amount of money instead of shares): IB takes it for stocks and ETFs as a
+ * market order only, in whole cents, and it cannot carry bracket exits (their size would be unknown).
+ */
+export function cashQtyProblems(
+  f: Pick<OrderFields, 'secType' | 'orderType' | 'takeProfit' | 'stopLoss'> & { cashQty?: number | undefined },
+): string[] {
+  const c = f.cashQty;
+  if (c === undefined) return [];
+  const p: string[] = [];
+  if (!Number.isFinite(c) || c <= 0) p.push(`cashQty must be a positive amount, got ${c}.`);
+  else if (!isMultiple(c, 0.01)) p.push(`cashQty ${c} takes at most two decimals.`);
+  if (f.secType !== 'STK') p.push(`cashQty is for stocks and ETFs, not ${f.secType}.`);
+  if (f.orderType !== 'MKT')
+    p.push(`cashQty needs orderType MKT (IB takes cash quantities for market orders only), not ${f.orderType}.`);
+  if (f.takeProfit !== undefined || f.stopLoss !== undefined) {
+    p.push('cashQty cannot be combined with takeProfit or stopLoss; give a quantity of shares.');
+  }
+  return p;
+}
+
+/**
  * A bracket's exit prices against its entry: a BUY takes profit above the entry and stops out
  * below it, a SELL the reverse. The entry is the limit price (STP: the stop), or for a market
  * order `last` when known; the take-profit must also be beyond the stop-loss.
@@ -180,7 +201,11 @@ export function bracketProblems(
 
 /** Throws INVALID_INPUT listing every problem; nothing has been sent when this throws. */
 export function assertValidOrder(f: OrderFields, more: string[] = []): void {
-  const problems = [...orderProblems(f), ...more];
+  refuseInvalid([...orderProblems(f), ...more]);
+}
+
+/** Throws INVALID_INPUT listing these problems, if any. */
+export function refuseInvalid(problems: string[]): void {
   if (problems.length) {
     throw new BrokerError('INVALID_INPUT', `The order is not valid, nothing was sent: ${problems.join(' ')}`, {
       hint: 'Fix the listed fields and call again.',

@@ -45,7 +45,7 @@ export const OrderTypeIn = z.preprocess((v) => {
 export const Tif = z.preprocess(upper, z.enum(TIFS)).describe('Default DAY');
 export const Price = z.number().positive().finite();
 export const AccountId = AccountIdSchema;
-export const ClientOrderId = z.string().trim().regex(CLIENT_ORDER_ID_RE).describe('Idempotency key, 4-40 chars');
+export const ClientOrderId = z.string().trim().regex(CLIENT_ORDER_ID_RE).describe('Idempotency key');
 
 const orderFields = {
   accountId: AccountId.optional(),
@@ -60,7 +60,7 @@ const orderFields = {
   tif: Tif.optional(),
   outsideRth: z.boolean().optional(),
   clientOrderId: ClientOrderId.optional(),
-  suppressConfirmations: z.boolean().optional().describe('Ignored; the user approves'),
+  suppressConfirmations: z.boolean().optional().describe('Ignored'),
 };
 
 /** The original product's `suppressConfirmations`: accepted, never obeyed, and the answer says so. */
@@ -79,7 +79,8 @@ export const stockInput = z.object({
   exchange: instrumentFields.exchange,
   currency: instrumentFields.currency,
   ...orderFields,
-  quantity: z.number().positive().finite().describe('Shares, fractions allowed'),
+  quantity: z.number().positive().finite().optional().describe('Shares, or cashQty (MKT)'),
+  cashQty: Price.optional(),
 });
 
 export const optionInput = z.object({
@@ -103,6 +104,7 @@ const SentOut = z
   .object({
     side: z.enum(['BUY', 'SELL']),
     quantity: z.number(),
+    cashQty: z.number().optional(),
     orderType: z.string(),
     price: z.number().optional(),
     stopPrice: z.number().optional(),
@@ -201,6 +203,7 @@ export function resultOut(r: OrderOutcome): OrderResultT {
   if (o.stopPrice !== undefined) sent.stopPrice = o.stopPrice;
   if (o.trailingAmount !== undefined) sent.trailingAmount = o.trailingAmount;
   if (o.trailingType !== undefined && o.trailingAmount !== undefined) sent.trailingType = o.trailingType;
+  if (o.cashQty !== undefined) sent.cashQty = o.cashQty;
   if (o.takeProfit !== undefined) sent.takeProfit = o.takeProfit;
   if (o.stopLoss !== undefined) sent.stopLoss = o.stopLoss;
   const out: OrderResultT = {
@@ -245,7 +248,14 @@ function sentLabel(s: z.infer<typeof SentOut>): string {
           : s.orderType === 'TRAIL'
             ? ` trail ${num(s.trailingAmount)}${s.trailingType === '%' ? '%' : ''}${s.stopPrice !== undefined ? ` from stop ${num(s.stopPrice)}` : ''}`
             : '';
-  return `${s.side} ${num(s.quantity)} ${s.orderType}${px} ${s.tif}${s.outsideRth ? ' outsideRTH' : ''}${bracketLabel(s)}`;
+  return `${s.side} ${sizeLabel(s)} ${s.orderType}${px} ${s.tif}${s.outsideRth ? ' outsideRTH' : ''}${bracketLabel(s)}`;
+}
+
+/** The size as the human reads it: shares or contracts, or a cash amount with the estimated shares. */
+function sizeLabel(s: { quantity: number; cashQty?: number | undefined }, ccy?: string): string {
+  return s.cashQty !== undefined
+    ? `cash ${num(s.cashQty, 2)}${ccy ? ` ${ident(ccy)}` : ''} (≈ ${num(s.quantity)} shares)`
+    : num(s.quantity);
 }
 
 /** A bracket's exits, as the human reads them: " + take-profit SELL LMT @ 110, stop-loss SELL STP 90". */
@@ -311,7 +321,7 @@ export function elicitMessage(p: Prepared): string {
   const money = (v: number | undefined, c?: string) => formatMoney(v, c, 'unknown');
   const lines = [
     `${p.action === 'modify' ? `Change order ${ident(p.orderId)} to` : 'Send order'} on ${p.mode} account ${ident(o.accountId)}${p.mode === 'LIVE' ? ' (REAL MONEY)' : ''}:`,
-    `${o.side} ${o.quantity} ${contractLabel(c)} ${o.orderType} ${priceText}, ${o.tif}${o.outsideRth ? ', outside RTH' : ''}${bracketLabel(o)}`,
+    `${o.side} ${sizeLabel(o, p.contract.currency)} ${contractLabel(c)} ${o.orderType} ${priceText}, ${o.tif}${o.outsideRth ? ', outside RTH' : ''}${bracketLabel(o)}`,
     `Estimated cost: ${money(pv?.amount ?? p.limits.notional, ccy)}; commission: ${money(pv?.commission, ccy)}; total: ${money(pv?.total, ccy)}`,
   ];
   if (pv?.equity?.after !== undefined) lines.push(`Equity after: ${money(pv.equity.after, ccy)}`);
@@ -328,7 +338,7 @@ export function questionMessage(r: OrderOutcome): string {
   const q = r.question!;
   return [
     `IB asks about the ${r.action === 'modify' ? `change of order ${r.orderId}` : 'order'} you approved on ${r.mode} account ${o.accountId}${r.mode === 'LIVE' ? ' (REAL MONEY)' : ''}:`,
-    `${o.side} ${o.quantity} ${contractLabel(contractOut(r.contract))} ${o.orderType}${o.limitPrice !== undefined ? ` limit ${o.limitPrice}` : ''}${o.stopPrice !== undefined ? ` stop ${o.stopPrice}` : ''}`,
+    `${o.side} ${sizeLabel(o, r.contract.currency)} ${contractLabel(contractOut(r.contract))} ${o.orderType}${o.limitPrice !== undefined ? ` limit ${o.limitPrice}` : ''}${o.stopPrice !== undefined ? ` stop ${o.stopPrice}` : ''}`,
     `IB's warning (${idents(q.messageIds) || 'no id'}): ${q.messages.map((m) => untrusted(m)).join(' ')}`,
     `Nothing is ${r.action === 'modify' ? 'changed' : 'placed'} unless you confirm.`,
   ].join('\n');

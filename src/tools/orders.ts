@@ -40,12 +40,19 @@ import { defineTool, type ToolContext } from './tool.js';
 // ---------------------------------------------------------------- flow
 
 function draftFrom(args: StockArgs | OptionArgs, contract: Contract): OrderDraft {
+  const cashQty = 'cashQty' in args ? args.cashQty : undefined;
+  if ((args.quantity === undefined) === (cashQty === undefined)) {
+    throw new BrokerError('INVALID_INPUT', 'Give exactly one of quantity (shares) or cashQty (an amount of money).', {
+      hint: 'cashQty is for stocks and ETFs, market orders only.',
+    });
+  }
   return {
     accountId: args.accountId,
     contract,
     side: args.action,
     orderType: args.orderType as OrderType,
-    quantity: args.quantity,
+    quantity: args.quantity ?? 0,
+    cashQty,
     limitPrice: args.price,
     stopPrice: args.stopPrice,
     trailingAmount: args.trailingAmount,
@@ -170,7 +177,7 @@ export const placeStockOrder = placeTool(
     name: 'place_stock_order',
     title: 'Place stock order',
     description:
-      'Stock/ETF order (takeProfit/stopLoss: bracket exits). Policy-checked and user-approved (dialog or confirm_order) before IB sees it.',
+      'Stock/ETF order; takeProfit/stopLoss make a bracket. Policy-checked, user-approved (dialog or confirm_order) before IB sees it.',
     input: stockInput,
   },
   stockContract,
@@ -200,7 +207,8 @@ export const previewOrder = defineTool({
   // fresh client order id to link its children).
   input: optionInput.omit({ clientOrderId: true, suppressConfirmations: true }).extend({
     secType: z.enum(['STK', 'OPT']).optional().describe('Default STK'),
-    quantity: z.number().positive().finite().describe('Shares or contracts'),
+    quantity: z.number().positive().finite().optional().describe('Shares or contracts'),
+    cashQty: Price.optional(),
     exchange: instrumentFields.exchange,
     currency: instrumentFields.currency,
   }),
@@ -209,9 +217,9 @@ export const previewOrder = defineTool({
     const svc = orderService(ctx.app);
     const isOpt = args.secType === 'OPT' || args.expiration !== undefined || args.right !== undefined;
     const contract = isOpt
-      ? await optionContract(ctx, args)
-      : await stockContract(ctx, { ...args, quantity: args.quantity } as StockArgs);
-    const draft = draftFrom({ ...args, clientOrderId: undefined }, contract);
+      ? await optionContract(ctx, args as OptionArgs)
+      : await stockContract(ctx, args as StockArgs);
+    const draft = draftFrom({ ...args, clientOrderId: undefined } as StockArgs, contract);
     const p = await svc.prepare(draft, callOpts(ctx), true);
     const failed = p.previewError ? ` IB's what-if failed: ${untrusted(p.previewError)}` : '';
     return resultOut(

@@ -1,12 +1,12 @@
 /**
- * Brackets (issue #20): the wire group (parent with cOID, children with parentId), IB's answer
+ * Brackets and cash orders (issue #20): the wire group (parent with cOID, children with parentId), IB's answer
  * with a refused child, and the exit prices checked against the entry before anything is sent.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseLiveOrders, parsePlaceAnswer, toWireOrders } from '../../src/backends/cpapi/order-wire.js';
 import type { OrderRequest } from '../../src/broker/orders.js';
-import { bracketProblems, orderProblems } from '../../src/safety/validate.js';
+import { bracketProblems, cashQtyProblems, orderProblems } from '../../src/safety/validate.js';
 import { AAPL_LMT } from '../fixtures/order-request.js';
 
 const parent: OrderRequest = {
@@ -116,5 +116,23 @@ describe('bracket prices, refused before sending', () => {
       /TRAIL order cannot carry takeProfit/,
     );
     assert.match(orderProblems({ ...f, tif: 'IOC' }).join(' '), /tif IOC/);
+  });
+});
+
+describe('cash quantity (issue 20, item 2)', () => {
+  test('on the wire: cashQty instead of quantity', () => {
+    const [w] = toWireOrders({ ...AAPL_LMT, orderType: 'MKT', limitPrice: undefined, quantity: 2.5, cashQty: 500 });
+    assert.equal(w!['cashQty'], 500);
+    assert.equal('quantity' in w!, false);
+  });
+
+  test('stocks and market orders only, whole cents, no bracket', () => {
+    const ok = { secType: 'STK' as const, orderType: 'MKT' as const, cashQty: 500 };
+    assert.deepEqual(cashQtyProblems(ok), []);
+    assert.deepEqual(cashQtyProblems({ ...ok, cashQty: undefined }), []);
+    assert.match(cashQtyProblems({ ...ok, orderType: 'LMT' }).join(' '), /needs orderType MKT/);
+    assert.match(cashQtyProblems({ ...ok, secType: 'OPT' }).join(' '), /not OPT/);
+    assert.match(cashQtyProblems({ ...ok, cashQty: 10.005 }).join(' '), /two decimals/);
+    assert.match(cashQtyProblems({ ...ok, takeProfit: 1 }).join(' '), /cannot be combined/);
   });
 });

@@ -91,6 +91,11 @@ export function toWireOrder(o: OrderRequest, opts: { withClientId?: boolean } = 
     ticker: o.symbol,
   };
   if (opts.withClientId !== false) w['cOID'] = o.clientOrderId;
+  if (o.cashQty !== undefined) {
+    // IB: a cash quantity order gives cashQty instead of quantity.
+    delete w['quantity'];
+    w['cashQty'] = o.cashQty;
+  }
   switch (o.orderType) {
     case 'LMT':
       w['price'] = o.limitPrice;

@@ -15,6 +15,7 @@
  * Control: GET /sim/orders → {orders, executions, cOIDSubmissions} for tests.
  */
 
+import { orderQuote } from '../order-quote.js';
 import { type OrderSpec, type SimOrderType, type SimTif, simOrders } from '../orders.js';
 import { queryBool } from '../profiles.js';
 import { HttpError, ibError, json, type Reply, type Router } from '../server.js';
@@ -46,14 +47,27 @@ function specFrom(state: SimState, acct: string, o: unknown): OrderSpec | Reply 
   const type = String(r['orderType'] ?? '').toUpperCase();
   const side = String(r['side'] ?? '').toUpperCase();
   const tif = String(r['tif'] ?? 'DAY').toUpperCase();
-  const qty = n(r['quantity']);
+  let qty = n(r['quantity']);
+  const cash = n(r['cashQty']);
   if (conid === undefined || !Number.isInteger(conid)) return { status: 500, body: { error: 'conid is required' } };
   if (!TYPES.has(type)) return { status: 200, body: { error: `Invalid order type: ${type || '(none)'}` } };
   if (side !== 'BUY' && side !== 'SELL') return { status: 500, body: { error: 'side must be BUY or SELL' } };
   if (!TIFS.has(tif)) return { status: 200, body: { error: `Invalid time in force: ${tif}` } };
-  if (qty === undefined) return { status: 500, body: { error: 'quantity is required' } };
+  if (qty === undefined && cash === undefined) return { status: 500, body: { error: 'quantity is required' } };
   const inst = simOrders(state).instrument(conid);
   if (!inst) return { status: 200, body: { error: `Contract ${conid} not found` } };
+  if (cash !== undefined) {
+    // A cash quantity order: stocks, market orders, no quantity beside it; sized here to 0.0001 share.
+    if (qty !== undefined) return json({ error: 'Give either quantity or cashQty, not both.' });
+    if (inst.secType !== 'STK' || type !== 'MKT') {
+      return json({ error: 'Cash quantity orders are supported for stock market orders only.' });
+    }
+    const q = orderQuote(state, inst);
+    const px = side === 'BUY' ? q.ask : q.bid;
+    if (!(cash > 0) || px === undefined) return json({ error: 'The cash quantity cannot be sized: no market price.' });
+    qty = Math.floor((cash / px) * 1e4 + 1e-9) / 1e4;
+  }
+  if (qty === undefined) return { status: 500, body: { error: 'quantity is required' } };
   // IB refuses sizes that are not a positive multiple of the size increment (whole contracts for
   // derivatives, 0.0001 share for fractional stock orders).
   const step = inst.secType === 'STK' ? 1e-4 : 1;
