@@ -162,6 +162,11 @@ describe('bracket orders end to end', () => {
       kids.map((k) => String(k.orderId)).sort(),
     );
     for (const k of kids) assert.match(r.text, new RegExp(String(k.orderId)));
+    // What the answer tells the user to check: get_live_orders names each child's parent.
+    const live = await h.callTool('get_live_orders', {});
+    const named = live.structured.orders.filter((o: { parentId?: string }) => o.parentId === r.structured.orderId);
+    assert.equal(named.length, 2, live.text);
+    assert.match(live.text, new RegExp(`parent ${r.structured.orderId}`));
   });
 
   test('lost answer when IB placed nothing: "may have been placed" for the whole group, nothing sent twice', async () => {
