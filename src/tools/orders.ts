@@ -39,13 +39,18 @@ import { defineTool, type ToolContext } from './tool.js';
 
 // ---------------------------------------------------------------- flow
 
-function draftFrom(args: StockArgs | OptionArgs, contract: Contract): OrderDraft {
-  const cashQty = 'cashQty' in args ? args.cashQty : undefined;
-  if ((args.quantity === undefined) === (cashQty === undefined)) {
+/** Exactly one size: a quantity, or (stocks) a cash amount. Checked before any request to IB. */
+function assertOneSize(args: { quantity?: number | undefined; cashQty?: number | undefined }): void {
+  if ((args.quantity === undefined) === (args.cashQty === undefined)) {
     throw new BrokerError('INVALID_INPUT', 'Give exactly one of quantity (shares) or cashQty (an amount of money).', {
       hint: 'cashQty is for stocks and ETFs, market orders only.',
     });
   }
+}
+
+function draftFrom(args: StockArgs | OptionArgs, contract: Contract): OrderDraft {
+  const cashQty = 'cashQty' in args ? args.cashQty : undefined;
+  assertOneSize({ quantity: args.quantity, cashQty });
   return {
     accountId: args.accountId,
     contract,
@@ -166,8 +171,10 @@ function placeTool<I extends typeof stockInput | typeof optionInput>(
     toolset: 'orders',
     kind: 'destructive',
     output: OrderResultOut,
-    handle: async (args, ctx) =>
-      withSuppressNote(args, await placeFlow(ctx, def.name, args, () => contractOf(ctx, args))),
+    handle: async (args, ctx) => {
+      assertOneSize(args);
+      return withSuppressNote(args, await placeFlow(ctx, def.name, args, () => contractOf(ctx, args)));
+    },
     render: renderResult,
   });
 }
@@ -214,6 +221,7 @@ export const previewOrder = defineTool({
   }),
   output: OrderResultOut,
   async handle(args, ctx) {
+    assertOneSize(args);
     const svc = orderService(ctx.app);
     const isOpt = args.secType === 'OPT' || args.expiration !== undefined || args.right !== undefined;
     const contract = isOpt
