@@ -350,8 +350,11 @@ export class Sender {
     if (all) {
       accountId = this.prep.pickAccount(args.accountId, info);
     } else {
-      live = await this.ctx.api.orderStatus(args.orderId, opts);
-      accountId = live.accountId || this.prep.pickAccount(args.accountId, info);
+      // An account given is checked first and narrows the lookup to it: a wrong one is refused at
+      // once, not after asking IB in every account of the session (paced: up to ~30 s under load).
+      const given = args.accountId ? this.prep.pickAccount(args.accountId, info) : undefined;
+      live = await this.ctx.api.orderStatus(args.orderId, given ? { ...opts, accountId: given } : opts);
+      accountId = live.accountId || given || this.prep.pickAccount(args.accountId, info);
     }
     const mode = this.prep.modeOf(accountId, info);
     // Cancels still work under the kill switch; a live account still needs --allow-live-trading.
