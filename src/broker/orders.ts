@@ -49,6 +49,40 @@ export interface OrderRequest {
   tif: TimeInForce;
   outsideRth: boolean;
   clientOrderId: string;
+  /**
+   * Bracket: a take-profit limit order (this price) and/or a stop-loss stop order (this stop)
+   * sent with this order in one request. Each child is on the opposite side with the same
+   * quantity, account, tif and outsideRth; it works only once this order fills, and the two
+   * children cancel each other (one-cancels-other).
+   */
+  takeProfit?: number;
+  stopLoss?: number;
+  /**
+   * A cash order (stocks and ETFs, market orders only): the broker trades this amount of the
+   * contract's currency instead of a number of shares. `quantity` is then the estimate from the
+   * market price (for the checks and display); the broker is sent the cash amount, not it.
+   */
+  cashQty?: number;
+}
+
+/** The bracket children of an order (none for a plain order), in the order they are sent. */
+export function bracketChildren(o: OrderRequest): OrderRequest[] {
+  const side: OrderSide = o.side === 'BUY' ? 'SELL' : 'BUY';
+  const base = {
+    accountId: o.accountId,
+    conid: o.conid,
+    secType: o.secType,
+    symbol: o.symbol,
+    side,
+    quantity: o.quantity,
+    tif: o.tif,
+    outsideRth: o.outsideRth,
+    clientOrderId: '',
+  };
+  const out: OrderRequest[] = [];
+  if (o.takeProfit !== undefined) out.push({ ...base, orderType: 'LMT', limitPrice: o.takeProfit });
+  if (o.stopLoss !== undefined) out.push({ ...base, orderType: 'STP', stopPrice: o.stopLoss });
+  return out;
 }
 
 /** A broker's confirmation question about an order that is not placed yet. */
@@ -60,6 +94,7 @@ export interface OrderQuestion {
 }
 
 export interface PlacedOrder {
+  /** The broker's id; '-1' for a bracket child the broker refused. */
   orderId: string;
   state: OrderState;
   /** The broker's status text. */
@@ -125,6 +160,8 @@ export interface LiveOrder {
   source?: DataSource;
   /** Epoch ms the backend received this data. */
   receivedAt?: number;
+  /** A bracket child: the broker's order id of its parent. */
+  parentId?: string;
 }
 
 /** How a backend got an answer: pushed over its stream, or asked for with a request. */

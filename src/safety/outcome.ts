@@ -11,6 +11,7 @@ import type {
   OrderRequest,
   OrderState,
   OrderType,
+  PlacedOrder,
   TimeInForce,
   TrailingType,
 } from '../broker/orders.js';
@@ -61,6 +62,8 @@ export interface OrderOutcome {
   action: 'place' | 'modify';
   orderId?: string;
   ibStatus?: string;
+  /** A bracket's children as IB placed them (take-profit first, then stop-loss). */
+  children?: PlacedOrder[];
   filled?: number;
   remaining?: number;
   avgPrice?: number;
@@ -89,6 +92,10 @@ export interface OrderDraft {
   stopPrice?: number | undefined;
   trailingAmount?: number | undefined;
   trailingType?: TrailingType | undefined;
+  takeProfit?: number | undefined;
+  stopLoss?: number | undefined;
+  /** A cash order: this amount instead of `quantity` (which prepare then estimates). */
+  cashQty?: number | undefined;
   tif: TimeInForce;
   outsideRth: boolean;
   clientOrderId?: string | undefined;

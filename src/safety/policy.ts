@@ -297,7 +297,10 @@ export function checkLimits(input: LimitInput, cfg: SafetyConfig): LimitReport {
   } else {
     const mult = multiplierOf(contract);
     const w = worstPrice(order, input.quote);
-    const fromPrice = w ? w.price * order.quantity * mult : undefined;
+    // A cash order spends at most its cash amount (IB sizes it): valued at the higher of the two.
+    const byPrice = w ? w.price * order.quantity * mult : undefined;
+    const fromPrice =
+      order.cashQty !== undefined && !(byPrice !== undefined && byPrice > order.cashQty) ? order.cashQty : byPrice;
     const whatIf = pos(input.preview?.amount) ? input.preview!.amount : undefined;
     if (fromPrice === undefined && whatIf === undefined) {
       cannot(
@@ -307,7 +310,8 @@ export function checkLimits(input: LimitInput, cfg: SafetyConfig): LimitReport {
     } else {
       if (fromPrice !== undefined && (whatIf === undefined || fromPrice >= whatIf)) {
         notional = fromPrice;
-        notionalBasis = `${w!.basis} × ${order.quantity}${mult !== 1 ? ` × ${mult}` : ''}`;
+        notionalBasis =
+          fromPrice === byPrice ? `${w!.basis} × ${order.quantity}${mult !== 1 ? ` × ${mult}` : ''}` : 'cash quantity';
       } else {
         notional = whatIf!;
         notionalBasis = "IB's what-if order value";

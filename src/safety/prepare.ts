@@ -22,7 +22,7 @@ import {
   initialTrailStop,
   type PriceRefs,
 } from './policy.js';
-import { assertValidOrder } from './validate.js';
+import { assertValidOrder, bracketProblems, cashQtyProblems, refuseInvalid } from './validate.js';
 
 const ACCOUNTS_TTL_MS = 60_000;
 
@@ -97,7 +97,15 @@ export class Preparer {
       this.confirmationFor(mode);
     }
     const c = draft.contract;
-    assertValidOrder({ ...draft, secType: c.secType });
+    let quantity = draft.quantity;
+    if (draft.cashQty !== undefined) {
+      refuseInvalid(cashQtyProblems({ ...draft, secType: c.secType }));
+      quantity = await this.cashShares(draft.cashQty, draft.side, c.conid, opts);
+    }
+    assertValidOrder(
+      { ...draft, quantity, secType: c.secType },
+      draft.orderType === 'MKT' ? [] : bracketProblems(draft),
+    );
     let clientOrderId = draft.clientOrderId?.trim();
     if (clientOrderId !== undefined && !CLIENT_ORDER_ID_RE.test(clientOrderId)) {
       throw new BrokerError('INVALID_INPUT', `clientOrderId "${clientOrderId}" is not valid.`, {
@@ -112,7 +120,7 @@ export class Preparer {
       symbol: c.symbol,
       side: draft.side,
       orderType: draft.orderType,
-      quantity: draft.quantity,
+      quantity,
       tif: draft.tif,
       outsideRth: draft.outsideRth,
       clientOrderId,
@@ -123,7 +131,34 @@ export class Preparer {
       order.trailingAmount = draft.trailingAmount;
       order.trailingType = draft.trailingType ?? 'amt';
     }
+    if (draft.takeProfit !== undefined) order.takeProfit = draft.takeProfit;
+    if (draft.stopLoss !== undefined) order.stopLoss = draft.stopLoss;
+    if (draft.cashQty !== undefined) order.cashQty = draft.cashQty;
     return this.priceAndCheck({ action: 'place', order, contract: c, mode }, info, opts, true);
+  }
+
+  /**
+   * The shares a cash order is estimated to buy or sell (ask for a buy, bid for a sell, else the
+   * last price), down to 0.0001: for the checks and the display; IB sizes the order itself.
+   */
+  private async cashShares(cash: number, side: 'BUY' | 'SELL', conid: number, opts: CallOptions): Promise<number> {
+    const q = await this.quote(conid, opts);
+    const px = (side === 'BUY' ? q?.ask : q?.bid) ?? q?.last;
+    const shares = px ? Math.floor((cash / px) * 1e4 + 1e-9) / 1e4 : 0;
+    if (!(shares > 0)) {
+      throw new BrokerError(
+        'INVALID_INPUT',
+        px
+          ? `cashQty ${cash} buys less than 0.0001 share at ${px}; nothing was sent.`
+          : 'A cash order needs a market price to be checked against the limits, and IB gave none; nothing was sent.',
+        {
+          hint: px
+            ? 'Give a larger cashQty.'
+            : 'Give a quantity of shares instead, or retry when the market is quoted.',
+        },
+      );
+    }
+    return shares;
   }
 
   /** Bid, ask and last for the checks; undefined when IB has none (the checks then say so). */
@@ -166,6 +201,12 @@ export class Preparer {
       }
       order = { ...order, stopPrice: stop };
       base = { ...base, order };
+      quoted = Promise.resolve(q);
+    }
+    if (order.orderType === 'MKT' && (order.takeProfit !== undefined || order.stopLoss !== undefined)) {
+      // A market entry's bracket is checked against the last price, when IB has one.
+      const q = await quoted;
+      assertValidOrder({ ...order }, bracketProblems(order, q?.last));
       quoted = Promise.resolve(q);
     }
     const [quote, preview] = await Promise.all([

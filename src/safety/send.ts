@@ -6,7 +6,16 @@
  */
 import type { CallOptions } from '../broker/backend.js';
 import { BrokerError, isBrokerError } from '../broker/errors.js';
-import type { CancelResult, LiveOrder, OrderRequest, OrderType, PlaceOutcome, TimeInForce } from '../broker/orders.js';
+import {
+  bracketChildren,
+  type CancelResult,
+  type LiveOrder,
+  type OrderRequest,
+  type OrderType,
+  type PlacedOrder,
+  type PlaceOutcome,
+  type TimeInForce,
+} from '../broker/orders.js';
 import { ident, idents, untrusted } from '../broker/untrusted.js';
 import { canonicalHash } from './confirm-token.js';
 import { certainlyNotSent, DAY_MS, errorText, type OrderContext } from './context.js';
@@ -81,20 +90,29 @@ export class Sender {
     let current = answer;
     for (let round = 0; ; round++) {
       if (current.kind === 'placed') {
-        const first = current.orders[0];
+        const [first, ...children] = current.orders;
         const orderId = first?.orderId ?? p.orderId;
         const ibStatus = first?.status;
         const orderState = first?.state;
-        if (!modify) journal.update(cOID, { state: 'placed', orderId, orderState, ibStatus, replyId: '' });
-        else
+        const group = !modify && bracketChildren(p.order).length > 0 ? bracketNote(p.order, children) : undefined;
+        if (!modify) {
+          journal.update(cOID, {
+            state: 'placed',
+            orderId,
+            orderState,
+            ibStatus,
+            replyId: '',
+            ...(group ? { message: group.journal } : {}),
+          });
+        } else
           journal.update(cOID, { orderState, ibStatus, message: `modification accepted (${ibStatus ?? 'pending'})` });
         return outcome(
           p,
           statusOfState(orderState ?? 'working'),
           modify
             ? `Modification of order ${ident(orderId)} accepted by IB (${ibStatus ? ident(ibStatus) : 'status pending'}).`
-            : `Order placed: IB order id ${ident(orderId)}, status ${ibStatus ? ident(ibStatus) : 'pending'}.`,
-          { orderId, ibStatus, autoConfirmed, approval },
+            : `Order placed: IB order id ${ident(orderId)}, status ${ibStatus ? ident(ibStatus) : 'pending'}.${group ? ` ${group.text}` : ''}`,
+          { orderId, ibStatus, autoConfirmed, approval, children: group ? children : undefined },
         );
       }
       if (current.kind === 'rejected') {
@@ -258,17 +276,26 @@ export class Sender {
       }
     }
     if (found && p.action === 'place') {
+      const bracket = bracketChildren(p.order).length > 0;
+      const kids = bracket ? await this.childrenOf(found.orderId) : undefined;
+      const group = kids ? bracketNote(p.order, kids) : undefined;
       journal.update(cOID, {
         state: 'placed',
         orderId: found.orderId,
         orderState: found.state,
         ibStatus: found.status,
+        ...(group ? { message: group.journal } : {}),
       });
       return outcome(
         p,
         statusOfState(found.state),
-        `IB's answer was lost (${why}), so the order was looked up by its client order id ${cOID}: it exists exactly once as IB order ${ident(found.orderId)} (${ident(found.status)}). It was not sent again.`,
-        { ...liveFacts(found), approval },
+        `IB's answer was lost (${why}), so the order was looked up by its client order id ${cOID}: it exists exactly once as IB order ${ident(found.orderId)} (${ident(found.status)}). It was not sent again.` +
+          (group
+            ? ` ${group.text}`
+            : bracket
+              ? ` Its take-profit/stop-loss orders could not be read; check get_live_orders for orders whose parent is ${ident(found.orderId)}.`
+              : ''),
+        { ...liveFacts(found), approval, children: kids },
       );
     }
     if (found) {
@@ -293,14 +320,15 @@ export class Sender {
     }
     if (p.action === 'place') {
       journal.update(cOID, { state: 'unknown', message: `answer lost: ${why}` });
+      const n = bracketChildren(p.order).length;
       return outcome(
         p,
         'uncertain',
-        `UNCERTAIN: the order MAY have been placed. IB's answer was lost (${why})` +
+        `UNCERTAIN: the order${n ? ` and its ${n === 2 ? 'take-profit and stop-loss' : p.order.takeProfit !== undefined ? 'take-profit' : 'stop-loss'} (one bracket, sent in one request)` : ''} MAY have been placed. IB's answer was lost (${why})` +
           (lookupError
             ? ` and looking it up failed (${lookupError})`
             : ' and it does not show among the live orders yet') +
-          `. It was NOT sent again. Check with get_order_status {"clientOrderId":"${cOID}"} before placing anything similar; ` +
+          `. It was NOT sent again. Check with get_order_status {"clientOrderId":"${cOID}"}${n ? ' (the bracket children carry no client order id of their own: in get_live_orders they name that order as parent)' : ''} before placing anything similar; ` +
           'placing it again under a new id could double the position.',
         { approval },
       );
@@ -312,6 +340,21 @@ export class Sender {
       `UNCERTAIN: the modification of order ${p.orderId} MAY have taken effect. IB's answer was lost (${why})${lookupError ? ` and looking the order up failed (${lookupError})` : ''}. It was NOT sent again. Check get_order_status {"orderId":"${p.orderId}"} before changing it again.`,
       { approval },
     );
+  }
+
+  /** A bracket parent's children as IB lists them (undefined when the list cannot be read). */
+  private async childrenOf(parentId: string): Promise<PlacedOrder[] | undefined> {
+    try {
+      const live = await this.ctx.api.liveOrders({ settled: true, signal: this.ctx.timers.timeout(LOOKUP_TIMEOUT_MS) });
+      // Take-profit (a limit order) first, then stop-loss, as they were sent.
+      return live
+        .filter((o) => o.parentId === parentId)
+        .sort((a, b) => Number(b.orderType === 'LMT') - Number(a.orderType === 'LMT'))
+        .map((o) => ({ orderId: o.orderId, status: o.status, state: o.state }));
+    } catch (e) {
+      this.ctx.log.info('order: bracket children not readable', { parentId, err: errorText(e) });
+      return undefined;
+    }
   }
 
   /** Cancels one order, or every open order of an account (`orderId` "all"). Works while halted. */
@@ -327,8 +370,11 @@ export class Sender {
     if (all) {
       accountId = this.prep.pickAccount(args.accountId, info);
     } else {
-      live = await this.ctx.api.orderStatus(args.orderId, opts);
-      accountId = live.accountId || this.prep.pickAccount(args.accountId, info);
+      // An account given is checked first and narrows the lookup to it: a wrong one is refused at
+      // once, not after asking IB in every account of the session (paced: up to ~30 s under load).
+      const given = args.accountId ? this.prep.pickAccount(args.accountId, info) : undefined;
+      live = await this.ctx.api.orderStatus(args.orderId, given ? { ...opts, accountId: given } : opts);
+      accountId = live.accountId || given || this.prep.pickAccount(args.accountId, info);
     }
     const mode = this.prep.modeOf(accountId, info);
     // Cancels still work under the kill switch; a live account still needs --allow-live-trading.
@@ -460,6 +506,29 @@ function orderOf(o: LiveOrder): OrderRequest {
   if (o.limitPrice !== undefined) out.limitPrice = o.limitPrice;
   if (o.stopPrice !== undefined) out.stopPrice = o.stopPrice;
   return out;
+}
+
+/**
+ * What IB did with a bracket's children: for the journal (ids) and for the answer, which says
+ * loudly when a child is missing or refused (the entry then works without that protection).
+ */
+function bracketNote(o: OrderRequest, children: PlacedOrder[]): { journal: string; text: string } {
+  const roles = [o.takeProfit !== undefined && 'take-profit', o.stopLoss !== undefined && 'stop-loss'].filter(
+    (r): r is string => typeof r === 'string',
+  );
+  const parts = roles.map((role, i) => {
+    const c = children[i];
+    return c ? `${role} ${c.state === 'rejected' ? 'REFUSED' : c.orderId} (${c.status})` : `${role} not reported`;
+  });
+  const bad = roles.filter((_, i) => !children[i] || children[i]!.state === 'rejected');
+  return {
+    journal: `bracket: ${parts.join(', ')}`,
+    text:
+      `Bracket children: ${parts.map((x) => ident(x)).join(', ')}; they work once the entry fills, and one cancels the other.` +
+      (bad.length
+        ? ` WARNING: IB did not confirm the ${bad.join(' and ')}; the entry may work without it. Check get_live_orders and place the missing protection, or cancel the entry.`
+        : ''),
+  };
 }
 
 /** Whether IB's order as it now stands carries the requested quantity and prices. */

@@ -16,6 +16,9 @@ export interface OrderFields {
   stopPrice?: number | undefined;
   trailingAmount?: number | undefined;
   trailingType?: TrailingType | undefined;
+  /** Bracket children: take-profit limit and stop-loss stop prices. */
+  takeProfit?: number | undefined;
+  stopLoss?: number | undefined;
   tif: TimeInForce;
   outsideRth?: boolean | undefined;
   /** Minimum price increment when the broker gave one; otherwise the standard US rule applies. */
@@ -127,6 +130,17 @@ export function orderProblems(f: OrderFields): string[] {
     const e = priceProblem('stopPrice', f.stopPrice, f);
     if (e) p.push(e);
   }
+  if (f.takeProfit !== undefined || f.stopLoss !== undefined) {
+    if (t === 'TRAIL') p.push('a TRAIL order cannot carry takeProfit or stopLoss; use MKT, LMT, STP or STOP_LIMIT.');
+    if (f.tif === 'OPG' || f.tif === 'IOC') p.push(`takeProfit and stopLoss cannot be combined with tif ${f.tif}.`);
+    for (const [label, v] of [
+      ['takeProfit', f.takeProfit],
+      ['stopLoss', f.stopLoss],
+    ] as const) {
+      const e = v === undefined ? undefined : priceProblem(label, v, f);
+      if (e) p.push(e);
+    }
+  }
   if (f.tif === 'OPG' && t !== 'MKT' && t !== 'LMT')
     p.push(`tif OPG (at the opening) is only for MKT and LMT orders, not ${t}.`);
   if (f.tif === 'OPG' && f.outsideRth) p.push('tif OPG cannot be combined with outsideRth.');
@@ -135,9 +149,63 @@ export function orderProblems(f: OrderFields): string[] {
   return p;
 }
 
+/**
+ * A cash order (an amount of money instead of shares): IB takes it for stocks and ETFs as a
+ * market order only, in whole cents, and it cannot carry bracket exits (their size would be unknown).
+ */
+export function cashQtyProblems(
+  f: Pick<OrderFields, 'secType' | 'orderType' | 'takeProfit' | 'stopLoss'> & { cashQty?: number | undefined },
+): string[] {
+  const c = f.cashQty;
+  if (c === undefined) return [];
+  const p: string[] = [];
+  if (!Number.isFinite(c) || c <= 0) p.push(`cashQty must be a positive amount, got ${c}.`);
+  else if (!isMultiple(c, 0.01)) p.push(`cashQty ${c} takes at most two decimals.`);
+  if (f.secType !== 'STK') p.push(`cashQty is for stocks and ETFs, not ${f.secType}.`);
+  if (f.orderType !== 'MKT')
+    p.push(`cashQty needs orderType MKT (IB takes cash quantities for market orders only), not ${f.orderType}.`);
+  if (f.takeProfit !== undefined || f.stopLoss !== undefined) {
+    p.push('cashQty cannot be combined with takeProfit or stopLoss; give a quantity of shares.');
+  }
+  return p;
+}
+
+/**
+ * A bracket's exit prices against its entry: a BUY takes profit above the entry and stops out
+ * below it, a SELL the reverse. The entry is the limit price (STP: the stop), or for a market
+ * order `last` when known; the take-profit must also be beyond the stop-loss.
+ */
+export function bracketProblems(
+  f: Pick<OrderFields, 'orderType' | 'limitPrice' | 'stopPrice' | 'takeProfit' | 'stopLoss'> & {
+    side: 'BUY' | 'SELL';
+  },
+  last?: number,
+): string[] {
+  const { takeProfit: tp, stopLoss: sl } = f;
+  if (tp === undefined && sl === undefined) return [];
+  const entry = f.orderType === 'MKT' ? last : f.orderType === 'STP' ? f.stopPrice : f.limitPrice;
+  const what = f.orderType === 'MKT' ? `the last price ${entry}` : `the entry price ${entry}`;
+  const buy = f.side === 'BUY';
+  const p: string[] = [];
+  if (entry !== undefined && tp !== undefined && (buy ? tp <= entry : tp >= entry)) {
+    p.push(`takeProfit ${tp} must be ${buy ? 'above' : 'below'} ${what} of a ${f.side} order.`);
+  }
+  if (entry !== undefined && sl !== undefined && (buy ? sl >= entry : sl <= entry)) {
+    p.push(`stopLoss ${sl} must be ${buy ? 'below' : 'above'} ${what} of a ${f.side} order.`);
+  }
+  if (tp !== undefined && sl !== undefined && (buy ? tp <= sl : tp >= sl)) {
+    p.push(`takeProfit ${tp} must be ${buy ? 'above' : 'below'} stopLoss ${sl} for a ${f.side} order.`);
+  }
+  return p;
+}
+
 /** Throws INVALID_INPUT listing every problem; nothing has been sent when this throws. */
-export function assertValidOrder(f: OrderFields): void {
-  const problems = orderProblems(f);
+export function assertValidOrder(f: OrderFields, more: string[] = []): void {
+  refuseInvalid([...orderProblems(f), ...more]);
+}
+
+/** Throws INVALID_INPUT listing these problems, if any. */
+export function refuseInvalid(problems: string[]): void {
   if (problems.length) {
     throw new BrokerError('INVALID_INPUT', `The order is not valid, nothing was sent: ${problems.join(' ')}`, {
       hint: 'Fix the listed fields and call again.',

@@ -205,9 +205,12 @@ export class SimOrderEngine extends SimOrderBook {
   }
 
   /** POST /iserver/account/{acct}/orders/whatif */
-  whatIf(spec: OrderSpec): EngineAnswer {
+  whatIf(spec: OrderSpec, children: OrderSpec[] = []): EngineAnswer {
     this.step();
-    return ok(whatIfBody(this.state, spec, rejectionOf(this.state, { ...spec, cOID: undefined })));
+    // A bracket's what-if is its entry's (the children only close what it opens); a child IB
+    // would reject makes the group's error.
+    const why = [spec, ...children].map((sp) => rejectionOf(this.state, { ...sp, cOID: undefined })).find(Boolean);
+    return ok(whatIfBody(this.state, spec, why));
   }
 
   /** GET /iserver/account/orders */

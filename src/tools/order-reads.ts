@@ -27,6 +27,7 @@ const LiveOrderOut = z.object({
   status: z.string(),
   tif: z.string().optional(),
   time: z.string().optional().describe('Last update, ISO time'),
+  parentId: z.string().optional().describe("Bracket child: the parent's IB order id"),
 });
 
 type LiveOrderOutT = z.infer<typeof LiveOrderOut>;
@@ -52,6 +53,7 @@ export function liveOut(o: LiveOrder): LiveOrderOutT {
   if (o.avgPrice !== undefined) out.avgPrice = o.avgPrice;
   if (o.tif) out.tif = o.tif;
   if (o.time) out.time = new Date(o.time).toISOString();
+  if (o.parentId) out.parentId = o.parentId;
   return out;
 }
 
@@ -62,7 +64,7 @@ function liveLine(o: LiveOrderOutT): string {
   ]
     .filter(Boolean)
     .join(' ');
-  return `${ident(o.orderId)} ${ident(o.status)} ${o.side} ${num(o.quantity)} ${ident(o.symbol)} ${ident(o.orderType)}${px ? ` ${px}` : ''}${o.tif ? ` ${ident(o.tif)}` : ''} filled ${num(o.filled)} rem ${num(o.remaining)}${o.avgPrice !== undefined ? ` avg ${num(o.avgPrice)}` : ''}${o.clientOrderId ? ` cOID ${ident(o.clientOrderId)}` : ''}${o.time ? ` ${o.time.slice(0, 19)}Z` : ''}`;
+  return `${ident(o.orderId)} ${ident(o.status)} ${o.side} ${num(o.quantity)} ${ident(o.symbol)} ${ident(o.orderType)}${px ? ` ${px}` : ''}${o.tif ? ` ${ident(o.tif)}` : ''} filled ${num(o.filled)} rem ${num(o.remaining)}${o.avgPrice !== undefined ? ` avg ${num(o.avgPrice)}` : ''}${o.clientOrderId ? ` cOID ${ident(o.clientOrderId)}` : ''}${o.parentId ? ` parent ${ident(o.parentId)}` : ''}${o.time ? ` ${o.time.slice(0, 19)}Z` : ''}`;
 }
 
 /** Where an order's data came from and how old it was when answered. */

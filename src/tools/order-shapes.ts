@@ -51,7 +51,7 @@ export const OrderTypeIn = z.preprocess((v) => {
 export const Tif = z.preprocess(upper, z.enum(TIFS)).describe('Default DAY');
 export const Price = z.number().positive().finite();
 export const AccountId = AccountIdSchema;
-export const ClientOrderId = z.string().trim().regex(CLIENT_ORDER_ID_RE).describe('Idempotency key, 4-40 chars');
+export const ClientOrderId = z.string().trim().regex(CLIENT_ORDER_ID_RE).describe('Idempotency key');
 
 const orderFields = {
   accountId: AccountId.optional(),
@@ -61,10 +61,12 @@ const orderFields = {
   stopPrice: Price.optional(),
   trailingAmount: Price.optional(),
   trailingType: z.enum(TRAILING_TYPES).optional(),
+  takeProfit: Price.optional(),
+  stopLoss: Price.optional(),
   tif: Tif.optional(),
   outsideRth: z.boolean().optional(),
   clientOrderId: ClientOrderId.optional(),
-  suppressConfirmations: z.boolean().optional().describe('Ignored; the user approves'),
+  suppressConfirmations: z.boolean().optional().describe('Ignored'),
 };
 
 /** The original product's `suppressConfirmations`: accepted, never obeyed, and the answer says so. */
@@ -83,7 +85,8 @@ export const stockInput = z.object({
   exchange: instrumentFields.exchange,
   currency: instrumentFields.currency,
   ...orderFields,
-  quantity: z.number().positive().finite().describe('Shares, fractions allowed'),
+  quantity: z.number().positive().finite().optional().describe('Shares, or cashQty (MKT)'),
+  cashQty: Price.optional(),
 });
 
 export const optionInput = z.object({
@@ -107,11 +110,14 @@ const SentOut = z
   .object({
     side: z.enum(['BUY', 'SELL']),
     quantity: z.number(),
+    cashQty: z.number().optional(),
     orderType: z.string(),
     price: z.number().optional(),
     stopPrice: z.number().optional(),
     trailingAmount: z.number().optional(),
     trailingType: z.string().optional(),
+    takeProfit: z.number().optional(),
+    stopLoss: z.number().optional(),
     tif: z.string(),
     outsideRth: z.boolean(),
   })
@@ -152,6 +158,10 @@ export const OrderResultOut = z.object({
   clientOrderId: z.string(),
   orderId: z.string().optional().describe("IB's order id"),
   ibStatus: z.string().optional(),
+  children: z
+    .array(z.object({ orderId: z.string(), status: z.string() }))
+    .optional()
+    .describe('Bracket: take-profit, stop-loss'),
   filled: z.number().optional(),
   remaining: z.number().optional(),
   avgPrice: z.number().optional(),
@@ -201,6 +211,9 @@ export function resultOut(r: OrderOutcome): OrderResultT {
   if (o.stopPrice !== undefined) sent.stopPrice = o.stopPrice;
   if (o.trailingAmount !== undefined) sent.trailingAmount = o.trailingAmount;
   if (o.trailingType !== undefined && o.trailingAmount !== undefined) sent.trailingType = o.trailingType;
+  if (o.cashQty !== undefined) sent.cashQty = o.cashQty;
+  if (o.takeProfit !== undefined) sent.takeProfit = o.takeProfit;
+  if (o.stopLoss !== undefined) sent.stopLoss = o.stopLoss;
   const out: OrderResultT = {
     status: r.status,
     mode: r.mode,
@@ -212,6 +225,7 @@ export function resultOut(r: OrderOutcome): OrderResultT {
   };
   if (r.orderId) out.orderId = r.orderId;
   if (r.ibStatus) out.ibStatus = r.ibStatus;
+  if (r.children?.length) out.children = r.children.map((c) => ({ orderId: c.orderId, status: c.status }));
   if (r.filled !== undefined) out.filled = r.filled;
   if (r.remaining !== undefined) out.remaining = r.remaining;
   if (r.avgPrice !== undefined) out.avgPrice = r.avgPrice;
@@ -243,13 +257,30 @@ function sentLabel(s: z.infer<typeof SentOut>): string {
           : s.orderType === 'TRAIL'
             ? ` trail ${num(s.trailingAmount)}${s.trailingType === '%' ? '%' : ''}${s.stopPrice !== undefined ? ` from stop ${num(s.stopPrice)}` : ''}`
             : '';
-  return `${s.side} ${num(s.quantity)} ${s.orderType}${px} ${s.tif}${s.outsideRth ? ' outsideRTH' : ''}`;
+  return `${s.side} ${sizeLabel(s)} ${s.orderType}${px} ${s.tif}${s.outsideRth ? ' outsideRTH' : ''}${bracketLabel(s)}`;
+}
+
+/** The size as the human reads it: shares or contracts, or a cash amount with the estimated shares. */
+function sizeLabel(s: { quantity: number; cashQty?: number | undefined }, ccy?: string): string {
+  return s.cashQty !== undefined
+    ? `cash ${num(s.cashQty, 2)}${ccy ? ` ${ident(ccy)}` : ''} (≈ ${num(s.quantity)} shares)`
+    : num(s.quantity);
+}
+
+/** A bracket's exits, as the human reads them: " + take-profit SELL LMT @ 110, stop-loss SELL STP 90". */
+function bracketLabel(s: { side: string; takeProfit?: number | undefined; stopLoss?: number | undefined }): string {
+  const exit = s.side === 'BUY' ? 'SELL' : 'BUY';
+  const parts = [
+    s.takeProfit !== undefined ? `take-profit ${exit} LMT @ ${num(s.takeProfit)}` : '',
+    s.stopLoss !== undefined ? `stop-loss ${exit} STP ${num(s.stopLoss)}` : '',
+  ].filter(Boolean);
+  return parts.length ? ` + ${parts.join(', ')} (one cancels the other)` : '';
 }
 
 export function renderResult(r: OrderResultT): string {
   const lines = [
     `[${r.mode}] ${r.status.toUpperCase()}: ${sentLabel(r.sent)} ${contractLabel(r.contract)} account ${ident(r.accountId)}`,
-    `clientOrderId ${r.clientOrderId}${r.orderId ? `, IB order ${ident(r.orderId)}` : ''}${r.ibStatus ? ` (${ident(r.ibStatus)}${r.filled !== undefined ? `, filled ${num(r.filled)}/${num((r.filled ?? 0) + (r.remaining ?? 0))}` : ''}${r.avgPrice !== undefined ? ` avg ${num(r.avgPrice)}` : ''})` : ''}`,
+    `clientOrderId ${r.clientOrderId}${r.orderId ? `, IB order ${ident(r.orderId)}` : ''}${r.ibStatus ? ` (${ident(r.ibStatus)}${r.filled !== undefined ? `, filled ${num(r.filled)}/${num((r.filled ?? 0) + (r.remaining ?? 0))}` : ''}${r.avgPrice !== undefined ? ` avg ${num(r.avgPrice)}` : ''})` : ''}${r.children?.length ? `, children ${r.children.map((c) => `${ident(c.orderId)} (${ident(c.status)})`).join(', ')}` : ''}`,
   ];
   const p = r.preview;
   if (p) {
@@ -311,7 +342,7 @@ export function elicitMessage(p: Prepared): string {
   const money = (v: number | undefined, c?: string) => formatMoney(v, c, 'unknown');
   const lines = [
     `${p.action === 'modify' ? `Change order ${ident(p.orderId)} to` : 'Send order'} on ${p.mode} account ${ident(o.accountId)}${p.mode === 'LIVE' ? ' (REAL MONEY)' : ''}:`,
-    `${o.side} ${o.quantity} ${contractLabel(c)} ${o.orderType} ${priceText}, ${o.tif}${o.outsideRth ? ', outside RTH' : ''}`,
+    `${o.side} ${sizeLabel(o, p.contract.currency)} ${contractLabel(c)} ${o.orderType} ${priceText}, ${o.tif}${o.outsideRth ? ', outside RTH' : ''}${bracketLabel(o)}`,
     `Estimated cost: ${money(pv?.amount ?? p.limits.notional, ccy)}; commission: ${money(pv?.commission, ccy)}; total: ${money(pv?.total, ccy)}`,
   ];
   if (pv?.equity?.after !== undefined) lines.push(`Equity after: ${money(pv.equity.after, ccy)}`);
@@ -328,7 +359,7 @@ export function questionMessage(r: OrderOutcome): string {
   const q = r.question!;
   return [
     `IB asks about the ${r.action === 'modify' ? `change of order ${r.orderId}` : 'order'} you approved on ${r.mode} account ${o.accountId}${r.mode === 'LIVE' ? ' (REAL MONEY)' : ''}:`,
-    `${o.side} ${o.quantity} ${contractLabel(contractOut(r.contract))} ${o.orderType}${o.limitPrice !== undefined ? ` limit ${o.limitPrice}` : ''}${o.stopPrice !== undefined ? ` stop ${o.stopPrice}` : ''}`,
+    `${o.side} ${sizeLabel(o, r.contract.currency)} ${contractLabel(contractOut(r.contract))} ${o.orderType}${o.limitPrice !== undefined ? ` limit ${o.limitPrice}` : ''}${o.stopPrice !== undefined ? ` stop ${o.stopPrice}` : ''}`,
     `IB's warning (${idents(q.messageIds) || 'no id'}): ${q.messages.map((m) => untrusted(m)).join(' ')}`,
     `Nothing is ${r.action === 'modify' ? 'changed' : 'placed'} unless you confirm.`,
   ].join('\n');

@@ -39,17 +39,31 @@ import { defineTool, type ToolContext } from './tool.js';
 
 // ---------------------------------------------------------------- flow
 
+/** Exactly one size: a quantity, or (stocks) a cash amount. Checked before any request to IB. */
+function assertOneSize(args: { quantity?: number | undefined; cashQty?: number | undefined }): void {
+  if ((args.quantity === undefined) === (args.cashQty === undefined)) {
+    throw new BrokerError('INVALID_INPUT', 'Give exactly one of quantity (shares) or cashQty (an amount of money).', {
+      hint: 'cashQty is for stocks and ETFs, market orders only.',
+    });
+  }
+}
+
 function draftFrom(args: StockArgs | OptionArgs, contract: Contract): OrderDraft {
+  const cashQty = 'cashQty' in args ? args.cashQty : undefined;
+  assertOneSize({ quantity: args.quantity, cashQty });
   return {
     accountId: args.accountId,
     contract,
     side: args.action,
     orderType: args.orderType as OrderType,
-    quantity: args.quantity,
+    quantity: args.quantity ?? 0,
+    cashQty,
     limitPrice: args.price,
     stopPrice: args.stopPrice,
     trailingAmount: args.trailingAmount,
     trailingType: args.trailingType,
+    takeProfit: args.takeProfit,
+    stopLoss: args.stopLoss,
     tif: args.tif ?? 'DAY',
     outsideRth: args.outsideRth ?? false,
     clientOrderId: args.clientOrderId,
@@ -157,8 +171,10 @@ function placeTool<I extends typeof stockInput | typeof optionInput>(
     toolset: 'orders',
     kind: 'destructive',
     output: OrderResultOut,
-    handle: async (args, ctx) =>
-      withSuppressNote(args, await placeFlow(ctx, def.name, args, () => contractOf(ctx, args))),
+    handle: async (args, ctx) => {
+      assertOneSize(args);
+      return withSuppressNote(args, await placeFlow(ctx, def.name, args, () => contractOf(ctx, args)));
+    },
     render: renderResult,
   });
 }
@@ -168,7 +184,7 @@ export const placeStockOrder = placeTool(
     name: 'place_stock_order',
     title: 'Place stock order',
     description:
-      "Place a stock or ETF order. The server's policy checks it and the user approves it (in the client, or via confirm_order) before IB sees it.",
+      'Stock/ETF order; takeProfit/stopLoss make a bracket. Policy-checked, user-approved (dialog or confirm_order) before IB sees it.',
     input: stockInput,
   },
   stockContract,
@@ -179,7 +195,7 @@ export const placeOptionOrder = placeTool(
     name: 'place_option_order',
     title: 'Place option order',
     description:
-      'Place an option order by symbol, expiration, strike and right, or by option conid. Checked and approved like place_stock_order.',
+      'Option order by symbol, expiration, strike, right (or conid); checked and approved like place_stock_order.',
     input: optionInput,
   },
   optionContract,
@@ -194,21 +210,24 @@ export const previewOrder = defineTool({
   kind: 'read',
   description:
     "What-if of a stock or option order, nothing placed: value, commission, margin after, IB's warnings, policy checks.",
-  input: optionInput.extend({
+  // No clientOrderId, no suppressConfirmations: nothing is placed (a bracket's what-if gets a
+  // fresh client order id to link its children).
+  input: optionInput.omit({ clientOrderId: true, suppressConfirmations: true }).extend({
     secType: z.enum(['STK', 'OPT']).optional().describe('Default STK'),
-    quantity: z.number().positive().finite().describe('Shares or contracts'),
+    quantity: z.number().positive().finite().optional().describe('Shares or contracts'),
+    cashQty: Price.optional(),
     exchange: instrumentFields.exchange,
     currency: instrumentFields.currency,
   }),
   output: OrderResultOut,
   async handle(args, ctx) {
+    assertOneSize(args);
     const svc = orderService(ctx.app);
     const isOpt = args.secType === 'OPT' || args.expiration !== undefined || args.right !== undefined;
     const contract = isOpt
-      ? await optionContract(ctx, args)
-      : await stockContract(ctx, { ...args, quantity: args.quantity } as StockArgs);
-    const draft = draftFrom(args, contract);
-    draft.clientOrderId = undefined;
+      ? await optionContract(ctx, args as OptionArgs)
+      : await stockContract(ctx, args as StockArgs);
+    const draft = draftFrom({ ...args, clientOrderId: undefined } as StockArgs, contract);
     const p = await svc.prepare(draft, callOpts(ctx), true);
     const failed = p.previewError ? ` IB's what-if failed: ${untrusted(p.previewError)}` : '';
     return resultOut(

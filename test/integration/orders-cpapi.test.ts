@@ -5,20 +5,9 @@ import { Pacer } from '../../src/backends/cpapi/limiter.js';
 import { BrokerError } from '../../src/broker/errors.js';
 import type { OrderRequest } from '../../src/broker/orders.js';
 import { type SimulatorHandle, startSimulator } from '../../src/simulator/index.js';
+import { AAPL_LMT } from '../fixtures/order-request.js';
 
-const order: OrderRequest = {
-  accountId: 'DU1234567',
-  conid: 265598,
-  secType: 'STK',
-  symbol: 'AAPL',
-  side: 'BUY',
-  orderType: 'LMT',
-  quantity: 10,
-  limitPrice: 185.5,
-  tif: 'DAY',
-  outsideRth: false,
-  clientOrderId: 'c-1',
-};
+const order: OrderRequest = AAPL_LMT;
 
 describe('order writes are sent once, never retried (against the simulator)', () => {
   let sim: SimulatorHandle;

@@ -292,6 +292,17 @@ describe('order service against the simulator', () => {
     assert.equal(open.length, 0);
   });
 
+  test('cancel with an account not of the session: refused before IB is asked about the order', async () => {
+    const r = await rig();
+    const before = r.sim.state.stats.byEndpoint['GET /iserver/account/order/status/:orderId'] ?? 0;
+    await assert.rejects(
+      r.svc.cancel({ accountId: '99991231', orderId: '1' }),
+      (e: unknown) =>
+        e instanceof BrokerError && e.code === 'INVALID_INPUT' && /not one of this session/.test(e.message),
+    );
+    assert.equal(r.sim.state.stats.byEndpoint['GET /iserver/account/order/status/:orderId'] ?? 0, before);
+  });
+
   test('lost answer: the order is found by its client order id and exists exactly once', async () => {
     const r = await rig();
     await r.faults({ dropResponse: { endpoint: 'POST /iserver/reply/:replyId', count: 1 } });

@@ -12,20 +12,9 @@ import {
 } from '../../src/backends/cpapi/order-wire.js';
 import { BrokerError } from '../../src/broker/errors.js';
 import type { OrderRequest } from '../../src/broker/orders.js';
+import { AAPL_LMT } from '../fixtures/order-request.js';
 
-const order: OrderRequest = {
-  accountId: 'DU1234567',
-  conid: 265598,
-  secType: 'STK',
-  symbol: 'AAPL',
-  side: 'BUY',
-  orderType: 'LMT',
-  quantity: 10,
-  limitPrice: 185.5,
-  tif: 'DAY',
-  outsideRth: false,
-  clientOrderId: 'c-1',
-};
+const order: OrderRequest = AAPL_LMT;
 
 describe("IB's order shapes (protocol §7 examples)", () => {
   test('wire order: cOID always, price/auxPrice by type, outsideRTH casing', () => {

@@ -84,6 +84,14 @@ describe('limits', () => {
   test('market order over the notional limit is refused', () => {
     assert.throws(() => checkLimits(input({ quantity: 200 }), cfg()), refusedWith(/failed: notional.*40020/));
   });
+  test('a cash order is valued at its cash amount, or at the estimate if that is higher (issue 20)', () => {
+    const r = checkLimits(input({ quantity: 9.9949, cashQty: 2000 }), cfg());
+    assert.equal(r.notional, 2000);
+    assert.equal(r.notionalBasis, 'cash quantity');
+    const up = checkLimits(input({ quantity: 10, cashQty: 1990 }), cfg());
+    assert.equal(up.notional, 2001);
+    assert.throws(() => checkLimits(input({ quantity: 1, cashQty: 50_000 }), cfg()), refusedWith(/notional.*50000/));
+  });
   test("the larger of quote and IB's what-if is used", () => {
     const r = checkLimits(input({}, { preview: { amount: 5000, warnings: [] } }), cfg());
     assert.equal(r.notional, 5000);

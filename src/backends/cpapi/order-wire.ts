@@ -5,15 +5,16 @@
  * the endpoints with them.
  */
 import { BrokerError } from '../../broker/errors.js';
-import type {
-  CancelResult,
-  LiveOrder,
-  OrderPreview,
-  OrderQuestion,
-  OrderRequest,
-  OrderState,
-  PlaceOutcome,
-  Trade,
+import {
+  bracketChildren,
+  type CancelResult,
+  type LiveOrder,
+  type OrderPreview,
+  type OrderQuestion,
+  type OrderRequest,
+  type OrderState,
+  type PlaceOutcome,
+  type Trade,
 } from '../../broker/orders.js';
 import { SEC_TYPES, type SecType } from '../../broker/types.js';
 import { untrusted } from '../../broker/untrusted.js';
@@ -90,6 +91,11 @@ export function toWireOrder(o: OrderRequest, opts: { withClientId?: boolean } = 
     ticker: o.symbol,
   };
   if (opts.withClientId !== false) w['cOID'] = o.clientOrderId;
+  if (o.cashQty !== undefined) {
+    // IB: a cash quantity order gives cashQty instead of quantity.
+    delete w['quantity'];
+    w['cashQty'] = o.cashQty;
+  }
   switch (o.orderType) {
     case 'LMT':
       w['price'] = o.limitPrice;
@@ -112,6 +118,17 @@ export function toWireOrder(o: OrderRequest, opts: { withClientId?: boolean } = 
       break;
   }
   return w;
+}
+
+/**
+ * The `orders` array of a place or what-if request: the order, then its bracket children, which
+ * carry no cOID of their own but `parentId` = the parent's cOID (docs/ib/orders.md, §7.1).
+ */
+export function toWireOrders(o: OrderRequest, opts: { withClientId?: boolean } = {}): Row[] {
+  const children = bracketChildren(o);
+  // A group needs the parent's cOID to link its children, also in a what-if.
+  const parent = toWireOrder(o, { withClientId: opts.withClientId !== false || children.length > 0 });
+  return [parent, ...children.map((c) => ({ ...toWireOrder(c, { withClientId: false }), parentId: o.clientOrderId }))];
 }
 
 // ---------------------------------------------------------------- answers
@@ -151,7 +168,12 @@ export function parsePlaceAnswer(data: unknown): PlaceOutcome {
       return {
         kind: 'placed',
         orders: placed.map(({ orderId, row }) => {
-          const status = str(row['order_status']) ?? 'PendingSubmit';
+          const status = str(row['order_status']) ?? str(row['status']) ?? 'PendingSubmit';
+          // A bracket child IB refused: order_id -1, status "Failed", the reason in text.
+          if (orderId === '-1') {
+            const why = str(row['text']) ?? str(row['warning_message']);
+            return { orderId, status: why ? `${status}: ${why}` : status, state: 'rejected' as const };
+          }
           return { orderId, status, state: orderStateOf(status) };
         }),
       };
@@ -268,6 +290,8 @@ function liveRow(r: Row): LiveOrder | undefined {
   const desc = str(r['orderDesc']) ?? str(r['order_description_with_contract']);
   if (desc) o.description = desc;
   if (typeof r['order_not_editable'] === 'boolean') o.editable = !r['order_not_editable'];
+  const parent = str(r['parentId']) ?? str(r['parent_order_id']);
+  if (parent && parent !== '0') o.parentId = parent;
   return o;
 }
 

@@ -33,6 +33,7 @@ import {
   parseTrades,
   parseWhatIf,
   toWireOrder,
+  toWireOrders,
 } from './order-wire.js';
 import type { CpapiStream } from './stream.js';
 import { sleep } from './wire.js';
@@ -166,7 +167,7 @@ export class CpapiOrders implements OrdersApi {
   async previewOrder(order: OrderRequest, opts: CallOptions = {}): Promise<OrderPreview> {
     await this.hooks.ensureAccounts(opts.signal);
     const res = await this.http.post<unknown>(`/iserver/account/${encodeURIComponent(order.accountId)}/orders/whatif`, {
-      body: { orders: [toWireOrder(order, { withClientId: false })] },
+      body: { orders: toWireOrders(order, { withClientId: false }) },
       signal: opts.signal,
     });
     return parseWhatIf(res.data);
@@ -178,7 +179,7 @@ export class CpapiOrders implements OrdersApi {
     const since = Date.now();
     const undo = this.wrote();
     const res = await this.http.post<unknown>(`/iserver/account/${encodeURIComponent(order.accountId)}/orders`, {
-      body: { orders: [toWireOrder(order)] },
+      body: { orders: toWireOrders(order) },
       signal: opts.signal,
     });
     return this.settled(parsePlaceAnswer(res.data), undo, since);

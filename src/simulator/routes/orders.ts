@@ -15,6 +15,7 @@
  * Control: GET /sim/orders → {orders, executions, cOIDSubmissions} for tests.
  */
 
+import { orderQuote } from '../order-quote.js';
 import { type OrderSpec, type SimOrderType, type SimTif, simOrders } from '../orders.js';
 import { queryBool } from '../profiles.js';
 import { HttpError, ibError, json, type Reply, type Router } from '../server.js';
@@ -47,14 +48,27 @@ function specFrom(state: SimState, acct: string, o: unknown): OrderSpec | Reply 
   const type = String(r['orderType'] ?? '').toUpperCase();
   const side = String(r['side'] ?? '').toUpperCase();
   const tif = String(r['tif'] ?? 'DAY').toUpperCase();
-  const qty = n(r['quantity']);
+  let qty = n(r['quantity']);
+  const cash = n(r['cashQty']);
   if (conid === undefined || !Number.isInteger(conid)) return { status: 500, body: { error: 'conid is required' } };
   if (!TYPES.has(type)) return { status: 200, body: { error: `Invalid order type: ${type || '(none)'}` } };
   if (side !== 'BUY' && side !== 'SELL') return { status: 500, body: { error: 'side must be BUY or SELL' } };
   if (!TIFS.has(tif)) return { status: 200, body: { error: `Invalid time in force: ${tif}` } };
-  if (qty === undefined) return { status: 500, body: { error: 'quantity is required' } };
+  if (qty === undefined && cash === undefined) return { status: 500, body: { error: 'quantity is required' } };
   const inst = simOrders(state).instrument(conid);
   if (!inst) return { status: 200, body: { error: `Contract ${conid} not found` } };
+  if (cash !== undefined) {
+    // A cash quantity order: stocks, market orders, no quantity beside it; sized here to 0.0001 share.
+    if (qty !== undefined) return json({ error: 'Give either quantity or cashQty, not both.' });
+    if (inst.secType !== 'STK' || type !== 'MKT') {
+      return json({ error: 'Cash quantity orders are supported for stock market orders only.' });
+    }
+    const q = orderQuote(state, inst);
+    const px = side === 'BUY' ? q.ask : q.bid;
+    if (!(cash > 0) || px === undefined) return json({ error: 'The cash quantity cannot be sized: no market price.' });
+    qty = Math.floor((cash / px) * 1e4 + 1e-9) / 1e4;
+  }
+  if (qty === undefined) return { status: 500, body: { error: 'quantity is required' } };
   // IB refuses sizes that are not a positive multiple of the size increment (whole contracts for
   // derivatives, 0.0001 share for fractional stock orders).
   const step = inst.secType === 'STK' ? 1e-4 : 1;
@@ -107,6 +121,35 @@ function specFrom(state: SimState, acct: string, o: unknown): OrderSpec | Reply 
 
 const isReply = (x: OrderSpec | Reply): x is Reply => 'status' in x && !('acct' in x);
 
+/**
+ * The `orders` array of a place or what-if body → the order and its bracket children. IB: "With
+ * the exception of OCA groups and bracket orders, the orders endpoint does not currently support
+ * the placement of unrelated orders in bulk." A bracket: the first order (the parent) carries a
+ * cOID, every other one has parentId = that cOID.
+ */
+function groupFrom(state: SimState, acct: string, body: unknown): [OrderSpec, OrderSpec[]] | Reply {
+  const raw = (body as { orders?: unknown } | undefined)?.orders;
+  const orders = Array.isArray(raw) ? raw : [];
+  if (orders.length === 0) return { status: 500, body: { error: 'No orders in the request' } };
+  const spec = specFrom(state, acct, orders[0]);
+  if (isReply(spec)) return spec;
+  const parentCOID = spec.cOID;
+  const children: OrderSpec[] = [];
+  for (const o of orders.slice(1)) {
+    const pid = (o as Record<string, unknown> | null)?.['parentId'];
+    if (parentCOID === undefined || pid !== parentCOID) {
+      return json({ error: 'Placing unrelated orders in bulk is not supported; send one order at a time.' });
+    }
+    const c = specFrom(state, acct, o);
+    if (isReply(c)) return c;
+    if (c.side === spec.side) return json({ error: 'A bracket child must be on the side opposite its parent.' });
+    if (Math.abs(c.qty - spec.qty) > 1e-9)
+      return json({ error: "A bracket child's quantity must equal its parent's." });
+    children.push(c);
+  }
+  return [spec, children];
+}
+
 export function register(router: Router, state: SimState): void {
   const engine = () => simOrders(state);
   engine();
@@ -116,30 +159,9 @@ export function register(router: Router, state: SimState): void {
     (ctx) => {
       const acct = ctx.params['accountId'] ?? '';
       checkAccount(state, acct);
-      const body = ctx.body as { orders?: unknown } | undefined;
-      const orders = Array.isArray(body?.orders) ? body.orders : [];
-      if (orders.length === 0) return { status: 500, body: { error: 'No orders in the request' } };
-      const spec = specFrom(state, acct, orders[0]);
-      if (isReply(spec)) return spec;
-      if (orders.length === 1) return engine().submit(spec);
-      // IB: "With the exception of OCA groups and bracket orders, the orders endpoint does not
-      // currently support the placement of unrelated orders in bulk." A bracket: the first order
-      // (the parent) carries a cOID, every other one has parentId = that cOID.
-      const parentCOID = spec.cOID;
-      const children: OrderSpec[] = [];
-      for (const raw of orders.slice(1)) {
-        const pid = (raw as Record<string, unknown> | null)?.['parentId'];
-        if (parentCOID === undefined || pid !== parentCOID) {
-          return json({ error: 'Placing unrelated orders in bulk is not supported; send one order at a time.' });
-        }
-        const c = specFrom(state, acct, raw);
-        if (isReply(c)) return c;
-        if (c.side === spec.side) return json({ error: 'A bracket child must be on the side opposite its parent.' });
-        if (Math.abs(c.qty - spec.qty) > 1e-9) {
-          return json({ error: "A bracket child's quantity must equal its parent's." });
-        }
-        children.push(c);
-      }
+      const group = groupFrom(state, acct, ctx.body);
+      if (!Array.isArray(group)) return group;
+      const [spec, children] = group;
       return engine().submit(spec, children);
     },
     { requiresAccounts: true },
@@ -150,11 +172,9 @@ export function register(router: Router, state: SimState): void {
     (ctx) => {
       const acct = ctx.params['accountId'] ?? '';
       checkAccount(state, acct);
-      const body = ctx.body as { orders?: unknown } | undefined;
-      const first = Array.isArray(body?.orders) ? body.orders[0] : undefined;
-      const spec = specFrom(state, acct, first);
-      if (isReply(spec)) return spec;
-      return engine().whatIf(spec);
+      const group = groupFrom(state, acct, ctx.body);
+      if (!Array.isArray(group)) return group;
+      return engine().whatIf(group[0], group[1]);
     },
     { requiresAccounts: true },
   );
@@ -243,6 +263,7 @@ export function register(router: Router, state: SimState): void {
         limit: o.limit,
         stop: o.stop,
         tif: o.tif,
+        parentOrderId: o.parentOrderId,
       })),
       executions: e.executions.map((x) => ({
         executionId: x.executionId,
