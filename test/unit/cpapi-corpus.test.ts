@@ -11,6 +11,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
+  parseAlertCreated,
+  parseAlertDetail,
+  parseAlertList,
+  parseAlertSubmitted,
+} from '../../src/backends/cpapi/alerts.js';
+import {
   hasFuturesSection,
   parseContractInfo,
   parseFuturesList,
@@ -19,6 +25,7 @@ import {
   stockEntriesOf,
 } from '../../src/backends/cpapi/contract-wire.js';
 import { parseSnapshotRow } from '../../src/backends/cpapi/fields.js';
+import { parseFxRate } from '../../src/backends/cpapi/fx.js';
 import { parseHistoryResponse } from '../../src/backends/cpapi/history-rules.js';
 import { chainFromSearch, contractFromInfo, parseStrikes } from '../../src/backends/cpapi/options.js';
 import {
@@ -37,7 +44,14 @@ import {
   parsePosition,
   parseSummary,
 } from '../../src/backends/cpapi/portfolio.js';
+import { parseScannerParams, parseScanResult } from '../../src/backends/cpapi/scanner.js';
 import { readAuth, readIserverAccounts, readSelectAnswer, readTickle } from '../../src/backends/cpapi/session.js';
+import {
+  parseWatchlist,
+  parseWatchlistCreated,
+  parseWatchlistDeleted,
+  parseWatchlists,
+} from '../../src/backends/cpapi/watchlists.js';
 import { isObject, toConid } from '../../src/backends/cpapi/wire.js';
 import { isBrokerError } from '../../src/broker/errors.js';
 import { MARKET_FIELDS } from '../../src/broker/types.js';
@@ -87,6 +101,19 @@ const PARSERS: Record<string, (body: unknown) => unknown> = {
   'POST /iserver/account/{accountId}/order/{orderId}': parsePlaceAnswer,
   'POST /iserver/account/{accountId}/orders/whatif': parseWhatIf,
   'DELETE /iserver/account/{accountId}/order/{orderId}': (b) => parseCancel('1370093239', b),
+  'GET /iserver/account/{accountId}/alerts': (b) => parseAlertList(b, 'DU123456'),
+  'GET /iserver/account/alert/{alertId}': (b) => parseAlertDetail(b, 'DU123456'),
+  'GET /iserver/account/mta': (b) => parseAlertDetail(b),
+  'POST /iserver/account/{accountId}/alert': parseAlertCreated,
+  'POST /iserver/account/{accountId}/alert/activate': (b) => parseAlertSubmitted(b, 'activate the alert'),
+  'DELETE /iserver/account/{accountId}/alert/{alertId}': (b) => parseAlertSubmitted(b, 'delete the alert'),
+  'GET /iserver/exchangerate': parseFxRate,
+  'GET /iserver/watchlists': parseWatchlists,
+  'GET /iserver/watchlist': parseWatchlist,
+  'POST /iserver/watchlist': (b) => parseWatchlistCreated(b, '1000', 'Tech'),
+  'DELETE /iserver/watchlist': parseWatchlistDeleted,
+  'GET /iserver/scanner/params': (b) => parseScannerParams(b, '2026-12-01T00:00:00.000Z'),
+  'POST /iserver/scanner/run': parseScanResult,
 };
 
 function search(body: unknown): unknown {
@@ -228,6 +255,7 @@ function clientEndpoints(): Set<string> {
       .replace(/\$\{encodeURIComponent\((order\.)?accountId\)\}/, '{accountId}')
       .replace(/\$\{encodeURIComponent\(orderId\)\}/, '{orderId}')
       .replace(/\$\{encodeURIComponent\(replyId\)\}/, '{replyId}')
+      .replace(/\$\{alertId\}/, '{alertId}')
       .replace(/\$\{conid\}/, '{conid}');
     found.add(path);
   }
@@ -244,12 +272,22 @@ describe('contract-test corpus: every endpoint, every shape IB sends', () => {
       '/portfolio/{accountId}/ledger',
       '/portfolio/{accountId}/positions/{pageId}',
     );
-    // Paced by the limiter but never called by the client.
-    const notCalled = new Set(['/iserver/scanner/run', '/iserver/scanner/params']);
-    const missing = paths.filter((p) => !notCalled.has(p) && !sampled.has(p));
+    const missing = paths.filter((p) => !sampled.has(p));
     assert.deepEqual(missing, [], `endpoints without samples: ${missing.join(', ')}`);
     for (const s of CORPUS) assert.ok(PARSERS[s.endpoint], `no parser for ${s.endpoint}`);
-    assert.ok(sampled.size >= 27, `${sampled.size} endpoints`);
+    assert.ok(sampled.size >= 38, `${sampled.size} endpoints`);
+  });
+
+  test('an error body sent with 200 is an error, not an empty list (alerts, watchlists, scans)', () => {
+    for (const endpoint of [
+      'GET /iserver/account/{accountId}/alerts',
+      'GET /iserver/watchlists',
+      'POST /iserver/scanner/run',
+    ]) {
+      for (const [name, body] of PLACEHOLDERS.filter(([n]) => n.startsWith('{"error"'))) {
+        assert.deepEqual(run(endpoint, body), { brokerError: 'GATEWAY_ERROR' }, `${endpoint} ${name}`);
+      }
+    }
   });
 
   test('every sample names its source and date', () => {

@@ -32,7 +32,7 @@ import type {
   AlertSummary,
 } from '../../broker/research.js';
 import type { CpapiHttp } from './http.js';
-import { isObject, type Row, str, toConid } from './wire.js';
+import { isObject, noErrorBody, type Row, str, toConid } from './wire.js';
 
 // ---------------------------------------------------------------- encoding (pure)
 
@@ -205,6 +205,7 @@ function summaryOf(r: Row, accountId?: string): AlertSummary | undefined {
 
 /** GET /iserver/account/{acct}/alerts: an array ([V3] "found-alerts" shows one bare object: accepted too). */
 export function parseAlertList(data: unknown, accountId: string): AlertSummary[] {
+  noErrorBody(data, 'list the alerts');
   const rows = Array.isArray(data) ? data : isObject(data) && data['order_id'] !== undefined ? [data] : [];
   return rows.flatMap((r) => {
     const s = isObject(r) ? summaryOf(r, accountId) : undefined;
@@ -248,14 +249,22 @@ export function parseAlertDetail(data: unknown, accountId?: string): AlertDetail
   return out;
 }
 
-/** IB's answer to create/activate/delete: success true, or its error. */
-function checkSubmitted(data: unknown, what: string): Row {
+/** IB's answer to create/activate/delete ({success: true, …}), or its error as a BrokerError. */
+export function parseAlertSubmitted(data: unknown, what: string): Row {
   const r = isObject(data) ? data : {};
   if (r['success'] === false || typeof r['error'] === 'string') {
     const why = str(r['error']) ?? str(r['text']) ?? str(r['failure_list']) ?? 'no reason given';
     throw new BrokerError('GATEWAY_ERROR', `IB did not ${what}.`, { details: { error: why } });
   }
   return r;
+}
+
+/** POST /iserver/account/{acct}/alert: the new alert's id. */
+export function parseAlertCreated(data: unknown): { id: number } {
+  const r = parseAlertSubmitted(data, 'create the alert');
+  const id = toConid(r['order_id']);
+  if (id === undefined) throw new BrokerError('GATEWAY_ERROR', 'IB accepted the alert but named no alert id.');
+  return { id };
 }
 
 /** IB answers an unknown alert id with 500 "… doesn't exist" / "failed to …": NOT_FOUND. */
@@ -286,13 +295,11 @@ export class CpapiAlerts {
     private readonly ensureAccounts: (signal?: AbortSignal) => Promise<unknown>,
   ) {}
 
-  private path(accountId: string, rest: string): string {
-    return `/iserver/account/${encodeURIComponent(accountId)}${rest}`;
-  }
-
   async alerts(accountId: string, opts: CallOptions = {}): Promise<AlertSummary[]> {
     await this.ensureAccounts(opts.signal);
-    const res = await this.http.get<unknown>(this.path(accountId, '/alerts'), { signal: opts.signal });
+    const res = await this.http.get<unknown>(`/iserver/account/${encodeURIComponent(accountId)}/alerts`, {
+      signal: opts.signal,
+    });
     return parseAlertList(res.data, accountId);
   }
 
@@ -316,13 +323,14 @@ export class CpapiAlerts {
 
   async createAlert(req: AlertRequest, opts: CallOptions = {}): Promise<{ id: number }> {
     const body = toWireAlert(req);
+    const { accountId } = req;
     await this.ensureAccounts(opts.signal);
     try {
-      const res = await this.http.post<unknown>(this.path(req.accountId, '/alert'), { body, signal: opts.signal });
-      const r = checkSubmitted(res.data, 'create the alert');
-      const id = toConid(r['order_id']);
-      if (id === undefined) throw new BrokerError('GATEWAY_ERROR', 'IB accepted the alert but named no alert id.');
-      return { id };
+      const res = await this.http.post<unknown>(`/iserver/account/${encodeURIComponent(accountId)}/alert`, {
+        body,
+        signal: opts.signal,
+      });
+      return parseAlertCreated(res.data);
     } catch (err) {
       if (isBrokerError(err) && (err.code === 'GATEWAY_TIMEOUT' || err.code === 'GATEWAY_UNREACHABLE')) {
         throw new BrokerError(err.code, `${err.message} The alert may have been created.`, {
@@ -337,11 +345,11 @@ export class CpapiAlerts {
   async setAlertActive(accountId: string, alertId: number, active: boolean, opts: CallOptions = {}): Promise<void> {
     await this.ensureAccounts(opts.signal);
     try {
-      const res = await this.http.post<unknown>(this.path(accountId, '/alert/activate'), {
+      const res = await this.http.post<unknown>(`/iserver/account/${encodeURIComponent(accountId)}/alert/activate`, {
         body: { alertId, alertActive: active ? 1 : 0 },
         signal: opts.signal,
       });
-      checkSubmitted(res.data, active ? 'activate the alert' : 'deactivate the alert');
+      parseAlertSubmitted(res.data, active ? 'activate the alert' : 'deactivate the alert');
     } catch (err) {
       throw notFound(err, alertId);
     }
@@ -352,10 +360,9 @@ export class CpapiAlerts {
     if (!(Number.isInteger(alertId) && alertId > 0)) throw invalid('The alert id must be a whole number above 0.');
     await this.ensureAccounts(opts.signal);
     try {
-      const res = await this.http.request<unknown>('DELETE', this.path(accountId, `/alert/${alertId}`), {
-        signal: opts.signal,
-      });
-      checkSubmitted(res.data, 'delete the alert');
+      const path = `/iserver/account/${encodeURIComponent(accountId)}/alert/${alertId}`;
+      const res = await this.http.request<unknown>('DELETE', path, { signal: opts.signal });
+      parseAlertSubmitted(res.data, 'delete the alert');
     } catch (err) {
       throw notFound(err, alertId);
     }

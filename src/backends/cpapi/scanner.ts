@@ -17,7 +17,7 @@ import type { CallOptions } from '../../broker/backend.js';
 import { BrokerError } from '../../broker/errors.js';
 import type { ScanHit, ScannerCatalogue, ScanRequest } from '../../broker/research.js';
 import { type CpapiHttp, raceSignal } from './http.js';
-import { isObject, type Row, str, toConid } from './wire.js';
+import { isObject, noErrorBody, type Row, str, toConid } from './wire.js';
 
 /** IB's pacing of /iserver/scanner/params: one read per 15 minutes. */
 export const SCANNER_PARAMS_TTL_MS = 15 * 60_000;
@@ -113,7 +113,7 @@ export function checkScan(req: ScanRequest, cat: ScannerCatalogue): void {
 
 /** POST /iserver/scanner/run. */
 export function parseScanResult(data: unknown): { column?: string; hits: ScanHit[] } {
-  const d = isObject(data) ? data : {};
+  const d = noErrorBody(data, 'run the scan');
   const rows = rowsOf(Array.isArray(data) ? data : d['contracts']);
   const hits = rows.flatMap((r, i): ScanHit[] => {
     const conid = toConid(r['con_id']) ?? toConid(str(r['conidex'])?.split('@')[0]);

@@ -14,7 +14,7 @@ import type { CallOptions } from '../../broker/backend.js';
 import { BrokerError, isBrokerError } from '../../broker/errors.js';
 import type { Watchlist, WatchlistEntry, WatchlistInfo } from '../../broker/research.js';
 import type { CpapiHttp } from './http.js';
-import { isObject, type Row, str, toConid } from './wire.js';
+import { isObject, noErrorBody, type Row, str, toConid } from './wire.js';
 
 const flag = (v: unknown) => v === true || v === 1 || v === '1' || v === 'true';
 
@@ -32,7 +32,8 @@ function infoOf(r: Row, readOnlyKey: string): WatchlistInfo | undefined {
 
 /** GET /iserver/watchlists. */
 export function parseWatchlists(data: unknown): WatchlistInfo[] {
-  const d = isObject(data) && isObject(data['data']) ? data['data'] : {};
+  const r = noErrorBody(data, 'list the watchlists');
+  const d = isObject(r['data']) ? r['data'] : {};
   const rows = Array.isArray(d['user_lists']) ? d['user_lists'] : [];
   return rows.flatMap((r) => {
     const w = isObject(r) ? infoOf(r, 'read_only') : undefined;
@@ -57,6 +58,19 @@ export function parseWatchlist(data: unknown): Watchlist {
     return [e];
   });
   return { ...info, instruments };
+}
+
+/** POST /iserver/watchlist: {id, name, readOnly, instruments: []}; the ids sent stand in for missing ones. */
+export function parseWatchlistCreated(data: unknown, id: string, name: string): WatchlistInfo {
+  const r = noErrorBody(data, 'create the watchlist');
+  return { id: str(r['id']) ?? id, name: str(r['name']) ?? name, readOnly: false };
+}
+
+/** DELETE /iserver/watchlist?id=: {data: {deleted: id}, …}, or IB's error body. */
+export function parseWatchlistDeleted(data: unknown): { deleted?: string } {
+  const r = noErrorBody(data, 'delete the watchlist');
+  const deleted = isObject(r['data']) ? str(r['data']['deleted']) : undefined;
+  return deleted ? { deleted } : {};
 }
 
 /**
@@ -102,11 +116,7 @@ export class CpapiWatchlists {
     const id = freshWatchlistId(taken);
     const body = { id, name, rows: [...new Set(conids)].map((C) => ({ C })) };
     const res = await this.http.post<unknown>('/iserver/watchlist', { body, signal: opts.signal });
-    const r = isObject(res.data) ? res.data : {};
-    if (typeof r['error'] === 'string') {
-      throw new BrokerError('GATEWAY_ERROR', 'IB did not create the watchlist.', { details: { error: r['error'] } });
-    }
-    return { id: str(r['id']) ?? id, name: str(r['name']) ?? name, readOnly: false };
+    return parseWatchlistCreated(res.data, id, name);
   }
 
   async deleteWatchlist(id: string, opts: CallOptions = {}): Promise<void> {
@@ -117,7 +127,11 @@ export class CpapiWatchlists {
       });
     }
     try {
-      await this.http.request<unknown>('DELETE', '/iserver/watchlist', { query: { id }, signal: opts.signal });
+      const res = await this.http.request<unknown>('DELETE', '/iserver/watchlist', {
+        query: { id },
+        signal: opts.signal,
+      });
+      parseWatchlistDeleted(res.data);
     } catch (err) {
       if (isBrokerError(err) && err.code === 'INVALID_INPUT' && /not found/i.test(String(err.details?.['error']))) {
         throw unknownList(id);

@@ -10,6 +10,17 @@ export function isObject(v: unknown): v is Row {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * IB's error body ({"error": …}, which IB also sends with status 200) as a GATEWAY_ERROR, so an
+ * error is never read as an empty answer; any other answer is returned as a row ({} if none).
+ */
+export function noErrorBody(data: unknown, what: string): Row {
+  const r = isObject(data) ? data : {};
+  const error = str(r['error']);
+  if (error) throw new BrokerError('GATEWAY_ERROR', `IB did not ${what}.`, { details: { error } });
+  return r;
+}
+
 /** A trimmed non-empty string (numbers stringified); IB's empty strings and "null" text are absent. */
 export function str(v: unknown): string | undefined {
   if (typeof v === 'string') {
