@@ -203,7 +203,15 @@ export async function checkOAuth(config: Config, keep = false): Promise<OAuthChe
     });
     if (keep) {
       handedOver = true;
-      return { ok: true, steps, signer, close: async () => (signer.close(), await http.close()) };
+      return {
+        ok: true,
+        steps,
+        signer,
+        close: async () => {
+          signer.close();
+          await http.close();
+        },
+      };
     }
     return { ok: true, steps };
   } catch (err) {

@@ -17,7 +17,7 @@
 import { optionMarkets } from './options.js';
 import { unitHash } from './rng.js';
 import { defaultQuoteFields } from './routes/marketdata.js';
-import { liveAccountId, type SimAccount, type SimState } from './state.js';
+import type { SimAccount, SimState } from './state.js';
 import type { Instrument } from './universe.js';
 
 export interface SimFill {
@@ -469,8 +469,7 @@ export class SimPortfolio {
         closedRealized: new Map(),
       });
     }
-    // A live login has the same books under live ids (U1234567 …).
-    const bookOf = (paperId: string) => books.get(paperId) ?? books.get(liveAccountId(paperId));
+    // Books by position in state.accounts: a live login (U…) or another account set has the same books.
     const now = state.clock.now();
     const seed = state.seed;
     const hold = (book: Book | undefined, inst: Instrument | undefined, qty: number) => {
