@@ -110,4 +110,24 @@ describe('CpapiPortfolio against the simulator', () => {
     await pf.pnl();
     assert.equal(stats()['GET /iserver/account/pnl/partitioned'], calls);
   });
+
+  test('P&L: callers that arrive together share one read (IB allows one call per 5 s)', async () => {
+    // Past the 5-second reuse of the previous test's answer.
+    await new Promise((r) => setTimeout(r, 5100));
+    const before = stats()['GET /iserver/account/pnl/partitioned'] ?? 0;
+    const t0 = Date.now();
+    const all = await Promise.all([pf.pnl(), pf.pnl(), pf.pnl(), pf.pnl()]);
+    for (const rows of all) assert.equal(rows.length, 3);
+    // Before: each caller read on its own, queued 5 s apart by the pacer (four reads, ~15 s).
+    assert.equal((stats()['GET /iserver/account/pnl/partitioned'] ?? 0) - before, 1);
+    assert.ok(Date.now() - t0 < 8000, `${Date.now() - t0} ms`);
+    // A caller that gives up stops waiting at once; the others' read goes on.
+    await new Promise((r) => setTimeout(r, 5100));
+    const gaveUp = new AbortController();
+    const shared = pf.pnl();
+    const mine = pf.pnl({ signal: gaveUp.signal });
+    gaveUp.abort();
+    await assert.rejects(mine, (e: unknown) => isBrokerError(e) && e.code === 'CANCELLED');
+    assert.equal((await shared).length, 3);
+  });
 });

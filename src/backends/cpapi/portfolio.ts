@@ -298,6 +298,8 @@ export class CpapiPortfolio implements PortfolioMethods {
   private accountsFlight: Promise<AccountInfo[]> | undefined;
   private pnlCache: { at: number; rows: AccountPnl[] } | undefined;
   private pnlFlight: Promise<AccountPnl[]> | undefined;
+  /** The P&L read in progress, shared by every caller that arrives meanwhile. */
+  private pnlShared: Promise<AccountPnl[]> | undefined;
   private pnlPrimed = false;
 
   constructor(deps: CpapiPortfolioDeps) {
@@ -487,21 +489,50 @@ export class CpapiPortfolio implements PortfolioMethods {
   async pnl(opts: CallOptions = {}): Promise<AccountPnl[]> {
     const cached = this.pnlCache;
     if (cached && Date.now() - cached.at < PNL_CACHE_MS) return this.completePnl(cached.rows, opts.signal, cached.at);
+    // IB allows one call per 5 s (and one per account when it scopes P&L to the selected one):
+    // callers that arrive together share one read instead of queueing 5 s apart each.
+    this.pnlShared ??= this.readPnl().finally(() => {
+      this.pnlShared = undefined;
+    });
+    return waitFor(this.pnlShared, opts.signal);
+  }
+
+  private async readPnl(): Promise<AccountPnl[]> {
     if (this.pnlFlight) {
       const primed = await this.pnlFlight;
-      if (primed.length) return this.completePnl(primed, opts.signal, Date.now());
+      if (primed.length) return this.completePnl(primed, undefined, Date.now());
     }
     this.pnlPrimed = true;
     for (let attempt = 0; attempt <= PNL_REPOLLS; attempt++) {
       // The pacer spaces these calls 5 s apart, as IB requires.
-      const first = await this.pnlOnce(opts.signal);
-      if (first.length) return this.completePnl(first, opts.signal, Date.now());
+      const first = await this.pnlOnce(undefined);
+      if (first.length) return this.completePnl(first, undefined, Date.now());
     }
     throw new BrokerError('GATEWAY_ERROR', 'IB has not delivered P&L yet for this session.', {
       hint: 'IB starts its P&L feed on the first request; retry in a few seconds.',
       retryable: true,
     });
   }
+}
+
+/** A shared read, awaited by one caller: its cancel ends its wait, not the read the others share. */
+function waitFor<T>(shared: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return shared;
+  if (signal.aborted) return Promise.reject(new BrokerError('CANCELLED', 'The request was cancelled.'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new BrokerError('CANCELLED', 'The request was cancelled.'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    shared.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }
 
 function errText(err: BrokerError): string {
