@@ -40,12 +40,32 @@ interface Answer {
   asked: string[];
 }
 
+/**
+ * The oldest age of the pushed data in an answer (`source: "stream"` with `ageMs`, at any depth),
+ * or undefined when nothing in it says it was pushed.
+ */
+function pushedAges(structured: unknown): number | undefined {
+  let oldest: number | undefined;
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (o['source'] === 'stream') oldest = Math.max(oldest ?? 0, typeof o['ageMs'] === 'number' ? o['ageMs'] : 0);
+      for (const x of Object.values(o)) walk(x);
+    }
+  };
+  walk(structured);
+  return oldest;
+}
+
 /** One night's log of answers, and the checks every answer must pass. */
 class Night {
   readonly answers: Answer[] = [];
   readonly problems: string[] = [];
   sim: SimulatorHandle;
   accounts = FIRST;
+  /** When the last disruption (reset, TWS login, restart) was made: pushed data must be newer. */
+  private disruptedAt = Date.now();
 
   constructor(
     readonly h: Harness,
@@ -62,6 +82,11 @@ class Night {
     }
   }
 
+  /** A disruption is about to be made: from now on, data pushed before it is stale. */
+  disrupted(): void {
+    this.disruptedAt = Date.now();
+  }
+
   /** Calls one read and checks its answer against the step's expectation. */
   async read(
     step: string,
@@ -70,6 +95,7 @@ class Night {
     errorLike?: RegExp,
   ): Promise<ToolResult> {
     const before = await this.stats();
+    const calledAt = Date.now();
     const result = await this.h.callTool(r.name, r.args);
     const afterStats = await this.stats();
     const asked = Object.keys(afterStats).filter((k) => (afterStats[k] ?? 0) > (before[k] ?? 0));
@@ -91,7 +117,13 @@ class Night {
     if (expect === 'down')
       this.problems.push(`${where} answered while the session was down: ${result.text.slice(0, 200)}`);
     if (r.endpoint && !asked.some((k) => r.endpoint!.test(k))) {
-      this.problems.push(`${where} answered without asking the gateway (${asked.join(', ') || 'nothing'})`);
+      // Answered from IB's WebSocket: fine when every pushed value is newer than the last disruption.
+      const pushed = pushedAges(result.structured);
+      if (pushed === undefined) {
+        this.problems.push(`${where} answered without asking the gateway (${asked.join(', ') || 'nothing'})`);
+      } else if (pushed > calledAt - this.disruptedAt) {
+        this.problems.push(`${where} answered with data pushed before the disruption (${pushed} ms old)`);
+      }
     }
     for (const id of [...FIRST, ...SECOND].filter((a) => !this.accounts.includes(a))) {
       if (body.includes(id)) this.problems.push(`${where} names ${id}, an account of another login`);
@@ -169,6 +201,7 @@ describe('a night through the tools, logged in by a human', { timeout: 180_000 }
     await night.accountsAre('evening', FIRST);
 
     // IB's daily reset: the session ends.
+    night.disrupted();
     await h.simControl('/sim/faults', { expireSession: true });
     await night.all('daily reset', 'down', /^expired$/, /expired/);
     // The human logs in again (in the browser): the reads come back without any tool call.
@@ -177,6 +210,7 @@ describe('a night through the tools, logged in by a human', { timeout: 180_000 }
     await night.all('after the reset', 'up', /^authenticated$/);
 
     // A login from TWS takes the brokerage session.
+    night.disrupted();
     await h.simControl('/sim/faults', { competing: true });
     await night.all('TWS logged in', 'down', /^competing_session$/, /COMPETING_SESSION/);
     await h.simControl('/sim/faults', { competing: false });
@@ -184,6 +218,7 @@ describe('a night through the tools, logged in by a human', { timeout: 180_000 }
 
     // The gateway restarts: every session is lost; then another account set logs in.
     const port = h.sim!.port;
+    night.disrupted();
     await h.sim!.close();
     await night.all('gateway down', 'down');
     second = await startSimulator({ port, seed: 7, authenticated: false, accountIds: SECOND });
@@ -242,6 +277,7 @@ describe('a night through the tools, logged in headless (password and TOTP)', {
 
     // IB's daily reset: logged in again with no one there.
     const before = await attempts(sim);
+    night.disrupted();
     await simRequest(sim, '/sim/faults', { expireSession: true });
     await night.all('daily reset', 'any');
     await night.recovers('after the reset', 60_000);
@@ -249,6 +285,7 @@ describe('a night through the tools, logged in headless (password and TOTP)', {
     await night.all('after the reset', 'up', /^authenticated$/);
 
     // A TWS login: not taken back (that would log TWS out); reads say so, and come back after.
+    night.disrupted();
     await simRequest(sim, '/sim/faults', { competing: true });
     await night.all('TWS logged in', 'down', /^competing_session$/, /COMPETING_SESSION/);
     await simRequest(sim, '/sim/faults', { competing: false });
@@ -256,6 +293,7 @@ describe('a night through the tools, logged in headless (password and TOTP)', {
 
     // The gateway restarts with no session; the login brings another account set.
     const port = sim.port;
+    night.disrupted();
     await sim.close();
     await night.all('gateway down', 'down');
     sim = await startSimulator({ port, seed: 7, authenticated: false, accountIds: SECOND });
