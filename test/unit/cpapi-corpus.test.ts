@@ -183,11 +183,6 @@ const ZERO_WHEN_MISSING: Record<string, RegExp> = {
   // LiveOrder.quantity/filled/remaining are required numbers: an order IB lists without them has 0.
   'GET /iserver/account/orders': /\.(filled|remaining|quantity)$/,
   'GET /iserver/account/order/status/{orderId}': /\.(filled|remaining|quantity)$/,
-  // Position's quantity, prices, value and P&L are required numbers.
-  'GET /portfolio/{accountId}/positions/{pageId}':
-    /\.(quantity|marketPrice|avgCost|avgPrice|marketValue|unrealizedPnl|realizedPnl)$/,
-  // LedgerLine.cash is a required number (and BASE is summed from the currencies when absent).
-  'GET /portfolio/{accountId}/ledger': /\.cash$/,
 };
 
 /** A value the answer had and a variant lost must come out missing, not 0. */
