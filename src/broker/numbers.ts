@@ -40,3 +40,8 @@ export function add(a: number | undefined, b: number | undefined): number | unde
 export function round2u(v: number | undefined): number | undefined {
   return v === undefined ? undefined : round2(v);
 }
+
+/** A number for text, or "n/a" when the broker did not send it. */
+export function numOrNa(v: number | undefined): string {
+  return v === undefined ? 'n/a' : String(v);
+}
