@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import { parseLiveOrders } from '../../src/backends/cpapi/order-wire.js';
 import { parseLedger, parsePosition } from '../../src/backends/cpapi/portfolio.js';
 import type { Position } from '../../src/broker/portfolio.js';
+import { combine } from '../../src/broker/portfolio-math.js';
 import { getAccountInfo, getPortfolioSummary, getPositions } from '../../src/tools/account.js';
 import { getLiveOrders } from '../../src/tools/order-reads.js';
 
@@ -94,6 +95,34 @@ describe('issue 13: missing position amounts and cash are missing, not 0', () =>
     assert.equal(usd.amount, undefined);
     assert.equal(r.accounts[0]?.totalCash, undefined);
     assert.match(getAccountInfo.render(r), /cash n\/a USD \[USD n\/a; EUR 100/);
+  });
+});
+
+describe('issue 13: totals over accounts', () => {
+  test('one account without cash: the total has no cash, the other amounts add up', () => {
+    const a = {
+      currency: 'USD',
+      netLiquidation: 100,
+      cash: 40,
+      cashPct: 40,
+      value: 60,
+      unrealizedPnl: 1,
+      realizedPnl: 0,
+      positions: 1,
+    };
+    const b = { currency: 'USD', netLiquidation: 50, value: 50, unrealizedPnl: 2, realizedPnl: 0, positions: 1 };
+    const t = combine(
+      [
+        { s: a, fx: 1 },
+        { s: b, fx: 1 },
+      ],
+      'USD',
+      'none',
+    );
+    assert.equal(t.cash, undefined);
+    assert.equal(t.cashPct, undefined);
+    assert.equal(t.value, 110);
+    assert.equal(t.netLiquidation, 150);
   });
 });
 
