@@ -140,10 +140,10 @@ export interface LiveOrder {
   secType?: SecType;
   side: OrderSide;
   orderType: string;
-  /** Total quantity of the order. */
-  quantity: number;
-  filled: number;
-  remaining: number;
+  /** Total quantity of the order. This and the next two are absent when the broker sent none (never 0). */
+  quantity?: number;
+  filled?: number;
+  remaining?: number;
   limitPrice?: number;
   stopPrice?: number;
   avgPrice?: number;

@@ -48,7 +48,8 @@ export interface AccountBalances {
 /** One currency line of the cash ledger. */
 export interface LedgerLine {
   currency: string;
-  cash: number;
+  /** Cash balance; absent when the broker sent none (never taken as 0). */
+  cash?: number;
   settledCash?: number;
   /** Value of this currency's stocks, options and futures P&L, in this currency. */
   stockValue?: number;
@@ -82,17 +83,20 @@ export interface Position {
   /** Company or instrument name (untrusted). */
   name?: string;
   secType: SecType;
-  /** Signed: negative is short. */
-  quantity: number;
+  /**
+   * Signed: negative is short. Each amount below is absent when the broker sent none: it is
+   * unknown, never 0 (a position without a quantity must not size or cap an order).
+   */
+  quantity?: number;
   /** Average cost per unit, multiplier included (what one contract/share cost). */
-  avgCost: number;
+  avgCost?: number;
   /** Average price per share/underlying unit (avgCost / multiplier). */
-  avgPrice: number;
-  marketPrice: number;
+  avgPrice?: number;
+  marketPrice?: number;
   /** quantity × marketPrice × multiplier, in the position's currency (futures: notional). */
-  marketValue: number;
-  unrealizedPnl: number;
-  realizedPnl: number;
+  marketValue?: number;
+  unrealizedPnl?: number;
+  realizedPnl?: number;
   currency: string;
   /** Derivatives: YYYY-MM-DD. */
   expiry?: string;

@@ -282,6 +282,18 @@ export class Preparer {
         `Order ${args.orderId} has type ${ident(live.orderType)}, which this server cannot modify.`,
       );
     }
+    // Fail closed: IB's order without a quantity (or, for a new quantity, without its filled
+    // part) cannot be checked, so it is not modified (issue 13).
+    const quantity = args.quantity ?? live.quantity;
+    if (quantity === undefined || (args.quantity !== undefined && live.filled === undefined)) {
+      throw new BrokerError(
+        'REFUSED',
+        `IB did not send order ${ident(live.orderId)}'s ${quantity === undefined ? 'quantity' : 'filled quantity'}, so the change cannot be checked.`,
+        {
+          hint: `Check get_order_status {"orderId":"${live.orderId}"} and try again; ${quantity === undefined ? 'pass quantity, or ' : ''}cancel and place anew if it persists.`,
+        },
+      );
+    }
     const contract = await resolveContract(live.conid);
     const order: OrderRequest = {
       accountId,
@@ -290,7 +302,7 @@ export class Preparer {
       symbol: contract.symbol,
       side: live.side,
       orderType: type,
-      quantity: args.quantity ?? live.quantity,
+      quantity,
       tif: args.tif ?? ((prev.tif ?? live.tif ?? 'DAY') as TimeInForce),
       outsideRth: prev.outsideRth ?? false,
       clientOrderId: ours?.clientOrderId ?? live.clientOrderId ?? '',
@@ -316,7 +328,7 @@ export class Preparer {
     if (args.stopPrice !== undefined && type !== 'STP' && type !== 'STOP_LIMIT' && type !== 'TRAIL') {
       throw new BrokerError('INVALID_INPUT', `Order ${args.orderId} is ${type}: it has no stop price to change.`);
     }
-    if (order.quantity < live.filled) {
+    if (live.filled !== undefined && order.quantity < live.filled) {
       throw new BrokerError('INVALID_INPUT', `Quantity ${order.quantity} is below the ${live.filled} already filled.`);
     }
     assertValidOrder({ ...order, secType: contract.secType });

@@ -6,6 +6,7 @@
  */
 import type { CallOptions } from '../broker/backend.js';
 import { isBrokerError } from '../broker/errors.js';
+import { numOrNa } from '../broker/numbers.js';
 import type { LiveOrder, Trade } from '../broker/orders.js';
 import type { Contract } from '../broker/types.js';
 import { ident, untrusted } from '../broker/untrusted.js';
@@ -38,7 +39,7 @@ export class Reconciler {
     const status = live ? statusOfState(live.state) : journalStatus(e);
     let message = `Client order id ${clientOrderId} was already used (${new Date(e.createdAt).toISOString()}); nothing new was sent. ${
       live
-        ? `It is IB order ${ident(live.orderId)}: ${ident(live.status)}, filled ${live.filled} of ${live.quantity}.`
+        ? `It is IB order ${ident(live.orderId)}: ${ident(live.status)}, filled ${numOrNa(live.filled)} of ${numOrNa(live.quantity)}.`
         : `Journal state: ${e.state}${e.message ? ` (${untrusted(e.message)})` : ''}.`
     }`;
     if (status === 'uncertain') {

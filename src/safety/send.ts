@@ -6,6 +6,7 @@
  */
 import type { CallOptions } from '../broker/backend.js';
 import { BrokerError, isBrokerError } from '../broker/errors.js';
+import { numOrNa } from '../broker/numbers.js';
 import {
   bracketChildren,
   type CancelResult,
@@ -300,7 +301,7 @@ export class Sender {
     }
     if (found) {
       // A modification: only IB's order as it now stands says whether the change took effect.
-      const shows = `quantity ${found.quantity}${found.limitPrice !== undefined ? `, price ${found.limitPrice}` : ''}${found.stopPrice !== undefined ? `, stop ${found.stopPrice}` : ''}`;
+      const shows = `quantity ${numOrNa(found.quantity)}${found.limitPrice !== undefined ? `, price ${found.limitPrice}` : ''}${found.stopPrice !== undefined ? `, stop ${found.stopPrice}` : ''}`;
       const id = ident(found.orderId);
       const st = ident(found.status);
       const took = changeShows(p.order, found);
@@ -445,7 +446,7 @@ export class Sender {
           orderId,
           accepted: false,
           uncertain: true,
-          message: `UNCERTAIN: IB's answer to the cancel was lost (${why}); order ${orderId} still shows ${ident(o.status)} (filled ${o.filled} of ${o.quantity}). The cancel may still take effect. Check get_order_status {"orderId":"${orderId}"} before acting on it.`,
+          message: `UNCERTAIN: IB's answer to the cancel was lost (${why}); order ${orderId} still shows ${ident(o.status)} (filled ${numOrNa(o.filled)} of ${numOrNa(o.quantity)}). The cancel may still take effect. Check get_order_status {"orderId":"${orderId}"} before acting on it.`,
         };
       }
       const open = (await this.ctx.api.liveOrders({ signal, force: true })).filter(
@@ -498,7 +499,8 @@ function orderOf(o: LiveOrder): OrderRequest {
     // IB's own type, even one we cannot send: the record is never read back to fill in a
     // modification of a foreign order.
     orderType: o.orderType as OrderType,
-    quantity: o.quantity,
+    // Unknown when IB sent none: recorded as such (NaN is written as null), never as 0.
+    quantity: o.quantity ?? Number.NaN,
     tif: (o.tif ?? 'DAY') as TimeInForce,
     outsideRth: false,
     clientOrderId: o.clientOrderId ?? '',

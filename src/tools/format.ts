@@ -7,7 +7,7 @@ import { grouped } from '../broker/locale.js';
 import { round2 } from '../broker/numbers.js';
 import type { OrderType, TrailingType } from '../broker/orders.js';
 
-export { pct, round2, round4, roundTo } from '../broker/numbers.js';
+export { mul, pct, round2, round4, roundTo } from '../broker/numbers.js';
 
 /** Cents of an amount that may be missing. */
 export function cents(v: number | undefined): number | undefined {

@@ -3,9 +3,11 @@
  */
 import * as z from 'zod';
 import { BrokerError } from '../broker/errors.js';
+import { numOrNa } from '../broker/numbers.js';
 import type { DataSource, LiveOrder, OrdersApi, Trade } from '../broker/orders.js';
 import { orderService } from '../safety/index.js';
 import { callOpts, ident, num, SymbolSchema, untrusted } from './common.js';
+import { compact } from './format.js';
 import { AccountId, ClientOrderId } from './order-shapes.js';
 import { defineTool, type ToolContext } from './tool.js';
 
@@ -18,9 +20,9 @@ const LiveOrderOut = z.object({
   secType: z.string().optional(),
   side: z.enum(['BUY', 'SELL']),
   orderType: z.string(),
-  quantity: z.number(),
-  filled: z.number(),
-  remaining: z.number(),
+  quantity: z.number().optional().describe('Absent (as filled and remaining) when IB sent none'),
+  filled: z.number().optional(),
+  remaining: z.number().optional(),
   price: z.number().optional(),
   stopPrice: z.number().optional(),
   avgPrice: z.number().optional(),
@@ -41,10 +43,8 @@ export function liveOut(o: LiveOrder): LiveOrderOutT {
     conid: o.conid,
     side: o.side,
     orderType: o.orderType,
-    quantity: o.quantity,
-    filled: o.filled,
-    remaining: o.remaining,
     status: o.status,
+    ...compact({ quantity: o.quantity, filled: o.filled, remaining: o.remaining }),
   };
   if (o.clientOrderId) out.clientOrderId = o.clientOrderId;
   if (o.secType) out.secType = o.secType;
@@ -64,7 +64,7 @@ function liveLine(o: LiveOrderOutT): string {
   ]
     .filter(Boolean)
     .join(' ');
-  return `${ident(o.orderId)} ${ident(o.status)} ${o.side} ${num(o.quantity)} ${ident(o.symbol)} ${ident(o.orderType)}${px ? ` ${px}` : ''}${o.tif ? ` ${ident(o.tif)}` : ''} filled ${num(o.filled)} rem ${num(o.remaining)}${o.avgPrice !== undefined ? ` avg ${num(o.avgPrice)}` : ''}${o.clientOrderId ? ` cOID ${ident(o.clientOrderId)}` : ''}${o.parentId ? ` parent ${ident(o.parentId)}` : ''}${o.time ? ` ${o.time.slice(0, 19)}Z` : ''}`;
+  return `${ident(o.orderId)} ${ident(o.status)} ${o.side} ${numOrNa(o.quantity)} ${ident(o.symbol)} ${ident(o.orderType)}${px ? ` ${px}` : ''}${o.tif ? ` ${ident(o.tif)}` : ''} filled ${numOrNa(o.filled)} rem ${numOrNa(o.remaining)}${o.avgPrice !== undefined ? ` avg ${num(o.avgPrice)}` : ''}${o.clientOrderId ? ` cOID ${ident(o.clientOrderId)}` : ''}${o.parentId ? ` parent ${ident(o.parentId)}` : ''}${o.time ? ` ${o.time.slice(0, 19)}Z` : ''}`;
 }
 
 /** Where an order's data came from and how old it was when answered. */
@@ -106,7 +106,8 @@ async function waitForFinal(ctx: ToolContext, first: LiveOrder, seconds: number)
     const moved = o.state !== cur.state || o.filled !== cur.filled || o.status !== cur.status;
     cur = o;
     // Progress counts the changes (it must increase); the message says where the order stands.
-    if (moved) await ctx.progress(++changes, undefined, `${o.status}: filled ${o.filled} of ${o.quantity}`);
+    if (moved)
+      await ctx.progress(++changes, undefined, `${o.status}: filled ${numOrNa(o.filled)} of ${numOrNa(o.quantity)}`);
   };
   try {
     while (cur.state === 'working' && Date.now() < deadline && !ctx.signal.aborted) {
@@ -227,7 +228,7 @@ export const getOrderStatus = defineTool({
       ...freshness(live),
       order: liveOut(live),
       ...(journal ? { journal } : {}),
-      message: `Order ${ident(live.orderId)}: ${ident(live.status)}, filled ${live.filled} of ${live.quantity}.`,
+      message: `Order ${ident(live.orderId)}: ${ident(live.status)}, filled ${numOrNa(live.filled)} of ${numOrNa(live.quantity)}.`,
     };
   },
   render: (r) =>

@@ -280,7 +280,7 @@ function bracketLabel(s: { side: string; takeProfit?: number | undefined; stopLo
 export function renderResult(r: OrderResultT): string {
   const lines = [
     `[${r.mode}] ${r.status.toUpperCase()}: ${sentLabel(r.sent)} ${contractLabel(r.contract)} account ${ident(r.accountId)}`,
-    `clientOrderId ${r.clientOrderId}${r.orderId ? `, IB order ${ident(r.orderId)}` : ''}${r.ibStatus ? ` (${ident(r.ibStatus)}${r.filled !== undefined ? `, filled ${num(r.filled)}/${num((r.filled ?? 0) + (r.remaining ?? 0))}` : ''}${r.avgPrice !== undefined ? ` avg ${num(r.avgPrice)}` : ''})` : ''}${r.children?.length ? `, children ${r.children.map((c) => `${ident(c.orderId)} (${ident(c.status)})`).join(', ')}` : ''}`,
+    `clientOrderId ${r.clientOrderId}${r.orderId ? `, IB order ${ident(r.orderId)}` : ''}${r.ibStatus ? ` (${ident(r.ibStatus)}${r.filled !== undefined ? `, filled ${num(r.filled)}/${r.remaining !== undefined ? num(r.filled + r.remaining) : 'n/a'}` : ''}${r.avgPrice !== undefined ? ` avg ${num(r.avgPrice)}` : ''})` : ''}${r.children?.length ? `, children ${r.children.map((c) => `${ident(c.orderId)} (${ident(c.status)})`).join(', ')}` : ''}`,
   ];
   const p = r.preview;
   if (p) {

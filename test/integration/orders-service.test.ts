@@ -303,6 +303,33 @@ describe('order service against the simulator', () => {
     assert.equal(r.sim.state.stats.byEndpoint['GET /iserver/account/order/status/:orderId'] ?? 0, before);
   });
 
+  test('#13 modify fails closed when IB sends no quantity or no filled quantity', async () => {
+    const r = await rig();
+    const ask = (await r.backend.snapshot([r.aapl.conid], ['ask']))[0]!.values.ask as number;
+    const px = Math.round(ask * 0.98 * 100) / 100;
+    const o = await r.svc.send(await r.svc.prepare(draft(r.aapl, { orderType: 'LMT', limitPrice: px, tif: 'GTC' })));
+    assert.ok(o.orderId, o.message);
+    const real = r.backend.orderStatus.bind(r.backend);
+    let drop: 'filled' | 'quantity' = 'filled';
+    r.backend.orderStatus = async (id, opts) => {
+      const st = await real(id, opts);
+      delete st[drop];
+      return st;
+    };
+    // A new quantity cannot be checked against an unknown filled part: refused, not taken as 0.
+    await assert.rejects(
+      r.svc.prepareModify({ orderId: o.orderId!, quantity: 1 }, async () => r.aapl),
+      (e: unknown) => e instanceof BrokerError && e.code === 'REFUSED' && /filled quantity/.test(e.message),
+    );
+    // Without IB's quantity, a price change would send an order of unknown size: refused.
+    drop = 'quantity';
+    await assert.rejects(
+      r.svc.prepareModify({ orderId: o.orderId!, limitPrice: Math.round((px - 0.5) * 100) / 100 }, async () => r.aapl),
+      (e: unknown) => e instanceof BrokerError && e.code === 'REFUSED' && /'s quantity/.test(e.message),
+    );
+    assert.equal(r.svc.journal.get(o.order.clientOrderId)?.modifications?.length ?? 0, 0);
+  });
+
   test('lost answer: the order is found by its client order id and exists exactly once', async () => {
     const r = await rig();
     await r.faults({ dropResponse: { endpoint: 'POST /iserver/reply/:replyId', count: 1 } });
@@ -590,7 +617,7 @@ describe('property: journal, live orders and positions agree; no client order id
       for (const c of contracts) {
         const filled = live
           .filter((o) => o.conid === c.conid)
-          .reduce((s, o) => s + (o.side === 'BUY' ? o.filled : -o.filled), 0);
+          .reduce((s, o) => s + (o.side === 'BUY' ? 1 : -1) * (o.filled ?? Number.NaN), 0);
         assert.equal(pf.position(ACCT, c.conid) - start.get(c.conid)!, filled);
       }
     });

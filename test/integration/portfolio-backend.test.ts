@@ -72,7 +72,7 @@ describe('CpapiPortfolio against the simulator', () => {
       l.currencies.map((c) => c.currency),
       ['EUR', 'USD'],
     );
-    assert.ok(Math.abs((b.totalCash ?? 0) - l.base.cash) < 0.02);
+    assert.ok(Math.abs((b.totalCash ?? 0) - (l.base.cash ?? Number.NaN)) < 0.02);
     assert.ok(b.netLiquidation && b.netLiquidation > 0);
     assert.ok((l.currencies.find((c) => c.currency === 'USD')?.cash ?? 0) < 0, 'a USD loan');
   });

@@ -73,17 +73,20 @@ describe('portfolio tool math', () => {
     for (const by of ['secType', 'currency', 'sector'] as const) {
       const s = summarize('DU1', 'USD', positions, (c) => (c === 'EUR' ? 1.1623 : 1), 1_000_000, 50_000, by, new Set());
       const groups = s.groups ?? [];
-      assert.equal(round2(groups.reduce((a, g) => a + g.value, 0)), s.value, by);
-      assert.equal(round2(groups.reduce((a, g) => a + g.unrealizedPnl, 0)), s.unrealizedPnl, by);
-      assert.equal(round2(groups.reduce((a, g) => a + g.realizedPnl, 0)), s.realizedPnl, by);
+      assert.equal(round2(groups.reduce((a, g) => a + (g.value ?? Number.NaN), 0)), s.value, by);
+      assert.equal(round2(groups.reduce((a, g) => a + (g.unrealizedPnl ?? Number.NaN), 0)), s.unrealizedPnl, by);
+      assert.equal(round2(groups.reduce((a, g) => a + (g.realizedPnl ?? Number.NaN), 0)), s.realizedPnl, by);
       assert.equal(
         groups.reduce((a, g) => a + g.positions, 0),
         positions.length,
         by,
       );
       // And the parts are the positions converted one by one.
-      const direct = positions.reduce((a, p) => a + p.marketValue * (p.currency === 'EUR' ? 1.1623 : 1), 0);
-      assert.ok(Math.abs(direct - s.value) < 0.01 * positions.length, by);
+      const direct = positions.reduce(
+        (a, p) => a + (p.marketValue ?? Number.NaN) * (p.currency === 'EUR' ? 1.1623 : 1),
+        0,
+      );
+      assert.ok(Math.abs(direct - (s.value ?? Number.NaN)) < 0.01 * positions.length, by);
     }
     const none = summarize('DU1', 'USD', positions, () => 1, 1, 0, 'none', new Set());
     assert.equal(none.groups, undefined);
@@ -139,8 +142,8 @@ describe('portfolio tool math', () => {
       'secType',
     );
     assert.equal(t.positions, 57);
-    assert.equal(t.value, round2((t.groups ?? []).reduce((s, g) => s + g.value, 0)));
-    assert.ok(Math.abs(t.value - (a.value + b.value * fx)) < 0.05);
+    assert.equal(t.value, round2((t.groups ?? []).reduce((s, g) => s + (g.value ?? Number.NaN), 0)));
+    assert.ok(Math.abs((t.value ?? Number.NaN) - ((a.value ?? Number.NaN) + (b.value ?? Number.NaN) * fx)) < 0.05);
     assert.ok(Math.abs(t.netLiquidation - (500_000 + 200_000 * fx)) < 0.01);
     for (const g of t.groups ?? []) {
       const ga = a.groups?.find((x) => x.key === g.key);
@@ -176,7 +179,7 @@ describe('portfolio tool math', () => {
     const list = book(30);
     const byValue = sortPositions(list, 'value', undefined);
     for (let i = 1; i < byValue.length; i++) {
-      assert.ok(Math.abs(byValue[i - 1]!.marketValue) >= Math.abs(byValue[i]!.marketValue));
+      assert.ok(Math.abs(byValue[i - 1]!.marketValue ?? Number.NaN) >= Math.abs(byValue[i]!.marketValue ?? Number.NaN));
     }
     const bySymbol = sortPositions(list, 'symbol', undefined).map((p) => p.symbol);
     assert.deepEqual(
@@ -184,14 +187,14 @@ describe('portfolio tool math', () => {
       [...bySymbol].sort((a, b) => a.localeCompare(b)),
     );
     const worst = sortPositions(list, 'pnl', 'asc')[0]!;
-    assert.equal(worst.unrealizedPnl, Math.min(...list.map((p) => p.unrealizedPnl)));
+    assert.equal(worst.unrealizedPnl, Math.min(...list.map((p) => p.unrealizedPnl ?? Number.NaN)));
     const rows = list.map((p) => positionOut(p, false));
     const totals = totalsByCurrency(rows);
     for (const t of totals) {
       const mine = rows.filter((r) => r.currency === t.currency);
       assert.equal(t.positions, mine.length);
-      assert.equal(t.value, round2(mine.reduce((s, r) => s + r.value, 0)));
-      assert.equal(t.unrealizedPnl, round2(mine.reduce((s, r) => s + r.unrealizedPnl, 0)));
+      assert.equal(t.value, round2(mine.reduce((s, r) => s + (r.value ?? Number.NaN), 0)));
+      assert.equal(t.unrealizedPnl, round2(mine.reduce((s, r) => s + (r.unrealizedPnl ?? Number.NaN), 0)));
     }
     const opt = positionOut(
       pos({

@@ -245,9 +245,14 @@ function liveRow(r: Row): LiveOrder | undefined {
   if (!orderId || orderId === '-1' || conid === undefined || !side) return undefined;
   // Field names differ by IB version: camelCase (live orders), snake_case (newer answers), and
   // cum_fill / average_price (order status). docs/ib/fixtures names the source of each.
-  const total = ibNum(r['totalSize']) ?? ibNum(r['total_size']) ?? 0;
-  const filled = ibNum(r['filledQuantity']) ?? ibNum(r['filled_quantity']) ?? ibNum(r['cum_fill']) ?? 0;
-  const remaining = ibNum(r['remainingQuantity']) ?? ibNum(r['remaining_quantity']) ?? Math.max(0, total - filled);
+  // A quantity IB did not send stays missing (issue 13); it is derived only from the other two.
+  const total = ibNum(r['totalSize']) ?? ibNum(r['total_size']);
+  const filled = ibNum(r['filledQuantity']) ?? ibNum(r['filled_quantity']) ?? ibNum(r['cum_fill']);
+  const remaining =
+    ibNum(r['remainingQuantity']) ??
+    ibNum(r['remaining_quantity']) ??
+    (total !== undefined && filled !== undefined ? Math.max(0, total - filled) : undefined);
+  const quantity = total || (filled !== undefined && remaining !== undefined ? filled + remaining : total);
   const o: LiveOrder = {
     orderId,
     accountId: str(r['acct']) ?? str(r['account']) ?? '',
@@ -260,13 +265,13 @@ function liveRow(r: Row): LiveOrder | undefined {
       String(conid),
     side,
     orderType: orderTypeOf(r['orderType'] ?? r['order_type'] ?? r['origOrderType']),
-    quantity: total || filled + remaining,
-    filled,
-    remaining,
     state: 'working',
     status: str(r['status']) ?? str(r['order_status']) ?? 'Unknown',
   };
   o.state = orderStateOf(o.status);
+  if (quantity !== undefined) o.quantity = quantity;
+  if (filled !== undefined) o.filled = filled;
+  if (remaining !== undefined) o.remaining = remaining;
   const cOID = str(r['order_ref']) ?? str(r['cOID']);
   if (cOID) o.clientOrderId = cOID;
   const st = secTypeOf(r['secType'] ?? r['sec_type']);
@@ -282,7 +287,7 @@ function liveRow(r: Row): LiveOrder | undefined {
     if (aux !== undefined && (type === 'STOP_LIMIT' || type === 'TRAIL')) o.stopPrice = aux;
   }
   const avg = ibNum(r['avgPrice']) ?? ibNum(r['avg_fill_price']) ?? ibNum(r['average_price']);
-  if (avg !== undefined && filled > 0) o.avgPrice = avg;
+  if (avg !== undefined && (filled === undefined ? avg > 0 : filled > 0)) o.avgPrice = avg;
   const tif = str(r['timeInForce']) ?? str(r['tif']);
   if (tif) o.tif = tif.toUpperCase();
   const time = ibNum(r['lastExecutionTime_r']) ?? stampMs(str(r['order_time']) ?? str(r['lastExecutionTime']));

@@ -17,6 +17,7 @@
 import type { CallOptions } from '../../broker/backend.js';
 import { BrokerError, isBrokerError } from '../../broker/errors.js';
 import { byCode } from '../../broker/locale.js';
+import { mul } from '../../broker/numbers.js';
 import type {
   AccountBalances,
   AccountInfo,
@@ -135,11 +136,9 @@ export function parseSummary(accountId: string, data: unknown, fallbackCurrency:
 }
 
 function ledgerLine(currency: string, e: Row): LedgerLine {
-  const line: LedgerLine = {
-    currency,
-    cash: num(e['cashbalance']) ?? 0,
-    exchangeRate: num(e['exchangerate']) ?? 1,
-  };
+  const line: LedgerLine = { currency, exchangeRate: num(e['exchangerate']) ?? 1 };
+  const cash = num(e['cashbalance']);
+  if (cash !== undefined) line.cash = cash;
   const opt = (key: keyof LedgerLine, v: number | undefined) => {
     if (v !== undefined) (line as unknown as Record<string, number>)[key] = v;
   };
@@ -170,9 +169,10 @@ export function parseLedger(accountId: string, data: unknown, baseCurrency: stri
     a.currency === baseCurrency ? -1 : b.currency === baseCurrency ? 1 : byCode(a.currency, b.currency),
   );
   if (!base) {
-    // No BASE entry: sum the currencies at their rates.
-    base = { currency: baseCurrency, cash: 0, exchangeRate: 1 };
-    for (const c of currencies) base.cash += c.cash * c.exchangeRate;
+    // No BASE entry: sum the currencies at their rates; unknown when any currency's cash is.
+    base = { currency: baseCurrency, exchangeRate: 1 };
+    if (currencies.length > 0 && currencies.every((c) => c.cash !== undefined))
+      base.cash = currencies.reduce((s, c) => s + (c.cash ?? 0) * c.exchangeRate, 0);
   }
   return { accountId, baseCurrency, base, currencies };
 }
@@ -182,28 +182,31 @@ export function parsePosition(accountId: string, r: Row): Position | undefined {
   const conid = num(r['conid']);
   if (!conid || !Number.isInteger(conid)) return undefined;
   const type = secType(r['assetClass']);
-  const quantity = num(r['position']) ?? 0;
+  const quantity = num(r['position']);
   const rawMult = num(r['multiplier']);
   const multiplier = rawMult && rawMult > 0 ? rawMult : 1;
   const desc = str(r['contractDesc']);
   const symbol = str(r['ticker']) ?? str(r['undSym']) ?? desc?.split(/\s+/)[0] ?? String(conid);
-  const marketPrice = num(r['mktPrice']) ?? 0;
-  const avgCost = num(r['avgCost']) ?? 0;
-  const avgPrice = num(r['avgPrice']) ?? avgCost / multiplier;
+  const marketPrice = num(r['mktPrice']);
+  const avgCost = num(r['avgCost']);
   const p: Position = {
     accountId: str(r['acctId']) ?? accountId,
     conid,
     symbol,
     secType: type,
-    quantity,
-    avgCost,
-    avgPrice,
-    marketPrice,
-    marketValue: num(r['mktValue']) ?? quantity * marketPrice * multiplier,
-    unrealizedPnl: num(r['unrealizedPnl']) ?? 0,
-    realizedPnl: num(r['realizedPnl']) ?? 0,
     currency: str(r['currency'])?.toUpperCase() ?? 'USD',
   };
+  // A value IB did not send stays absent (issue 13): never 0.
+  const amounts: Record<string, number | undefined> = {
+    quantity,
+    avgCost,
+    avgPrice: num(r['avgPrice']) ?? mul(avgCost, 1 / multiplier),
+    marketPrice,
+    marketValue: num(r['mktValue']) ?? mul(quantity, marketPrice, multiplier),
+    unrealizedPnl: num(r['unrealizedPnl']),
+    realizedPnl: num(r['realizedPnl']),
+  };
+  for (const [k, v] of Object.entries(amounts)) if (v !== undefined) (p as unknown as Record<string, number>)[k] = v;
   if (desc) p.description = desc;
   const name = str(r['name']) ?? str(r['undComp']);
   if (name) p.name = name;
