@@ -160,6 +160,8 @@ export class CpapiBackend implements Backend {
       opts.sleep,
       stream,
     );
+    // After a reconnect the stream answers live orders again once a background read seeded it.
+    stream?.onResubscribe(() => void this.orders.seedLiveOrders({ background: true }).catch(() => undefined));
     this.alertsPart = new CpapiAlerts(this.http, ensureAccounts);
     this.watchlistsPart = new CpapiWatchlists(this.http);
     this.scanner = new CpapiScanner(this.http);
@@ -168,7 +170,11 @@ export class CpapiBackend implements Backend {
       // Live orders first: IB's 5-second clock on that endpoint starts with this request, and a
       // background request only goes while few slots of the window are taken.
       await this.orders.primeLiveOrders(bg).catch(() => undefined);
+      // Then the whole list (after IB's 5-second interval), which seeds the WebSocket's order
+      // list: the stream answers live orders only once seeded.
+      const seeding = this.orders.seedLiveOrders(bg).catch(() => undefined);
       await this.portfolio.listAccounts(bg).catch(() => undefined);
+      await seeding;
     });
   }
 
