@@ -65,8 +65,6 @@ const STREAM_ORDERS_WAIT_MS = 1000;
  * change, or this long after it (a rejected order changes nothing IB would push).
  */
 const WRITE_SETTLE_MS = 3000;
-/** How long the warm-up's seeding read waits for the WebSocket's sor subscription. */
-const SEED_WAIT_MS = 4000;
 
 export class CpapiOrders implements OrdersApi {
   /** Shared live-order reads, one per account (key '' for the selected account). */
@@ -226,15 +224,12 @@ export class CpapiOrders implements OrdersApi {
   }
 
   /**
-   * A background read of the whole list (after the prime, so IB's 5-second interval): its answer
-   * seeds the WebSocket's order list. Shared with a tool call asking meanwhile.
+   * A background read of the whole list (IB's placeholder, then the list after its 5-second
+   * interval): the answer seeds the WebSocket's order list. A tool call asking meanwhile shares it.
    */
   async seedLiveOrders(opts: CallOptions = {}): Promise<void> {
-    const st = this.stream;
-    if (!st || st.orders()) return;
+    if (this.stream?.orders()) return;
     await this.hooks.ensureAccounts(opts.signal);
-    // The read must start after the socket's sor subscription (within IB's interval anyway).
-    for (let t = 0; t < SEED_WAIT_MS && !st.ordersEpoch() && !opts.signal?.aborted; t += 50) await sleep(50);
     await this.sharedRead({ signal: opts.signal, background: true });
   }
 
@@ -280,11 +275,16 @@ export class CpapiOrders implements OrdersApi {
   private async pollLiveOrders(opts: LiveOrdersOptions & { background?: boolean }): Promise<LiveOrder[]> {
     let force = opts.force === true;
     for (let i = 0; i < LIVE_POLLS; i++) {
-      // Taken before the request: only an answer asked for after the sor subscription seeds it.
-      const epoch = this.stream?.ordersEpoch() ?? 0;
-      const startedAt = Date.now();
+      // Taken when the pacer sends it: only an answer asked for after the sor subscription seeds it.
+      let epoch = 0;
+      let startedAt = 0;
+      const query = force ? { force: true } : {};
       const res = await this.http.get<unknown>('/iserver/account/orders', {
-        query: force ? { force: true } : undefined,
+        query: () => {
+          epoch = this.stream?.ordersEpoch() ?? 0;
+          startedAt = Date.now();
+          return query;
+        },
         signal: opts.signal,
         ...(opts.background ? { background: true } : {}),
       });
