@@ -48,7 +48,7 @@
  *                                                             active for N ms, access token revoked, live session tokens
  *                                                             expired now, their lifetime, the clock IB checks skewed
  *                        {"ws":{"drop":true,"silent":true,"delayMs":N,"refuse":N,"hbMs":N,"tickMs":N,
- *                               "smdLifetimeMs":N,"maxLines":N}}  WebSocket faults and timers (ws.ts)
+ *                               "smdLifetimeMs":N,"maxLines":N,"sorSnapshot":false}}  WebSocket faults and timers (ws.ts)
  *                        {"instrument":{"conid":265598,"halted":true,"notTradedToday":false,"delayed":false,
  *                                       "frozen":false}}      per-instrument market data flags; may be an array;
  *                                                             {"conid":N,"reset":true} clears one instrument's flags

@@ -17,7 +17,8 @@
  * Faults and timers (POST /sim/faults {"ws":{…}}): "drop":true ends every socket without a close
  * frame; "silent":true stops sending on the open sockets without closing them; "delayMs":N delays
  * every message; "refuse":N refuses the next N upgrades; "hbMs", "tickMs", "smdLifetimeMs",
- * "maxLines" change the timers and the line limit.
+ * "maxLines" change the timers and the line limit; "sorSnapshot":false makes sor+{} send only
+ * changes from then on, not the current orders first (IB's docs do not promise that list).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -79,6 +80,8 @@ export class SimWsHub {
   refuse = 0;
   /** A filtered GET /iserver/account/orders stops sor updates until a force=true call (IB's trap). */
   sorBlocked = false;
+  /** sor+{} first sends every current order (false: only changes from the subscription on). */
+  sorSnapshot = true;
   /** Messages sent, by topic (tests). */
   readonly sent: Record<string, number> = {};
   private timer: NodeJS.Timeout | undefined;
@@ -100,6 +103,7 @@ export class SimWsHub {
     }
     if (typeof b['delayMs'] === 'number') this.delayMs = Math.max(0, b['delayMs']);
     if (typeof b['refuse'] === 'number') this.refuse = Math.max(0, b['refuse']);
+    if (typeof b['sorSnapshot'] === 'boolean') this.sorSnapshot = b['sorSnapshot'];
     if (b['silent'] === true) for (const c of this.conns) c.silent = true;
     if (b['drop'] === true) this.dropAll();
     if (typeof b['tickMs'] === 'number' && this.timer) {
@@ -114,6 +118,7 @@ export class SimWsHub {
       delayMs: this.delayMs,
       refuse: this.refuse,
       sorBlocked: this.sorBlocked,
+      sorSnapshot: this.sorSnapshot,
       sockets: this.conns.size,
       lines: this.lines(),
       sent: this.sent,
@@ -224,7 +229,7 @@ export class SimWsHub {
       case 'sor':
         conn.sor = true;
         conn.sorRows.clear();
-        this.pushOrders(conn, true);
+        this.pushOrders(conn, true, !this.sorSnapshot);
         return;
       case 'uor':
         conn.sor = false;
@@ -304,7 +309,8 @@ export class SimWsHub {
     });
   }
 
-  private pushOrders(conn: Conn, full: boolean): void {
+  /** `quiet`: remember the current rows without sending them (only later changes go out). */
+  private pushOrders(conn: Conn, full: boolean, quiet = false): void {
     if (this.sorBlocked && !full) return;
     const engine = simOrders(this.state);
     const scoped = this.state.flags.accountScoping ? this.state.session.selectedAccount : undefined;
@@ -323,6 +329,7 @@ export class SimWsHub {
       }
       conn.sorRows.set(o.orderId, row);
     }
+    if (quiet) return;
     if (args.length > 0 || full) this.send(conn, { topic: 'sor', args });
   }
 

@@ -58,6 +58,8 @@ describe('the client WebSocket against the simulator (shortened timers)', () => 
     const placed = await b.placeOrder(order(1, { orderType: 'LMT', limitPrice: 1 }));
     assert.ok(placed.kind === 'questions' || placed.kind === 'placed');
     if (placed.kind === 'questions') await b.reply(placed.question.replyId, true);
+    // Seeded by the warm-up's REST read (again after a reconnect): only then does it answer.
+    await until(() => b.stream!.orders() !== undefined, 8000, 'order list seeded');
     const t0 = Date.now();
     const streamed = await b.liveOrders();
     const ms = Date.now() - t0;

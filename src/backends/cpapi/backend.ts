@@ -160,6 +160,8 @@ export class CpapiBackend implements Backend {
       opts.sleep,
       stream,
     );
+    // After a reconnect the stream answers live orders again once a background read seeded it.
+    stream?.onResubscribe(() => void this.orders.seedLiveOrders({ background: true }).catch(() => undefined));
     this.alertsPart = new CpapiAlerts(this.http, ensureAccounts);
     this.watchlistsPart = new CpapiWatchlists(this.http);
     this.scanner = new CpapiScanner(this.http);
@@ -167,8 +169,12 @@ export class CpapiBackend implements Backend {
     session.warmUpWith(async (bg) => {
       // Live orders first: IB's 5-second clock on that endpoint starts with this request, and a
       // background request only goes while few slots of the window are taken.
-      await this.orders.primeLiveOrders(bg).catch(() => undefined);
+      // With the WebSocket, the whole list (IB's placeholder, the list 5 s later) seeds its order
+      // list: the stream answers live orders only once seeded. Its first request goes first.
+      if (!stream) await this.orders.primeLiveOrders(bg).catch(() => undefined);
+      const seeding = stream ? this.orders.seedLiveOrders(bg).catch(() => undefined) : undefined;
       await this.portfolio.listAccounts(bg).catch(() => undefined);
+      await seeding;
     });
   }
 

@@ -36,7 +36,7 @@ import {
   toWireOrders,
 } from './order-wire.js';
 import type { CpapiStream } from './stream.js';
-import { sleep } from './wire.js';
+import { isObject, sleep } from './wire.js';
 
 // ---------------------------------------------------------------- the section
 
@@ -58,7 +58,7 @@ export interface CpapiOrdersHooks {
 }
 
 const LIVE_POLLS = 3;
-/** How long a read waits for the WebSocket's first order list (right after a login) before asking IB. */
+/** How long a read waits for the WebSocket to hear of this client's last order change before asking IB. */
 const STREAM_ORDERS_WAIT_MS = 1000;
 /**
  * After this client changes an order, the stream's copy counts only once it has heard of the
@@ -115,17 +115,20 @@ export class CpapiOrders implements OrdersApi {
     return st !== undefined && (st.orderSeenAt(orderId) > since || Date.now() - since > WRITE_SETTLE_MS);
   }
 
-  /** The live orders the WebSocket holds (undefined while it does not hold the whole list). */
+  /**
+   * The live orders the WebSocket holds: undefined until a REST list read after its sor
+   * subscription seeded it (IB need not push the orders that already exist).
+   */
   private async streamedOrders(opts: LiveOrdersOptions): Promise<LiveOrder[] | undefined> {
     const st = this.stream;
     if (!st) return undefined;
     // Before the first login this waits for it (the request is held at the session's gate).
     await this.hooks.ensureAccounts(opts.signal);
-    // Right after a login, or after this client changed an order: wait a moment for the push.
-    const recent = Date.now() - this.lastWrite < 2 * STREAM_ORDERS_WAIT_MS;
-    const up = st.status().state;
-    const wait = (up === 'open' || up === 'connecting') && (recent || !st.orders()) ? STREAM_ORDERS_WAIT_MS : 0;
-    await raceSignal(st.waitForOrders(wait, this.lastWrite), opts.signal);
+    if (!st.orders()) return undefined;
+    // After this client changed an order: wait a moment for the push.
+    if (Date.now() - this.lastWrite < 2 * STREAM_ORDERS_WAIT_MS) {
+      await raceSignal(st.waitForOrders(STREAM_ORDERS_WAIT_MS, this.lastWrite), opts.signal);
+    }
     const got = st.orders();
     if (!got || (got.receivedAt <= this.lastWrite && Date.now() - this.lastWrite <= WRITE_SETTLE_MS)) return undefined;
     if (
@@ -221,6 +224,16 @@ export class CpapiOrders implements OrdersApi {
   }
 
   /**
+   * A background read of the whole list (IB's placeholder, then the list after its 5-second
+   * interval): the answer seeds the WebSocket's order list. A tool call asking meanwhile shares it.
+   */
+  async seedLiveOrders(opts: CallOptions = {}): Promise<void> {
+    if (this.stream?.orders()) return;
+    await this.hooks.ensureAccounts(opts.signal);
+    await this.sharedRead({ signal: opts.signal, background: true });
+  }
+
+  /**
    * Live orders. Concurrent calls share one read: IB allows one request per 5 s on this endpoint,
    * so eight callers must not queue eight reads (each caller can still cancel its own wait).
    */
@@ -235,6 +248,10 @@ export class CpapiOrders implements OrdersApi {
       return list.map((o) => ({ ...o, source: 'request' as const, receivedAt: asked }));
     };
     if (opts.force === true || opts.settled === true) return stamp(await this.readLiveOrders(opts));
+    return stamp(await this.sharedRead(opts));
+  }
+
+  private sharedRead(opts: LiveOrdersOptions & { background?: boolean }): Promise<LiveOrder[]> {
     const key = opts.accountId?.toUpperCase() ?? '';
     let flight = this.liveFlights.get(key);
     if (!flight) {
@@ -243,7 +260,7 @@ export class CpapiOrders implements OrdersApi {
       });
       this.liveFlights.set(key, flight);
     }
-    return stamp(await raceSignal(flight, opts.signal));
+    return raceSignal(flight, opts.signal);
   }
 
   /** IB answers for the selected account: select it first, and keep only its rows when one was asked for. */
@@ -255,15 +272,27 @@ export class CpapiOrders implements OrdersApi {
     });
   }
 
-  private async pollLiveOrders(opts: LiveOrdersOptions): Promise<LiveOrder[]> {
+  private async pollLiveOrders(opts: LiveOrdersOptions & { background?: boolean }): Promise<LiveOrder[]> {
     let force = opts.force === true;
     for (let i = 0; i < LIVE_POLLS; i++) {
+      // Taken when the pacer sends it: only an answer asked for after the sor subscription seeds it.
+      let epoch = 0;
+      let startedAt = 0;
+      const query = force ? { force: true } : {};
       const res = await this.http.get<unknown>('/iserver/account/orders', {
-        query: force ? { force: true } : undefined,
+        query: () => {
+          epoch = this.stream?.ordersEpoch() ?? 0;
+          startedAt = Date.now();
+          return query;
+        },
         signal: opts.signal,
+        ...(opts.background ? { background: true } : {}),
       });
       force = false;
       const { orders, snapshot } = parseLiveOrders(res.data);
+      // The selected account's whole list (a read for a named account may select another one).
+      const rows = isObject(res.data) ? res.data['orders'] : undefined;
+      if (snapshot && !opts.accountId && Array.isArray(rows)) this.stream?.seedOrders(epoch, rows, startedAt);
       if (snapshot || orders.length) return orders;
       // IB's first call (and the one after force) is an empty placeholder: ask again.
       await this.wait(100, opts.signal);
@@ -282,6 +311,7 @@ export class CpapiOrders implements OrdersApi {
    */
   async orderStatus(orderId: string, opts: AccountCallOptions = {}): Promise<LiveOrder> {
     const { accountId, signal } = opts;
+    // Only a seeded stream (orders() is undefined before) knows every order of the session.
     const got = this.stream?.orders();
     const row = this.streamFresh(orderId)
       ? got?.rows.find((r) => String(r['orderId'] ?? r['order_id']) === orderId)

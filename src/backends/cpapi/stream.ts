@@ -4,7 +4,9 @@
  *
  *   smd+C+{"fields":[…]}  partial field updates per conid → one merged row per conid; renewed
  *                         before IB ends the stream (about 15 minutes after the request)
- *   sor+{}                live-order rows, then partial rows → one merged row per order id
+ *   sor+{}                live-order rows → one merged row per order id, answered from only once
+ *                         seeded by a REST list read after the subscription (IB need not send
+ *                         the current orders first; a reconnect un-seeds it)
  *   spl+{}                P&L per account;  sts  the brokerage session's state
  *   system hb / any message  liveness: nothing for `staleMs` → the socket is dead, reconnect
  *
@@ -116,8 +118,16 @@ export class CpapiStream {
   readonly quotes = new Map<number, StreamQuote>();
   readonly orderRows = new Map<string, Row>();
   private ordersWanted = false;
-  /** The connection delivered its first sor message: orderRows is the whole list. */
-  private ordersLive = false;
+  /**
+   * orderRows is the whole list: seeded from a REST answer taken after this connection's sor
+   * subscription, with every push since merged on top.
+   */
+  private ordersSeeded = false;
+  /** This connection's sor subscription (0: none sent on it yet). */
+  private sorEpoch = 0;
+  private sorEpochs = 0;
+  /** What this subscription pushed, per order id (kept over a seed). */
+  private readonly pushed = new Map<string, Row>();
   private ordersAt = 0;
   private readonly ordersWaiters = new Set<{ after: number; done: () => void }>();
   private readonly orderSeen = new Map<string, number>();
@@ -127,6 +137,9 @@ export class CpapiStream {
   private readonly quoteListeners = new Set<Listener<number>>();
   private readonly authListeners = new Set<Listener<boolean>>();
   private readonly pnlListeners = new Set<Listener<void>>();
+  private readonly resubscribeListeners = new Set<Listener<void>>();
+  /** sor subscriptions since start(): from the second on, each follows a reconnect. */
+  private sorSubscriptions = 0;
 
   constructor(opts: CpapiStreamOptions) {
     this.opts = opts;
@@ -154,13 +167,14 @@ export class CpapiStream {
   /** Ends the socket and forgets the session's state (logout, session reset, close). */
   stop(): void {
     this.wanted = false;
+    this.sorSubscriptions = 0;
     clearTimeout(this.retryTimer);
     this.closeSocket();
     this.setState('off');
     this.quotes.clear();
     this.orderRows.clear();
     this.orderSeen.clear();
-    this.ordersLive = false;
+    this.unseed();
     this.pnl = undefined;
   }
 
@@ -182,7 +196,7 @@ export class CpapiStream {
       since: this.since,
       reconnects: this.reconnects,
       quotes: [...this.quotes.values()].filter((q) => q.live).length,
-      orders: this.ordersLive,
+      orders: this.ordersSeeded,
     };
     if (this.lastMessageAt) out.lastMessageAt = this.lastMessageAt;
     if (this.authenticated !== undefined) out.authenticated = this.authenticated;
@@ -241,10 +255,10 @@ export class CpapiStream {
       this.sendRaw(JSON.stringify({ session: token }));
     }
     // Everything asked for so far is asked for again on this connection.
-    this.ordersLive = false;
+    this.unseed();
     for (const q of this.quotes.values()) q.live = false;
     for (const [conid, q] of this.quotes) if (!q.refused) this.requestQuote(conid, q);
-    if (this.ordersWanted) this.sendRaw('sor+{}');
+    if (this.ordersWanted) this.sendSor();
     if (this.pnlWanted) this.sendRaw('spl+{}');
     clearInterval(this.watchTimer);
     const every = Math.max(20, Math.min(1000, Math.floor(this.timers.staleMs / 4)));
@@ -290,7 +304,7 @@ export class CpapiStream {
 
   private dropped(why: string): void {
     this.closeSocket();
-    this.ordersLive = false;
+    this.unseed();
     for (const q of this.quotes.values()) q.live = false;
     if (!this.wanted) {
       this.setState('off');
@@ -317,14 +331,30 @@ export class CpapiStream {
     this.retryTimer.unref();
   }
 
-  private sendRaw(text: string): void {
+  private sendRaw(text: string): boolean {
     const ws = this.ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN) return;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
     try {
       ws.send(text);
+      return true;
     } catch {
       // the close event follows
+      return false;
     }
+  }
+
+  /** Subscribes sor on this connection: a new epoch, not seeded until a REST list read after it. */
+  private sendSor(): void {
+    if (!this.sendRaw('sor+{}')) return;
+    this.unseed();
+    this.sorEpoch = ++this.sorEpochs;
+    if (++this.sorSubscriptions > 1) for (const l of this.resubscribeListeners) l();
+  }
+
+  private unseed(): void {
+    this.ordersSeeded = false;
+    this.sorEpoch = 0;
+    this.pushed.clear();
   }
 
   // ---------------------------------------------------------------- subscriptions
@@ -371,13 +401,45 @@ export class CpapiStream {
   subscribeOrders(): void {
     if (this.ordersWanted) return;
     this.ordersWanted = true;
-    this.sendRaw('sor+{}');
+    this.sendSor();
   }
 
-  /** Every order of the session as merged rows, when this connection has the whole list. */
+  /** Every order of the session as merged rows, once seeded on this connection (else undefined). */
   orders(): { rows: Row[]; receivedAt: number } | undefined {
-    if (!this.ordersLive || !this.healthy()) return undefined;
+    if (!this.ordersSeeded || !this.healthy()) return undefined;
     return { rows: [...this.orderRows.values()], receivedAt: this.ordersAt };
+  }
+
+  /**
+   * The current sor subscription, taken before a REST live-order read (0: none, the read cannot
+   * seed). Pass it to seedOrders with the read's answer.
+   */
+  ordersEpoch(): number {
+    return this.state === 'open' ? this.sorEpoch : 0;
+  }
+
+  /**
+   * Seeds the order list from a complete REST answer (`GET /iserver/account/orders`, snapshot)
+   * whose request started at `startedAt` under subscription `epoch`: its rows, with what this
+   * subscription pushed merged on top. Refused (false) when the socket reconnected since.
+   */
+  seedOrders(epoch: number, rows: readonly unknown[], startedAt: number): boolean {
+    if (epoch === 0 || epoch !== this.sorEpoch || this.state !== 'open') return false;
+    const next = new Map<string, Row>();
+    for (const r of rows) {
+      const id = isObject(r) ? orderIdOf(r) : undefined;
+      if (id !== undefined && isObject(r)) next.set(id, { ...r });
+    }
+    for (const [id, p] of this.pushed) next.set(id, { ...(next.get(id) ?? {}), ...p });
+    this.orderRows.clear();
+    for (const [id, row] of next) {
+      this.orderRows.set(id, row);
+      this.orderSeen.set(id, Math.max(this.orderSeen.get(id) ?? 0, startedAt));
+    }
+    this.ordersSeeded = true;
+    this.ordersAt = Math.max(this.ordersAt, startedAt);
+    this.wakeOrderWaiters();
+    return true;
   }
 
   subscribePnl(): void {
@@ -397,6 +459,10 @@ export class CpapiStream {
   }
   onPnl(l: Listener<void>): () => void {
     return listen(this.pnlListeners, l);
+  }
+  /** sor subscribed again after a reconnect: the order list needs seeding again. */
+  onResubscribe(l: Listener<void>): () => void {
+    return listen(this.resubscribeListeners, l);
   }
 
   // ---------------------------------------------------------------- messages
@@ -433,14 +499,13 @@ export class CpapiStream {
   }
 
   private onOrders(args: unknown): void {
-    this.ordersLive = true;
     this.ordersAt = Date.now();
     if (!Array.isArray(args)) args = [];
     for (const r of args as unknown[]) {
       if (!isObject(r)) continue;
-      const id = r['orderId'] ?? r['order_id'];
-      if (id === undefined || id === null) continue;
-      const orderId = String(id);
+      const orderId = orderIdOf(r);
+      if (orderId === undefined) continue;
+      this.pushed.set(orderId, { ...(this.pushed.get(orderId) ?? {}), ...r });
       const prev = this.orderRows.get(orderId);
       const changed: string[] = [];
       const row: Row = prev ? { ...prev } : {};
@@ -456,6 +521,11 @@ export class CpapiStream {
       if (prev && !changed.some((k) => ORDER_PROGRESS_KEYS.has(k))) continue;
       for (const l of this.orderListeners) l({ orderId, row, changed });
     }
+    this.wakeOrderWaiters();
+  }
+
+  private wakeOrderWaiters(): void {
+    if (!this.ordersSeeded) return;
     for (const w of this.ordersWaiters) {
       if (this.ordersAt > w.after) {
         this.ordersWaiters.delete(w);
@@ -465,11 +535,11 @@ export class CpapiStream {
   }
 
   /**
-   * Resolves once the stream holds the whole order list with a message newer than `after`
-   * (epoch ms; default any), or after `ms`.
+   * Resolves once the stream holds the whole (seeded) order list with a message newer than
+   * `after` (epoch ms; default any), or after `ms`.
    */
   waitForOrders(ms: number, after = 0): Promise<void> {
-    if ((this.ordersLive && this.ordersAt > after) || !this.wanted || !this.ordersWanted || ms <= 0)
+    if ((this.ordersSeeded && this.ordersAt > after) || !this.wanted || !this.ordersWanted || ms <= 0)
       return Promise.resolve();
     return new Promise((resolve) => {
       const w = { after, done: () => {} };
@@ -510,6 +580,11 @@ export class CpapiStream {
 
 /** Keys whose change is an order's progress (status, fills). */
 const ORDER_PROGRESS_KEYS = new Set(['status', 'order_ccp_status', 'filledQuantity', 'remainingQuantity', 'avgPrice']);
+
+function orderIdOf(r: Row): string | undefined {
+  const id = r['orderId'] ?? r['order_id'];
+  return id === undefined || id === null ? undefined : String(id);
+}
 
 function listen<T>(set: Set<Listener<T>>, l: Listener<T>): () => void {
   set.add(l);
