@@ -479,6 +479,9 @@ const PnlOut = z.object({
 });
 type PnlOutT = z.infer<typeof PnlOut>;
 
+/** How long get_pnl waits for IB's P&L feed before answering from the ledgers. */
+const PNL_WAIT_MS = 12_000;
+
 export const getPnl = defineTool({
   name: 'get_pnl',
   title: 'Daily P&L',
@@ -486,12 +489,26 @@ export const getPnl = defineTool({
   kind: 'read',
   description: "Today's P&L per account: daily, unrealized, realized.",
   input: z.object({ accountId: accountIdInput }),
-  output: z.object({ accounts: z.array(PnlOut), total: PnlOut.optional() }),
+  output: z.object({ accounts: z.array(PnlOut), total: PnlOut.optional(), note: z.string().optional() }),
   async handle(args, ctx) {
     const opts = callOpts(ctx);
     const accounts = await selectAccounts(ctx, args.accountId, opts);
     const pf = portfolioOf(ctx);
-    const [rows, ledgers] = await Promise.all([pf.pnl(opts), Promise.all(accounts.map((a) => pf.ledger(a.id, opts)))]);
+    // IB paces its P&L feed at one call per 5 s (one per account where it scopes P&L to the selected
+    // one): wait for it a bounded time, then answer from the ledgers; the read goes on and is reused.
+    let late = false;
+    const feed = pf.pnl(opts);
+    feed.catch(() => {});
+    const bounded = Promise.race([
+      feed,
+      new Promise<AccountPnl[]>((resolve) => {
+        setTimeout(() => {
+          late = true;
+          resolve([]);
+        }, PNL_WAIT_MS).unref();
+      }),
+    ]);
+    const [rows, ledgers] = await Promise.all([bounded, Promise.all(accounts.map((a) => pf.ledger(a.id, opts)))]);
     const byId = new Map<string, AccountPnl>(rows.map((r) => [r.accountId.toUpperCase(), r]));
     const out: PnlOutT[] = accounts.map((a, i) => {
       const p = byId.get(a.id.toUpperCase());
@@ -508,7 +525,9 @@ export const getPnl = defineTool({
         }),
       };
     });
-    const result: { accounts: PnlOutT[]; total?: PnlOutT } = { accounts: out };
+    const result: { accounts: PnlOutT[]; total?: PnlOutT; note?: string } = { accounts: out };
+    if (late)
+      result.note = `IB's P&L feed did not answer within ${PNL_WAIT_MS / 1000} s (it allows one call per 5 s): today's P&L is n/a; the other figures are from the ledgers. Ask again in a few seconds.`;
     if (out.length > 1) {
       const target = out[0]?.currency ?? 'USD';
       const rates = ratesToCurrency(target, new Map(ledgers.map((l) => [l.accountId, l])));
@@ -535,6 +554,7 @@ export const getPnl = defineTool({
       `${label} (${ident(p.currency)}): today ${orNa(p.dailyPnl)}, unrealized ${orNa(p.unrealizedPnl)}, realized ${signedMoney(p.realizedPnl ?? 0)}; net liquidation ${money(p.netLiquidation)}${p.fx !== undefined ? ` (fx ${num(p.fx, 6)})` : ''}`;
     const lines = r.accounts.map((p) => line(p, `Account ${ident(p.id)}`));
     if (r.total) lines.push(line(r.total, `Total of ${r.accounts.length} accounts`));
+    if (r.note) lines.push(r.note);
     return lines.join('\n');
   },
 });

@@ -271,3 +271,34 @@ describe('get_pnl: a P&L IB did not send is missing, not 0 (issue 13)', () => {
     assert.match(getPnl.render(r), /Account DU2 \(USD\): today n\/a/);
   });
 });
+
+describe("get_pnl: IB's paced P&L feed is awaited a bounded time", () => {
+  test('a feed that does not answer: the ledgers answer after 12 s, with a note; daily P&L n/a', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const ctx = {
+      signal: new AbortController().signal,
+      app: {
+        backend: {
+          listAccounts: async () => [{ id: 'DU1', currency: 'USD', paper: true }],
+          // IB's pacing queue: the feed answers much later (here: never).
+          pnl: () => new Promise<AccountPnl[]>(() => {}),
+          ledger: async (id: string): Promise<Ledger> => ({
+            accountId: id,
+            baseCurrency: 'USD',
+            base: { currency: 'USD', cash: 1000, exchangeRate: 1, netLiquidation: 5000 },
+            currencies: [{ currency: 'USD', cash: 1000, exchangeRate: 1 }],
+          }),
+        },
+      },
+    } as never;
+    const pending = getPnl.handle({ accountId: undefined }, ctx);
+    // Let the handler reach its wait, then pass the bound.
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    t.mock.timers.tick(12_000);
+    const r = await pending;
+    assert.equal(r.accounts[0]?.dailyPnl, undefined);
+    assert.equal(r.accounts[0]?.netLiquidation, 5000);
+    assert.match(r.note ?? '', /did not answer within 12 s/);
+    assert.match(getPnl.render(r), /today n\/a/);
+  });
+});

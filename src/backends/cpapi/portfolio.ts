@@ -477,15 +477,9 @@ export class CpapiPortfolio implements PortfolioMethods {
       (a): a is string => typeof a === 'string' && !seen.has(a.toUpperCase()),
     );
     const out = [...rows];
-    for (const id of missing) {
-      for (let attempt = 0; attempt <= PNL_REPOLLS; attempt++) {
-        const more = await this.pnlOnce(signal, false, id);
-        if (more.length) {
-          out.push(...more);
-          break;
-        }
-      }
-    }
+    // One read each (IB paces this endpoint at one call per 5 s): an account whose answer is still
+    // empty is left out and shows no P&L, rather than holding the caller for 15 s per account.
+    for (const id of missing) out.push(...(await this.pnlOnce(signal, false, id)));
     return out;
   }
 
