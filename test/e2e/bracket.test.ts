@@ -114,11 +114,13 @@ describe('bracket orders end to end', () => {
     );
     assert.equal(v.cOIDSubmissions['e2e-bracket-1'], 1);
 
-    // The market moves (sim clock) until the take-profit fills.
-    for (let i = 0; i < 200; i++) {
+    // The market moves (sim clock) until the take-profit fills. The simulated price path depends on
+    // the wall-clock start, so it may first fall: an hour a step, up to four weeks, crosses +0.1 %
+    // on any path the simulator draws (the stop at -50 % is never reached).
+    for (let i = 0; i < 700; i++) {
       v = await view();
       if (v.orders.find((o) => o.orderId === tpId)!.status === 'Filled') break;
-      await h.simControl('/sim/clock', { advanceMs: 60_000 });
+      await h.simControl('/sim/clock', { advanceMs: 3_600_000 });
     }
     const byId = new Map(v.orders.map((o) => [o.orderId, o]));
     assert.equal(byId.get(tpId)!.status, 'Filled');
