@@ -480,7 +480,7 @@ const PnlOut = z.object({
 type PnlOutT = z.infer<typeof PnlOut>;
 
 /** How long get_pnl waits for IB's P&L feed before answering from the ledgers. */
-const PNL_WAIT_MS = 12_000;
+const PNL_WAIT_MS = 25_000;
 
 export const getPnl = defineTool({
   name: 'get_pnl',
