@@ -15,7 +15,9 @@ describe('start-up requests', { timeout: 60_000 }, () => {
   let sampler: NodeJS.Timeout | undefined;
 
   before(async () => {
-    h = await startServer();
+    // The REST warm-up's order (src/backends/cpapi/backend.ts warmUpWith). With IB's WebSocket on,
+    // live orders are read once the socket subscribed, to seed it (test/e2e/stream-seed.test.ts).
+    h = await startServer({ args: ['--no-websocket'] });
     // The simulator's counters, sampled in the test process: the order in which endpoints first appear.
     sampler = setInterval(() => {
       for (const k of Object.keys(h.sim!.state.stats.byEndpoint)) if (!seen.includes(k)) seen.push(k);
