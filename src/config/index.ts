@@ -12,7 +12,7 @@ export { commandFor } from './command.js';
 export { ensureHome } from './home.js';
 export { isLoopbackHost } from './net.js';
 export { OPTIONS, type OptionSpec } from './options.js';
-export { VERSION } from './version.js';
+export { packageRoot, VERSION } from './version.js';
 
 export const TOOLSETS = [
   'marketdata',
