@@ -32,6 +32,7 @@ import type { ConfirmationMode, SafetyConfig } from './policy.js';
 import { type ModifyArgs, Preparer } from './prepare.js';
 import { type ReconcileReport, Reconciler } from './reconcile.js';
 import { Sender } from './send.js';
+import { type SpreadDraft, SpreadPreparer } from './spread.js';
 
 export { certainlyNotSent, newClientOrderId, type OrderTimers } from './context.js';
 export type { Approval, CancelOutcome, OrderDraft, OrderOutcome, OutcomeStatus, Prepared } from './outcome.js';
@@ -57,6 +58,7 @@ export class OrderService {
   private readonly sender: Sender;
   private readonly reconciler: Reconciler;
   private readonly approvals: Approvals;
+  private readonly spreads: SpreadPreparer;
 
   constructor(opts: OrderServiceOptions) {
     const now = opts.now ?? Date.now;
@@ -80,6 +82,7 @@ export class OrderService {
       timers: opts.timers ?? REAL_TIMERS,
     };
     this.prep = new Preparer(ctx);
+    this.spreads = new SpreadPreparer(ctx, this.prep);
     this.sender = new Sender(ctx, this.prep);
     this.reconciler = new Reconciler(ctx);
     this.approvals = new Approvals(ctx, this.prep, this.sender, this.reconciler);
@@ -100,6 +103,10 @@ export class OrderService {
   }
   prepare(draft: OrderDraft, opts: CallOptions = {}, previewOnly = false): Promise<Prepared> {
     return this.prep.prepare(draft, opts, previewOnly);
+  }
+  /** spread.ts: a combo of option legs as one order. */
+  prepareSpread(draft: SpreadDraft, opts: CallOptions = {}, previewOnly = false): Promise<Prepared> {
+    return this.spreads.prepare(draft, opts, previewOnly);
   }
   prepareModify(
     args: ModifyArgs,

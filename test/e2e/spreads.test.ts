@@ -1,0 +1,190 @@
+/**
+ * Option spreads end to end (issue #20): MCP client → stdio server (dist) → simulator. An iron
+ * condor is previewed and placed as one combo order: its legs, net credit, maximum profit and
+ * loss and breakevens match a hand computation; it fills at the net price into one position per
+ * leg, and the simulator saw its client order id once. Refusals: wrong-shaped legs, a maximum
+ * loss above the limit, an unlimited loss (short straddle), legs on two underlyings.
+ *
+ * Sources of the behaviour: IBKR Campus, Web API v1.0, "Combo / Spread Orders" (conidex, ratio
+ * signs, the USD spread conid 28812380); TWS Users' Guide, "Notes on Combination Orders" (a
+ * bought credit spread has a negative limit price).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type Harness, simRequest, startServer } from './harness.js';
+
+const ACCT = 'DU1234567';
+
+interface SimView {
+  orders: Array<{ orderId: number; cOID?: string; conid: number; status: string; filled: number; avgPrice: number }>;
+  executions: Array<{ orderId: number; conid: number; side: string; qty: number; price: number }>;
+  cOIDSubmissions: Record<string, number>;
+}
+
+describe('option spreads end to end', () => {
+  let h: Harness;
+  let expiry = '';
+  let strikes: number[] = [];
+
+  before(async () => {
+    h = await startServer({ args: ['--order-confirmation', 'none', '--max-order-notional', '5000'] });
+    const chain = await h.callTool('get_options_chain', { symbol: 'SPY', expirationCount: 2, strikeCount: 10 });
+    assert.equal(chain.isError, false, chain.text);
+    const e = chain.structured.expirations[1] as { expiry: string; rows: number[][] };
+    expiry = e.expiry.replace(/-/g, '');
+    strikes = e.rows.map((r) => r[0]!);
+  });
+  after(async () => {
+    await h?.close();
+  });
+
+  test('an iron condor: preview and place as one order; legs, credit, max loss, breakevens by hand; positions per leg', async () => {
+    // Four ascending strikes around the money: long put, short put, short call, long call.
+    const mid = Math.floor(strikes.length / 2);
+    const k = [strikes[mid - 3]!, strikes[mid - 1]!, strikes[mid + 1]!, strikes[mid + 3]!];
+    const shape = { symbol: 'SPY', shape: 'iron_condor', strikes: k, expiration: expiry, quantity: 2 };
+    const probe = await h.callTool('preview_spread_order', { ...shape, orderType: 'MKT', accountId: ACCT });
+    assert.equal(probe.isError, false, probe.text);
+    const ask = probe.structured.spread.ask as number;
+    assert.ok(ask < 0, `an iron condor bought is a credit: net ask ${ask}`);
+    // Marketable: 0.10 less credit than the market offers now (the simulated market moves).
+    const price = Math.round((ask + 0.1) * 100) / 100;
+    const pv = await h.callTool('preview_spread_order', { ...shape, price, accountId: ACCT });
+    assert.equal(pv.isError, false, pv.text);
+    const s = pv.structured.spread;
+    assert.equal(pv.structured.status, 'previewed');
+    assert.deepEqual(
+      s.legs.map((l: { strike: number; right: string; ratio: number }) => [l.strike, l.right, l.ratio]),
+      [
+        [k[0], 'P', 1],
+        [k[1], 'P', -1],
+        [k[2], 'C', -1],
+        [k[3], 'C', 1],
+      ],
+    );
+    // By hand: credit c per spread; max profit c × 100 × 2; max loss (wider wing − c) × 100 × 2;
+    // breakevens short put − c and short call + c.
+    const c = -price;
+    const wing = Math.max(k[1]! - k[0]!, k[3]! - k[2]!);
+    const r2 = (x: number) => Math.round(x * 100) / 100;
+    assert.equal(s.netCredit, r2(c * 200));
+    assert.equal(s.maxProfit, r2(c * 200));
+    assert.equal(s.maxLoss, r2((wing - c) * 200));
+    assert.deepEqual(s.breakevens, [r2(k[1]! - c), r2(k[2]! + c)]);
+    assert.ok(pv.structured.preview?.initialMarginAfter !== undefined, `IB's margin: ${pv.text}`);
+    assert.match(pv.text, /max loss/);
+
+    const r = await h.callTool('place_spread_order', { ...shape, price, accountId: ACCT, clientOrderId: 'e2e-ic-1' });
+    assert.equal(r.isError, false, r.text);
+    assert.equal(r.structured.status, 'filled', r.text);
+    assert.equal(r.structured.spread.maxLoss, s.maxLoss);
+    const v = await simView(h);
+    assert.equal(v.cOIDSubmissions['e2e-ic-1'], 1, 'sent once');
+    const o = v.orders.find((x) => x.cOID === 'e2e-ic-1')!;
+    assert.equal(o.conid, 28812380, 'the USD spread conid');
+    // A buy fills at its limit or better (the market may have moved since the preview).
+    assert.ok(o.avgPrice <= price, `filled at ${o.avgPrice}, limit ${price}`);
+    const legsIds = s.legs.map((l: { conid: number }) => l.conid) as number[];
+    const ex = v.executions.filter((x) => x.orderId === o.orderId);
+    assert.deepEqual(
+      ex.map((x) => [x.conid, x.side, x.qty]),
+      [
+        [legsIds[0], 'BUY', 2],
+        [legsIds[1], 'SELL', 2],
+        [legsIds[2], 'SELL', 2],
+        [legsIds[3], 'BUY', 2],
+      ],
+    );
+    const net = ex.reduce((sum, x) => sum + (x.side === 'BUY' ? 1 : -1) * x.price, 0);
+    assert.equal(r2(net), o.avgPrice, 'the legs add up to the net fill price');
+
+    const pos = await h.callTool('get_positions', { accountId: ACCT, symbol: 'SPY', secType: 'OPT' });
+    assert.equal(pos.isError, false, pos.text);
+    const held = new Map<number, number>(
+      (pos.structured.positions as Array<{ conid: number; qty: number }>).map((p) => [p.conid, p.qty]),
+    );
+    assert.deepEqual(
+      legsIds.map((id) => held.get(id)),
+      [2, -2, -2, 2],
+    );
+    const lines = readFileSync(join(h.home, 'journal.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.cOID === 'e2e-ic-1');
+    assert.equal(lines[0].ev, 'attempt', 'journaled before sending');
+    assert.equal(lines.filter((l) => l.ev === 'attempt').length, 1, 'one entry for the whole combo');
+    assert.deepEqual(
+      lines[0].order.combo.legs.map((l: { conid: number; ratio: number }) => [l.conid, l.ratio]),
+      legsIds.map((id, i) => [id, [1, -1, -1, 1][i]]),
+    );
+  });
+
+  test('refusals: wrong-shaped legs, max loss above the limit, unlimited loss; nothing reaches IB', async () => {
+    const mid = Math.floor(strikes.length / 2);
+    const before = (await simView(h)).cOIDSubmissions;
+    const bad = await h.callTool('place_spread_order', {
+      symbol: 'SPY',
+      shape: 'iron_condor',
+      strikes: [strikes[mid]!, strikes[mid - 1]!, strikes[mid + 1]!],
+      expiration: expiry,
+      quantity: 1,
+      price: -1,
+      accountId: ACCT,
+      clientOrderId: 'e2e-bad-shape',
+    });
+    assert.equal(bad.isError, true);
+    assert.match(bad.text, /iron_condor needs 4 strikes/);
+
+    const unsorted = await h.callTool('preview_spread_order', {
+      symbol: 'SPY',
+      shape: 'butterfly',
+      right: 'C',
+      strikes: [strikes[mid + 1]!, strikes[mid]!, strikes[mid + 2]!],
+      expiration: expiry,
+      quantity: 1,
+      price: 0.5,
+      accountId: ACCT,
+    });
+    assert.equal(unsorted.isError, true);
+    assert.match(unsorted.text, /ascending/);
+
+    // Width × 100 × 30 spreads is far above --max-order-notional 5000.
+    const big = await h.callTool('place_spread_order', {
+      symbol: 'SPY',
+      shape: 'vertical',
+      right: 'P',
+      strikes: [strikes[mid - 4]!, strikes[mid]!],
+      expiration: expiry,
+      quantity: 30,
+      price: -0.05,
+      accountId: ACCT,
+      clientOrderId: 'e2e-too-big',
+    });
+    assert.equal(big.isError, true);
+    assert.match(big.text, /max-loss \(maximum loss [\d.]+ USD is above --max-order-notional 5000\)/);
+
+    const naked = await h.callTool('place_spread_order', {
+      symbol: 'SPY',
+      shape: 'straddle',
+      strikes: [strikes[mid]!],
+      expiration: expiry,
+      action: 'SELL',
+      quantity: 1,
+      price: -0.05,
+      accountId: ACCT,
+      clientOrderId: 'e2e-naked',
+    });
+    assert.equal(naked.isError, true);
+    assert.match(naked.text, /maximum loss of this spread is unlimited/);
+
+    const after = (await simView(h)).cOIDSubmissions;
+    assert.deepEqual(after, before, 'nothing was sent');
+  });
+
+  async function simView(hh: Harness): Promise<SimView> {
+    return (await simRequest(hh.sim!, '/sim/orders')) as SimView;
+  }
+});
