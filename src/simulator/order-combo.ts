@@ -59,7 +59,8 @@ export function comboFrom(state: SimState, conidex: string): SimCombo | string {
   if (ccy !== 'USD' && !m[2]) return `A ${ccy} combo needs its exchange: ${spread}@EXCHANGE;;;…`;
   const legs: SimLeg[] = [];
   for (const part of m[3]!.split(',')) {
-    const lm = /^(\d+)\/(-?\d+)$/.exec(part.trim());
+    // "+1" is seen too (a user's log in github.com/Voyz/ibind/issues/110).
+    const lm = /^(\d+)\/([+-]?\d+)$/.exec(part.trim());
     if (!lm) return `Invalid combo leg: ${part}`;
     const conid = Number(lm[1]);
     const ratio = Number(lm[2]);

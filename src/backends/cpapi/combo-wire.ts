@@ -47,18 +47,3 @@ export function comboConidex(currency: string, legs: OrderLeg[], exchange?: stri
   const head = ccy === 'USD' ? String(spread) : `${spread}@${exchange}`;
   return `${head};;;${legs.map((l) => `${l.conid}/${l.ratio}`).join(',')}`;
 }
-
-/** A combo conidex → its spread conid and legs; undefined for anything else (a plain conid). */
-export function parseConidex(s: string): { spreadConid: number; exchange?: string; legs: OrderLeg[] } | undefined {
-  const m = /^(\d+)(?:@([A-Z0-9.]+))?;;;(.+)$/.exec(s.trim());
-  if (!m) return undefined;
-  const legs: OrderLeg[] = [];
-  for (const part of m[3]!.split(',')) {
-    const lm = /^(\d+)\/(-?\d+)$/.exec(part.trim());
-    if (!lm) return undefined;
-    legs.push({ conid: Number(lm[1]), ratio: Number(lm[2]) });
-  }
-  const out: { spreadConid: number; exchange?: string; legs: OrderLeg[] } = { spreadConid: Number(m[1]), legs };
-  if (m[2]) out.exchange = m[2];
-  return out;
-}
