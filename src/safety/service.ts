@@ -12,6 +12,7 @@
  * tools call. Tools only parse input and render; they never talk to the backend for writes.
  */
 import type { Backend, CallOptions } from '../broker/backend.js';
+import { BrokerError } from '../broker/errors.js';
 import type { TradingAccounts } from '../broker/orders.js';
 import type { Contract } from '../broker/types.js';
 import { type Logger, silentLogger } from '../log.js';
@@ -113,6 +114,12 @@ export class OrderService {
     resolveContract: (conid: number) => Promise<Contract>,
     opts: CallOptions = {},
   ): Promise<Prepared> {
+    if (this.journal.byOrderId(args.orderId)?.order.combo) {
+      // A combo's legs and net price are one order; this server changes none of it in place.
+      throw new BrokerError('REFUSED', `Order ${args.orderId} is a spread; it cannot be modified here.`, {
+        hint: 'Cancel it (cancel_order) and place the spread again with place_spread_order.',
+      });
+    }
     return this.prep.prepareModify(args, resolveContract, opts);
   }
 

@@ -12,7 +12,7 @@ import type { Contract } from '../broker/types.js';
 import { orderService } from '../safety/index.js';
 import { type OrderOutcome, outcome, type Prepared } from '../safety/outcome.js';
 import type { SpreadDraft } from '../safety/spread.js';
-import { callOpts, ident, SymbolSchema, untrusted } from './common.js';
+import { type ContractOutT, callOpts, contractLabel, contractOut, ident, SymbolSchema, untrusted } from './common.js';
 import { num } from './format.js';
 import { resolveOptionContract } from './options.js';
 import {
@@ -158,13 +158,23 @@ function withSpread(r: OrderOutcome): SpreadResultT {
 
 const SPREAD_VIEW: OrderView<SpreadResultT> = {
   out: withSpread,
-  ask: (p: Prepared) =>
-    `${elicitMessage(p)}${p.spread ? `\n${spreadText(spreadOut(p.spread), p.contract.currency)}` : ''}`,
+  ask: (p: Prepared) => {
+    if (!p.spread) return elicitMessage(p);
+    const c = contractOut(p.contract);
+    const text = elicitMessage(p).replace(contractLabel(c), comboLabel(c, p.spread.shape));
+    return `${text}\n${spreadText(spreadOut(p.spread), p.contract.currency)}`;
+  },
 };
 
+/** A combo's contract line: the underlying and the shape, not an option's expiry and strike. */
+function comboLabel(c: ContractOutT, shape: string): string {
+  return `${ident(c.symbol)} ${ident(shape)} combo (${[c.currency].filter(Boolean).map(ident).join(' ') || 'n/a'})`;
+}
+
 function renderSpread(r: SpreadResultT): string {
-  const base = renderResult(r);
-  return r.spread ? `${base}\n${spreadText(r.spread, r.contract.currency)}` : base;
+  if (!r.spread) return renderResult(r);
+  const base = renderResult(r).replace(contractLabel(r.contract), comboLabel(r.contract, r.spread.shape));
+  return `${base}\n${spreadText(r.spread, r.contract.currency)}`;
 }
 
 /** The legs the arguments describe, as bought (SELL flips them). Throws INVALID_INPUT. */

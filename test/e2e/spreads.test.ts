@@ -188,3 +188,113 @@ describe('option spreads end to end', () => {
     return (await simRequest(hh.sim!, '/sim/orders')) as SimView;
   }
 });
+
+describe('a spread with token approval, a lost answer and a change', () => {
+  let h: Harness;
+  let vertical: Record<string, unknown> = {};
+  const view = async () => (await simRequest(h.sim!, '/sim/orders')) as SimView;
+
+  before(async () => {
+    h = await startServer({ args: ['--order-confirmation', 'elicit', '--auto-confirm-message-ids', 'o10151'] });
+    const chain = await h.callTool('get_options_chain', { symbol: 'SPY', expirationCount: 2, strikeCount: 10 });
+    const e = chain.structured.expirations[1] as { expiry: string; rows: number[][] };
+    const k = e.rows.map((r) => r[0]!);
+    const mid = Math.floor(k.length / 2);
+    // A bull call vertical far below its market (a debit of 0.05): it stays working.
+    vertical = {
+      accountId: ACCT,
+      symbol: 'SPY',
+      shape: 'vertical',
+      right: 'C',
+      strikes: [k[mid]!, k[mid + 2]!],
+      expiration: e.expiry.replace(/-/g, ''),
+      quantity: 1,
+      price: 0.05,
+    };
+  });
+  after(async () => {
+    await h?.close();
+  });
+
+  test('one token holds exactly the combo shown, sends it once; the same clientOrderId sends nothing new', async () => {
+    const held = await h.callTool('place_spread_order', { ...vertical, clientOrderId: 'e2e-vert-1' });
+    assert.equal(held.structured.status, 'confirmation_required', held.text);
+    assert.equal(held.structured.spread.legs.length, 2);
+    assert.match(held.text, /SPY vertical combo/);
+    assert.equal((await view()).cOIDSubmissions['e2e-vert-1'], undefined, 'nothing sent before approval');
+    const token = held.structured.confirmation.token;
+    const ok = await h.callTool('confirm_order', { token });
+    assert.equal(ok.isError, false, ok.text);
+    assert.equal(ok.structured.status, 'submitted', ok.text);
+    assert.equal((await h.callTool('confirm_order', { token })).isError, true, 'the token is single-use');
+    const again = await h.callTool('place_spread_order', { ...vertical, clientOrderId: 'e2e-vert-1' });
+    assert.equal(again.structured.existing, true, again.text);
+    const v = await view();
+    assert.equal(v.cOIDSubmissions['e2e-vert-1'], 1);
+    const o = v.orders.find((x) => x.cOID === 'e2e-vert-1')!;
+    assert.equal(o.status, 'Submitted');
+
+    // A spread's legs and price are one order: modifying it in place is refused, cancelling works.
+    const mod = await h.callTool('modify_order', { orderId: String(o.orderId), price: 0.06 });
+    assert.equal(mod.isError, true);
+    assert.match(mod.text, /is a spread; it cannot be modified here/);
+    const cancel = await h.callTool('cancel_order', { orderId: String(o.orderId), accountId: ACCT });
+    assert.equal(cancel.structured.accepted, true, cancel.text);
+  });
+
+  test('a lost answer: found by its client order id, never sent twice', async () => {
+    await h.simControl('/sim/faults', {
+      dropResponse: { endpoint: 'POST /iserver/account/:accountId/orders', count: 1 },
+    });
+    const held = await h.callTool('place_spread_order', { ...vertical, clientOrderId: 'e2e-vert-lost' });
+    const r = await h.callTool('confirm_order', { token: held.structured.confirmation.token });
+    assert.equal(r.isError, false, r.text);
+    const v = await view();
+    assert.equal(v.cOIDSubmissions['e2e-vert-lost'], 1, 'sent once');
+    const placed = v.orders.filter((x) => x.cOID === 'e2e-vert-lost');
+    assert.equal(placed.length, 1);
+    assert.equal(r.structured.orderId, String(placed[0]!.orderId), r.text);
+  });
+});
+
+describe('a spread approved in the client dialog', () => {
+  test('the dialog shows the legs, net price, max loss and breakevens; accepting sends the combo once', async () => {
+    const asked: string[] = [];
+    const h = await startServer({
+      capabilities: { elicitation: { form: {} } },
+      setup: (client) =>
+        client.setRequestHandler('elicitation/create', async (req) => {
+          asked.push(String((req.params as { message: string }).message));
+          return { action: 'accept', content: { confirm: true } } as never;
+        }),
+    });
+    try {
+      const chain = await h.callTool('get_options_chain', { symbol: 'SPY', expirationCount: 2, strikeCount: 10 });
+      const e = chain.structured.expirations[1] as { expiry: string; rows: number[][] };
+      const k = e.rows.map((r) => r[0]!);
+      const mid = Math.floor(k.length / 2);
+      const r = await h.callTool('place_spread_order', {
+        accountId: ACCT,
+        symbol: 'SPY',
+        shape: 'butterfly',
+        right: 'P',
+        strikes: [k[mid - 2]!, k[mid]!, k[mid + 2]!],
+        expiration: e.expiry.replace(/-/g, ''),
+        quantity: 1,
+        price: 0.05,
+        clientOrderId: 'e2e-fly-1',
+      });
+      assert.equal(r.isError, false, r.text);
+      assert.equal(asked.length, 1);
+      const w = k[mid]! - k[mid - 2]!;
+      // By hand: a 0.05 debit; profit (wing − 0.05) × 100 at the body, loss 5, breakevens wing ± (wing − 0.05).
+      assert.match(asked[0]!, /SPY butterfly combo/);
+      assert.match(asked[0]!, /BUY 1 [\d-]+ [\d.]+P conid \d+.*SELL 2 .*BUY 1 /);
+      assert.match(asked[0]!, new RegExp(`max profit ${w * 100 - 5} USD, max loss 5 USD`));
+      const v = (await simRequest(h.sim!, '/sim/orders')) as SimView;
+      assert.equal(v.cOIDSubmissions['e2e-fly-1'], 1);
+    } finally {
+      await h.close();
+    }
+  });
+});
