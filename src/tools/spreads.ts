@@ -92,6 +92,7 @@ const SpreadOut = z.object({
   maxLoss: z.number().optional(),
   maxLossUnlimited: z.boolean().optional(),
   breakevens: z.array(z.number()).optional().describe('Underlying prices at expiration'),
+  margin: z.number().optional().describe("IB's what-if: initial margin change"),
   note: z.string().optional(),
 });
 
@@ -146,13 +147,18 @@ function spreadText(s: z.infer<typeof SpreadOut>, ccy = ''): string {
       `Net ${s.netDebit !== undefined ? `debit ${money(s.netDebit)}` : `credit ${money(s.netCredit)}`} (${num(s.netPrice)} per spread, ${s.priceBasis}); max profit ${money(s.maxProfit, s.maxProfitUnlimited)}, max loss ${money(s.maxLoss, s.maxLossUnlimited)}${s.breakevens ? `, breakevens ${s.breakevens.length ? s.breakevens.map((b) => num(b)).join(', ') : 'none'}` : ''} (at expiration)`,
     );
   }
+  if (s.margin !== undefined) lines.push(`IB's initial margin for it: ${money(s.margin)}`);
   if (s.note) lines.push(s.note);
   return lines.join('\n');
 }
 
 function withSpread(r: OrderOutcome): SpreadResultT {
   const out: SpreadResultT = resultOut(r);
-  if (r.spread) out.spread = spreadOut(r.spread);
+  if (r.spread) {
+    out.spread = spreadOut(r.spread);
+    const m = r.preview?.initialMargin?.change;
+    if (m !== undefined) out.spread.margin = m;
+  }
   return out;
 }
 

@@ -73,7 +73,9 @@ describe('option spreads end to end', () => {
     assert.equal(s.maxProfit, r2(c * 200));
     assert.equal(s.maxLoss, r2((wing - c) * 200));
     assert.deepEqual(s.breakevens, [r2(k[1]! - c), r2(k[2]! + c)]);
-    assert.ok(pv.structured.preview?.initialMarginAfter !== undefined, `IB's margin: ${pv.text}`);
+    // IB's margin from the what-if (the simulator charges a defined-risk spread its maximum loss).
+    assert.equal(s.margin, s.maxLoss, pv.text);
+    assert.match(pv.text, /IB's initial margin for it: /);
     assert.match(pv.text, /max loss/);
 
     const r = await h.callTool('place_spread_order', { ...shape, price, accountId: ACCT, clientOrderId: 'e2e-ic-1' });
