@@ -124,6 +124,76 @@ describe('option spreads end to end', () => {
     );
   });
 
+  test('a calendar by shape, and listed legs (by strike and by conid): legs resolved, loss the debit', async () => {
+    const chain = await h.callTool('get_options_chain', { symbol: 'SPY', expirationCount: 2, strikeCount: 4 });
+    const [near, far] = (chain.structured.expirations as Array<{ expiry: string }>).map((e) =>
+      e.expiry.replace(/-/g, ''),
+    );
+    const mid = Math.floor(strikes.length / 2);
+    const cal = await h.callTool('preview_spread_order', {
+      accountId: ACCT,
+      symbol: 'SPY',
+      shape: 'calendar',
+      right: 'C',
+      strikes: [strikes[mid]!],
+      expiration: near,
+      farExpiration: far,
+      quantity: 1,
+      price: 1.1,
+    });
+    assert.equal(cal.isError, false, cal.text);
+    const c = cal.structured.spread;
+    assert.deepEqual(
+      c.legs.map((l: { expiry: string; ratio: number }) => [l.expiry.replace(/-/g, ''), l.ratio]),
+      [
+        [near, -1],
+        [far, 1],
+      ],
+    );
+    // By hand: a covered debit calendar can lose at most its debit, 1.10 × 100.
+    assert.deepEqual([c.netDebit, c.maxLoss, c.maxProfit, c.breakevens], [110, 110, undefined, undefined]);
+    assert.match(c.note, /different dates/);
+
+    // The same vertical by strikes and by conids; a leg on another underlying is refused.
+    const byStrike = await h.callTool('preview_spread_order', {
+      accountId: ACCT,
+      symbol: 'SPY',
+      legs: [
+        { expiration: far, strike: strikes[mid]!, right: 'C', action: 'BUY' },
+        { expiration: far, strike: strikes[mid + 2]!, right: 'C', action: 'SELL' },
+      ],
+      quantity: 1,
+      price: 0.5,
+    });
+    assert.equal(byStrike.isError, false, byStrike.text);
+    const ids = byStrike.structured.spread.legs.map((l: { conid: number }) => l.conid);
+    const byConid = await h.callTool('preview_spread_order', {
+      accountId: ACCT,
+      legs: [
+        { conid: ids[0], action: 'BUY' },
+        { conid: ids[1], action: 'SELL' },
+      ],
+      quantity: 1,
+      price: 0.5,
+    });
+    assert.equal(byConid.isError, false, byConid.text);
+    const shape = (r: { structured: { spread: { legs: Array<Record<string, unknown>> } } }) =>
+      r.structured.spread.legs.map((l) => [l['conid'], l['ratio'], l['expiry'], l['strike'], l['right']]);
+    assert.deepEqual(shape(byConid), shape(byStrike));
+    const qqq = await h.callTool('find_option_contract', { symbol: 'QQQ', right: 'C' });
+    const mixed = await h.callTool('preview_spread_order', {
+      accountId: ACCT,
+      legs: [
+        { conid: ids[0], action: 'BUY' },
+        { conid: qqq.structured.contract.conid, action: 'SELL' },
+      ],
+      quantity: 1,
+      price: 0.5,
+    });
+    assert.equal(mixed.isError, true);
+    assert.match(mixed.text, /all legs need one underlying/);
+  });
+
   test('refusals: wrong-shaped legs, max loss above the limit, unlimited loss; nothing reaches IB', async () => {
     const mid = Math.floor(strikes.length / 2);
     const before = (await simView(h)).cOIDSubmissions;
