@@ -12,6 +12,7 @@ import { OPTIONS_TOOLS } from './options.js';
 import { ORDERS_TOOLS } from './orders.js';
 import { RESEARCH_TOOLS } from './research.js';
 import { SESSION_TOOLS } from './session.js';
+import { SPREAD_TOOLS } from './spreads.js';
 import type { ToolDef } from './tool.js';
 
 export { portfolioOf, positionOut } from './account.js';
@@ -33,6 +34,7 @@ export const ALL_TOOLS: readonly ToolDef[] = [
   ...OPTIONS_TOOLS,
   ...ACCOUNT_TOOLS,
   ...ORDERS_TOOLS,
+  ...SPREAD_TOOLS,
   ...ALERTS_TOOLS,
   ...RESEARCH_TOOLS,
   ...SESSION_TOOLS,

@@ -12,7 +12,7 @@ import type { Contract } from '../broker/types.js';
 import { isDialogState } from '../safety/confirm.js';
 import { canonicalHash } from '../safety/confirm-token.js';
 import { orderService } from '../safety/index.js';
-import { type OrderDraft, outcome, type Prepared } from '../safety/outcome.js';
+import { type OrderDraft, type OrderOutcome, outcome, type Prepared } from '../safety/outcome.js';
 import { callOpts, ident, instrumentFields, queryFrom, untrusted } from './common.js';
 import { resolveOptionContract } from './options.js';
 import { ORDER_READ_TOOLS } from './order-reads.js';
@@ -116,14 +116,23 @@ async function optionContract(ctx: ToolContext, args: OptionArgs): Promise<Contr
   return r.contract;
 }
 
+/** How an order tool shows a result and asks the human (spreads show their legs and payoff). */
+export interface OrderView<T> {
+  out: (r: OrderOutcome) => T;
+  ask: (p: Prepared) => string;
+}
+
+const ORDER_VIEW: OrderView<OrderResultT> = { out: resultOut, ask: elicitMessage };
+
 /** Place or modify, through safety's approval: a result, or a dialog for the human. */
-async function approveAndSend(
+export async function approveAndSend<T = OrderResultT>(
   ctx: ToolContext,
   toolName: string,
   args: Record<string, unknown>,
   prepare: () => Promise<Prepared>,
   clientOrderId?: string,
-): Promise<OrderResultT> {
+  view: OrderView<T> = ORDER_VIEW as unknown as OrderView<T>,
+): Promise<T> {
   const svc = orderService(ctx.app);
   const state = ctx.mcp.mcpReq.requestState();
   const answer = acceptedContent(ctx.mcp.mcpReq.inputResponses, 'confirm', ConfirmSchema);
@@ -137,8 +146,8 @@ async function approveAndSend(
     },
     callOpts(ctx),
   );
-  if (step.kind === 'result') return resultOut(step.outcome);
-  const message = step.about === 'order' ? elicitMessage(step.prepared) : questionMessage(step.outcome);
+  if (step.kind === 'result') return view.out(step.outcome);
+  const message = step.about === 'order' ? view.ask(step.prepared) : questionMessage(step.outcome);
   return inputRequired({
     inputRequests: { confirm: inputRequired.elicit({ message, requestedSchema: ConfirmSchema }) },
     requestState: step.state,
