@@ -20,6 +20,7 @@ export const TOOLSETS = [
   'options',
   'account',
   'orders',
+  'order_groups',
   'alerts',
   'research',
   'session',

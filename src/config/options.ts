@@ -371,7 +371,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: ['default'],
     group: 'Server',
     description:
-      'Tool sets to expose at start: marketdata, chart, options, account, orders, alerts, research, session; default (all but chart, alerts and research) or all. The others can be switched on during a conversation with enable_toolset.',
+      'Tool sets to expose at start: marketdata, chart, options, account, orders, order_groups, alerts, research, session; default (all but chart, order_groups, alerts and research) or all. The others can be switched on during a conversation with enable_toolset.',
   },
   {
     key: 'tools',

@@ -86,6 +86,7 @@ const DATA_TOOLSETS: ReadonlySet<string> = new Set([
   'options',
   'account',
   'orders',
+  'order_groups',
   'chart',
   'alerts',
   'research',

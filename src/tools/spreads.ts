@@ -1,5 +1,5 @@
 /**
- * Option spreads as one order (toolset "orders"): preview_spread_order and place_spread_order.
+ * Option spreads as one order (toolset "order_groups", off by default): preview_spread_order and place_spread_order.
  * Legs come from a named shape (vertical, straddle, strangle, iron_condor, calendar, butterfly)
  * or are listed (by expiration/strike/right or conid, each with its side and ratio); the combo is
  * one order of `quantity` spreads at one net price. src/safety/spread.ts checks it as a whole;
@@ -255,7 +255,7 @@ async function draftOf(ctx: ToolContext, args: SpreadArgs): Promise<SpreadDraft>
 export const placeSpreadOrder = defineTool({
   name: 'place_spread_order',
   title: 'Place option spread',
-  toolset: 'orders',
+  toolset: 'order_groups',
   kind: 'destructive',
   description:
     'Option spread as one combo order at a net price: a shape or legs. Checked as a whole (value, max loss), approved once.',
@@ -276,7 +276,7 @@ export const placeSpreadOrder = defineTool({
 export const previewSpreadOrder = defineTool({
   name: 'preview_spread_order',
   title: 'Preview option spread',
-  toolset: 'orders',
+  toolset: 'order_groups',
   kind: 'read',
   description:
     "What-if of place_spread_order, nothing placed: legs, net debit/credit, max profit/loss, breakevens, IB's margin.",
