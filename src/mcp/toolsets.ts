@@ -24,6 +24,7 @@ export const TOOLSET_PURPOSE: Record<Toolset, string> = {
   orders: 'place, preview, confirm, modify, cancel and list orders',
   alerts: 'price, volume, time and margin alerts',
   research: 'FX rates, watchlists, market scanner',
+  statements: 'Flex statements: trades, dividends, performance over a year',
   session: 'IB login and connection status',
 };
 

@@ -12,6 +12,7 @@ import { OPTIONS_TOOLS } from './options.js';
 import { ORDERS_TOOLS } from './orders.js';
 import { RESEARCH_TOOLS } from './research.js';
 import { SESSION_TOOLS } from './session.js';
+import { STATEMENTS_TOOLS } from './statements.js';
 import type { ToolDef } from './tool.js';
 
 export { portfolioOf, positionOut } from './account.js';
@@ -35,5 +36,6 @@ export const ALL_TOOLS: readonly ToolDef[] = [
   ...ORDERS_TOOLS,
   ...ALERTS_TOOLS,
   ...RESEARCH_TOOLS,
+  ...STATEMENTS_TOOLS,
   ...SESSION_TOOLS,
 ] as unknown as ToolDef[];
