@@ -133,10 +133,10 @@ export const getFlexQuery = defineTool({
   toolset: 'statements',
   kind: 'read',
   description:
-    "Run a Flex query (IB's statements: trades, cash, dividends, positions, performance) by id or saved name; remembered. Summary by default; section + page for rows. Max 365 days.",
+    'Run a Flex query (IB statements: trades, cash, dividends, positions, performance) by id or saved name; remembered. A summary, or section + page for rows. ≤365 days.',
   input: z.object({
     queryId: z.string().trim().min(1).max(64).describe('Query id, or a saved name'),
-    queryName: z.string().trim().min(1).max(64).optional().describe('Save under this name'),
+    queryName: z.string().trim().min(1).max(64).optional().describe('Save as'),
     parseXml: z.boolean().optional().describe('Ignored: always parsed'),
     fromDate: DateSchema.optional(),
     toDate: DateSchema.optional(),
@@ -173,7 +173,7 @@ export const getFlexQuery = defineTool({
       ...compact({ fromDate: args.fromDate, toDate: args.toDate }),
       maxWaitMs,
       signal: ctx.signal,
-      onWait: (waited, message) => void ctx.progress(Math.round(waited / 1000), maxWaitMs / 1000, message),
+      onWait: (waited, message) => void ctx.progress(Math.round(waited / 100) / 10, maxWaitMs / 1000, message),
     });
     const name = args.queryName ?? saved?.name ?? plain(result.statement.queryName ?? '', 64);
     const entry = src.remember(id, name || undefined, true);
