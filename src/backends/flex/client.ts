@@ -50,8 +50,9 @@ export interface FlexClientOptions {
   pollDelaysMs?: number[];
   /** How long a fetched statement answers repeated calls (paging) without a new request. */
   cacheMs?: number;
-  /** The clock, for tests. */
+  /** The clock and the wait, for tests. */
   now?: () => number;
+  wait?: (ms: number) => Promise<void>;
 }
 
 interface Pending {
@@ -268,6 +269,7 @@ export class FlexClient {
   }
 
   private sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    if (this.opts.wait) return this.opts.wait(ms);
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(new BrokerError('CANCELLED', 'The Flex request was cancelled.'));
       const t = setTimeout(() => {
