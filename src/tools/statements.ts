@@ -82,7 +82,6 @@ function rowsOf(accounts: StatementAccount[], section: (typeof SECTIONS)[number]
             proceeds: t.proceeds,
             commission: t.commission,
             realizedPnl: t.realizedPnl || undefined,
-            time: t.time,
           }),
         });
     if (section === 'cash' || section === 'dividends')
@@ -196,17 +195,22 @@ export const getFlexQuery = defineTool({
   render(r) {
     const head = `Flex query ${ident(r.queryId)} ${untrusted(r.queryName ?? '', { max: 64 })}, fetched ${r.fetchedAt}${r.cached ? ' (cached)' : ''}`;
     if (r.section !== 'summary') {
-      const rows = (r.rows ?? []).map((row) =>
-        Object.entries(row)
-          .map(
-            ([k, v]) =>
-              `${k}=${typeof v === 'number' ? num(v) : k === 'description' || k === 'type' ? untrusted(v, { max: 120 }) : ident(v)}`,
-          )
-          .join(' '),
-      );
-      return [`${head}: ${r.section} page ${r.page}/${r.pages} (${r.total} rows, ${PAGE_SIZE} a page)`, ...rows].join(
-        '\n',
-      );
+      // A table: the columns once, then one line a row (the structured rows carry the same).
+      const rows = r.rows ?? [];
+      const cols = [...new Set(rows.flatMap((row) => Object.keys(row)))];
+      const cell = (k: string, v: string | number | undefined) =>
+        v === undefined
+          ? ''
+          : typeof v === 'number'
+            ? num(v)
+            : k === 'description' || k === 'type'
+              ? untrusted(v, { max: 120 })
+              : ident(v);
+      return [
+        `${head}: ${r.section} page ${r.page}/${r.pages} (${r.total} rows, ${PAGE_SIZE} a page)`,
+        ...(rows.length ? [cols.join(' | ')] : []),
+        ...rows.map((row) => cols.map((k) => cell(k, row[k])).join(' | ')),
+      ].join('\n');
     }
     return [head, ...(r.accounts ?? []).map(summaryText)].join('\n');
   },

@@ -115,6 +115,9 @@ describe('Flex statements end to end', () => {
     assert.equal(page2.isError, false, page2.text);
     assert.equal(page2.structured.cached, true);
     assert.equal(page2.structured.rows.length, 50);
+    const pageBytes = bytesOf(page2);
+    process.stderr.write(`flex trades page: 50 rows, answer ${pageBytes} B\n`);
+    assert.ok(pageBytes < 16_384, `a page of trades ${pageBytes} B`);
     assert.equal(page2.structured.total, acct.trades.count);
     assert.equal(page2.structured.pages, Math.ceil(acct.trades.count / 50));
     const row = page2.structured.rows[0];
@@ -124,7 +127,7 @@ describe('Flex statements end to end', () => {
     const divs = await h.callTool('get_flex_query', { queryId: 'year', section: 'dividends' });
     assert.equal(divs.isError, false, divs.text);
     assert.ok(divs.structured.rows.some((r: { type: string }) => r.type === 'Withholding Tax'));
-    assert.match(divs.text, /description=«[^»]+Cash Dividend/);
+    assert.match(divs.text, /\n2\d{3}-\d{2}-\d{2} \| «Dividends» \| [\d.]+ \| USD \| \w+ \| «[^»]+Cash Dividend/);
     assert.equal((await flexControl(sim)).references, before, 'paging asks IB nothing new');
 
     const saved = await h.callTool('list_flex_queries', {});

@@ -108,6 +108,8 @@ export class FlexClient {
           cached: false,
         };
         this.cache.set(key, { result, at: this.now() });
+        // A few recent statements, for paging; the oldest goes first.
+        while (this.cache.size > 4) this.cache.delete(this.cache.keys().next().value as string);
         return result;
       }
       // The reference code is no longer valid: one new request, then the error stands.
