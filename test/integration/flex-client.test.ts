@@ -119,6 +119,27 @@ describe('Flex client on the wire', () => {
     );
   });
 
+  test('two calls for the same statement share one request; a failure other than "not yet" starts over', async () => {
+    let sends = 0;
+    let expired = false;
+    const ib = await serve((_req, s) => {
+      if (s.path.endsWith('/SendRequest'))
+        return [200, env('Success', undefined, `<ReferenceCode>${++sends}</ReferenceCode>`)];
+      if (expired) return [200, env('Fail', 1012)];
+      return [200, STATEMENT];
+    });
+    servers.push(ib.server);
+    const c = client(ib.url);
+    const [a, b] = await Promise.all([c.run({ queryId: '5' }), c.run({ queryId: '5' })]);
+    assert.equal(sends, 1);
+    assert.equal(a, b);
+    expired = true;
+    await assert.rejects(c.run({ queryId: '6' }), (e) => isBrokerError(e) && e.code === 'NOT_AUTHENTICATED');
+    expired = false;
+    await c.run({ queryId: '6' });
+    assert.equal(sends, 3, 'after the token error, a new SendRequest (the old reference is not reused)');
+  });
+
   test('at most perMinute requests in a minute', async () => {
     const ib = await serve(() => [200, env('Fail', 1014)]);
     servers.push(ib.server);

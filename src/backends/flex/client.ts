@@ -70,6 +70,7 @@ export class FlexClient {
   private readonly sent: number[] = [];
   private readonly pending = new Map<string, Pending>();
   private readonly cache = new Map<string, Cached>();
+  private readonly inflight = new Map<string, Promise<StatementResult>>();
   private readonly now: () => number;
 
   constructor(private readonly opts: FlexClientOptions) {
@@ -89,6 +90,38 @@ export class FlexClient {
     const hit = this.cache.get(key);
     if (hit && this.now() - hit.at < (this.opts.cacheMs ?? 10 * 60_000)) return { ...hit.result, cached: true };
 
+    // The same request already on its way (another call): its answer is this one's too.
+    const running = this.inflight.get(key);
+    if (running) {
+      try {
+        return await running;
+      } catch (err) {
+        // The other call was cancelled, not this one: this one goes on (from the kept reference).
+        if (err instanceof BrokerError && err.code === 'CANCELLED' && !req.signal?.aborted) return this.run(req);
+        throw err;
+      }
+    }
+    const p = this.fetch(target, req, range, key);
+    this.inflight.set(key, p);
+    try {
+      return await p;
+    } catch (err) {
+      // A statement still generating (or a call cancelled while it generates) keeps its reference
+      // code for the next call; any other failure starts over.
+      const keep = err instanceof BrokerError && (err.code === 'GATEWAY_TIMEOUT' || err.code === 'CANCELLED');
+      if (!keep) this.pending.delete(key);
+      throw err;
+    } finally {
+      this.inflight.delete(key);
+    }
+  }
+
+  private async fetch(
+    target: FlexTarget,
+    req: StatementRequest,
+    range: { fd: string; td: string } | undefined,
+    key: string,
+  ): Promise<StatementResult> {
     const maxWait = req.maxWaitMs ?? 60_000;
     const started = this.now();
     let renewed = false;
