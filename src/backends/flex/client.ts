@@ -14,6 +14,7 @@
  * The token is never logged, never in an error (URLs with it are not shown), and never sent to a
  * host other than the configured one or IB's own.
  */
+import { request } from 'undici';
 import { BrokerError } from '../../broker/errors.js';
 import { MAX_STATEMENT_DAYS, type StatementRequest, type StatementResult } from '../../broker/statements.js';
 import { untrusted } from '../../broker/untrusted.js';
@@ -250,7 +251,6 @@ export class FlexClient {
     let status: number;
     let body: string;
     try {
-      const { request } = await import('undici');
       const res = await request(u, {
         method: 'GET',
         headers: { 'user-agent': this.opts.userAgent, accept: 'application/xml, text/xml' },
