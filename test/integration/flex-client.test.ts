@@ -169,6 +169,10 @@ describe('Flex client on the wire', () => {
       (e) => isBrokerError(e) && /unreadable/.test(e.message),
     );
     await assert.rejects(client(down.url).run({ queryId: '1' }), (e) => isBrokerError(e) && /HTTP 503/.test(e.message));
+    await assert.rejects(
+      client(html.url, { maxAnswerBytes: 10 }).run({ queryId: '1' }),
+      (e) => isBrokerError(e) && /an answer over/.test(e.message),
+    );
     const ac = new AbortController();
     const p = client(slow.url, { pollDelaysMs: [10_000] }).run({
       queryId: '1',

@@ -21,7 +21,7 @@ import { untrusted } from '../../broker/untrusted.js';
 import { isLoopbackHost } from '../../config/index.js';
 import type { Logger } from '../../log.js';
 import { type FlexEnvelope, parseFlexAnswer } from './statement.js';
-import { XmlError } from './xml.js';
+import { XML_LIMITS, XmlError } from './xml.js';
 
 export const FLEX_DEFAULT_URL = 'https://ndcdyn.interactivebrokers.com/AccountManagement/FlexWebService';
 
@@ -51,6 +51,8 @@ export interface FlexClientOptions {
   pollDelaysMs?: number[];
   /** How long a fetched statement answers repeated calls (paging) without a new request. */
   cacheMs?: number;
+  /** Largest answer read (default the XML reader's 64 MiB). */
+  maxAnswerBytes?: number;
   /** The clock and the wait, for tests. */
   now?: () => number;
   wait?: (ms: number) => Promise<void>;
@@ -259,9 +261,10 @@ export class FlexClient {
         ...(signal ? { signal } : {}),
       });
       status = res.statusCode;
-      body = await res.body.text();
+      body = await readBounded(res.body, this.opts.maxAnswerBytes ?? XML_LIMITS.maxBytes);
     } catch (err) {
       this.sent.push(this.now());
+      if (err instanceof BrokerError) throw err;
       if (signal?.aborted) throw new BrokerError('CANCELLED', 'The Flex request was cancelled.');
       const code = (err as { code?: string }).code ?? (err as Error).name;
       throw new BrokerError('GATEWAY_UNREACHABLE', `IB's Flex Web Service at ${u.host} did not answer (${code}).`, {
@@ -318,6 +321,24 @@ export class FlexClient {
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
+}
+
+/** The answer's text, refused beyond `max` bytes (the XML reader's limit) without reading the rest. */
+async function readBounded(body: AsyncIterable<Buffer> & { destroy(): unknown }, max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > max) {
+      body.destroy();
+      throw unexpected(
+        `an answer over ${max >= 1048576 ? `${Math.round(max / 1048576)} MiB` : `${max} bytes`}`,
+        'Ask for a shorter period (fromDate, toDate) or fewer sections in the query.',
+      );
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The token goes over https, or over http only to this machine (the simulator). */
