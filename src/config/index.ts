@@ -23,6 +23,7 @@ export const TOOLSETS = [
   'order_groups',
   'alerts',
   'research',
+  'statements',
   'session',
 ] as const;
 export type Toolset = (typeof TOOLSETS)[number];
@@ -34,6 +35,8 @@ const ConfigSchema = z.object({
   gatewayUrl: z.url({ protocol: /^https?$/ }),
   gatewayInsecureTls: z.boolean(),
   requestTimeoutMs: z.number().int(),
+  flexToken: z.string().optional(),
+  flexUrl: z.url({ protocol: /^https?$/ }).optional(),
   websocket: z.boolean(),
   /** True when the gateway URL came from a flag or the environment (a gateway the user runs: never started or stopped by us). */
   gatewayUrlExplicit: z.boolean(),

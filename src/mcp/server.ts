@@ -90,6 +90,7 @@ const DATA_TOOLSETS: ReadonlySet<string> = new Set([
   'chart',
   'alerts',
   'research',
+  'statements',
 ]);
 const ModeField = z.enum(['SIMULATED', 'PAPER', 'LIVE', 'UNKNOWN']);
 

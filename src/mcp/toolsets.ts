@@ -25,6 +25,7 @@ export const TOOLSET_PURPOSE: Record<Toolset, string> = {
   order_groups: 'option spreads as one combo order: preview and place',
   alerts: 'price, volume, time and margin alerts',
   research: 'FX rates, watchlists, market scanner',
+  statements: 'Flex statements: trades, dividends, performance over a year',
   session: 'IB login and connection status',
 };
 

@@ -13,6 +13,7 @@ import { ORDERS_TOOLS } from './orders.js';
 import { RESEARCH_TOOLS } from './research.js';
 import { SESSION_TOOLS } from './session.js';
 import { SPREAD_TOOLS } from './spreads.js';
+import { STATEMENTS_TOOLS } from './statements.js';
 import type { ToolDef } from './tool.js';
 
 export { portfolioOf, positionOut } from './account.js';
@@ -37,5 +38,6 @@ export const ALL_TOOLS: readonly ToolDef[] = [
   ...SPREAD_TOOLS,
   ...ALERTS_TOOLS,
   ...RESEARCH_TOOLS,
+  ...STATEMENTS_TOOLS,
   ...SESSION_TOOLS,
 ] as unknown as ToolDef[];

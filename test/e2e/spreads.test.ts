@@ -29,7 +29,9 @@ describe('option spreads end to end', () => {
   let strikes: number[] = [];
 
   before(async () => {
-    h = await startServer({ args: ['--toolsets', 'default,order_groups', '--order-confirmation', 'none', '--max-order-notional', '5000'] });
+    h = await startServer({
+      args: ['--toolsets', 'default,order_groups', '--order-confirmation', 'none', '--max-order-notional', '5000'],
+    });
     const chain = await h.callTool('get_options_chain', { symbol: 'SPY', expirationCount: 2, strikeCount: 10 });
     assert.equal(chain.isError, false, chain.text);
     const e = chain.structured.expirations[1] as { expiry: string; rows: number[][] };
@@ -267,7 +269,16 @@ describe('a spread with token approval, a lost answer and a change', () => {
   const view = async () => (await simRequest(h.sim!, '/sim/orders')) as SimView;
 
   before(async () => {
-    h = await startServer({ args: ['--toolsets', 'default,order_groups', '--order-confirmation', 'elicit', '--auto-confirm-message-ids', 'o10151'] });
+    h = await startServer({
+      args: [
+        '--toolsets',
+        'default,order_groups',
+        '--order-confirmation',
+        'elicit',
+        '--auto-confirm-message-ids',
+        'o10151',
+      ],
+    });
     const chain = await h.callTool('get_options_chain', { symbol: 'SPY', expirationCount: 2, strikeCount: 10 });
     const e = chain.structured.expirations[1] as { expiry: string; rows: number[][] };
     const k = e.rows.map((r) => r[0]!);
