@@ -39,6 +39,9 @@ import { defineTool, type ToolContext } from './tool.js';
 
 // ---------------------------------------------------------------- flow
 
+/** The result `_meta` key that carries an order ticket's id to the ticket app (not a secret). */
+export const TICKET_META_KEY = 'io.github.ibkr-mcp/ticket';
+
 /** Exactly one size: a quantity, or (stocks) a cash amount. Checked before any request to IB. */
 function assertOneSize(args: { quantity?: number | undefined; cashQty?: number | undefined }): void {
   if ((args.quantity === undefined) === (args.cashQty === undefined)) {
@@ -123,6 +126,7 @@ async function approveAndSend(
   args: Record<string, unknown>,
   prepare: () => Promise<Prepared>,
   clientOrderId?: string,
+  draft?: () => OrderDraft | undefined,
 ): Promise<OrderResultT> {
   const svc = orderService(ctx.app);
   const state = ctx.mcp.mcpReq.requestState();
@@ -133,11 +137,16 @@ async function approveAndSend(
       dialog: isDialogState(state) ? { state, accepted: answer?.confirm === true } : undefined,
       canAsk: supportsElicitation(ctx),
       clientOrderId,
+      ticket: ctx.uiClient && draft ? { draft } : undefined,
       prepare,
     },
     callOpts(ctx),
   );
   if (step.kind === 'result') return resultOut(step.outcome);
+  if (step.kind === 'ticket') {
+    ctx.setMeta?.({ [TICKET_META_KEY]: { id: step.ticket.id } });
+    return resultOut(step.outcome);
+  }
   const message = step.about === 'order' ? elicitMessage(step.prepared) : questionMessage(step.outcome);
   return inputRequired({
     inputRequests: { confirm: inputRequired.elicit({ message, requestedSchema: ConfirmSchema }) },
@@ -152,12 +161,17 @@ function placeFlow(
   resolve: () => Promise<Contract>,
 ): Promise<OrderResultT> {
   const svc = orderService(ctx.app);
+  let draft: OrderDraft | undefined;
   return approveAndSend(
     ctx,
     toolName,
     args as Record<string, unknown>,
-    async () => svc.prepare(draftFrom(args, await resolve()), callOpts(ctx)),
+    async () => {
+      draft = draftFrom(args, await resolve());
+      return svc.prepare(draft, callOpts(ctx));
+    },
     args.clientOrderId,
+    () => draft,
   );
 }
 
