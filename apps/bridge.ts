@@ -34,10 +34,11 @@ export class Bridge {
       const m = ev.data as Json | null;
       if (m?.['jsonrpc'] === '2.0') this.receive(m);
     });
+    // The content's own size (the document's would never shrink below the frame).
     new ResizeObserver(() => {
-      const el = document.documentElement;
-      this.notify('ui/notifications/size-changed', { width: el.scrollWidth, height: el.scrollHeight });
-    }).observe(document.documentElement);
+      const r = document.body.getBoundingClientRect();
+      this.notify('ui/notifications/size-changed', { width: Math.ceil(r.width), height: Math.ceil(r.height) });
+    }).observe(document.body);
   }
 
   /** The handshake: the host's context (theme) comes back. */

@@ -37,6 +37,7 @@ let account = '';
 let sortKey: Key = 'value';
 let desc = true;
 let lastArgs: Record<string, unknown> = {};
+let more = 0;
 
 function allocation(title: string, groups: Map<string, number>, ccy?: string): HTMLElement {
   const total = [...groups.values()].reduce((a, v) => a + Math.abs(v), 0) || 1;
@@ -130,9 +131,14 @@ function render(): void {
       { class: 'muted' },
       `Unrealized P&L: ${[...pnl.entries()].map(([c, v]) => `${fmt(v, 0)} ${c}`).join(' · ') || '–'}`,
     ),
+    el(
+      'div',
+      { class: 'grid2' },
+      allocation('By currency (value in each currency)', byCcy, ''),
+      ...[...byType.entries()].map(([c, m]) => allocation(`By security type (${c})`, m)),
+    ),
+    more ? el('p', { class: 'muted' }, `${more} more positions not in this result: Refresh loads them all.`) : '',
     el('div', { class: 'scroll' }, el('table', {}, el('thead', {}, head), el('tbody', {}, ...rows))),
-    allocation('By currency (value in each currency)', byCcy, ''),
-    ...[...byType.entries()].map(([c, m]) => allocation(`By security type (${c})`, m)),
   );
 }
 
@@ -143,6 +149,7 @@ function show(r: ToolResult): void {
     return;
   }
   positions = s.positions;
+  more = (s as { more?: number }).more ?? 0;
   accounts = s.accounts ?? [];
   render();
 }

@@ -107,10 +107,10 @@ export class Tickets {
   }
 
   /** Place (or, after IB's question, "yes"): sends at most once per ticket. */
-  place(id: string, secret: string, opts: CallOptions = {}): Promise<TicketView> {
+  async place(id: string, secret: string, opts: CallOptions = {}): Promise<TicketView> {
     const t = this.authorised(id, secret);
     if (t.busy) return t.busy;
-    if (t.status !== 'open' && t.status !== 'question') return Promise.resolve(this.view(t));
+    if (t.status !== 'open' && t.status !== 'question') return this.view(t);
     const run = async (): Promise<TicketView> => {
       try {
         const r =

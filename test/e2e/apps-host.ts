@@ -127,6 +127,9 @@ export class TestHost {
           { hostContext: { theme, displayMode: 'inline', platform: 'web' } },
         );
         bridge.oncalltool = (params: unknown) => w.__hostCallTool(params);
+        bridge.onsizechange = ({ height }: { height?: number }) => {
+          if (height) frame.style.height = `${Math.min(height, 2000)}px`;
+        };
         w.__bridge = bridge;
         const started = performance.now();
         const ready = new Promise<number>((ok) => {

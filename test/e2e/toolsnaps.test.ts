@@ -90,7 +90,8 @@ test('an MCP Apps client: the same tools plus _meta.ui, and the app-only order_t
     const file = new URL('apps/tools.json', DIR);
     const current = `${JSON.stringify(apps, null, 2)}\n`;
     if (UPDATE) writeFileSync(file, current);
-    else assert.equal(current, readFileSync(file, 'utf8'), 'the Apps tool list changed: update the snapshot on purpose');
+    else
+      assert.equal(current, readFileSync(file, 'utf8'), 'the Apps tool list changed: update the snapshot on purpose');
   } finally {
     await ui.close();
   }
