@@ -133,7 +133,8 @@ describe('MCP Apps in a test host', {
     figures.push(
       `ticket first paint ${paint.ticket.toFixed(0)} ms (document FCP ${paint.fcp.toFixed(0)} ms, handshake ${initializedMs.toFixed(0)} ms)`,
     );
-    assert.ok(paint.ticket > 0 && paint.ticket < 300, `ticket first paint ${paint.ticket} ms`);
+    // The figure is bench:apps' (bench/apps-results.md); here only that the view marks its paint.
+    assert.ok(paint.ticket > 0, 'the ticket marks its first paint');
     assert.match(await frame.locator('#mode').innerText(), /LIVE/);
     assert.match(await frame.locator('#contract').innerText(), /AAPL STK/);
     assert.equal(await frame.locator('#side').innerText(), 'BUY');
