@@ -192,6 +192,14 @@ function enrol(home: string): (code: string) => boolean {
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261201);
 const totals = { calls: 0, orderCalls: 0, guessedCodes: 0, held: 0, reached: 0 };
+/** Adds a run to the totals, with `calls` order calls and `held` holds made outside it. */
+function count(run: Run, reached: number, calls = 0, held = 0): void {
+  totals.calls += run.calls + calls;
+  totals.orderCalls += run.orderCalls + calls;
+  totals.guessedCodes += run.guessedCodes;
+  totals.held += run.held + held;
+  totals.reached += reached;
+}
 
 describe('live orders: a model alone cannot place one', { timeout: 240_000 }, () => {
   let model: Harness;
@@ -248,13 +256,7 @@ describe('live orders: a model alone cannot place one', { timeout: 240_000 }, ()
     rmSync(join(model.home, APPROVAL_STATE_FILE), { force: true });
     const run = await attack(model, 200, SEED, isCurrent);
     const reached = await orderRequests(model);
-    Object.assign(totals, {
-      calls: totals.calls + run.calls,
-      orderCalls: totals.orderCalls + run.orderCalls,
-      guessedCodes: totals.guessedCodes + run.guessedCodes,
-      held: totals.held + run.held,
-      reached: totals.reached + reached,
-    });
+    count(run, reached);
     assert.ok(run.held > 15, `orders were held for a code (${run.held})`);
     assert.ok(run.guessedCodes > 50, `codes were guessed (${run.guessedCodes})`);
     assert.equal(reached, 0);
@@ -266,13 +268,7 @@ describe('live orders: a model alone cannot place one', { timeout: 240_000 }, ()
     const current = enrol(apps.home);
     const run = await attack(apps, 80, SEED + 2, current);
     const reached = await orderRequests(apps);
-    Object.assign(totals, {
-      calls: totals.calls + run.calls + 1,
-      orderCalls: totals.orderCalls + run.orderCalls + 1,
-      guessedCodes: totals.guessedCodes + run.guessedCodes,
-      held: totals.held + run.held + 1,
-      reached: totals.reached + reached,
-    });
+    count(run, reached, 1, 1);
     assert.ok(run.held > 5, `orders were held as tickets (${run.held})`);
     assert.equal(reached, 0);
   });
@@ -289,13 +285,7 @@ describe('live orders: a model alone cannot place one', { timeout: 240_000 }, ()
     assert.match(offered.text, /declined or not shown/);
     const run = await attack(decliner, 80, SEED + 1, current);
     const reached = await orderRequests(decliner);
-    Object.assign(totals, {
-      calls: totals.calls + run.calls + 2,
-      orderCalls: totals.orderCalls + run.orderCalls + 2,
-      guessedCodes: totals.guessedCodes + run.guessedCodes,
-      held: totals.held + run.held + 1,
-      reached: totals.reached + reached,
-    });
+    count(run, reached, 2, 1);
     assert.equal(reached, 0);
   });
 });
