@@ -93,6 +93,8 @@ export function renderTicket(
   let secret = first.secret ?? '';
   let t = first;
   let busy = opening !== undefined;
+  // A modification of a working order (it has IB's order id): shown as asked, not editable.
+  const modify = first.order.orderId !== undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const call = async (action: string, extra: Json = {}): Promise<Ticket | undefined> => {
     const r = await bridge.callTool('order_ticket', { action, ticketId: t.ticketId, secret, ...extra });
@@ -133,9 +135,9 @@ export function renderTicket(
     const open = t.status === 'open' || t.status === 'question';
     place.disabled = busy || !open;
     cancel.disabled = busy || !open;
-    qty.disabled = busy || t.status !== 'open';
-    price.disabled = busy || t.status !== 'open';
-    place.textContent = t.status === 'question' ? "Confirm IB's warning and place" : 'Place';
+    qty.disabled = busy || modify || t.status !== 'open';
+    price.disabled = busy || modify || t.status !== 'open';
+    place.textContent = t.status === 'question' ? "Confirm IB's warning and send" : modify ? 'Send change' : 'Place';
     root.dataset['status'] = t.status;
     if (t.problem) {
       status.textContent = t.problem;
@@ -218,7 +220,7 @@ export function renderTicket(
     el(
       'header',
       {},
-      el('h1', {}, 'Order ticket'),
+      el('h1', {}, modify ? `Change of order ${o.orderId}` : 'Order ticket'),
       el('span', { class: `badge ${live ? 'live' : ''}`, id: 'mode' }, live ? 'LIVE · real money' : o.mode),
     ),
     el(

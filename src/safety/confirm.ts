@@ -42,7 +42,8 @@ export interface ApprovalRequest {
   canAsk: boolean;
   /**
    * The client renders the order ticket app (MCP Apps): a LIVE order is then held as a ticket for
-   * the human, the strongest approval. The draft lets them change quantity and price there.
+   * the human, the strongest approval. A new order's draft lets them change quantity and price there
+   * (a modification has none: it is shown as asked).
    */
   ticket?: { draft: () => OrderDraft | undefined } | undefined;
   /** A client order id given by the caller: a second call with it sends nothing new. */
@@ -70,8 +71,7 @@ export class Approvals {
     const prepared = await req.prepare();
     const how = this.prep.confirmationFor(prepared.mode);
     if (how === 'none') return { kind: 'result', outcome: await this.sender.send(prepared, opts, 'none') };
-    const draft = req.ticket?.draft();
-    if (draft && prepared.mode === 'LIVE' && prepared.action === 'place') return this.offerTicket(prepared, draft);
+    if (req.ticket && prepared.mode === 'LIVE') return this.offerTicket(prepared, req.ticket.draft());
     if (how === 'elicit' && req.canAsk) {
       return { kind: 'ask', about: 'order', prepared, state: this.hold(prepared, req.argsHash).token };
     }
@@ -79,10 +79,13 @@ export class Approvals {
   }
 
   /** Holds the order as a ticket the human places (or not) in the ticket app. */
-  private offerTicket(prepared: Prepared, draft: OrderDraft): ApprovalStep {
+  private offerTicket(prepared: Prepared, draft: OrderDraft | undefined): ApprovalStep {
     const ticket = this.tickets.create(prepared, draft);
-    const message =
-      "Nothing was sent. This is REAL MONEY: an order ticket now shows the user this order with IB's estimate; only the user can place it there (they may change quantity and price first) or cancel it. Do not place it again; ask the user what they decided. If they see no ticket, their client cannot show it: restart ibkr-mcp with --no-ui to approve by dialog or approval code.";
+    const what =
+      prepared.action === 'modify'
+        ? "this change of an order with IB's estimate; only the user can send it there"
+        : "this order with IB's estimate; only the user can place it there (they may change quantity and price first)";
+    const message = `Nothing was sent. This is REAL MONEY: an order ticket now shows the user ${what} or cancel it. Do not call again; ask the user what they decided. If they see no ticket, their client cannot show it: restart ibkr-mcp with --no-ui to approve by dialog or approval code.`;
     return {
       kind: 'ticket',
       outcome: outcome(prepared, 'confirmation_required', message, { approval: 'ticket' }),

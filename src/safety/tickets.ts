@@ -34,7 +34,8 @@ export interface TicketView {
 
 interface Ticket {
   id: string;
-  draft: OrderDraft;
+  /** A new order's draft (quantity and price can change); none for a modification. */
+  draft: OrderDraft | undefined;
   prepared: Prepared;
   status: TicketStatus;
   expiresAt: number;
@@ -58,12 +59,13 @@ export class Tickets {
   ) {}
 
   /** Holds a prepared order as a ticket; the draft lets the human change quantity and price. */
-  create(prepared: Prepared, draft: OrderDraft): { id: string; expiresAt: number } {
+  create(prepared: Prepared, draft: OrderDraft | undefined): { id: string; expiresAt: number } {
     this.sweep();
     const id = `tk-${randomBytes(12).toString('base64url')}`;
     const expiresAt = this.ctx.now() + TICKET_TTL_MS;
     // The client order id stays with the ticket: a changed quantity is still this one order.
-    const fixed = { ...draft, clientOrderId: prepared.order.clientOrderId };
+    const fixed =
+      draft && prepared.action === 'place' ? { ...draft, clientOrderId: prepared.order.clientOrderId } : undefined;
     this.all.set(id, { id, draft: fixed, prepared, status: 'open', expiresAt });
     return { id, expiresAt };
   }
@@ -88,6 +90,7 @@ export class Tickets {
   ): Promise<TicketView> {
     const t = this.authorised(id, secret);
     if (t.status !== 'open') return this.view(t, 'The ticket can no longer be changed.');
+    if (!t.draft) return this.view(t, 'A modification is shown as asked; cancel it and ask for another.');
     const draft: OrderDraft = { ...t.draft };
     if (change.quantity !== undefined) draft.quantity = change.quantity;
     if (change.limitPrice !== undefined) {

@@ -23,7 +23,7 @@ export const APP_VIEWS = [
   {
     name: 'order-ticket',
     title: 'Order ticket',
-    tools: ['place_stock_order', 'place_option_order', 'preview_order'],
+    tools: ['place_stock_order', 'place_option_order', 'preview_order', 'modify_order'],
   },
   { name: 'portfolio', title: 'Portfolio', tools: ['get_positions'] },
   { name: 'option-chain', title: 'Option chain', tools: ['get_options_chain'] },

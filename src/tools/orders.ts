@@ -322,20 +322,26 @@ export const modifyOrder = defineTool({
   output: OrderResultOut,
   async handle(args, ctx) {
     const svc = orderService(ctx.app);
-    return approveAndSend(ctx, 'modify_order', args as Record<string, unknown>, () =>
-      svc.prepareModify(
-        {
-          accountId: args.accountId,
-          orderId: args.orderId,
-          quantity: args.quantity,
-          limitPrice: args.price,
-          stopPrice: args.stopPrice,
-          tif: args.tif,
-          trailingAmount: args.trailingAmount,
-        },
-        (conid) => ctx.app.backend.resolveContract({ conid }, callOpts(ctx)),
-        callOpts(ctx),
-      ),
+    return approveAndSend(
+      ctx,
+      'modify_order',
+      args as Record<string, unknown>,
+      () =>
+        svc.prepareModify(
+          {
+            accountId: args.accountId,
+            orderId: args.orderId,
+            quantity: args.quantity,
+            limitPrice: args.price,
+            stopPrice: args.stopPrice,
+            tif: args.tif,
+            trailingAmount: args.trailingAmount,
+          },
+          (conid) => ctx.app.backend.resolveContract({ conid }, callOpts(ctx)),
+          callOpts(ctx),
+        ),
+      undefined,
+      () => undefined,
     );
   },
   render: renderResult,

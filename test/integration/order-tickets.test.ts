@@ -146,10 +146,43 @@ describe('order tickets', () => {
     assert.equal(await r.placed(), before);
   });
 
+  test('a LIVE modification is a ticket too: shown as asked, sent once', async () => {
+    const r = await rig();
+    const q = await r.backend.snapshot([r.aapl.conid], ['last']);
+    const last = (q[0] as { last?: number } | undefined)?.last ?? 200;
+    const id = await ticketFor(r, { orderType: 'LMT', limitPrice: Math.round(last * 0.9) });
+    const s1 = r.svc.tickets.open(id).secret;
+    let placed = await r.svc.tickets.place(id, s1);
+    if (placed.status === 'question') placed = await r.svc.tickets.place(id, s1);
+    const orderId = placed.result?.orderId;
+    assert.match(orderId ?? '', /^\d+$/, JSON.stringify(placed.result));
+    const step = await r.svc.approve({
+      argsHash: 'm',
+      canAsk: true,
+      ticket: { draft: () => undefined },
+      prepare: () =>
+        r.svc.prepareModify({ accountId: ACCT, orderId: orderId!, quantity: 4 }, (conid) =>
+          r.backend.resolveContract({ conid }),
+        ),
+    });
+    assert.equal(step.kind, 'ticket');
+    if (step.kind !== 'ticket') return;
+    const { secret } = r.svc.tickets.open(step.ticket.id);
+    const edit = await r.svc.tickets.update(step.ticket.id, secret, { quantity: 9 });
+    assert.match(edit.problem ?? '', /shown as asked/);
+    let modified = await r.svc.tickets.place(step.ticket.id, secret);
+    if (modified.status === 'question') modified = await r.svc.tickets.place(step.ticket.id, secret);
+    assert.equal(modified.status, 'done', JSON.stringify(modified));
+    assert.equal(modified.result?.approval, 'ticket');
+    assert.equal(modified.result?.order.quantity, 4);
+    const st = (await (await fetch(`${r.sim.url}/sim/stats`)).json()) as { byEndpoint: Record<string, number> };
+    assert.equal(st.byEndpoint['POST /iserver/account/:accountId/order/:orderId'], 1);
+  });
+
   test("IB's question is answered in the ticket: the second Place says yes", async () => {
     const r = await rig();
-    const q = await r.backend.snapshot([r.aapl.conid], ['last']).catch(() => undefined);
-    const last = (q?.[0] as { last?: number } | undefined)?.last ?? 200;
+    const q = await r.backend.snapshot([r.aapl.conid], ['last']);
+    const last = (q[0] as { last?: number } | undefined)?.last ?? 200;
     // A limit far above the market: IB asks about the price constraint.
     const id = await ticketFor(r, { orderType: 'LMT', limitPrice: Math.round(last * 1.2) });
     const { secret } = r.svc.tickets.open(id);
