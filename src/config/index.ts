@@ -90,6 +90,7 @@ const ConfigSchema = z.object({
   readOnly: z.boolean(),
   allowLoginInReadOnly: z.boolean(),
   toolsets: z.array(z.enum(TOOLSETS)),
+  ui: z.boolean(),
   tools: z.array(z.string()),
   excludeTools: z.array(z.string()),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']),

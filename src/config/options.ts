@@ -383,6 +383,16 @@ export const OPTIONS: readonly OptionSpec[] = [
       'With --read-only, still register the authenticate tool, so that a client can start an IB login. Without it a read-only server never starts a login on request.',
   },
   {
+    key: 'ui',
+    flag: 'ui',
+    env: ['IBKR_MCP_UI'],
+    type: 'boolean',
+    default: true,
+    group: 'Server',
+    description:
+      'Offer MCP Apps views (order ticket, portfolio, option chain, chart) to clients that declare the io.modelcontextprotocol/ui extension; a LIVE order is then approved in the order ticket. --no-ui leaves every client with the plain tools.',
+  },
+  {
     key: 'toolsets',
     flag: 'toolsets',
     env: ['IBKR_MCP_TOOLSETS'],

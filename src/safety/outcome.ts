@@ -47,11 +47,12 @@ export const OUTCOME_STATUSES: readonly OutcomeStatus[] = [
  * How the order was approved; IB's questions about it need the same approval. none: the server
  * was set to send without asking. token: confirm_order with a token (paper and simulator).
  * elicit: the human answered the client's dialog. code: confirm_order with a token and the
- * approval code the human read from their authenticator app (live).
+ * approval code the human read from their authenticator app (live). ticket: the human pressed
+ * Place in the order ticket app (MCP Apps), which the model cannot do.
  */
-export type Approval = 'none' | 'token' | 'elicit' | 'code';
+export type Approval = 'none' | 'token' | 'elicit' | 'code' | 'ticket';
 
-export const APPROVALS: readonly Approval[] = ['none', 'token', 'elicit', 'code'];
+export const APPROVALS: readonly Approval[] = ['none', 'token', 'elicit', 'code', 'ticket'];
 
 export interface OrderOutcome {
   status: OutcomeStatus;

@@ -106,7 +106,7 @@ export function liveWithoutApproval(
 }
 
 /** Approvals that show a live order was meant by a human (or that the user opted out of asking). */
-const HUMAN_APPROVALS: ReadonlySet<Approval> = new Set(['elicit', 'code']);
+const HUMAN_APPROVALS: ReadonlySet<Approval> = new Set(['elicit', 'code', 'ticket']);
 
 /**
  * The last gate before a live request goes out: its approval must be a human's (a dialog they

@@ -34,9 +34,11 @@ import { type ModifyArgs, Preparer } from './prepare.js';
 import { type ReconcileReport, Reconciler } from './reconcile.js';
 import { Sender } from './send.js';
 import { type SpreadDraft, SpreadPreparer } from './spread.js';
+import { Tickets } from './tickets.js';
 
 export { certainlyNotSent, newClientOrderId, type OrderTimers } from './context.js';
 export type { Approval, CancelOutcome, OrderDraft, OrderOutcome, OutcomeStatus, Prepared } from './outcome.js';
+export type { TicketStatus, TicketView } from './tickets.js';
 
 export interface OrderServiceOptions {
   backend: Backend;
@@ -60,6 +62,8 @@ export class OrderService {
   private readonly reconciler: Reconciler;
   private readonly approvals: Approvals;
   private readonly spreads: SpreadPreparer;
+  /** Order tickets of the Apps extension (tickets.ts). */
+  readonly tickets: Tickets;
 
   constructor(opts: OrderServiceOptions) {
     const now = opts.now ?? Date.now;
@@ -86,7 +90,8 @@ export class OrderService {
     this.spreads = new SpreadPreparer(ctx, this.prep);
     this.sender = new Sender(ctx, this.prep);
     this.reconciler = new Reconciler(ctx);
-    this.approvals = new Approvals(ctx, this.prep, this.sender, this.reconciler);
+    this.tickets = new Tickets(ctx, this.prep, this.sender);
+    this.approvals = new Approvals(ctx, this.prep, this.sender, this.reconciler, this.tickets);
   }
 
   // prepare.ts

@@ -17,8 +17,18 @@ import { STATEMENTS_TOOLS } from './statements.js';
 import type { ToolDef } from './tool.js';
 
 export { portfolioOf, positionOut } from './account.js';
+export {
+  APP_MIME,
+  APP_ONLY_TOOLS,
+  APP_VIEWS,
+  type AppViewName,
+  appUri,
+  declaresUi,
+  UI_EXTENSION,
+} from './apps.js';
 export { SymbolSchema } from './common.js';
 export { liveOut } from './order-reads.js';
+export { TICKET_META_KEY } from './orders.js';
 export {
   type AnyObject,
   annotationsFor,

@@ -39,6 +39,9 @@ import { defineTool, type ToolContext } from './tool.js';
 
 // ---------------------------------------------------------------- flow
 
+/** The result `_meta` key that carries an order ticket's id to the ticket app (not a secret). */
+export const TICKET_META_KEY = 'io.github.ibkr-mcp/ticket';
+
 /** Exactly one size: a quantity, or (stocks) a cash amount. Checked before any request to IB. */
 function assertOneSize(args: { quantity?: number | undefined; cashQty?: number | undefined }): void {
   if ((args.quantity === undefined) === (args.cashQty === undefined)) {
@@ -132,6 +135,7 @@ export async function approveAndSend<T = OrderResultT>(
   prepare: () => Promise<Prepared>,
   clientOrderId?: string,
   view: OrderView<T> = ORDER_VIEW as unknown as OrderView<T>,
+  draft?: () => OrderDraft | undefined,
 ): Promise<T> {
   const svc = orderService(ctx.app);
   const state = ctx.mcp.mcpReq.requestState();
@@ -142,11 +146,16 @@ export async function approveAndSend<T = OrderResultT>(
       dialog: isDialogState(state) ? { state, accepted: answer?.confirm === true } : undefined,
       canAsk: supportsElicitation(ctx),
       clientOrderId,
+      ticket: ctx.uiClient && draft ? { draft } : undefined,
       prepare,
     },
     callOpts(ctx),
   );
   if (step.kind === 'result') return view.out(step.outcome);
+  if (step.kind === 'ticket') {
+    ctx.setMeta?.({ [TICKET_META_KEY]: { id: step.ticket.id } });
+    return view.out(step.outcome);
+  }
   const message = step.about === 'order' ? view.ask(step.prepared) : questionMessage(step.outcome);
   return inputRequired({
     inputRequests: { confirm: inputRequired.elicit({ message, requestedSchema: ConfirmSchema }) },
@@ -161,12 +170,18 @@ function placeFlow(
   resolve: () => Promise<Contract>,
 ): Promise<OrderResultT> {
   const svc = orderService(ctx.app);
+  let draft: OrderDraft | undefined;
   return approveAndSend(
     ctx,
     toolName,
     args as Record<string, unknown>,
-    async () => svc.prepare(draftFrom(args, await resolve()), callOpts(ctx)),
+    async () => {
+      draft = draftFrom(args, await resolve());
+      return svc.prepare(draft, callOpts(ctx));
+    },
     args.clientOrderId,
+    undefined,
+    () => draft,
   );
 }
 
@@ -317,20 +332,27 @@ export const modifyOrder = defineTool({
   output: OrderResultOut,
   async handle(args, ctx) {
     const svc = orderService(ctx.app);
-    return approveAndSend(ctx, 'modify_order', args as Record<string, unknown>, () =>
-      svc.prepareModify(
-        {
-          accountId: args.accountId,
-          orderId: args.orderId,
-          quantity: args.quantity,
-          limitPrice: args.price,
-          stopPrice: args.stopPrice,
-          tif: args.tif,
-          trailingAmount: args.trailingAmount,
-        },
-        (conid) => ctx.app.backend.resolveContract({ conid }, callOpts(ctx)),
-        callOpts(ctx),
-      ),
+    return approveAndSend(
+      ctx,
+      'modify_order',
+      args as Record<string, unknown>,
+      () =>
+        svc.prepareModify(
+          {
+            accountId: args.accountId,
+            orderId: args.orderId,
+            quantity: args.quantity,
+            limitPrice: args.price,
+            stopPrice: args.stopPrice,
+            tif: args.tif,
+            trailingAmount: args.trailingAmount,
+          },
+          (conid) => ctx.app.backend.resolveContract({ conid }, callOpts(ctx)),
+          callOpts(ctx),
+        ),
+      undefined,
+      undefined,
+      () => undefined,
     );
   },
   render: renderResult,
