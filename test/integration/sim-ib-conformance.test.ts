@@ -113,6 +113,12 @@ const ROWS: Row[] = [
     shape: 'array',
   },
   {
+    route: 'GET /portfolio/subaccounts2',
+    spec: "[V1] paths['/portfolio/subaccounts2/{page}'].get (the page as the query parameter page, as IB's current docs)",
+    path: () => '/portfolio/subaccounts2?page=0',
+    shape: { keys: ['metadata', 'subaccounts'] },
+  },
+  {
     route: 'GET /portfolio/:accountId/meta',
     spec: "[V3] paths['/portfolio/{accountId}/meta'].get",
     path: (c) => `/portfolio/${c.acct}/meta`,

@@ -75,6 +75,8 @@ export interface CpapiBackendOptions {
   signer?: OAuthSigner;
   /** IB's WebSocket after each login (default on); timers for tests. */
   stream?: boolean | Partial<StreamTimers>;
+  /** --accounts: the only accounts of the login this backend shows and uses; empty: all. */
+  accounts?: readonly string[];
 }
 
 export class CpapiBackend implements Backend {
@@ -105,7 +107,14 @@ export class CpapiBackend implements Backend {
     this.control = new CpapiHttp({ ...control, log: log.child({ mod: 'session-http' }) });
     this.name = `cpapi ${this.http.url}`;
     const { simulated, warmUp } = opts;
-    const session = new CpapiSession({ http: this.http, control: this.control, simulated, warmUp, log });
+    const session = new CpapiSession({
+      http: this.http,
+      control: this.control,
+      simulated,
+      warmUp,
+      log,
+      ...(opts.accounts ? { allow: opts.accounts } : {}),
+    });
     this.session = session;
     const stream =
       opts.stream === false
@@ -146,6 +155,8 @@ export class CpapiBackend implements Backend {
       ensureIserverAccounts: ensureAccounts,
       paperOf,
       forAccount,
+      isAdvisor: () => session.isAdvisor(),
+      visible: (id) => session.visible(id),
       log,
     });
     const accountCurrencies = async (signal?: AbortSignal) => {
