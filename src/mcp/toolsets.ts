@@ -23,7 +23,7 @@ export const TOOLSET_PURPOSE: Record<Toolset, string> = {
   account: 'balances, positions, portfolio, P&L',
   orders: 'place, preview, confirm, modify, cancel and list orders',
   alerts: 'price, volume, time and margin alerts',
-  research: 'FX rates, watchlists, market scanner',
+  research: 'FX rates, watchlists, market scanner, news headlines',
   session: 'IB login and connection status',
 };
 

@@ -414,6 +414,12 @@ const ROWS: Row[] = [
     shape: 'object',
   },
   {
+    route: 'GET /iserver/news/portfolio',
+    spec: 'no IB spec: the fields a public probe of a real gateway reported (src/backends/cpapi/news.ts)',
+    path: () => '/iserver/news/portfolio',
+    shape: { arrayOf: ['id', 'headline', 'receiptTime', 'tickers'] },
+  },
+  {
     route: 'GET /iserver/watchlists',
     spec: "[V3] paths['/iserver/watchlists'].get ?SC=USER_WATCHLIST",
     path: () => '/iserver/watchlists?SC=USER_WATCHLIST',

@@ -19,9 +19,11 @@ import type {
 } from '../../broker/orders.js';
 import type { AccountBalances, AccountInfo, AccountPnl, Allocation, Ledger, Position } from '../../broker/portfolio.js';
 import type {
+  AccountScopedOptions,
   AlertDetail,
   AlertRequest,
   AlertSummary,
+  NewsHeadlines,
   ScanHit,
   ScannerCatalogue,
   ScanRequest,
@@ -46,6 +48,7 @@ import { fxRate } from './fx.js';
 import { CpapiHttp, type SessionGate } from './http.js';
 import type { Pacer } from './limiter.js';
 import { CpapiMarketData } from './marketdata.js';
+import { portfolioNews } from './news.js';
 import type { OAuthSigner } from './oauth.js';
 import { CpapiOptions } from './options.js';
 import { CpapiOrders } from './orders.js';
@@ -317,6 +320,9 @@ export class CpapiBackend implements Backend {
   }
   scan(req: ScanRequest, opts?: CallOptions): Promise<{ column?: string; hits: ScanHit[] }> {
     return this.scanner.scan(req, opts);
+  }
+  newsHeadlines(opts: AccountScopedOptions = {}): Promise<NewsHeadlines> {
+    return portfolioNews(this.http, (id, signal, work) => this.session.forAccount(id, signal, work), opts);
   }
   fxRate(source: string, target: string, opts?: CallOptions): Promise<number> {
     return fxRate(this.http, source, target, opts);
