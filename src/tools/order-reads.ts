@@ -271,7 +271,7 @@ export const getTrades = defineTool({
   }),
   output: z.object({ trades: z.array(TradeOut) }),
   async handle(args, ctx) {
-    const rows = await api(ctx).trades(args.days ?? 1, callOpts(ctx));
+    const rows = await api(ctx).trades(args.days ?? 1, { ...callOpts(ctx), accountId: args.accountId });
     const acct = args.accountId?.toUpperCase();
     const sym = args.symbol?.toUpperCase();
     const trades = rows

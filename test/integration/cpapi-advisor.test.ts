@@ -47,7 +47,9 @@ const backendFor = (sim: SimulatorHandle, accounts?: string[]) =>
 describe('advisor login: sub-accounts, --accounts and account-scoped reads', () => {
   let sim: SimulatorHandle;
   before(async () => {
-    sim = await startSimulator({ port: 0, seed: 5, pacing: false, tls: false, advisorAccounts: SUBS });
+    // A Tuesday, 10:00 in New York: marketable orders fill.
+    const startAt = Date.UTC(2026, 10, 24, 15, 0);
+    sim = await startSimulator({ port: 0, seed: 5, pacing: false, tls: false, advisorAccounts: SUBS, startAt });
   });
   after(async () => {
     await sim.close();
@@ -80,7 +82,7 @@ describe('advisor login: sub-accounts, --accounts and account-scoped reads', () 
     await b.close();
   });
 
-  test('200 pairs of concurrent reads for two sub-accounts: 0 answers with the other account', async () => {
+  test('200 pairs of concurrent reads (order status, executions, live orders) for two sub-accounts: 0 with the other account', async () => {
     const b = backendFor(sim);
     const ids: Record<string, string> = {};
     for (const acct of [A, B]) {
@@ -88,16 +90,26 @@ describe('advisor login: sub-accounts, --accounts and account-scoped reads', () 
       while (out.kind === 'questions') out = await b.reply(out.question.replyId, true);
       assert.equal(out.kind, 'placed');
       ids[acct] = out.kind === 'placed' ? (out.orders[0]?.orderId ?? '') : '';
+      // And a fill, so that each account has executions of its own.
+      let fill = await b.placeOrder({ ...order(acct, `fa-fill-${acct}`), limitPrice: 10_000, tif: 'DAY' });
+      while (fill.kind === 'questions') fill = await b.reply(fill.question.replyId, true);
+      assert.equal(fill.kind, 'placed');
     }
     let wrong = 0;
     let failed = 0;
     let answers = 0;
     const check = async (acct: string, i: number) => {
       try {
-        if (i % 2 === 0) {
+        if (i % 3 === 0) {
           const o = await b.orderStatus(ids[acct] as string, { accountId: acct });
           answers++;
           if (o.accountId !== acct) wrong++;
+        } else if (i % 3 === 1) {
+          const rows = await b.trades(1, { accountId: acct });
+          answers++;
+          if (!rows.some((t) => t.clientOrderId === `fa-fill-${acct}`) || rows.some((t) => t.accountId !== acct)) {
+            wrong++;
+          }
         } else {
           const rows = await b.liveOrders({ accountId: acct, force: true });
           answers++;

@@ -277,7 +277,7 @@ export class CpapiBackend implements Backend {
     return this.orders.cancelAll(accountId, opts);
   }
 
-  trades(days: number, opts?: CallOptions): Promise<Trade[]> {
+  trades(days: number, opts?: AccountCallOptions): Promise<Trade[]> {
     return this.orders.trades(days, opts);
   }
   findOrderByClientId(clientOrderId: string, opts?: CallOptions): Promise<LiveOrder | undefined> {

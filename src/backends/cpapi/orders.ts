@@ -381,13 +381,18 @@ export class CpapiOrders implements OrdersApi {
     return this.cancelOrder(accountId, '-1', opts);
   }
 
-  async trades(days: number, opts: CallOptions = {}): Promise<Trade[]> {
+  /** IB answers the selected account's executions ([V1]): read inside the account scope, like live orders. */
+  async trades(days: number, opts: AccountCallOptions = {}): Promise<Trade[]> {
     const d = Math.min(7, Math.max(1, Math.round(days)));
-    const res = await this.http.get<unknown>('/iserver/account/trades', {
-      query: d > 1 ? { days: d } : undefined,
-      signal: opts.signal,
+    return this.hooks.forAccount(opts.accountId, opts.signal, async () => {
+      const res = await this.http.get<unknown>('/iserver/account/trades', {
+        query: d > 1 ? { days: d } : undefined,
+        signal: opts.signal,
+      });
+      const rows = parseTrades(res.data);
+      const acct = opts.accountId?.toUpperCase();
+      return acct ? rows.filter((t) => t.accountId.toUpperCase() === acct) : rows;
     });
-    return parseTrades(res.data);
   }
 
   /**
