@@ -64,7 +64,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: '',
     group: 'Backend',
     description:
-      'The account a tool call without accountId uses when the login has several: an account id, or "all" for every account combined (the original product\'s behaviour). Empty: such a call is refused with the list of accounts to choose from.',
+      'The account a tool call without accountId uses when the login has several: an account id, or "all" for every account combined (the original product\'s behaviour; per-account tools such as alerts and news then use the session\'s selected account). Empty: such a call is refused with the list of accounts to choose from.',
   },
   {
     key: 'gatewayHost',

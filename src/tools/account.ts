@@ -104,6 +104,42 @@ export async function selectAccounts(
   return [found];
 }
 
+/**
+ * The one account a per-account call acts on (alerts, news): the one given (checked), the only
+ * one, or --default-account; "all" there keeps the original product's behaviour, the session's
+ * selected account. Otherwise the call is refused with the accounts to choose from.
+ */
+export async function oneAccount(
+  ctx: Pick<ToolContext, 'app'>,
+  given: string | undefined,
+  opts: CallOptions,
+): Promise<string> {
+  const info = await ctx.app.backend.tradingAccounts(opts);
+  const find = (id: string) => info.accounts.find((a) => a.toUpperCase() === id.trim().toUpperCase());
+  if (given) {
+    const hit = find(given);
+    if (!hit) {
+      throw new BrokerError('NOT_FOUND', `Unknown account "${given}".`, {
+        hint: `Accounts: ${someIds(info.accounts) || '(none)'}.`,
+        details: { accountId: given, validAccounts: info.accounts },
+      });
+    }
+    return hit;
+  }
+  if (info.accounts.length === 0) {
+    throw new BrokerError('NOT_FOUND', 'This session sees no accounts.', { hint: 'Check the gateway login.' });
+  }
+  if (info.accounts.length === 1) return info.accounts[0] as string;
+  const fallback = ctx.app.config.defaultAccount.trim();
+  if (fallback.toLowerCase() === 'all') return (info.selected && find(info.selected)) ?? (info.accounts[0] as string);
+  const hit = fallback ? find(fallback) : undefined;
+  if (hit) return hit;
+  throw new BrokerError('INVALID_INPUT', `This login has ${info.accounts.length} accounts: say which one.`, {
+    hint: `Pass accountId, one of: ${someIds(info.accounts)}.${fallback ? ` (--default-account ${ident(fallback)} is not one of them.)` : ' --default-account sets the account used when none is named.'}`,
+    details: { validAccounts: info.accounts },
+  });
+}
+
 function modeNote(mode: string): string {
   if (mode === 'SIMULATED') return 'SIMULATED (built-in simulator; no real money)';
   if (mode === 'PAPER') return 'PAPER (paper trading; no real money)';

@@ -9,7 +9,7 @@ import { CURRENCY_RE } from '../broker/patterns.js';
 import type { Watchlist, WatchlistInfo } from '../broker/research.js';
 import type { ContractQuery, MarketField } from '../broker/types.js';
 import { ident, idents, plain, untrusted } from '../broker/untrusted.js';
-import { selectAccounts } from './account.js';
+import { oneAccount } from './account.js';
 import { AccountIdSchema, callOpts, SymbolSchema } from './common.js';
 import { compact, num } from './format.js';
 import { defineTool, type ToolContext } from './tool.js';
@@ -402,13 +402,8 @@ export const getNews = defineTool({
   }),
   async handle(args, ctx) {
     const opts = callOpts(ctx);
-    const accounts = await selectAccounts(ctx, args.accountId, opts);
-    if (accounts.length > 1) {
-      throw new BrokerError('INVALID_INPUT', `News headlines are per account; this login has ${accounts.length}.`, {
-        hint: `Pass accountId, one of: ${idents(accounts.slice(0, 25).map((a) => a.id))}.`,
-      });
-    }
-    const news = await ctx.app.backend.newsHeadlines({ ...opts, accountId: accounts[0]?.id });
+    const accountId = await oneAccount(ctx, args.accountId, opts);
+    const news = await ctx.app.backend.newsHeadlines({ ...opts, accountId });
     const symbol = args.symbol?.toUpperCase();
     const matching = symbol
       ? news.headlines.filter((h) => h.tickers.some((t) => t.toUpperCase() === symbol))
@@ -433,7 +428,7 @@ export const getNews = defineTool({
       count: matching.length,
       asOf: new Date().toISOString(),
       ...compact({
-        account: news.accountId ?? accounts[0]?.id,
+        account: news.accountId ?? accountId,
         symbol,
         more: matching.length > headlines.length ? matching.length - headlines.length : undefined,
         notes: notes.length ? notes : undefined,

@@ -18,7 +18,7 @@ type Any = any;
 describe('a login with several accounts and no --default-account', () => {
   let h: Harness;
   before(async () => {
-    h = await startServer({ env: { IBKR_MCP_DEFAULT_ACCOUNT: '' } });
+    h = await startServer({ args: ['--toolsets', 'default,alerts'], env: { IBKR_MCP_DEFAULT_ACCOUNT: '' } });
   });
   after(async () => {
     await h?.close();
@@ -32,6 +32,15 @@ describe('a login with several accounts and no --default-account', () => {
       for (const id of [PAPER, EUR_ACCT, EMPTY]) assert.ok(r.text.includes(id), `${tool} names ${id}`);
       assert.match(r.text, /allAccounts: true/, tool);
     }
+  });
+
+  test('a per-account tool (alerts) without accountId asks too; with one, it says which', async () => {
+    const r = await h.callTool('get_alerts', {});
+    assert.equal(r.isError, true, r.text);
+    assert.match(r.text, /3 accounts: say which one/);
+    const one = await h.callTool('get_alerts', { accountId: EUR_ACCT });
+    assert.equal(one.isError, false, one.text);
+    assert.equal((one.structured as Any).accountId, EUR_ACCT);
   });
 
   test('one account named: only it, and it is stated in the result', async () => {

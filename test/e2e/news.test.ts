@@ -24,7 +24,7 @@ const HOSTILE = [
 describe('get_news', () => {
   let h: Harness;
   before(async () => {
-    h = await startServer({ args: ['--toolsets', 'default,research'] });
+    h = await startServer({ args: ['--toolsets', 'default,research'], env: { IBKR_MCP_DEFAULT_ACCOUNT: '' } });
     await h.simControl('/sim/clock', { freeze: true });
   });
   after(async () => {
@@ -90,7 +90,7 @@ describe('get_news', () => {
   test('no account named on a login with several: an error naming them', async () => {
     const r = await h.callTool('get_news', {});
     assert.equal(r.isError, true);
-    assert.match(r.text, /per account/);
+    assert.match(r.text, /3 accounts: say which one/);
     assert.ok(r.text.includes(PAPER) && r.text.includes(EUR_ACCT));
   });
 
