@@ -34,10 +34,13 @@ describe('a login with several accounts and no --default-account', () => {
     }
   });
 
-  test('a per-account tool (alerts) without accountId asks too; with one, it says which', async () => {
-    const r = await h.callTool('get_alerts', {});
-    assert.equal(r.isError, true, r.text);
-    assert.match(r.text, /3 accounts: say which one/);
+  test('per-account tools (alerts, live orders, executions) without accountId ask too', async () => {
+    for (const tool of ['get_alerts', 'get_live_orders', 'get_trades']) {
+      const r = await h.callTool(tool, {});
+      assert.equal(r.isError, true, `${tool}: ${r.text}`);
+      assert.match(r.text, /3 accounts: say which one/, tool);
+      assert.ok(r.text.includes(EMPTY), tool);
+    }
     const one = await h.callTool('get_alerts', { accountId: EUR_ACCT });
     assert.equal(one.isError, false, one.text);
     assert.equal((one.structured as Any).accountId, EUR_ACCT);
