@@ -142,7 +142,8 @@ export interface PortfolioBackend {
   positions(accountId: string, opts?: CallOptions): Promise<Position[]>;
   allocation(accountId: string, opts?: CallOptions): Promise<Allocation>;
   /** Daily and unrealized P&L of every account of the session. */
-  pnl(opts?: CallOptions): Promise<AccountPnl[]>;
+  /** Today's P&L per account; with accountIds, of those accounts only (fewer paced reads). */
+  pnl(opts?: CallOptions & { accountIds?: readonly string[] }): Promise<AccountPnl[]>;
 }
 
 /** The portfolio methods alone (what CpapiPortfolio implements). */

@@ -564,7 +564,9 @@ export const getPnl = defineTool({
     // IB paces its P&L feed at one call per 5 s (one per account where it scopes P&L to the selected
     // one): wait for it a bounded time, then answer from the ledgers; the read goes on and is reused.
     let late = false;
-    const feed = pf.pnl(opts);
+    // Some of the login's accounts (one, or --accounts' few of an advisor's many): only theirs are read.
+    const some = accounts.length < (await pf.listAccounts(opts)).length;
+    const feed = pf.pnl(some ? { ...opts, accountIds: accounts.map((a) => a.id) } : opts);
     feed.catch(() => {});
     const bounded = Promise.race([
       feed,

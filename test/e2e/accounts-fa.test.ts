@@ -148,6 +148,18 @@ describe('an advisor login with 120 client accounts', () => {
     assert.match(r.text, /and 95 more/);
   });
 
+  test("get_pnl of one sub-account: its own figures from IB's feed, in time (not one read per sub-account)", async () => {
+    const r = await h.callTool('get_pnl', { accountId: 'DU9000110' });
+    assert.equal(r.isError, false, r.text);
+    const s: Any = r.structured;
+    assert.deepEqual(
+      s.accounts.map((a: Any) => a.id),
+      ['DU9000110'],
+    );
+    assert.equal(s.note, undefined, "IB's feed answered within the tool's wait");
+    assert.ok(s.accounts[0].netLiquidation > 0);
+  });
+
   test('a sub-account only the paged endpoint lists: its own positions', async () => {
     const r = await h.callTool('get_positions', { accountId: 'DU9000110' });
     assert.equal(r.isError, false, r.text);

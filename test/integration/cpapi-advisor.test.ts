@@ -37,6 +37,12 @@ async function simPost(sim: SimulatorHandle, path: string, body: unknown): Promi
   assert.equal(res.status, 200);
 }
 
+/** P&L reads the simulator answered so far. */
+async function simStats(sim: SimulatorHandle): Promise<number> {
+  const stats = (await (await fetch(`${sim.url}/sim/stats`)).json()) as { byEndpoint: Record<string, number> };
+  return stats.byEndpoint['GET /iserver/account/pnl/partitioned'] ?? 0;
+}
+
 const backendFor = (sim: SimulatorHandle, accounts?: string[]) =>
   createCpapiBackend({
     baseUrl: sim.url,
@@ -70,6 +76,20 @@ describe('advisor login: sub-accounts, --accounts and account-scoped reads', () 
       pos.map((p) => [p.accountId, p.symbol, p.quantity]),
       [[B, 'AAPL', 4 + 109 - 3]],
     );
+    await b.close();
+  });
+
+  test("one sub-account's P&L: its row alone, in one read, not one read per sub-account", async () => {
+    const b = backendFor(sim);
+    const before = await simStats(sim);
+    const rows = await b.pnl({ accountIds: [B] });
+    assert.deepEqual(
+      rows.map((r) => r.accountId),
+      [B],
+    );
+    assert.ok(rows[0]?.netLiquidation !== undefined && rows[0].netLiquidation > 0);
+    const reads = (await simStats(sim)) - before;
+    assert.ok(reads <= 3, `${reads} P&L reads`);
     await b.close();
   });
 

@@ -244,7 +244,7 @@ export class CpapiBackend implements Backend {
   allocation(accountId: string, opts?: CallOptions): Promise<Allocation> {
     return this.portfolio.allocation(accountId, opts);
   }
-  pnl(opts?: CallOptions): Promise<AccountPnl[]> {
+  pnl(opts?: CallOptions & { accountIds?: readonly string[] }): Promise<AccountPnl[]> {
     return this.portfolio.pnl(opts);
   }
   // Orders (orders.ts): writes are sent once, never retried.

@@ -330,6 +330,8 @@ export class CpapiPortfolio implements PortfolioMethods {
   /** The P&L read in progress, shared by every caller that arrives meanwhile. */
   private pnlShared: Promise<AccountPnl[]> | undefined;
   private pnlPrimed = false;
+  /** Reads of some accounts' P&L in progress, by the accounts' ids. */
+  private readonly pnlOfFlights = new Map<string, Promise<AccountPnl[]>>();
 
   constructor(deps: CpapiPortfolioDeps) {
     this.http = deps.http;
@@ -534,7 +536,8 @@ export class CpapiPortfolio implements PortfolioMethods {
     return out;
   }
 
-  async pnl(opts: CallOptions = {}): Promise<AccountPnl[]> {
+  async pnl(opts: CallOptions & { accountIds?: readonly string[] } = {}): Promise<AccountPnl[]> {
+    if (opts.accountIds?.length) return this.pnlOf(opts.accountIds, opts.signal);
     const cached = this.pnlCache;
     if (cached && Date.now() - cached.at < PNL_CACHE_MS) return this.completePnl(cached.rows, opts.signal, cached.at);
     // IB allows one call per 5 s (and one per account when it scopes P&L to the selected one):
@@ -543,6 +546,40 @@ export class CpapiPortfolio implements PortfolioMethods {
       this.pnlShared = undefined;
     });
     return waitFor(this.pnlShared, opts.signal);
+  }
+
+  /**
+   * The P&L of these accounts only: from a fresh cache, else one read per account missing from it
+   * (an advisor login has many accounts, each a paced read: every account's would take minutes).
+   * Concurrent callers for the same accounts share the reads.
+   */
+  private async pnlOf(accountIds: readonly string[], signal: AbortSignal | undefined): Promise<AccountPnl[]> {
+    const wanted = [...new Set(accountIds.map((a) => a.toUpperCase()))];
+    // The background priming read (the selected account's) is under way: its answer may do.
+    if (this.pnlFlight) await waitFor(this.pnlFlight, signal);
+    const cached = this.pnlCache && Date.now() - this.pnlCache.at < PNL_CACHE_MS ? this.pnlCache.rows : [];
+    const rows = cached.filter((r) => wanted.includes(r.accountId.toUpperCase()));
+    const missing = wanted.filter((id) => !rows.some((r) => r.accountId.toUpperCase() === id));
+    const key = missing.join(',');
+    let flight = this.pnlOfFlights.get(key);
+    if (!flight && missing.length) {
+      flight = (async () => {
+        const out: AccountPnl[] = [];
+        for (const id of missing) {
+          // IB's first answer for an account can be its empty placeholder: asked again, paced.
+          for (let attempt = 0; attempt <= PNL_REPOLLS; attempt++) {
+            const got = await this.pnlOnce(undefined, false, id);
+            out.push(...got);
+            if (got.length) break;
+          }
+        }
+        return out;
+      })().finally(() => {
+        this.pnlOfFlights.delete(key);
+      });
+      this.pnlOfFlights.set(key, flight);
+    }
+    return flight ? [...rows, ...(await waitFor(flight, signal))] : rows;
   }
 
   private async readPnl(): Promise<AccountPnl[]> {
