@@ -629,7 +629,7 @@ export function unknownAccount(accountId: string, list: readonly AccountInfo[]):
   const valid = list.map((a) => a.id);
   return new BrokerError('NOT_FOUND', `Unknown account "${accountId}".`, {
     hint: valid.length
-      ? `Use one of the accounts this session can see: ${idents(valid)}; or omit accountId.`
+      ? `Use one of the accounts this session can see: ${idents(valid.slice(0, 25))}${valid.length > 25 ? ` and ${valid.length - 25} more` : ''}.`
       : 'This session sees no accounts; check the login.',
     details: { accountId, validAccounts: valid },
   });
