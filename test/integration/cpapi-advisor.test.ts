@@ -168,3 +168,34 @@ describe('advisor login: sub-accounts, --accounts and account-scoped reads', () 
     await b.close();
   });
 });
+
+describe("a named account's live orders on a login with several accounts", () => {
+  test("from IB, not from the WebSocket's list (IB pushes the selected account's orders)", async () => {
+    const sim = await startSimulator({ port: 0, seed: 5, pacing: false, tls: false });
+    const b = backendFor(sim);
+    try {
+      const ids = ['DU1234567', 'DU7654321'];
+      for (const acct of ids) {
+        let out = await b.placeOrder(order(acct, `ws-${acct}`));
+        while (out.kind === 'questions') out = await b.reply(out.question.replyId, true);
+        assert.equal(out.kind, 'placed');
+      }
+      b.session.ready();
+      for (let i = 0; i < 150 && !b.stream?.orders(); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(b.stream?.orders(), 'the WebSocket order list is seeded');
+      // The first account is selected: the stream's list has only its orders.
+      for (const acct of [ids[1], ids[0], ids[1]] as string[]) {
+        const rows = await b.liveOrders({ accountId: acct });
+        const names = rows.map((o) => o.clientOrderId).join(',');
+        assert.ok(
+          rows.some((o) => o.clientOrderId === `ws-${acct}`),
+          `${acct}: ${names}`,
+        );
+        assert.ok(rows.every((o) => o.accountId === acct));
+      }
+    } finally {
+      await b.close();
+      await sim.close();
+    }
+  });
+});

@@ -169,7 +169,7 @@ export class CpapiBackend implements Backend {
     };
     this.orders = new CpapiOrders(
       this.http,
-      { ensureAccounts, iserverAccounts, accountCurrencies, forAccount },
+      { ensureAccounts, iserverAccounts, accountCurrencies, forAccount, singleAccount: () => session.singleAccount() },
       log,
       opts.sleep,
       stream,

@@ -206,6 +206,11 @@ export class CpapiSession implements BrokerSession {
     return !this.allow || this.allow.has(accountId.toUpperCase());
   }
 
+  /** IB's accounts answer listed one account (before --accounts hid any). */
+  singleAccount(): boolean {
+    return this.accountsKnown && this.loginAccounts === 1;
+  }
+
   /** The login is an advisor's (FA) or another tiered one: its sub-accounts are listed by /portfolio/subaccounts. */
   isAdvisor(): boolean {
     return this.read?.advisor === true;
