@@ -262,6 +262,7 @@ async function simulator(argv: string[]): Promise<number> {
     latencyMs: args.latencyMs,
     tls: args.tls,
     live: args.live,
+    ...(args.advisorAccounts > 0 ? { advisorAccounts: args.advisorAccounts } : {}),
     ...(args.replay ? { replay: args.replay } : {}),
     ...(args.oauth ? { oauth: true } : {}),
   });

@@ -128,6 +128,7 @@ export async function createApp(config: Config, log: Logger, opts: CreateAppOpti
     warmUp: !config.readOnly,
     // Over OAuth the WebSocket needs IB's oauth_token handshake, not built yet: REST only.
     stream: oauth ? false : config.websocket,
+    accounts: config.accounts.map((a) => a.toUpperCase()),
     ...(recorder ? { recorder } : {}),
     ...(oauth ? { signer: oauth.signer } : {}),
   });

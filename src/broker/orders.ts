@@ -248,7 +248,8 @@ export interface OrdersApi {
   /** Cancels every open order of the account. */
   cancelAll(accountId: string, opts?: CallOptions): Promise<CancelResult>;
   /** Executions of the last `days` days (1-7). */
-  trades(days: number, opts?: CallOptions): Promise<Trade[]>;
+  /** IB answers the selected account's executions: with accountId, that account is selected first and only its rows kept. */
+  trades(days: number, opts?: AccountCallOptions): Promise<Trade[]>;
   /** The order with this client order id, if the broker shows it among the session's orders. */
   findOrderByClientId(clientOrderId: string, opts?: CallOptions): Promise<LiveOrder | undefined>;
   /**

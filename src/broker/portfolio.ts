@@ -141,8 +141,8 @@ export interface PortfolioBackend {
   /** Every position of the account (all pages). */
   positions(accountId: string, opts?: CallOptions): Promise<Position[]>;
   allocation(accountId: string, opts?: CallOptions): Promise<Allocation>;
-  /** Daily and unrealized P&L of every account of the session. */
-  pnl(opts?: CallOptions): Promise<AccountPnl[]>;
+  /** Today's P&L of every account of the session; with accountIds, of those only (fewer paced reads). */
+  pnl(opts?: CallOptions & { accountIds?: readonly string[] }): Promise<AccountPnl[]>;
 }
 
 /** The portfolio methods alone (what CpapiPortfolio implements). */

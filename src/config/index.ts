@@ -110,6 +110,8 @@ const ConfigSchema = z.object({
   maxOrderQuantity: z.number().nonnegative(),
   maxOrdersPerDay: z.number().int().nonnegative(),
   allowedAccounts: z.array(z.string()),
+  accounts: z.array(z.string()),
+  defaultAccount: z.string(),
   allowedSymbols: z.array(z.string()),
   allowedSecTypes: z.array(z.string()),
   autoConfirmMessageIds: z.array(z.string()),

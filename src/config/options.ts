@@ -47,6 +47,26 @@ export const OPTIONS: readonly OptionSpec[] = [
       'URL of a running Client Portal gateway, real or simulated (IB_GATEWAY_HOST/IB_GATEWAY_PORT of the original product are accepted too).',
   },
   {
+    key: 'accounts',
+    flag: 'accounts',
+    env: ['IBKR_MCP_ACCOUNTS'],
+    type: 'list',
+    default: [],
+    group: 'Backend',
+    description:
+      "The only accounts of the login this server shows and uses (comma-separated ids), for reads and orders alike; an advisor login's other sub-accounts stay hidden. Empty: every account of the login.",
+  },
+  {
+    key: 'defaultAccount',
+    flag: 'default-account',
+    env: ['IBKR_MCP_DEFAULT_ACCOUNT'],
+    type: 'string',
+    default: '',
+    group: 'Backend',
+    description:
+      'The account a tool call without accountId uses when the login has several: an account id, or "all" for every account combined (the original product\'s behaviour; per-account tools such as alerts and news then use the session\'s selected account). Empty: such a call is refused with the list of accounts to choose from.',
+  },
+  {
     key: 'gatewayHost',
     flag: 'gateway-host',
     env: ['IB_GATEWAY_HOST'],

@@ -54,6 +54,18 @@ export const SIMULATOR_OPTIONS: readonly OptionSpec[] = [
     description: 'A live login: the accounts are live ones (U…, isPaper false), for testing what a live account needs.',
   },
   {
+    key: 'advisorAccounts',
+    flag: 'advisor-accounts',
+    env: [],
+    type: 'int',
+    default: 0,
+    min: 0,
+    max: 1000,
+    group: 'Simulator',
+    description:
+      "An advisor (FA) login with this many client sub-accounts (more than 100 needs IB's paged /portfolio/subaccounts2); 0: the usual three paper accounts.",
+  },
+  {
     key: 'gatewayConf',
     flag: 'gateway-conf',
     env: [],
@@ -110,6 +122,8 @@ export interface SimulatorArgs {
   tls: boolean;
   /** A live login (live account ids, isPaper false). */
   live: boolean;
+  /** An advisor login with this many sub-accounts (0: none). */
+  advisorAccounts: number;
   gatewayConf: string | undefined;
   /** Undefined when not given (strict applies). */
   ibProfile: 'strict' | '2023' | '2026' | undefined;
@@ -148,6 +162,7 @@ export function loadSimulatorArgs(argv: readonly string[]): SimulatorArgs {
     latencyMs: value('latency-ms') as number,
     tls: value('no-tls') !== true,
     live: value('live') === true,
+    advisorAccounts: value('advisor-accounts') as number,
     gatewayConf: value('gateway-conf') as string | undefined,
     ibProfile: value('ib-profile') as SimulatorArgs['ibProfile'],
     replay: value('replay') as string | undefined,

@@ -22,10 +22,10 @@ export const TOOLSET_PURPOSE: Record<Toolset, string> = {
   options: 'option chains and contracts',
   account: 'balances, positions, portfolio, P&L',
   orders: 'place, preview, confirm, modify, cancel and list orders',
-  order_groups: 'option spreads as one combo order: preview and place',
+  order_groups: 'option spreads as combo orders',
   alerts: 'price, volume, time and margin alerts',
-  research: 'FX rates, watchlists, market scanner',
-  statements: 'Flex statements: trades, dividends, performance over a year',
+  research: 'FX, watchlists, scanner, news',
+  statements: 'Flex statements: trades, dividends, performance',
   session: 'IB login and connection status',
 };
 

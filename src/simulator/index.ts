@@ -53,6 +53,8 @@ export interface SimulatorOptions {
   live?: boolean;
   /** Extension: other ids for the three simulated accounts (another login's account set). */
   accountIds?: string[];
+  /** Extension: an advisor (FA) login with this many client sub-accounts (state.ts advisorAccounts). */
+  advisorAccounts?: number;
   /**
    * Extension: a capture directory (ibkr-mcp --capture, replay.ts): recorded requests are answered
    * with the recorded answers, anything else by the simulator.
@@ -110,6 +112,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     derivativeSearch: opts.derivativeSearch,
     live: opts.live ?? false,
     accountIds: opts.accountIds,
+    advisorAccounts: opts.advisorAccounts,
   });
   const oauth = opts.oauth ? new SimOAuth(state, opts.oauth === true ? {} : opts.oauth) : undefined;
   if (oauth) state.ext.set('oauth', oauth);

@@ -308,14 +308,14 @@ export class SimOrderEngine extends SimOrderBook {
     return ok({ msg: 'Request was submitted', order_id: o.orderId, conid: o.conid, account: o.acct });
   }
 
-  /** GET /iserver/account/trades?days=N */
-  trades(days: number): EngineAnswer {
+  /** GET /iserver/account/trades?days=N; `acct`: only that account's (IB answers the selected account's). */
+  trades(days: number, acct?: string): EngineAnswer {
     this.step();
     const d = Math.min(7, Math.max(1, days));
     const since = this.now - d * 86_400_000;
     return ok(
       this.executions
-        .filter((e) => e.time >= since)
+        .filter((e) => e.time >= since && (acct === undefined || e.acct === acct))
         .sort((a, b) => b.time - a.time)
         .map(tradeRow),
     );

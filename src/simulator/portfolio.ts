@@ -531,6 +531,13 @@ export class SimPortfolio {
 
     // A small margin account with no positions (the pattern-day-trader rule applies below 25,000).
     books.get(state.accounts[2]?.id ?? '')?.cash.set('USD', 20_000);
+    // An advisor's further client accounts: each its own cash and its own number of AAPL shares,
+    // so that an answer with another account's figures is told apart.
+    state.accounts.slice(3).forEach((account, i) => {
+      const book = books.get(account.id);
+      book?.cash.set('USD', 10_000 + 1_000 * i);
+      hold(book, stock('AAPL'), 4 + i);
+    });
     return books;
   }
 

@@ -37,7 +37,16 @@ export interface ResolvedOptions {
   live: boolean;
   /** Other ids for the three accounts (another login's account set); default DU1234567, DU7654321, DU5550001. */
   accountIds?: readonly string[] | undefined;
+  /**
+   * An advisor (FA) login with this many client sub-accounts (DU9000001…; the first three carry the
+   * three default books): /iserver/accounts says allowFA, /portfolio/accounts lists only the master,
+   * /portfolio/subaccounts the first 100, /portfolio/subaccounts2 all of them, 20 a page.
+   */
+  advisorAccounts?: number | undefined;
 }
+
+/** The advisor login's own (master) account: IB's paper advisor accounts start with DF. */
+export const ADVISOR_MASTER_ID = 'DF9000000';
 
 /** IB's penalty box after a pacing violation ([V3] / cpapi-protocol.md §8: "penalty box for 15 minutes"). */
 export const IB_PENALTY_BOX_MS = 15 * 60_000;
@@ -330,6 +339,20 @@ function paperAccounts(): SimAccount[] {
   ];
 }
 
+/** An advisor's client sub-accounts: DU9000001…, the first three with the default accounts' currencies and books. */
+export function advisorAccounts(count: number): SimAccount[] {
+  const base = paperAccounts();
+  return Array.from({ length: Math.max(1, count) }, (_, i) => {
+    const like = base[i] ?? base[2]!;
+    return {
+      ...like,
+      id: `DU${String(9_000_001 + i)}`,
+      title: `Advisor Client ${i + 1}`,
+      type: 'INDIVIDUAL',
+    };
+  });
+}
+
 /** IB's own rules, the default of every switch; a test that wants a lenient simulator turns them off. */
 type IbRules = 'profile' | 'penaltyBoxMs' | 'accountScoping' | 'derivativeSearch';
 
@@ -350,7 +373,9 @@ export function createState(input: StateOptions): SimState {
   };
   const clock = new SimClock(opts.startAt);
   const rng = new Rng(opts.seed);
-  const accounts = defaultAccounts(opts.live).map((a, i) => ({ ...a, id: opts.accountIds?.[i] ?? a.id }));
+  const accounts = opts.advisorAccounts
+    ? advisorAccounts(opts.advisorAccounts)
+    : defaultAccounts(opts.live).map((a, i) => ({ ...a, id: opts.accountIds?.[i] ?? a.id }));
   const state: SimState = {
     opts,
     seed: opts.seed,

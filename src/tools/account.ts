@@ -41,38 +41,104 @@ export function portfolioOf(ctx: Pick<ToolContext, 'app'>): PortfolioBackend {
   return ctx.app.backend;
 }
 
-const accountIdInput = AccountIdSchema.optional().describe('Default every account');
+/** Optional: the sole account, or --default-account; on a login with several the answer names them. */
+const accountIdInput = AccountIdSchema.optional();
+const allAccountsInput = z.boolean().optional();
 
 const Mode = z
   .enum(['SIMULATED', 'PAPER', 'LIVE', 'UNKNOWN'])
   .describe('Who the money belongs to: simulator, paper or live');
 
-/** The accounts a call covers: the one asked for (validated), or all. */
+/** At most this many account ids are named in a message (an advisor login can have hundreds). */
+const NAMED_MAX = 25;
+
+function someIds(ids: string[]): string {
+  const named = idents(ids.slice(0, NAMED_MAX));
+  return ids.length > NAMED_MAX ? `${named} and ${ids.length - NAMED_MAX} more` : named;
+}
+
+/**
+ * The accounts a call covers: the one asked for (validated); every one when asked (`all`) or when
+ * --default-account is "all"; the only one; the --default-account. On a login with several accounts
+ * and none of these, the call is refused with the accounts to choose from: never a silent pick.
+ */
 export async function selectAccounts(
   ctx: Pick<ToolContext, 'app'>,
   accountId: string | undefined,
   opts: CallOptions,
+  all = false,
 ): Promise<AccountInfo[]> {
-  const all = await portfolioOf(ctx).listAccounts(opts);
+  const list = await portfolioOf(ctx).listAccounts(opts);
+  const valid = list.map((a) => a.id);
+  const find = (id: string) => list.find((a) => a.id.toUpperCase() === id.trim().toUpperCase());
   if (accountId === undefined) {
-    if (all.length === 0) {
+    if (list.length === 0) {
       throw new BrokerError('NOT_FOUND', 'This session sees no accounts.', {
-        hint: 'Check that the gateway is logged in with a user that has trading accounts.',
+        hint: 'Check that the gateway is logged in with a user that has trading accounts (and the --accounts setting).',
       });
     }
-    return all;
+    if (all || list.length === 1) return list;
+    const fallback = ctx.app.config.defaultAccount.trim();
+    if (fallback.toLowerCase() === 'all') return list;
+    if (fallback) {
+      const found = find(fallback);
+      if (found) return [found];
+      throw new BrokerError('INVALID_INPUT', `--default-account ${ident(fallback)} is not an account of this login.`, {
+        hint: `Pass accountId, one of: ${someIds(valid)}; or fix --default-account.`,
+        details: { validAccounts: valid },
+      });
+    }
+    throw new BrokerError('INVALID_INPUT', `This login has ${list.length} accounts: say which one.`, {
+      hint: `Pass accountId, one of: ${someIds(valid)}; or allAccounts: true for all of them combined. --default-account sets the account used when none is named.`,
+      details: { validAccounts: valid },
+    });
   }
-  const found = all.find((a) => a.id.toUpperCase() === accountId.toUpperCase());
+  const found = find(accountId);
   if (!found) {
-    const valid = all.map((a) => a.id);
     throw new BrokerError('NOT_FOUND', `Unknown account "${accountId}".`, {
       hint: valid.length
-        ? `Valid accounts: ${idents(valid)}. Pass one of them, or omit accountId for all.`
+        ? `Valid accounts: ${someIds(valid)}. Pass one of them, or allAccounts: true for all.`
         : 'This session sees no accounts; check the gateway login.',
       details: { accountId, validAccounts: valid },
     });
   }
   return [found];
+}
+
+/**
+ * The one account a per-account call acts on (alerts, news): the one given (checked), the only
+ * one, or --default-account; "all" there keeps the original product's behaviour, the session's
+ * selected account. Otherwise the call is refused with the accounts to choose from.
+ */
+export async function oneAccount(
+  ctx: Pick<ToolContext, 'app'>,
+  given: string | undefined,
+  opts: CallOptions,
+): Promise<string> {
+  const info = await ctx.app.backend.tradingAccounts(opts);
+  const find = (id: string) => info.accounts.find((a) => a.toUpperCase() === id.trim().toUpperCase());
+  if (given) {
+    const hit = find(given);
+    if (!hit) {
+      throw new BrokerError('NOT_FOUND', `Unknown account "${given}".`, {
+        hint: `Accounts: ${someIds(info.accounts) || '(none)'}.`,
+        details: { accountId: given, validAccounts: info.accounts },
+      });
+    }
+    return hit;
+  }
+  if (info.accounts.length === 0) {
+    throw new BrokerError('NOT_FOUND', 'This session sees no accounts.', { hint: 'Check the gateway login.' });
+  }
+  if (info.accounts.length === 1) return info.accounts[0] as string;
+  const fallback = ctx.app.config.defaultAccount.trim();
+  if (fallback.toLowerCase() === 'all') return (info.selected && find(info.selected)) ?? (info.accounts[0] as string);
+  const hit = fallback ? find(fallback) : undefined;
+  if (hit) return hit;
+  throw new BrokerError('INVALID_INPUT', `This login has ${info.accounts.length} accounts: say which one.`, {
+    hint: `Pass accountId, one of: ${someIds(info.accounts)}.${fallback ? ` (--default-account ${ident(fallback)} is not one of them.)` : ' --default-account sets the account used when none is named.'}`,
+    details: { validAccounts: info.accounts },
+  });
 }
 
 function modeNote(mode: string): string {
@@ -155,11 +221,11 @@ export const getAccountInfo = defineTool({
   toolset: 'account',
   kind: 'read',
   description: 'Accounts and balances: PAPER or LIVE, net liquidation, cash, buying power, margin.',
-  input: z.object({ accountId: accountIdInput }),
+  input: z.object({ accountId: accountIdInput, allAccounts: allAccountsInput }),
   output: z.object({ mode: Mode, accounts: z.array(AccountOut) }),
   async handle(args, ctx) {
     const opts = callOpts(ctx);
-    const accounts = await selectAccounts(ctx, args.accountId, opts);
+    const accounts = await selectAccounts(ctx, args.accountId, opts, args.allAccounts === true);
     const pf = portfolioOf(ctx);
     const rows = await Promise.all(
       accounts.map(async (a) => {
@@ -285,6 +351,7 @@ export const getPositions = defineTool({
   description: 'Positions with quantity, cost, market value and P&L, largest first.',
   input: z.object({
     accountId: accountIdInput,
+    allAccounts: allAccountsInput,
     symbol: z.string().trim().max(32).optional().describe('Its options and futures included'),
     secType: z.enum(SEC_TYPES as [SecType, ...SecType[]]).optional(),
     sortBy: z.enum(POSITION_SORTS).default('value'),
@@ -301,7 +368,7 @@ export const getPositions = defineTool({
   }),
   async handle(args, ctx) {
     const opts = callOpts(ctx);
-    const accounts = await selectAccounts(ctx, args.accountId, opts);
+    const accounts = await selectAccounts(ctx, args.accountId, opts, args.allAccounts === true);
     const pf = portfolioOf(ctx);
     const lists = await Promise.all(accounts.map((a) => pf.positions(a.id, opts)));
     let all = lists.flat();
@@ -392,6 +459,7 @@ export const getPortfolioSummary = defineTool({
   description: 'Portfolio overview: net liquidation, cash, and value, P&L and weight per group.',
   input: z.object({
     accountId: accountIdInput,
+    allAccounts: allAccountsInput,
     groupBy: z.enum(GROUP_BY).default('secType'),
   }),
   output: z.object({
@@ -402,7 +470,7 @@ export const getPortfolioSummary = defineTool({
   }),
   async handle(args, ctx) {
     const opts = callOpts(ctx);
-    const accounts = await selectAccounts(ctx, args.accountId, opts);
+    const accounts = await selectAccounts(ctx, args.accountId, opts, args.allAccounts === true);
     const pf = portfolioOf(ctx);
     const data = await Promise.all(
       accounts.map(async (a) => {
@@ -488,16 +556,18 @@ export const getPnl = defineTool({
   toolset: 'account',
   kind: 'read',
   description: "Today's P&L per account: daily, unrealized, realized.",
-  input: z.object({ accountId: accountIdInput }),
+  input: z.object({ accountId: accountIdInput, allAccounts: allAccountsInput }),
   output: z.object({ accounts: z.array(PnlOut), total: PnlOut.optional(), note: z.string().optional() }),
   async handle(args, ctx) {
     const opts = callOpts(ctx);
-    const accounts = await selectAccounts(ctx, args.accountId, opts);
+    const accounts = await selectAccounts(ctx, args.accountId, opts, args.allAccounts === true);
     const pf = portfolioOf(ctx);
     // IB paces its P&L feed at one call per 5 s (one per account where it scopes P&L to the selected
     // one): wait for it a bounded time, then answer from the ledgers; the read goes on and is reused.
     let late = false;
-    const feed = pf.pnl(opts);
+    // Some of the login's accounts (one, or --accounts' few of an advisor's many): only theirs are read.
+    const some = accounts.length < (await pf.listAccounts(opts)).length;
+    const feed = pf.pnl(some ? { ...opts, accountIds: accounts.map((a) => a.id) } : opts);
     feed.catch(() => {});
     const bounded = Promise.race([
       feed,

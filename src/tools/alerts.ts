@@ -8,31 +8,20 @@
 import * as z from 'zod';
 import { BrokerError } from '../broker/errors.js';
 import type { AlertCondition, AlertConditionInfo, AlertDetail, AlertSummary } from '../broker/research.js';
-import { ident, idents, untrusted } from '../broker/untrusted.js';
+import { ident, untrusted } from '../broker/untrusted.js';
+import { oneAccount } from './account.js';
 import { AccountIdSchema, callOpts, resolveInstrument } from './common.js';
 import { compact } from './format.js';
 import { defineTool, type ToolContext } from './tool.js';
 
 // ---------------------------------------------------------------- shared
 
-const accountInput = AccountIdSchema.optional().describe('Default: the selected account');
+const accountInput = AccountIdSchema.optional().describe('Optional if one account');
 const AlertIdSchema = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
-/** The account an alert call acts on: the one given (checked), else the session's selected one. */
-export async function alertAccount(ctx: ToolContext, given: string | undefined): Promise<string> {
-  const info = await ctx.app.backend.tradingAccounts(callOpts(ctx));
-  if (given) {
-    const hit = info.accounts.find((a) => a.toUpperCase() === given.trim().toUpperCase());
-    if (!hit) {
-      throw new BrokerError('NOT_FOUND', `Unknown account "${given}".`, {
-        hint: `Accounts: ${idents(info.accounts) || '(none)'}.`,
-      });
-    }
-    return hit;
-  }
-  const id = info.selected ?? info.accounts[0];
-  if (!id) throw new BrokerError('NOT_FOUND', 'This session sees no accounts.', { hint: 'Check the gateway login.' });
-  return id;
+/** The account an alert call acts on (account.ts oneAccount). */
+export function alertAccount(ctx: ToolContext, given: string | undefined): Promise<string> {
+  return oneAccount(ctx, given, callOpts(ctx));
 }
 
 const AlertOut = z.object({

@@ -255,10 +255,7 @@ export const getMarketData = defineTool({
     'Chosen fields for one instrument: a set (basic, detailed, options = volatility and greeks, fundamentals, all) or field names / IB codes.',
   input: z.object({
     symbol: SymbolSchema.optional(),
-    fields: z
-      .union([FieldSetName, z.array(z.string().max(32)).min(1).max(50)])
-      .default('basic')
-      .describe('A set, or field names / IB codes'),
+    fields: z.union([FieldSetName, z.array(z.string().max(32)).min(1).max(50)]).default('basic'),
     ...instrumentFields,
   }),
   output: z.object({

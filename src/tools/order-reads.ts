@@ -6,6 +6,7 @@ import { BrokerError } from '../broker/errors.js';
 import { numOrNa } from '../broker/numbers.js';
 import type { DataSource, LiveOrder, OrdersApi, Trade } from '../broker/orders.js';
 import { orderService } from '../safety/index.js';
+import { oneAccount } from './account.js';
 import { callOpts, ident, num, SymbolSchema, untrusted } from './common.js';
 import { compact } from './format.js';
 import { AccountId, ClientOrderId } from './order-shapes.js';
@@ -135,6 +136,17 @@ async function waitForFinal(ctx: ToolContext, first: LiveOrder, seconds: number)
   return cur;
 }
 
+/**
+ * The account a read of live orders or executions is for (IB answers the selected account's): the
+ * one given, else as oneAccount decides; with --default-account all, none (the selected account's
+ * rows, each naming its account, as the original product).
+ */
+async function accountOfRead(ctx: ToolContext, given: string | undefined): Promise<string | undefined> {
+  if (given) return given;
+  if (ctx.app.config.defaultAccount.trim().toLowerCase() === 'all') return undefined;
+  return oneAccount(ctx, undefined, callOpts(ctx));
+}
+
 function api(ctx: ToolContext): OrdersApi {
   const b = ctx.app.backend as Partial<OrdersApi>;
   if (typeof b.liveOrders !== 'function') throw new BrokerError('REFUSED', 'This backend cannot handle orders.');
@@ -152,7 +164,7 @@ export const getLiveOrders = defineTool({
   }),
   output: z.object({ mode: z.string(), orders: z.array(LiveOrderOut), ...FreshOut }),
   async handle(args, ctx) {
-    const acct = args.accountId?.toUpperCase();
+    const acct = (await accountOfRead(ctx, args.accountId))?.toUpperCase();
     let fresh: { source?: DataSource; ageMs?: number } = {};
     const report = (source: DataSource, at: number) => {
       fresh = { source, ageMs: Math.max(0, Date.now() - at) };
@@ -271,8 +283,8 @@ export const getTrades = defineTool({
   }),
   output: z.object({ trades: z.array(TradeOut) }),
   async handle(args, ctx) {
-    const rows = await api(ctx).trades(args.days ?? 1, callOpts(ctx));
-    const acct = args.accountId?.toUpperCase();
+    const acct = (await accountOfRead(ctx, args.accountId))?.toUpperCase();
+    const rows = await api(ctx).trades(args.days ?? 1, { ...callOpts(ctx), accountId: acct });
     const sym = args.symbol?.toUpperCase();
     const trades = rows
       .filter((t: Trade) => (!acct || t.accountId.toUpperCase() === acct) && (!sym || t.symbol.toUpperCase() === sym))

@@ -153,7 +153,7 @@ describe('alerts end to end', () => {
   test('enable_toolset: research joins; in --read-only only its read tools', async () => {
     const { tools } = await h.client.listTools();
     const enable = tools.find((t) => t.name === 'enable_toolset');
-    assert.match(enable?.description ?? '', /research \(FX rates, watchlists, market scanner\)/);
+    assert.match(enable?.description ?? '', /research \(FX rates, watchlists, market scanner, news headlines\)/);
     const r = await h.callTool('enable_toolset', { toolset: 'research' });
     assert.equal(r.isError, false, r.text);
     assert.deepEqual(r.structured.tools, [
@@ -163,8 +163,9 @@ describe('alerts end to end', () => {
       'edit_watchlist',
       'delete_watchlist',
       'scan_market',
+      'get_news',
     ]);
     const rr = await ro.callTool('enable_toolset', { toolset: 'research' });
-    assert.deepEqual(rr.structured.tools, ['get_fx_rate', 'get_watchlists', 'scan_market']);
+    assert.deepEqual(rr.structured.tools, ['get_fx_rate', 'get_watchlists', 'scan_market', 'get_news']);
   });
 });

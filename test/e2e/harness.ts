@@ -78,7 +78,14 @@ export async function startServer(opts: StartOptions = {}): Promise<Harness> {
   const sim = opts.sim === false ? undefined : await startSimulator({ port: 0, seed: 7, ...(opts.sim ?? {}) });
   const backendArgs =
     opts.backendArgs ?? (sim ? ['--backend', 'gateway', '--gateway-url', sim.url] : ['--backend', 'sim']);
-  const env: Record<string, string> = { ...getDefaultEnvironment(), IBKR_MCP_HOME: home, ...(opts.env ?? {}) };
+  // The simulator's login has three accounts: these tests were written for calls without accountId
+  // covering all of them (the original product's behaviour), which --default-account all keeps.
+  const env: Record<string, string> = {
+    ...getDefaultEnvironment(),
+    IBKR_MCP_HOME: home,
+    IBKR_MCP_DEFAULT_ACCOUNT: 'all',
+    ...(opts.env ?? {}),
+  };
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [...(opts.nodeArgs ?? []), CLI, 'serve', ...backendArgs, '--log-level', 'warn', ...(opts.args ?? [])],

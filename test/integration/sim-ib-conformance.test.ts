@@ -116,6 +116,12 @@ const ROWS: Row[] = [
     shape: 'array',
   },
   {
+    route: 'GET /portfolio/subaccounts2',
+    spec: "[V1] paths['/portfolio/subaccounts2/{page}'].get (the page as the query parameter page, as IB's current docs)",
+    path: () => '/portfolio/subaccounts2?page=0',
+    shape: { keys: ['metadata', 'subaccounts'] },
+  },
+  {
     route: 'GET /portfolio/:accountId/meta',
     spec: "[V3] paths['/portfolio/{accountId}/meta'].get",
     path: (c) => `/portfolio/${c.acct}/meta`,
@@ -446,6 +452,12 @@ const ROWS: Row[] = [
     path: () => '/iserver/watchlist',
     body: () => ({ id: '4242', name: 'Conformance', rows: [{ C: AAPL }, { C: IBM }] }),
     shape: 'object',
+  },
+  {
+    route: 'GET /iserver/news/portfolio',
+    spec: 'no IB spec: the fields a public probe of a real gateway reported (src/backends/cpapi/news.ts)',
+    path: () => '/iserver/news/portfolio',
+    shape: { arrayOf: ['id', 'headline', 'receiptTime', 'tickers'] },
   },
   {
     route: 'GET /iserver/watchlists',

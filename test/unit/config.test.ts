@@ -10,6 +10,7 @@ import {
   publicConfig,
   TOOLSETS,
 } from '../../src/config/index.js';
+import { loadSimulatorArgs } from '../../src/config/simulator.js';
 
 const env = (e: Record<string, string> = {}) => ({ HOME: '/tmp/h', ...e }) as NodeJS.ProcessEnv;
 
@@ -178,4 +179,15 @@ test('--auth oauth: the gateway backend without a managed gateway; not with the 
   assert.doesNotMatch(printed, /canary/);
   assert.throws(() => loadConfig(['--auth', 'oauth', '--backend', 'sim'], {}), /drop --backend sim/);
   assert.equal(loadConfig([], { IB_AUTH: 'oauth' }).config.backend, 'gateway');
+});
+
+test('--accounts, --default-account and the simulator advisor login (issue 19)', () => {
+  const { config } = loadConfig(['--accounts', 'du1,DU2', '--default-account', 'all'], env());
+  assert.deepEqual(config.accounts, ['du1', 'DU2']);
+  assert.equal(config.defaultAccount, 'all');
+  assert.equal(loadConfig([], env({ IBKR_MCP_DEFAULT_ACCOUNT: 'DU7654321' })).config.defaultAccount, 'DU7654321');
+  assert.deepEqual(loadConfig([], env()).config.accounts, []);
+  assert.equal(loadSimulatorArgs(['--advisor-accounts', '120']).advisorAccounts, 120);
+  assert.equal(loadSimulatorArgs([]).advisorAccounts, 0);
+  assert.throws(() => loadSimulatorArgs(['--advisor-accounts', '-1']), ConfigError);
 });

@@ -27,6 +27,7 @@ import {
 import { parseSnapshotRow } from '../../src/backends/cpapi/fields.js';
 import { parseFxRate } from '../../src/backends/cpapi/fx.js';
 import { parseHistoryResponse } from '../../src/backends/cpapi/history-rules.js';
+import { parseNewsHeadlines } from '../../src/backends/cpapi/news.js';
 import { chainFromSearch, contractFromInfo, parseStrikes } from '../../src/backends/cpapi/options.js';
 import {
   parseCancel,
@@ -42,6 +43,7 @@ import {
   parseLedger,
   parsePnl,
   parsePosition,
+  parseSubaccountsPage,
   parseSummary,
 } from '../../src/backends/cpapi/portfolio.js';
 import { parseScannerParams, parseScanResult } from '../../src/backends/cpapi/scanner.js';
@@ -55,11 +57,18 @@ import {
 import { isObject, toConid } from '../../src/backends/cpapi/wire.js';
 import { isBrokerError } from '../../src/broker/errors.js';
 import { MARKET_FIELDS } from '../../src/broker/types.js';
+import { FA_SAMPLES, NEWS_SAMPLES } from '../fixtures/ib/corpus-fa.js';
 import { SPEC_SAMPLES } from '../fixtures/ib/corpus-spec.js';
 import type { WireSample } from '../fixtures/ib/corpus-types.js';
 import { FIXTURE_SAMPLES, VARIANT_SAMPLES } from '../fixtures/ib/corpus-variants.js';
 
-export const CORPUS: WireSample[] = [...SPEC_SAMPLES, ...FIXTURE_SAMPLES, ...VARIANT_SAMPLES];
+export const CORPUS: WireSample[] = [
+  ...SPEC_SAMPLES,
+  ...FIXTURE_SAMPLES,
+  ...VARIANT_SAMPLES,
+  ...FA_SAMPLES,
+  ...NEWS_SAMPLES,
+];
 
 const TODAY = '2023-01-02';
 const rows = (body: unknown): Record<string, unknown>[] =>
@@ -74,6 +83,7 @@ const PARSERS: Record<string, (body: unknown) => unknown> = {
   'POST /tickle': readTickle,
   'GET /portfolio/accounts': (b) => parseAccounts(b),
   'GET /portfolio/subaccounts': (b) => parseAccounts(b),
+  'GET /portfolio/subaccounts2': (b) => parseSubaccountsPage(b),
   'GET /portfolio/{accountId}/summary': (b) => parseSummary('DU123456', b, 'USD'),
   'GET /portfolio/{accountId}/ledger': (b) => parseLedger('DU123456', b, 'USD'),
   'GET /portfolio/{accountId}/allocation': (b) => parseAllocation('DU123456', b),
@@ -108,6 +118,7 @@ const PARSERS: Record<string, (body: unknown) => unknown> = {
   'POST /iserver/account/{accountId}/alert/activate': (b) => parseAlertSubmitted(b, 'activate the alert'),
   'DELETE /iserver/account/{accountId}/alert/{alertId}': (b) => parseAlertSubmitted(b, 'delete the alert'),
   'GET /iserver/exchangerate': parseFxRate,
+  'GET /iserver/news/portfolio': parseNewsHeadlines,
   'GET /iserver/watchlists': parseWatchlists,
   'GET /iserver/watchlist': parseWatchlist,
   'POST /iserver/watchlist': (b) => parseWatchlistCreated(b, '1000', 'Tech'),

@@ -32,6 +32,7 @@ function ctx(over: Record<string, unknown> = {}) {
     signal: new AbortController().signal,
     app: {
       mode: () => 'PAPER',
+      config: { defaultAccount: 'all' },
       backend: {
         listAccounts: async () => [{ id: ACCT, currency: 'USD', paper: true }],
         positions: async () => positions,

@@ -258,7 +258,7 @@ describe('get_pnl: a P&L IB did not send is missing, not 0 (issue 13)', () => {
 
   test('no dpl for one account: its daily P&L and the total are absent, the text says n/a', async () => {
     const r = await getPnl.handle(
-      { accountId: undefined },
+      { accountId: undefined, allAccounts: true },
       ctx([
         { accountId: 'DU1', dailyPnl: -12.5, unrealizedPnl: 100 },
         { accountId: 'DU2', unrealizedPnl: 50 },

@@ -19,9 +19,11 @@ import type {
 } from '../../broker/orders.js';
 import type { AccountBalances, AccountInfo, AccountPnl, Allocation, Ledger, Position } from '../../broker/portfolio.js';
 import type {
+  AccountScopedOptions,
   AlertDetail,
   AlertRequest,
   AlertSummary,
+  NewsHeadlines,
   ScanHit,
   ScannerCatalogue,
   ScanRequest,
@@ -46,6 +48,7 @@ import { fxRate } from './fx.js';
 import { CpapiHttp, type SessionGate } from './http.js';
 import type { Pacer } from './limiter.js';
 import { CpapiMarketData } from './marketdata.js';
+import { portfolioNews } from './news.js';
 import type { OAuthSigner } from './oauth.js';
 import { CpapiOptions } from './options.js';
 import { CpapiOrders } from './orders.js';
@@ -75,6 +78,8 @@ export interface CpapiBackendOptions {
   signer?: OAuthSigner;
   /** IB's WebSocket after each login (default on); timers for tests. */
   stream?: boolean | Partial<StreamTimers>;
+  /** --accounts: the only accounts of the login this backend shows and uses; empty: all. */
+  accounts?: readonly string[];
 }
 
 export class CpapiBackend implements Backend {
@@ -105,7 +110,14 @@ export class CpapiBackend implements Backend {
     this.control = new CpapiHttp({ ...control, log: log.child({ mod: 'session-http' }) });
     this.name = `cpapi ${this.http.url}`;
     const { simulated, warmUp } = opts;
-    const session = new CpapiSession({ http: this.http, control: this.control, simulated, warmUp, log });
+    const session = new CpapiSession({
+      http: this.http,
+      control: this.control,
+      simulated,
+      warmUp,
+      log,
+      ...(opts.accounts ? { allow: opts.accounts } : {}),
+    });
     this.session = session;
     const stream =
       opts.stream === false
@@ -146,6 +158,8 @@ export class CpapiBackend implements Backend {
       ensureIserverAccounts: ensureAccounts,
       paperOf,
       forAccount,
+      isAdvisor: () => session.isAdvisor(),
+      visible: (id) => session.visible(id),
       log,
     });
     const accountCurrencies = async (signal?: AbortSignal) => {
@@ -155,7 +169,7 @@ export class CpapiBackend implements Backend {
     };
     this.orders = new CpapiOrders(
       this.http,
-      { ensureAccounts, iserverAccounts, accountCurrencies, forAccount },
+      { ensureAccounts, iserverAccounts, accountCurrencies, forAccount, singleAccount: () => session.singleAccount() },
       log,
       opts.sleep,
       stream,
@@ -230,7 +244,7 @@ export class CpapiBackend implements Backend {
   allocation(accountId: string, opts?: CallOptions): Promise<Allocation> {
     return this.portfolio.allocation(accountId, opts);
   }
-  pnl(opts?: CallOptions): Promise<AccountPnl[]> {
+  pnl(opts?: CallOptions & { accountIds?: readonly string[] }): Promise<AccountPnl[]> {
     return this.portfolio.pnl(opts);
   }
   // Orders (orders.ts): writes are sent once, never retried.
@@ -263,7 +277,7 @@ export class CpapiBackend implements Backend {
     return this.orders.cancelAll(accountId, opts);
   }
 
-  trades(days: number, opts?: CallOptions): Promise<Trade[]> {
+  trades(days: number, opts?: AccountCallOptions): Promise<Trade[]> {
     return this.orders.trades(days, opts);
   }
   findOrderByClientId(clientOrderId: string, opts?: CallOptions): Promise<LiveOrder | undefined> {
@@ -306,6 +320,9 @@ export class CpapiBackend implements Backend {
   }
   scan(req: ScanRequest, opts?: CallOptions): Promise<{ column?: string; hits: ScanHit[] }> {
     return this.scanner.scan(req, opts);
+  }
+  newsHeadlines(opts: AccountScopedOptions = {}): Promise<NewsHeadlines> {
+    return portfolioNews(this.http, (id, signal, work) => this.session.forAccount(id, signal, work), opts);
   }
   fxRate(source: string, target: string, opts?: CallOptions): Promise<number> {
     return fxRate(this.http, source, target, opts);

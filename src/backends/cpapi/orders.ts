@@ -49,6 +49,11 @@ export interface CpapiOrdersHooks {
   ): Promise<{ accounts: string[]; paper: Record<string, boolean>; selected: string | undefined }>;
   /** Base currency per account (from /portfolio/accounts, cached by the portfolio section). */
   accountCurrencies(signal?: AbortSignal): Promise<Record<string, string>>;
+  /**
+   * The login has one account (session.ts). IB's WebSocket pushes the selected account's orders, so
+   * on a login with several its list cannot answer for a named account: that read goes to REST.
+   */
+  singleAccount?(): boolean;
   /** Runs `work` with the account selected (IB scopes live orders and order status to it); session.ts. */
   forAccount<T>(
     accountId: string | undefined,
@@ -125,6 +130,8 @@ export class CpapiOrders implements OrdersApi {
     // Before the first login this waits for it (the request is held at the session's gate).
     await this.hooks.ensureAccounts(opts.signal);
     if (!st.orders()) return undefined;
+    // The stream has the selected account's orders: another account's would come out missing.
+    if (opts.accountId && this.hooks.singleAccount?.() !== true) return undefined;
     // After this client changed an order: wait a moment for the push.
     if (Date.now() - this.lastWrite < 2 * STREAM_ORDERS_WAIT_MS) {
       await raceSignal(st.waitForOrders(STREAM_ORDERS_WAIT_MS, this.lastWrite), opts.signal);
@@ -381,13 +388,18 @@ export class CpapiOrders implements OrdersApi {
     return this.cancelOrder(accountId, '-1', opts);
   }
 
-  async trades(days: number, opts: CallOptions = {}): Promise<Trade[]> {
+  /** IB answers the selected account's executions ([V1]): read inside the account scope, like live orders. */
+  async trades(days: number, opts: AccountCallOptions = {}): Promise<Trade[]> {
     const d = Math.min(7, Math.max(1, Math.round(days)));
-    const res = await this.http.get<unknown>('/iserver/account/trades', {
-      query: d > 1 ? { days: d } : undefined,
-      signal: opts.signal,
+    return this.hooks.forAccount(opts.accountId, opts.signal, async () => {
+      const res = await this.http.get<unknown>('/iserver/account/trades', {
+        query: d > 1 ? { days: d } : undefined,
+        signal: opts.signal,
+      });
+      const rows = parseTrades(res.data);
+      const acct = opts.accountId?.toUpperCase();
+      return acct ? rows.filter((t) => t.accountId.toUpperCase() === acct) : rows;
     });
-    return parseTrades(res.data);
   }
 
   /**

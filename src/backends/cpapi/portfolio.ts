@@ -94,6 +94,26 @@ export function parseAccounts(data: unknown, paperOf = (id: string) => isPaperAc
   return out;
 }
 
+/** IB's cap on /portfolio/subaccounts: a login with more sub-accounts pages through /portfolio/subaccounts2. */
+export const SUBACCOUNTS_CAP = 100;
+
+/**
+ * One page of /portfolio/subaccounts2?page=N: {metadata: {total, pageSize, pageNume}, subaccounts: [...]}
+ * (cpapi-swagger-v1.json; "pageNume" is IB's spelling). `total` is absent when IB sent none.
+ */
+export function parseSubaccountsPage(
+  data: unknown,
+  paperOf?: (id: string) => boolean,
+): { accounts: AccountInfo[]; total: number | undefined; pageSize: number | undefined } {
+  const body = isObject(data) ? data : {};
+  const meta = isObject(body['metadata']) ? body['metadata'] : {};
+  return {
+    accounts: parseAccounts(body['subaccounts'], paperOf),
+    total: num(meta['total']),
+    pageSize: num(meta['pageSize']),
+  };
+}
+
 /** /portfolio/{id}/summary: account-wide tags only (the -c/-s segment variants are ignored). */
 export function parseSummary(accountId: string, data: unknown, fallbackCurrency: string): AccountBalances {
   const tags: Record<string, Row> = {};
@@ -286,6 +306,10 @@ export interface CpapiPortfolioDeps {
     signal: AbortSignal | undefined,
     work: (accountId: string | undefined) => Promise<T>,
   ) => Promise<T>;
+  /** The login is an advisor's (FA): its accounts are IB's sub-accounts. */
+  isAdvisor?: () => boolean;
+  /** --accounts: whether an account is shown (default: every one). */
+  visible?: (accountId: string) => boolean;
   log?: Logger;
 }
 
@@ -294,6 +318,8 @@ export class CpapiPortfolio implements PortfolioMethods {
   private readonly ensureIserverAccounts: (signal?: AbortSignal) => Promise<unknown>;
   private readonly paperOf: ((accountId: string) => boolean) | undefined;
   private readonly forAccount: NonNullable<CpapiPortfolioDeps['forAccount']>;
+  private readonly isAdvisor: () => boolean;
+  private readonly visible: (accountId: string) => boolean;
   private readonly log: Logger;
   private accounts: AccountInfo[] | undefined;
   /** /portfolio/accounts was called in the current gateway session. */
@@ -304,12 +330,16 @@ export class CpapiPortfolio implements PortfolioMethods {
   /** The P&L read in progress, shared by every caller that arrives meanwhile. */
   private pnlShared: Promise<AccountPnl[]> | undefined;
   private pnlPrimed = false;
+  /** Reads of some accounts' P&L in progress, by the accounts' ids. */
+  private readonly pnlOfFlights = new Map<string, Promise<AccountPnl[]>>();
 
   constructor(deps: CpapiPortfolioDeps) {
     this.http = deps.http;
     this.ensureIserverAccounts = deps.ensureIserverAccounts;
     this.paperOf = deps.paperOf;
     this.forAccount = deps.forAccount ?? ((_id, _signal, work) => work(undefined));
+    this.isAdvisor = deps.isAdvisor ?? (() => false);
+    this.visible = deps.visible ?? (() => true);
     this.log = deps.log ?? silentLogger;
   }
 
@@ -332,11 +362,9 @@ export class CpapiPortfolio implements PortfolioMethods {
         if (this.paperOf) await this.ensureIserverAccounts(signal);
         const res = await this.http.get<unknown>('/portfolio/accounts', { signal, background });
         let list = parseAccounts(res.data, this.paperOf);
-        if (list.length === 0) {
-          // Advisor logins list their accounts under /subaccounts.
-          const sub = await this.http.get<unknown>('/portfolio/subaccounts', { signal });
-          list = parseAccounts(sub.data, this.paperOf);
-        }
+        // Advisor (tiered) logins list their client accounts as sub-accounts.
+        if (list.length === 0 || this.isAdvisor()) list = await this.subaccounts(signal);
+        list = list.filter((a) => this.visible(a.id));
         this.accounts = list;
         this.primed = true;
         this.primePnl();
@@ -346,6 +374,31 @@ export class CpapiPortfolio implements PortfolioMethods {
       });
     }
     return this.accountsFlight;
+  }
+
+  /**
+   * Every sub-account: /portfolio/subaccounts answers at most 100; when it is full, the pages of
+   * /portfolio/subaccounts2 (20 a page) are read until IB's total is reached or a page is short.
+   */
+  private async subaccounts(signal?: AbortSignal): Promise<AccountInfo[]> {
+    const first = parseAccounts(
+      (await this.http.get<unknown>('/portfolio/subaccounts', { signal })).data,
+      this.paperOf,
+    );
+    if (first.length < SUBACCOUNTS_CAP) return first;
+    const out = new Map<string, AccountInfo>();
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const res = await this.http.get<unknown>('/portfolio/subaccounts2', { signal, query: { page: String(page) } });
+      const got = parseSubaccountsPage(res.data, this.paperOf);
+      for (const a of got.accounts) if (!out.has(a.id)) out.set(a.id, a);
+      const done =
+        got.accounts.length === 0 ||
+        (got.total !== undefined && out.size >= got.total) ||
+        (got.pageSize !== undefined && got.accounts.length < got.pageSize);
+      if (done) break;
+    }
+    // A gateway without the paged endpoint's answer: the first 100 are what IB gave.
+    return out.size >= first.length ? [...out.values()] : first;
   }
 
   /** The account, or BrokerError NOT_FOUND listing the valid ones. */
@@ -483,7 +536,8 @@ export class CpapiPortfolio implements PortfolioMethods {
     return out;
   }
 
-  async pnl(opts: CallOptions = {}): Promise<AccountPnl[]> {
+  async pnl(opts: CallOptions & { accountIds?: readonly string[] } = {}): Promise<AccountPnl[]> {
+    if (opts.accountIds?.length) return this.pnlOf(opts.accountIds, opts.signal);
     const cached = this.pnlCache;
     if (cached && Date.now() - cached.at < PNL_CACHE_MS) return this.completePnl(cached.rows, opts.signal, cached.at);
     // IB allows one call per 5 s (and one per account when it scopes P&L to the selected one):
@@ -492,6 +546,40 @@ export class CpapiPortfolio implements PortfolioMethods {
       this.pnlShared = undefined;
     });
     return waitFor(this.pnlShared, opts.signal);
+  }
+
+  /**
+   * The P&L of these accounts only: from a fresh cache, else one read per account missing from it
+   * (an advisor login has many accounts, each a paced read: every account's would take minutes).
+   * Concurrent callers for the same accounts share the reads.
+   */
+  private async pnlOf(accountIds: readonly string[], signal: AbortSignal | undefined): Promise<AccountPnl[]> {
+    const wanted = [...new Set(accountIds.map((a) => a.toUpperCase()))];
+    // The background priming read (the selected account's) is under way: its answer may do.
+    if (this.pnlFlight) await waitFor(this.pnlFlight, signal);
+    const cached = this.pnlCache && Date.now() - this.pnlCache.at < PNL_CACHE_MS ? this.pnlCache.rows : [];
+    const rows = cached.filter((r) => wanted.includes(r.accountId.toUpperCase()));
+    const missing = wanted.filter((id) => !rows.some((r) => r.accountId.toUpperCase() === id));
+    const key = missing.join(',');
+    let flight = this.pnlOfFlights.get(key);
+    if (!flight && missing.length) {
+      flight = (async () => {
+        const out: AccountPnl[] = [];
+        for (const id of missing) {
+          // IB's first answer for an account can be its empty placeholder: asked again, paced.
+          for (let attempt = 0; attempt <= PNL_REPOLLS; attempt++) {
+            const got = await this.pnlOnce(undefined, false, id);
+            out.push(...got);
+            if (got.length) break;
+          }
+        }
+        return out;
+      })().finally(() => {
+        this.pnlOfFlights.delete(key);
+      });
+      this.pnlOfFlights.set(key, flight);
+    }
+    return flight ? [...rows, ...(await waitFor(flight, signal))] : rows;
   }
 
   private async readPnl(): Promise<AccountPnl[]> {
@@ -541,7 +629,7 @@ export function unknownAccount(accountId: string, list: readonly AccountInfo[]):
   const valid = list.map((a) => a.id);
   return new BrokerError('NOT_FOUND', `Unknown account "${accountId}".`, {
     hint: valid.length
-      ? `Use one of the accounts this session can see: ${idents(valid)}; or omit accountId.`
+      ? `Use one of the accounts this session can see: ${idents(valid.slice(0, 25))}${valid.length > 25 ? ` and ${valid.length - 25} more` : ''}.`
       : 'This session sees no accounts; check the login.',
     details: { accountId, validAccounts: valid },
   });

@@ -37,6 +37,8 @@ export interface IserverAccounts {
   selected: string | undefined;
   /** PAPER when every account is paper, LIVE when one is not, UNKNOWN when nothing says. */
   mode: AccountMode;
+  /** An advisor (FA) or other tiered login: IB's allowFA, or an account with child accounts. */
+  advisor: boolean;
 }
 
 /** Reads IB's /iserver/accounts answer. */
@@ -49,7 +51,10 @@ export function readIserverAccounts(answer: unknown): IserverAccounts {
   const paper = Object.fromEntries(accounts.map((a) => [a, isPaperAccount(a, isPaper)]));
   const verdicts = accounts.length > 0 ? Object.values(paper) : isPaper === undefined ? [] : [isPaper];
   const mode: AccountMode = verdicts.length === 0 ? 'UNKNOWN' : verdicts.every(Boolean) ? 'PAPER' : 'LIVE';
-  return { accounts, isPaper, paper, selected: str(data['selectedAccount']), mode };
+  const features = isObject(data['allowFeatures']) ? data['allowFeatures'] : {};
+  const props = isObject(data['acctProps']) ? Object.values(data['acctProps']) : [];
+  const advisor = features['allowFA'] === true || props.some((p) => isObject(p) && p['hasChildAccounts'] === true);
+  return { accounts, isPaper, paper, selected: str(data['selectedAccount']), mode, advisor };
 }
 
 /** What a /tickle answer says; `auth` absent when it carries none (IB's 200 {"error":…}). */
@@ -104,6 +109,8 @@ export interface CpapiSessionOptions {
   control?: CpapiHttp;
   /** The built-in simulator: the mode is SIMULATED. */
   simulated?: boolean;
+  /** --accounts: the only accounts this server sees (upper case); empty or absent: all of the login's. */
+  allow?: readonly string[];
   /** Open per-session feeds after each login (off for a read-only server). Default true. */
   warmUp?: boolean;
   log?: Logger;
@@ -123,6 +130,9 @@ export class CpapiSession implements BrokerSession {
   private readonly warmUpOn: boolean;
   private readonly log: Logger;
   private read: IserverAccounts | undefined;
+  /** How many accounts IB's answer listed, before --accounts hid any. */
+  private loginAccounts = 0;
+  private readonly allow: ReadonlySet<string> | undefined;
   private accountsKnown = false;
   private accountsFlight: Promise<string[]> | undefined;
   /** The session's warm-up, once started. */
@@ -141,6 +151,7 @@ export class CpapiSession implements BrokerSession {
     this.simulated = opts.simulated === true;
     this.warmUpOn = opts.warmUp !== false;
     this.log = opts.log ?? silentLogger;
+    this.allow = opts.allow?.length ? new Set(opts.allow.map((a) => a.toUpperCase())) : undefined;
     this.http.setHooks({
       queryAccounts: async (signal) => {
         await this.ensureAccounts(signal, true);
@@ -180,10 +191,29 @@ export class CpapiSession implements BrokerSession {
     return isPaperAccount(accountId, this.read?.isPaper);
   }
 
+  /** IB's accounts answer, with the accounts --accounts hides left out. */
   private adopt(answer: unknown): string[] {
-    this.read = readIserverAccounts(answer);
+    const read = readIserverAccounts(answer);
+    this.loginAccounts = read.accounts.length;
+    if (this.allow) read.accounts = read.accounts.filter((a) => this.visible(a));
+    this.read = read;
     this.accountsKnown = true;
-    return this.read.accounts;
+    return read.accounts;
+  }
+
+  /** Shown by --accounts (every account when it is not set). */
+  visible(accountId: string): boolean {
+    return !this.allow || this.allow.has(accountId.toUpperCase());
+  }
+
+  /** IB's accounts answer listed one account (before --accounts hid any). */
+  singleAccount(): boolean {
+    return this.accountsKnown && this.loginAccounts === 1;
+  }
+
+  /** The login is an advisor's (FA) or another tiered one: its sub-accounts are listed by /portfolio/subaccounts. */
+  isAdvisor(): boolean {
+    return this.read?.advisor === true;
   }
 
   /** GET /iserver/accounts once per brokerage session (single flight); `force` reads it again. */
@@ -229,14 +259,22 @@ export class CpapiSession implements BrokerSession {
     await this.ensureAccounts(signal);
     const known = this.read?.accounts ?? [];
     const wanted = accountId?.toUpperCase();
+    if (accountId !== undefined && !this.visible(accountId)) {
+      throw new BrokerError('NOT_FOUND', `Account ${untrusted(accountId)} is not one this server may use.`, {
+        hint: `The --accounts setting allows: ${known.map((a) => untrusted(a)).join(', ') || '(none of this login)'}.`,
+        details: { accountId, validAccounts: known },
+      });
+    }
+    const selectedNow = this.read?.selected;
     const target =
       (wanted === undefined ? undefined : (known.find((a) => a.toUpperCase() === wanted) ?? accountId)) ??
-      this.read?.selected ??
+      (selectedNow !== undefined && this.visible(selectedNow) ? selectedNow : undefined) ??
       known[0];
     if (target === undefined) return work(undefined);
     const leave = await this.scope.enter(target, signal);
     try {
-      if (this.read?.selected?.toUpperCase() !== target.toUpperCase() && (known.length > 1 || accountId)) {
+      // A login with one account needs no switch; any other switches unless IB confirmed this one.
+      if (this.read?.selected?.toUpperCase() !== target.toUpperCase() && (this.loginAccounts > 1 || accountId)) {
         await this.select(target, signal);
       }
       return await work(target);
@@ -247,20 +285,26 @@ export class CpapiSession implements BrokerSession {
 
   /** POST /iserver/account: makes `accountId` the session's selected account. Call only inside the scope. */
   private async select(accountId: string, signal?: AbortSignal): Promise<void> {
+    // Until IB confirms, the selection is unknown: a switch that failed half-way (a timeout after IB
+    // switched) must not leave the old account recorded, or the next call for it would skip its switch.
+    if (this.read) this.read.selected = undefined;
     const res = await this.http.post<unknown>('/iserver/account', {
       body: { acctId: accountId },
       signal,
       idempotent: true,
     });
     const answer = readSelectAnswer(res.data);
-    if (!answer.selected) {
-      const why = answer.error ?? JSON.stringify(res.data ?? null).slice(0, 200);
+    const other = answer.acctId !== undefined && answer.acctId.toUpperCase() !== accountId.toUpperCase();
+    if (!answer.selected || other) {
+      const why = other
+        ? `it selected ${answer.acctId}`
+        : (answer.error ?? JSON.stringify(res.data ?? null).slice(0, 200));
       throw new BrokerError('GATEWAY_ERROR', `IB did not select account ${untrusted(accountId)}: ${untrusted(why)}.`, {
-        hint: 'Check the account id against get_accounts; retry in a few seconds.',
+        hint: 'Check the account id against get_account_info; retry in a few seconds.',
         details: { accountId },
       });
     }
-    if (this.read) this.read.selected = answer.acctId ?? accountId;
+    if (this.read) this.read.selected = accountId;
     this.log.debug('cpapi: account selected', { accountId });
   }
 

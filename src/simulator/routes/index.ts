@@ -6,6 +6,7 @@ import * as gateway from './gateway.js';
 import * as history from './history.js';
 import * as loginPage from './login.js';
 import * as marketdata from './marketdata.js';
+import * as news from './news.js';
 import * as options from './options.js';
 import * as orders from './orders.js';
 import * as portfolio from './portfolio.js';
@@ -24,6 +25,7 @@ export const ROUTE_MODULES: RouteModule[] = [
   portfolio,
   gateway,
   research,
+  news,
   loginPage,
 ];
 

@@ -244,7 +244,12 @@ export function register(router: Router, state: SimState): void {
     { requiresAccounts: true },
   );
 
-  router.get('/iserver/account/trades', (ctx) => engine().trades(Number(ctx.query.get('days') ?? 1) || 1));
+  router.get('/iserver/account/trades', (ctx) =>
+    engine().trades(
+      Number(ctx.query.get('days') ?? 1) || 1,
+      state.flags.accountScoping ? state.session.selectedAccount : undefined,
+    ),
+  );
 
   router.post('/iserver/questions/suppress', (ctx) => {
     const ids = (ctx.body as { messageIds?: unknown } | undefined)?.messageIds;

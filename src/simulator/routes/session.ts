@@ -1,11 +1,36 @@
 /**
  * Session and account endpoints: /iserver/auth/status, /tickle, /iserver/auth/ssodh/init,
  * /iserver/reauthenticate, /logout, /sso/validate, /iserver/accounts, /iserver/account,
- * /portfolio/accounts, /portfolio/subaccounts.
+ * /portfolio/accounts, /portfolio/subaccounts, /portfolio/subaccounts2.
+ *
+ * An advisor (FA) login (state.opts.advisorAccounts): /iserver/accounts lists the client accounts
+ * with allowFeatures.allowFA true; /portfolio/accounts lists only the master (IB:
+ * "for tiered account structures see /portfolio/subaccounts"); /portfolio/subaccounts at most 100
+ * ([V1]: "a list of up to 100 sub-accounts"); /portfolio/subaccounts2 every one, 20 a page ([V1]).
+ * Only the sub-account lists open /portfolio/{accountId}/… of the sub-accounts.
  */
 import { profileOf } from '../profiles.js';
 import { ibError, json, type Reply, type Router } from '../server.js';
-import { login, logout, type SimAccount, type SimState } from '../state.js';
+import { ADVISOR_MASTER_ID, login, logout, type SimAccount, type SimState } from '../state.js';
+
+/** IB's caps: /portfolio/subaccounts answers up to 100 sub-accounts, /subaccounts2 20 a page ([V1]). */
+const SUBACCOUNTS_CAP = 100;
+const SUBACCOUNTS_PAGE = 20;
+
+const isAdvisor = (state: SimState): boolean => (state.opts.advisorAccounts ?? 0) > 0;
+
+/** The advisor's master account, as /portfolio/accounts lists it. */
+function masterAccount(): SimAccount {
+  return {
+    id: ADVISOR_MASTER_ID,
+    title: 'Simulated Advisor',
+    currency: 'USD',
+    type: 'ORG',
+    tradingType: 'STKNOPT',
+    isPaper: true,
+    accountStatus: 1590724800000,
+  };
+}
 
 const MAC = '5A:1B:3C:7D:9E:F0';
 
@@ -88,7 +113,7 @@ export function iserverAccounts(state: SimState): Record<string, unknown> {
       showImpactDashboard: true,
       allowDynAccount: false,
       allowCrypto: false,
-      allowFA: false,
+      allowFA: isAdvisor(state),
       allowLiteUnderPro: false,
       allowedAssetTypes:
         'STK,CFD,OPT,FOP,WAR,FUT,BAG,PDC,CASH,IND,BOND,BILL,FUND,SLB,News,CMDTY,IOPT,ICU,ICS,PHYSS,CRYPTO',
@@ -112,7 +137,7 @@ export function iserverAccounts(state: SimState): Record<string, unknown> {
       PHYSS: ['*'],
       CRYPTO: ['*'],
     },
-    groups: [],
+    groups: isAdvisor(state) ? ['All'] : [],
     profiles: [],
     selectedAccount: state.session.selectedAccount,
     serverInfo: SERVER_INFO,
@@ -257,10 +282,25 @@ export function register(router: Router, state: SimState): void {
     return json({ set: true, acctId: acct.id });
   });
 
-  const portfolioAccounts = () => {
+  router.get('/portfolio/accounts', () => {
+    if (isAdvisor(state)) return json([portfolioAccount(masterAccount())]);
     state.session.portfolioAccountsQueried = true;
     return json(state.accounts.map(portfolioAccount));
-  };
-  router.get('/portfolio/accounts', portfolioAccounts);
-  router.get('/portfolio/subaccounts', portfolioAccounts);
+  });
+  router.get('/portfolio/subaccounts', () => {
+    state.session.portfolioAccountsQueried = true;
+    const list = isAdvisor(state) ? state.accounts.slice(0, SUBACCOUNTS_CAP) : state.accounts;
+    return json(list.map((a) => ({ ...portfolioAccount(a), faclient: isAdvisor(state) })));
+  });
+  router.get('/portfolio/subaccounts2', (ctx) => {
+    const raw = ctx.query.get('page') ?? '0';
+    const page = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!Number.isSafeInteger(page)) return ibError(400, `Bad Request: page is not valid: ${raw}`);
+    state.session.portfolioAccountsQueried = true;
+    const rows = state.accounts.slice(page * SUBACCOUNTS_PAGE, (page + 1) * SUBACCOUNTS_PAGE);
+    return json({
+      metadata: { total: state.accounts.length, pageSize: SUBACCOUNTS_PAGE, pageNume: page },
+      subaccounts: rows.map((a) => ({ ...portfolioAccount(a), faclient: isAdvisor(state) })),
+    });
+  });
 }
