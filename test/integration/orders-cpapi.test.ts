@@ -126,6 +126,26 @@ describe('order writes are sent once, never retried (against the simulator)', ()
     await b.close();
   });
 
+  test('concurrent settled lookups cost two reads, and each read began after its caller arrived', async () => {
+    const b = backend();
+    await b.tradingAccounts();
+    await b.liveOrders({ settled: true });
+    await fetch(`${sim.url}/sim/reset`, { method: 'POST', body: '{}' });
+    // One lookup is under way when an order is placed; lookups after the placement must see it.
+    const early = b.liveOrders({ settled: true });
+    let placed = await b.placeOrder({ ...order, clientOrderId: 'c-settled', limitPrice: 1 });
+    while (placed.kind === 'questions') placed = await b.reply(placed.question.replyId, true);
+    assert.equal(placed.kind, 'placed');
+    const late = await Promise.all(Array.from({ length: 8 }, () => b.findOrderByClientId('c-settled')));
+    await early;
+    for (const o of late) assert.equal(o?.clientOrderId, 'c-settled');
+    // Before: a read per caller; now the one under way (IB's placeholder after the reset, then the
+    // list: two requests) and one shared next read.
+    const reads = (await stats()).byEndpoint['GET /iserver/account/orders'];
+    assert.ok(reads !== undefined && reads <= 3, `${reads} reads`);
+    await b.close();
+  });
+
   test('live orders: the empty first call is polled through; unknown status is NOT_FOUND', async () => {
     const b = backend();
     const placed = await b.placeOrder({ ...order, clientOrderId: 'c-live', limitPrice: undefined, orderType: 'MKT' });

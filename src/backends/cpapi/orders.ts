@@ -74,6 +74,11 @@ const WRITE_SETTLE_MS = 3000;
 export class CpapiOrders implements OrdersApi {
   /** Shared live-order reads, one per account (key '' for the selected account). */
   private readonly liveFlights = new Map<string, Promise<LiveOrder[]>>();
+  /** Settled live-order reads per account: the one under way and the one callers wait for next. */
+  private readonly settledTurns = new Map<
+    string,
+    { running?: Promise<LiveOrder[]> | undefined; next?: Promise<LiveOrder[]> | undefined }
+  >();
   constructor(
     private readonly http: CpapiHttp,
     private readonly hooks: CpapiOrdersHooks,
@@ -254,8 +259,41 @@ export class CpapiOrders implements OrdersApi {
       opts.report?.('request', asked);
       return list.map((o) => ({ ...o, source: 'request' as const, receivedAt: asked }));
     };
-    if (opts.force === true || opts.settled === true) return stamp(await this.readLiveOrders(opts));
+    if (opts.settled === true) return stamp(await this.settledRead(opts));
+    if (opts.force === true) return stamp(await this.readLiveOrders(opts));
     return stamp(await this.sharedRead(opts));
+  }
+
+  /**
+   * A settled read must be asked after its caller arrived (an order placed a moment ago must be in
+   * it), so a caller never joins a read already under way: it waits for the next one, which starts
+   * when that ends and is shared by everyone who arrives meanwhile. N concurrent lookups cost at most
+   * two of IB's one-per-5-s reads, not N (the fuzzer's 8-way lookups queued past a client's timeout).
+   */
+  private settledRead(opts: LiveOrdersOptions): Promise<LiveOrder[]> {
+    const key = `${opts.accountId?.toUpperCase() ?? ''}|${opts.force === true}`;
+    let turn = this.settledTurns.get(key);
+    if (!turn) {
+      turn = {};
+      this.settledTurns.set(key, turn);
+    }
+    const t = turn;
+    const run = (): Promise<LiveOrder[]> => {
+      const p = this.readLiveOrders({ ...opts, signal: undefined }).finally(() => {
+        if (t.running === p) t.running = undefined;
+        if (!t.running && !t.next) this.settledTurns.delete(key);
+      });
+      t.running = p;
+      return p;
+    };
+    if (!t.running) return raceSignal(run(), opts.signal);
+    t.next ??= t.running
+      .catch(() => {})
+      .then(() => {
+        t.next = undefined;
+        return run();
+      });
+    return raceSignal(t.next, opts.signal);
   }
 
   private sharedRead(opts: LiveOrdersOptions & { background?: boolean }): Promise<LiveOrder[]> {
