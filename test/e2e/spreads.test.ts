@@ -303,7 +303,7 @@ describe('a spread with token approval, a lost answer and a change', () => {
     const held = await h.callTool('place_spread_order', { ...vertical, clientOrderId: 'e2e-vert-1' });
     assert.equal(held.structured.status, 'confirmation_required', held.text);
     assert.equal(held.structured.spread.legs.length, 2);
-    assert.match(held.text, /SPY vertical combo/);
+    assert.match(held.text, /SPY combo .*vertical: \+1 [\d-]+ [\d.]+C, -1 [\d-]+ [\d.]+C/);
     assert.equal((await view()).cOIDSubmissions['e2e-vert-1'], undefined, 'nothing sent before approval');
     const token = held.structured.confirmation.token;
     const ok = await h.callTool('confirm_order', { token });
@@ -372,7 +372,7 @@ describe('a spread approved in the client dialog', () => {
       assert.equal(asked.length, 1);
       const w = k[mid]! - k[mid - 2]!;
       // By hand: a 0.05 debit; profit (wing − 0.05) × 100 at the body, loss 5, breakevens wing ± (wing − 0.05).
-      assert.match(asked[0]!, /SPY butterfly combo/);
+      assert.match(asked[0]!, /SPY combo .*butterfly: \+1 .*P, -2 .*P, \+1 .*P/);
       assert.match(asked[0]!, /BUY 1 [\d-]+ [\d.]+P conid \d+.*SELL 2 .*BUY 1 /);
       assert.match(asked[0]!, new RegExp(`max profit ${w * 100 - 5} USD, max loss 5 USD`));
       const v = (await simRequest(h.sim!, '/sim/orders')) as SimView;
