@@ -8,7 +8,7 @@ import type { CallOptions } from '../broker/backend.js';
 import { BrokerError } from '../broker/errors.js';
 import { ACCOUNT_ID_RE, CURRENCY_RE, EXCHANGE_RE, TICKER_MAX, TICKER_RE } from '../broker/patterns.js';
 import { type Contract, type ContractQuery, SEC_TYPES, type SecType } from '../broker/types.js';
-import { ident } from '../broker/untrusted.js';
+import { ident, untrusted } from '../broker/untrusted.js';
 import { compact } from './format.js';
 import type { ToolContext } from './tool.js';
 
@@ -103,6 +103,8 @@ export async function resolveInstrument(ctx: ToolContext, args: InstrumentArgs):
 
 export function contractLabel(c: ContractOutT): string {
   const where = [c.exchange, c.currency].filter(Boolean).map(ident).join(' ');
+  // A combo has no conid of its own (0); its name lists the legs (src/safety/spread.ts).
+  if (c.conid === 0 && c.name) return `${ident(c.symbol)} combo ${untrusted(c.name, { max: 200 })} (${where})`;
   const deriv =
     c.secType === 'OPT' || c.secType === 'FOP'
       ? ` ${ident(c.expiry ?? '')} ${c.strike ?? ''}${c.right ?? ''}`

@@ -164,23 +164,12 @@ function withSpread(r: OrderOutcome): SpreadResultT {
 
 const SPREAD_VIEW: OrderView<SpreadResultT> = {
   out: withSpread,
-  ask: (p: Prepared) => {
-    if (!p.spread) return elicitMessage(p);
-    const c = contractOut(p.contract);
-    const text = elicitMessage(p).replace(contractLabel(c), comboLabel(c, p.spread.shape));
-    return `${text}\n${spreadText(spreadOut(p.spread), p.contract.currency)}`;
-  },
+  ask: (p: Prepared) =>
+    p.spread ? `${elicitMessage(p)}\n${spreadText(spreadOut(p.spread), p.contract.currency)}` : elicitMessage(p),
 };
 
-/** A combo's contract line: the underlying and the shape, not an option's expiry and strike. */
-function comboLabel(c: ContractOutT, shape: string): string {
-  return `${ident(c.symbol)} ${ident(shape)} combo (${[c.currency].filter(Boolean).map(ident).join(' ') || 'n/a'})`;
-}
-
 function renderSpread(r: SpreadResultT): string {
-  if (!r.spread) return renderResult(r);
-  const base = renderResult(r).replace(contractLabel(r.contract), comboLabel(r.contract, r.spread.shape));
-  return `${base}\n${spreadText(r.spread, r.contract.currency)}`;
+  return r.spread ? `${renderResult(r)}\n${spreadText(r.spread, r.contract.currency)}` : renderResult(r);
 }
 
 /** The legs the arguments describe, as bought (SELL flips them). Throws INVALID_INPUT. */

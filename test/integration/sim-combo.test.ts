@@ -68,11 +68,11 @@ describe('simulator combo orders', () => {
   test('placed at a marketable net price: one order on the spread conid, filled, one execution per leg', async () => {
     // The first snapshot call only opens the stream (IB's pre-flight).
     await call(sim, 'GET', `/iserver/marketdata/snapshot?conids=${aapl[0]},${aapl[1]}&fields=84,86`);
-    // The spread's ask from its legs: leg 1's ask less leg 2's bid; pay 0.20 more to be sure.
+    // The spread's ask from its legs: leg 1's ask less leg 2's bid; pay 0.50 more to be sure.
     const snap = await call(sim, 'GET', `/iserver/marketdata/snapshot?conids=${aapl[0]},${aapl[1]}&fields=84,86`);
     const px = (c: number, f: string) => Number(String(snap.body.find((x: Body) => x.conid === c)?.[f] ?? 'NaN'));
     const ask = px(aapl[0]!, '86') - px(aapl[1]!, '84');
-    const price = Math.round((Number.isFinite(ask) ? ask + 0.2 : 50) * 100) / 100;
+    const price = Math.round((Number.isFinite(ask) ? ask + 0.5 : 50) * 100) / 100;
     const r = await call(
       sim,
       'POST',
