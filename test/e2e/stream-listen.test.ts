@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { Client } from '@modelcontextprotocol/client';
+import { Client, type StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { startSimulator } from '../../src/simulator/index.js';
 import { simWs } from '../../src/simulator/ws.js';
@@ -84,5 +84,15 @@ describe('subscriptions/listen (2026-07-28)', () => {
     assert.ok(await until(() => updated.includes('ibkr://orders')), JSON.stringify(updated));
     assert.ok(!updated.some((u) => u.startsWith('ibkr://orders/')), 'only what the listen named');
     await sub.close();
+
+    // 2025 era on the same server: a client that goes away frees the line its subscription held.
+    const legacy = await h.connect('legacy');
+    await legacy.subscribeResource({ uri: 'ibkr://quote/NVDA' });
+    const lines = () => simWs(h.sim!.state).lines();
+    assert.ok(await until(() => lines() >= 1), 'line held');
+    const held = lines();
+    await (legacy.transport as StreamableHTTPClientTransport).terminateSession();
+    await legacy.close();
+    assert.ok(await until(() => lines() === held - 1), `line freed when the client left (${lines()} of ${held})`);
   });
 });
