@@ -385,8 +385,6 @@ export async function startHttp(app: App, opts: StartHttpOptions = {}): Promise<
       },
       onsessionclosed: (id) => {
         sessions.delete(id);
-        // The client ended its session: what its subscriptions hold (market-data lines) is freed.
-        void server.close().catch(() => {});
         log.debug('session closed', { sessions: sessions.size });
       },
     });
