@@ -12,6 +12,7 @@ import { CpapiStream } from '../../src/backends/cpapi/stream.js';
 import { BrokerError } from '../../src/broker/errors.js';
 import { type SimulatorHandle, startSimulator } from '../../src/simulator/index.js';
 import { simWs } from '../../src/simulator/ws.js';
+import { aaplOrder } from './stream-scenario.js';
 
 const AAPL = 265598;
 const MSFT = 272093;
@@ -122,6 +123,50 @@ describe('held quotes: smd renewal, line limit, release', () => {
       );
     } finally {
       await own.close();
+    }
+  });
+});
+
+describe('selecting another account re-subscribes live orders', () => {
+  test("IB scopes sor to the selected account: the stream's list waits for a new seed", async () => {
+    const sim = await startSimulator({ seed: 9, pacing: false, tls: false, ws: { hbMs: 100, tickMs: 20 } });
+    const b = createCpapiBackend({
+      baseUrl: sim.url,
+      pacer: new Pacer({ endpoints: {}, maxPerWindow: 1000 }),
+      timeoutMs: 8000,
+      sleep: async () => {},
+      stream: { staleMs: 2000, backoffMs: [50, 100, 200] },
+    });
+    try {
+      await b.session.loggedIn();
+      b.session.ready();
+      const seeded = async () => {
+        const end = Date.now() + 5000;
+        while (!b.stream!.orders() && Date.now() < end) await sleep(20);
+        return b.stream!.orders() !== undefined;
+      };
+      // A resting order of the selected account, listed from the stream.
+      let p = await b.placeOrder(aaplOrder(`scope-${Date.now()}`, { orderType: 'LMT', limitPrice: 1, tif: 'GTC' }));
+      if (p.kind === 'questions') p = await b.reply(p.question.replyId, true);
+      assert.equal(p.kind, 'placed');
+      await b.liveOrders();
+      assert.ok(await seeded(), 'seeded after the first list read');
+      assert.ok(b.stream!.orders()!.rows.some((r) => String(r['acct']) === 'DU1234567'));
+      const before = sim.state.session.selectedAccount;
+      // A read scoped to another account (P&L, orders of it) selects it: POST /iserver/account.
+      await b.session.forAccount('DU7654321', undefined, async () => {});
+      assert.notEqual(sim.state.session.selectedAccount, before);
+      assert.equal(sim.state.session.selectedAccount, 'DU7654321');
+      // The background seed after the new sor subscription makes the stream answer again.
+      assert.ok(await seeded(), 'seeded again for the newly selected account');
+      const rows = b.stream!.orders()!.rows;
+      assert.ok(
+        rows.every((r) => String(r['acct'] ?? r['account']) === 'DU7654321'),
+        JSON.stringify(rows).slice(0, 300),
+      );
+    } finally {
+      await b.close();
+      await sim.close();
     }
   });
 });

@@ -127,6 +127,7 @@ export class CpapiBackend implements Backend {
         stream.subscribePnl();
       });
       session.onReset(() => stream.stop());
+      session.onSelect(() => stream.resubscribeOrders());
     }
     const ensureAccounts = (signal?: AbortSignal) => session.ensureAccounts(signal);
     const iserverAccounts = (signal?: AbortSignal) => session.tradingAccounts(signal);

@@ -129,6 +129,7 @@ export class CpapiSession implements BrokerSession {
   private warmed: Promise<void> | undefined;
   private warmUpWork: ((opts: CallOptions) => Promise<void>) | undefined;
   private readonly resetListeners: Array<() => void> = [];
+  private readonly selectListeners: Array<(accountId: string) => void> = [];
   private readonly readyListeners: Array<() => void> = [];
   /** The session id the last /tickle gave (it authenticates the WebSocket). */
   private tickleSession: string | undefined;
@@ -150,6 +151,11 @@ export class CpapiSession implements BrokerSession {
   }
 
   /** Registers what a reset must drop (a module's per-session cache). */
+  /** Another account was selected (POST /iserver/account): what IB pushes is scoped to it now. */
+  onSelect(l: (accountId: string) => void): void {
+    this.selectListeners.push(l);
+  }
+
   onReset(drop: () => void): void {
     this.resetListeners.push(drop);
   }
@@ -260,8 +266,10 @@ export class CpapiSession implements BrokerSession {
         details: { accountId },
       });
     }
+    const before = this.read?.selected;
     if (this.read) this.read.selected = answer.acctId ?? accountId;
     this.log.debug('cpapi: account selected', { accountId });
+    if (before?.toUpperCase() !== accountId.toUpperCase()) for (const l of this.selectListeners) l(accountId);
   }
 
   /** Runs the warm-up once per session, however many callers ask. Never throws. */

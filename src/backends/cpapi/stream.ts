@@ -452,6 +452,18 @@ export class CpapiStream {
     this.sendSor();
   }
 
+  /**
+   * The session's selected account changed: IB scopes live orders to it, so the merged list is
+   * no longer the one a REST read returns. sor is asked for again (a new subscription, not seeded
+   * until a REST read after it; the resubscribe listeners start one).
+   */
+  resubscribeOrders(): void {
+    if (!this.ordersWanted) return;
+    // The rows stay (a re-pushed order is no new update); the next seed replaces them.
+    this.unseed();
+    this.sendSor();
+  }
+
   /** Every order of the session as merged rows, once seeded on this connection (else undefined). */
   orders(): { rows: Row[]; receivedAt: number } | undefined {
     if (!this.ordersSeeded || !this.healthy()) return undefined;
