@@ -193,7 +193,7 @@ async function main() {
   const out = resolve(values.out ?? join(ROOT, 'ibkr-mcp.mcpb'));
   if (!existsSync(join(ROOT, 'dist/cli.js'))) throw new Error('dist/cli.js is missing: run `npm run build` first');
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
-  const { OPTIONS } = await import(new URL('../dist/config/options.js', import.meta.url).href);
+  const { OPTIONS } = await import(new URL('../dist/index.js', import.meta.url).href);
   const manifest = buildManifest(pkg, OPTIONS);
 
   const prodRoot = values['node-modules'] ? resolve(values['node-modules'], '..') : installProduction();

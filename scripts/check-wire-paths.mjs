@@ -9,6 +9,8 @@ const root = process.argv[2] ?? process.cwd();
 const LAYERS = ['gateway', 'tools', 'safety', 'mcp', 'config', 'broker', 'chart'];
 // An IB endpoint as a string: '/iserver/…', "/portfolio/…", `/tickle`, …
 const ENDPOINT = /['"`]\/(iserver|portfolio|portfolio2|trsrv|tickle|sso|logout|hmds|pa|fyi|md|acesws)(\/|['"`])/;
+// IB's Flex Web Service (src/backends/flex): its paths stay there too.
+const FLEX = /FlexWebService|FlexStatementService/;
 
 function* files(dir) {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -31,13 +33,13 @@ for (const layer of LAYERS) {
     readFileSync(f, 'utf8')
       .split('\n')
       .forEach((line, i) => {
-        if (ENDPOINT.test(line)) problems.push(`${rel}:${i + 1}: ${line.trim()}`);
+        if (ENDPOINT.test(line) || FLEX.test(line)) problems.push(`${rel}:${i + 1}: ${line.trim()}`);
       });
   }
 }
 if (problems.length) {
   process.stderr.write(
-    `IB endpoint paths outside src/backends/cpapi (only the CPAPI backend speaks IB's wire format):\n${problems.join('\n')}\n`,
+    `IB endpoint paths outside src/backends (only the backends speak IB's wire formats):\n${problems.join('\n')}\n`,
   );
   process.exit(1);
 }

@@ -5,9 +5,9 @@
  * each returned.
  */
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { VERSION } from './config/index.js';
+import { packageRoot, VERSION } from './config/index.js';
 import { childEnv } from './gateway/child-env.js';
 
 interface Step {
@@ -101,7 +101,7 @@ function stdioClient(command: string, args: string[]) {
 }
 
 export async function runDemo(argv: string[]): Promise<number> {
-  const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
+  const cli = join(packageRoot(), 'dist', 'cli.js');
   const client = stdioClient(process.execPath, [cli, 'serve', '--backend', 'sim', '--log-level', 'warn', ...argv]);
   const t0 = Date.now();
   const init = await client.request<{ instructions?: string }>('initialize', {

@@ -266,6 +266,11 @@ async function simulator(argv: string[]): Promise<number> {
     ...(args.oauth ? { oauth: true } : {}),
   });
   process.stdout.write(`IB Client Portal gateway simulator listening at ${sim.apiBase}\n`);
+  if (sim.flex) {
+    process.stdout.write(
+      `IB Flex Web Service simulator at ${sim.flex.baseUrl} (for ibkr-mcp: IB_FLEX_URL=${sim.flex.baseUrl} IB_FLEX_TOKEN=${sim.flex.token}, the simulator's own token)\n`,
+    );
+  }
   if (args.oauth) await registerSimConsumer(sim, args.oauth, args.oauthOut);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

@@ -8,9 +8,11 @@ import { join } from 'node:path';
 import { CaptureWriter, createCpapiBackend } from './backends/cpapi/index.js';
 import { filePacingMemory, Pacer } from './backends/cpapi/limiter.js';
 import type { OAuthSigner } from './backends/cpapi/oauth.js';
+import { createFlexSource, FLEX_DEFAULT_URL } from './backends/flex/index.js';
 import type { Backend } from './broker/backend.js';
+import type { StatementsSource } from './broker/statements.js';
 import type { AccountMode } from './broker/types.js';
-import { type Config, ensureHome } from './config/index.js';
+import { type Config, ensureHome, VERSION } from './config/index.js';
 import { createGatewayRuntime, type GatewayRuntime, gatewayEndpoints, withManagedPort } from './gateway/index.js';
 import type { FoundPackage, InstallOptions, OptionalPackage } from './gateway/npm-package.js';
 import { cacheDir } from './gateway/provision.js';
@@ -22,6 +24,8 @@ export interface App {
   config: Config;
   log: Logger;
   backend: Backend;
+  /** IB's Flex Web Service (statements), a service apart from the gateway. */
+  statements: StatementsSource;
   /** Human label of where requests go, e.g. "simulator at https://127.0.0.1:43211". */
   backendLabel: string;
   /** The in-process simulator, when backend is "sim" (once it is up). */
@@ -49,6 +53,7 @@ export interface CreateAppOptions {
 export async function createApp(config: Config, log: Logger, opts: CreateAppOptions = {}): Promise<App> {
   addSecret(config.ibPasswordAuth);
   addSecret(config.ibTotpSecret);
+  addSecret(config.flexToken);
   ensureHome(config.home);
   // A gateway we run takes a spare port when the default one is busy (and says which).
   config = await withManagedPort(config, config.backend === 'sim', log, async (port) =>
@@ -62,6 +67,7 @@ export async function createApp(config: Config, log: Logger, opts: CreateAppOpti
   let sim: SimulatorHandle | undefined;
   let baseUrl = config.gatewayUrl;
   let simStart: Promise<void> | undefined;
+  let ensureSim: (() => Promise<void>) | undefined;
   let closeListener: (() => Promise<void>) | undefined;
   // OAuth 1.0a: every request signed here and sent to IB's API (or an OAuth simulator) directly.
   const oauth = config.auth === 'oauth' ? await oauthParts(config, log) : undefined;
@@ -87,6 +93,7 @@ export async function createApp(config: Config, log: Logger, opts: CreateAppOpti
         );
       return simStart;
     };
+    ensureSim = startSim;
     const listener = await openListener('127.0.0.1', startSim);
     closeListener = () => listener.close();
     baseUrl = `https://127.0.0.1:${listener.port}`;
@@ -145,11 +152,35 @@ export async function createApp(config: Config, log: Logger, opts: CreateAppOpti
         ? `IB Client Portal gateway started by ibkr-mcp at ${gateway.session.loginUrl}`
         : `Client Portal gateway at ${baseUrl}`;
 
+  // Flex: IB's service, or with --backend sim and no --flex-url the simulator's (its token unless one is set).
+  const flexSimulated = simulated && !config.flexUrl;
+  const statements = createFlexSource({
+    home: config.home,
+    log: log.child({ mod: 'flex' }),
+    userAgent: `ibkr-mcp/${VERSION}`,
+    timeoutMs: Math.max(config.requestTimeoutMs, 30_000),
+    configured: () => flexSimulated || Boolean(config.flexToken),
+    async target() {
+      if (flexSimulated) {
+        await ensureSim?.();
+        const f = sim?.flex;
+        return f ? { baseUrl: f.baseUrl, token: config.flexToken ?? f.token, simulated: true } : undefined;
+      }
+      if (!config.flexToken) return undefined;
+      return {
+        baseUrl: (config.flexUrl ?? FLEX_DEFAULT_URL).replace(/\/+$/, ''),
+        token: config.flexToken,
+        simulated: false,
+      };
+    },
+  });
+
   let closed = false;
   return {
     config,
     log,
     backend,
+    statements,
     backendLabel,
     get sim() {
       return sim;

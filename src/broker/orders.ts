@@ -5,6 +5,7 @@
  * never retries: the caller (src/safety) decides what to do when an answer is lost.
  */
 import type { CallOptions } from './backend.js';
+import type { OrderLeg } from './spreads.js';
 import type { SecType } from './types.js';
 
 export const ORDER_SIDES = ['BUY', 'SELL'] as const;
@@ -63,6 +64,12 @@ export interface OrderRequest {
    * market price (for the checks and display); the broker is sent the cash amount, not it.
    */
   cashQty?: number;
+  /**
+   * A combo (spread): these legs traded together as one order of `quantity` spreads at one net
+   * price (`limitPrice` may then be negative: a credit). `conid` is 0, `secType` the legs' type
+   * and `symbol` their underlying; the legs' ratios carry their sides (+ buy, − sell).
+   */
+  combo?: { currency: string; legs: OrderLeg[] };
 }
 
 /** The bracket children of an order (none for a plain order), in the order they are sent. */

@@ -12,7 +12,7 @@ export { commandFor } from './command.js';
 export { ensureHome } from './home.js';
 export { isLoopbackHost } from './net.js';
 export { OPTIONS, type OptionSpec } from './options.js';
-export { VERSION } from './version.js';
+export { packageRoot, VERSION } from './version.js';
 
 export const TOOLSETS = [
   'marketdata',
@@ -20,8 +20,10 @@ export const TOOLSETS = [
   'options',
   'account',
   'orders',
+  'order_groups',
   'alerts',
   'research',
+  'statements',
   'session',
 ] as const;
 export type Toolset = (typeof TOOLSETS)[number];
@@ -33,6 +35,8 @@ const ConfigSchema = z.object({
   gatewayUrl: z.url({ protocol: /^https?$/ }),
   gatewayInsecureTls: z.boolean(),
   requestTimeoutMs: z.number().int(),
+  flexToken: z.string().optional(),
+  flexUrl: z.url({ protocol: /^https?$/ }).optional(),
   websocket: z.boolean(),
   /** True when the gateway URL came from a flag or the environment (a gateway the user runs: never started or stopped by us). */
   gatewayUrlExplicit: z.boolean(),
@@ -86,6 +90,7 @@ const ConfigSchema = z.object({
   readOnly: z.boolean(),
   allowLoginInReadOnly: z.boolean(),
   toolsets: z.array(z.enum(TOOLSETS)),
+  ui: z.boolean(),
   tools: z.array(z.string()),
   excludeTools: z.array(z.string()),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']),

@@ -76,6 +76,25 @@ export const OPTIONS: readonly OptionSpec[] = [
       'Accept a self-signed certificate from a non-loopback gateway. Loopback gateways are always accepted; remote ones are verified unless this is set.',
   },
   {
+    key: 'flexToken',
+    flag: 'flex-token',
+    env: ['IB_FLEX_TOKEN'],
+    type: 'string',
+    secret: true,
+    group: 'Backend',
+    description:
+      "Token of IB's Flex Web Service (Client Portal: Performance & Reports > Flex Queries > Flex Web Service Configuration), for get_flex_query. Never logged. With the simulator, its own token is used when unset.",
+  },
+  {
+    key: 'flexUrl',
+    flag: 'flex-url',
+    env: ['IB_FLEX_URL'],
+    type: 'string',
+    group: 'Backend',
+    description:
+      "Base URL of IB's Flex Web Service (https; http only on this machine). Default: IB's, or the built-in simulator's with --backend sim.",
+  },
+  {
     key: 'requestTimeoutMs',
     flag: 'request-timeout-ms',
     env: ['IB_REQUEST_TIMEOUT_MS'],
@@ -364,6 +383,16 @@ export const OPTIONS: readonly OptionSpec[] = [
       'With --read-only, still register the authenticate tool, so that a client can start an IB login. Without it a read-only server never starts a login on request.',
   },
   {
+    key: 'ui',
+    flag: 'ui',
+    env: ['IBKR_MCP_UI'],
+    type: 'boolean',
+    default: true,
+    group: 'Server',
+    description:
+      'Offer MCP Apps views (order ticket, portfolio, option chain, chart) to clients that declare the io.modelcontextprotocol/ui extension; a LIVE order is then approved in the order ticket. --no-ui leaves every client with the plain tools.',
+  },
+  {
     key: 'toolsets',
     flag: 'toolsets',
     env: ['IBKR_MCP_TOOLSETS'],
@@ -371,7 +400,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: ['default'],
     group: 'Server',
     description:
-      'Tool sets to expose at start: marketdata, chart, options, account, orders, alerts, research, session; default (all but chart, alerts and research) or all. The others can be switched on during a conversation with enable_toolset.',
+      'Tool sets to expose at start: marketdata, chart, options, account, orders, order_groups, alerts, research, statements, session; default (all but chart, order_groups, alerts, research and statements) or all. The others can be switched on during a conversation with enable_toolset.',
   },
   {
     key: 'tools',

@@ -13,7 +13,15 @@ import * as z from 'zod';
 import { plainDeep, safeText } from '../broker/untrusted.js';
 import { VERSION } from '../config/index.js';
 import type { App } from '../runtime.js';
-import { ALL_TOOLS, annotationsFor, type ToolContext, type ToolDef } from '../tools/index.js';
+import {
+  ALL_TOOLS,
+  APP_ONLY_TOOLS,
+  annotationsFor,
+  declaresUi,
+  type ToolContext,
+  type ToolDef,
+} from '../tools/index.js';
+import { registerApps } from './apps.js';
 import { errorResult } from './errors.js';
 import { registerLiveResources } from './live-resources.js';
 import { registerOrderResources } from './order-resources.js';
@@ -88,9 +96,11 @@ const DATA_TOOLSETS: ReadonlySet<string> = new Set([
   'options',
   'account',
   'orders',
+  'order_groups',
   'chart',
   'alerts',
   'research',
+  'statements',
 ]);
 const ModeField = z.enum(['SIMULATED', 'PAPER', 'LIVE', 'UNKNOWN']);
 
@@ -135,6 +145,10 @@ async function runTool(
   attached: ContentBlock[],
 ) {
   const started = Date.now();
+  let meta: Record<string, unknown> | undefined;
+  tctx.setMeta = (m) => {
+    meta = { ...meta, ...m };
+  };
   try {
     const result = await def.handle(args as never, tctx);
     app.log.debug('tool call', { tool: def.name, ms: Date.now() - started });
@@ -146,10 +160,20 @@ async function runTool(
     return {
       content: [{ type: 'text' as const, text: safeText(shown.text) }, ...attached],
       structuredContent: plainDeep(shown.result) as Record<string, unknown>,
+      ...(meta ? { _meta: meta } : {}),
     };
   } catch (err) {
     return errorResult(app, def.name, err);
   }
+}
+
+/** The order ticket can be offered: Apps on, and its app-only tool registered (orders, not read-only). */
+function ticketsOffered(app: App): boolean {
+  return app.config.ui && appOnlyTools(app).length > 0;
+}
+
+function appOnlyTools(app: App): ToolDef[] {
+  return app.config.ui ? selectTools(APP_ONLY_TOOLS as unknown as ToolDef[], { ...app.config, tools: [] }) : [];
 }
 
 export function registerTool(
@@ -171,6 +195,7 @@ export function registerTool(
       const attached: ContentBlock[] = [];
       const tctx = contextFor(app, mcp, attached);
       tctx.clientCapabilities = () => clientCapabilities(server, mcp);
+      tctx.uiClient = ticketsOffered(app) && declaresUi(clientCapabilities(server, mcp));
       return runTool(app, def, notes, args, tctx, attached);
     },
   );
@@ -250,6 +275,7 @@ export function createMcpServer(
     registerTool(server, app, def, notes);
   };
   for (const def of tools) register(def);
+  for (const def of appOnlyTools(app)) register(def);
   registerEnableToolset(server, app, register);
   if (defs.size > 0) enableTasks(server, taskRunner(app, defs, notes));
   const subs = subscriptionsOf(server, era);
@@ -260,5 +286,6 @@ export function createMcpServer(
   }
   if (toolsets.includes('orders')) registerOrderResources(server, app);
   registerPrompts(server, tools);
+  registerApps(server, app, (ctx) => app.config.ui && declaresUi(clientCapabilities(server, ctx)));
   return server;
 }

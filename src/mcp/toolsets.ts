@@ -22,8 +22,10 @@ export const TOOLSET_PURPOSE: Record<Toolset, string> = {
   options: 'option chains and contracts',
   account: 'balances, positions, portfolio, P&L',
   orders: 'place, preview, confirm, modify, cancel and list orders',
+  order_groups: 'option spreads as one combo order: preview and place',
   alerts: 'price, volume, time and margin alerts',
   research: 'FX rates, watchlists, market scanner',
+  statements: 'Flex statements: trades, dividends, performance over a year',
   session: 'IB login and connection status',
 };
 

@@ -12,11 +12,12 @@ import type { CallOptions } from '../broker/backend.js';
 import { BrokerError } from '../broker/errors.js';
 import { durationText } from './confirm-token.js';
 import type { Held, OrderContext } from './context.js';
-import { type Approval, type OrderOutcome, outcome, type Prepared } from './outcome.js';
+import { type Approval, type OrderDraft, type OrderOutcome, outcome, type Prepared } from './outcome.js';
 import { liveApprovalHint } from './policy.js';
 import type { Preparer } from './prepare.js';
 import type { Reconciler } from './reconcile.js';
 import { heldHash, type Sender } from './send.js';
+import type { Tickets } from './tickets.js';
 
 const HOLD_PREFIX = 'ct1.';
 
@@ -28,6 +29,7 @@ export function isDialogState(state: unknown): state is string {
 /** What an order tool gets back: a result, or a question for the human (a dialog). */
 export type ApprovalStep =
   | { kind: 'result'; outcome: OrderOutcome }
+  | { kind: 'ticket'; outcome: OrderOutcome; ticket: { id: string; expiresAt: number } }
   | { kind: 'ask'; about: 'order'; prepared: Prepared; state: string }
   | { kind: 'ask'; about: 'question'; outcome: OrderOutcome; state: string };
 
@@ -38,6 +40,12 @@ export interface ApprovalRequest {
   dialog?: { state: string; accepted: boolean } | undefined;
   /** The client can show a dialog (form elicitation). */
   canAsk: boolean;
+  /**
+   * The client renders the order ticket app (MCP Apps): a LIVE order is then held as a ticket for
+   * the human, the strongest approval. A new order's draft lets them change quantity and price there
+   * (a modification has none: it is shown as asked).
+   */
+  ticket?: { draft: () => OrderDraft | undefined } | undefined;
   /** A client order id given by the caller: a second call with it sends nothing new. */
   clientOrderId?: string | undefined;
   prepare: () => Promise<Prepared>;
@@ -49,6 +57,7 @@ export class Approvals {
     private readonly prep: Preparer,
     private readonly sender: Sender,
     private readonly reconciler: Reconciler,
+    private readonly tickets: Tickets,
   ) {}
 
   /** The whole path of a place or modify call, from its arguments to a result or a dialog. */
@@ -62,10 +71,26 @@ export class Approvals {
     const prepared = await req.prepare();
     const how = this.prep.confirmationFor(prepared.mode);
     if (how === 'none') return { kind: 'result', outcome: await this.sender.send(prepared, opts, 'none') };
+    if (req.ticket && prepared.mode === 'LIVE') return this.offerTicket(prepared, req.ticket.draft());
     if (how === 'elicit' && req.canAsk) {
       return { kind: 'ask', about: 'order', prepared, state: this.hold(prepared, req.argsHash).token };
     }
     return { kind: 'result', outcome: this.offerToken(prepared) };
+  }
+
+  /** Holds the order as a ticket the human places (or not) in the ticket app. */
+  private offerTicket(prepared: Prepared, draft: OrderDraft | undefined): ApprovalStep {
+    const ticket = this.tickets.create(prepared, draft);
+    const what =
+      prepared.action === 'modify'
+        ? "this change of an order with IB's estimate; only the user can send it there"
+        : "this order with IB's estimate; only the user can place it there (they may change quantity and price first)";
+    const message = `Nothing was sent. This is REAL MONEY: an order ticket now shows the user ${what} or cancel it. Do not call again; ask the user what they decided. If they see no ticket, their client cannot show it: restart ibkr-mcp with --no-ui to approve by dialog or approval code.`;
+    return {
+      kind: 'ticket',
+      outcome: outcome(prepared, 'confirmation_required', message, { approval: 'ticket' }),
+      ticket,
+    };
   }
 
   /**

@@ -9,7 +9,7 @@ import { confirmationProblem, type SafetyConfig } from './policy.js';
 import { OrderService } from './service.js';
 
 export { haltState } from './killswitch.js';
-export { OrderService } from './service.js';
+export { OrderService, type TicketView } from './service.js';
 
 export function safetyConfigFrom(config: Config): SafetyConfig {
   return {

@@ -15,6 +15,7 @@ import type {
   TimeInForce,
   TrailingType,
 } from '../broker/orders.js';
+import type { SpreadSummary } from '../broker/spreads.js';
 import type { Contract } from '../broker/types.js';
 import type { TradingMode } from './journal.js';
 import type { LimitReport, PriceRefs } from './policy.js';
@@ -46,11 +47,12 @@ export const OUTCOME_STATUSES: readonly OutcomeStatus[] = [
  * How the order was approved; IB's questions about it need the same approval. none: the server
  * was set to send without asking. token: confirm_order with a token (paper and simulator).
  * elicit: the human answered the client's dialog. code: confirm_order with a token and the
- * approval code the human read from their authenticator app (live).
+ * approval code the human read from their authenticator app (live). ticket: the human pressed
+ * Place in the order ticket app (MCP Apps), which the model cannot do.
  */
-export type Approval = 'none' | 'token' | 'elicit' | 'code';
+export type Approval = 'none' | 'token' | 'elicit' | 'code' | 'ticket';
 
-export const APPROVALS: readonly Approval[] = ['none', 'token', 'elicit', 'code'];
+export const APPROVALS: readonly Approval[] = ['none', 'token', 'elicit', 'code', 'ticket'];
 
 export interface OrderOutcome {
   status: OutcomeStatus;
@@ -78,6 +80,8 @@ export interface OrderOutcome {
   autoConfirmed?: string[];
   /** True when this call did not send anything because the client order id was already used. */
   existing?: boolean;
+  /** A spread: its legs, market and payoff as checked. */
+  spread?: SpreadSummary;
   message: string;
 }
 
@@ -114,6 +118,8 @@ export interface Prepared {
   orderId?: string;
   /** For modify: the fields changed. */
   changes?: Record<string, unknown>;
+  /** A spread: its legs, market and payoff as checked. */
+  spread?: SpreadSummary;
 }
 
 export interface CancelOutcome {
@@ -131,7 +137,7 @@ export interface CancelOutcome {
 
 /** What an order result is about: a prepared order, or an order as recorded (journal). */
 type Subject = Pick<Prepared, 'action' | 'order' | 'contract' | 'mode'> &
-  Partial<Pick<Prepared, 'orderId' | 'preview' | 'previewError' | 'limits'>>;
+  Partial<Pick<Prepared, 'orderId' | 'preview' | 'previewError' | 'limits' | 'spread'>>;
 
 /** The one builder of order results: the subject's facts, then the status, message and extras. */
 export function outcome(
@@ -154,6 +160,7 @@ export function outcome(
   if (p.previewError) o.previewError = p.previewError;
   if (p.limits?.notional !== undefined) o.notional = p.limits.notional;
   if (p.limits?.notionalBasis) o.notionalBasis = p.limits.notionalBasis;
+  if (p.spread) o.spread = p.spread;
   for (const [k, v] of Object.entries(extra)) {
     if (v !== undefined && !(Array.isArray(v) && v.length === 0)) (o as unknown as Record<string, unknown>)[k] = v;
   }

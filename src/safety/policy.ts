@@ -106,7 +106,7 @@ export function liveWithoutApproval(
 }
 
 /** Approvals that show a live order was meant by a human (or that the user opted out of asking). */
-const HUMAN_APPROVALS: ReadonlySet<Approval> = new Set(['elicit', 'code']);
+const HUMAN_APPROVALS: ReadonlySet<Approval> = new Set(['elicit', 'code', 'ticket']);
 
 /**
  * The last gate before a live request goes out: its approval must be a human's (a dialog they
@@ -144,6 +144,10 @@ export interface LimitInput {
   preview?: OrderPreview | undefined;
   /** Orders sent in the last 24 hours (undefined: unknown). */
   ordersLast24h: number | undefined;
+  /** The price to value the order at, instead of the order's own (a spread's net price). */
+  valuation?: { price: number; basis: string } | undefined;
+  /** Checks made by the caller (a spread's maximum loss), reported and enforced with the rest. */
+  extraChecks?: CheckResult[] | undefined;
 }
 
 export interface CheckResult {
@@ -296,7 +300,7 @@ export function checkLimits(input: LimitInput, cfg: SafetyConfig): LimitReport {
     );
   } else {
     const mult = multiplierOf(contract);
-    const w = worstPrice(order, input.quote);
+    const w = input.valuation ?? worstPrice(order, input.quote);
     // A cash order spends at most its cash amount (IB sizes it): valued at the higher of the two.
     const byPrice = w ? w.price * order.quantity * mult : undefined;
     const fromPrice =
@@ -326,6 +330,7 @@ export function checkLimits(input: LimitInput, cfg: SafetyConfig): LimitReport {
     }
   }
 
+  checks.push(...(input.extraChecks ?? []));
   const failed = checks.filter((c) => c.ran && !c.ok);
   const unrun = checks.filter((c) => !c.ran);
   if (failed.length || unrun.length) {

@@ -134,6 +134,14 @@ export class Sender {
         this.ctx.pendingReplies.set(q.replyId, { prepared: p, autoConfirmed, approval });
         const asks = `IB asks for confirmation before ${modify ? 'changing' : 'placing'} this order (${idents(decision.blocking)}).`;
         const what = modify ? 'changed' : 'placed';
+        if (approval === 'ticket') {
+          return outcome(
+            p,
+            'needs_reply',
+            `${asks} Nothing is ${what} yet: the user answers IB's message in the order ticket.`,
+            { approval, question: q, autoConfirmed },
+          );
+        }
         if (approval === 'none' || approval === 'elicit') {
           return outcome(
             p,
@@ -198,7 +206,9 @@ export class Sender {
           hint:
             pending.approval === 'elicit'
               ? "The user answers IB's question in the client's confirmation dialog; call the order tool again if the dialog was closed."
-              : "Show the user IB's message; if they agree, call confirm_order with the token from the needs_reply result.",
+              : pending.approval === 'ticket'
+                ? "The user answers IB's question in the order ticket."
+                : "Show the user IB's message; if they agree, call confirm_order with the token from the needs_reply result.",
         },
       );
     }

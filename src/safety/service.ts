@@ -12,6 +12,7 @@
  * tools call. Tools only parse input and render; they never talk to the backend for writes.
  */
 import type { Backend, CallOptions } from '../broker/backend.js';
+import { BrokerError } from '../broker/errors.js';
 import type { TradingAccounts } from '../broker/orders.js';
 import type { Contract } from '../broker/types.js';
 import { type Logger, silentLogger } from '../log.js';
@@ -32,9 +33,12 @@ import type { ConfirmationMode, SafetyConfig } from './policy.js';
 import { type ModifyArgs, Preparer } from './prepare.js';
 import { type ReconcileReport, Reconciler } from './reconcile.js';
 import { Sender } from './send.js';
+import { type SpreadDraft, SpreadPreparer } from './spread.js';
+import { Tickets } from './tickets.js';
 
 export { certainlyNotSent, newClientOrderId, type OrderTimers } from './context.js';
 export type { Approval, CancelOutcome, OrderDraft, OrderOutcome, OutcomeStatus, Prepared } from './outcome.js';
+export type { TicketStatus, TicketView } from './tickets.js';
 
 export interface OrderServiceOptions {
   backend: Backend;
@@ -57,6 +61,9 @@ export class OrderService {
   private readonly sender: Sender;
   private readonly reconciler: Reconciler;
   private readonly approvals: Approvals;
+  private readonly spreads: SpreadPreparer;
+  /** Order tickets of the Apps extension (tickets.ts). */
+  readonly tickets: Tickets;
 
   constructor(opts: OrderServiceOptions) {
     const now = opts.now ?? Date.now;
@@ -80,9 +87,11 @@ export class OrderService {
       timers: opts.timers ?? REAL_TIMERS,
     };
     this.prep = new Preparer(ctx);
+    this.spreads = new SpreadPreparer(ctx, this.prep);
     this.sender = new Sender(ctx, this.prep);
     this.reconciler = new Reconciler(ctx);
-    this.approvals = new Approvals(ctx, this.prep, this.sender, this.reconciler);
+    this.tickets = new Tickets(ctx, this.prep, this.sender);
+    this.approvals = new Approvals(ctx, this.prep, this.sender, this.reconciler, this.tickets);
   }
 
   // prepare.ts
@@ -101,11 +110,21 @@ export class OrderService {
   prepare(draft: OrderDraft, opts: CallOptions = {}, previewOnly = false): Promise<Prepared> {
     return this.prep.prepare(draft, opts, previewOnly);
   }
+  /** spread.ts: a combo of option legs as one order. */
+  prepareSpread(draft: SpreadDraft, opts: CallOptions = {}, previewOnly = false): Promise<Prepared> {
+    return this.spreads.prepare(draft, opts, previewOnly);
+  }
   prepareModify(
     args: ModifyArgs,
     resolveContract: (conid: number) => Promise<Contract>,
     opts: CallOptions = {},
   ): Promise<Prepared> {
+    if (this.journal.byOrderId(args.orderId)?.order.combo) {
+      // A combo's legs and net price are one order; this server changes none of it in place.
+      throw new BrokerError('REFUSED', `Order ${args.orderId} is a spread; it cannot be modified here.`, {
+        hint: 'Cancel it (cancel_order) and place the spread again with place_spread_order.',
+      });
+    }
     return this.prep.prepareModify(args, resolveContract, opts);
   }
 

@@ -14,6 +14,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type SelfSigned, selfSignedCertificate } from './cert.js';
 import { registerControl } from './control.js';
+import { type SimFlexHandle, type SimFlexOptions, startFlexService } from './flex.js';
 import type { SimListener } from './listener.js';
 import { SimOAuth, type SimOAuthOptions } from './oauth.js';
 import { loadReplay } from './replay.js';
@@ -70,6 +71,8 @@ export interface SimulatorOptions {
   oauth?: SimOAuthOptions | boolean;
   /** Extension: the WebSocket's timers and line limit (ws.ts); tests shorten them. */
   ws?: Partial<WsSettings>;
+  /** IB's Flex Web Service on its own port (flex.ts); default on, `false` for none. */
+  flex?: SimFlexOptions | false;
 }
 
 export interface SimulatorHandle {
@@ -81,6 +84,8 @@ export interface SimulatorHandle {
   state: SimState;
   /** With `oauth`: the consumer registry (the self-service portal's part). */
   oauth: SimOAuth | undefined;
+  /** The Flex Web Service (its own host and port), unless started with flex:false. */
+  flex: SimFlexHandle | undefined;
 }
 
 let cert: SelfSigned | undefined;
@@ -165,6 +170,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     });
   }
   const port = listener ? listener.port : (server.address() as AddressInfo).port;
+  const flex = opts.flex === false ? undefined : await startFlexService(state, { host: '127.0.0.1', ...opts.flex });
   const hostForUrl = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   const url = `${tls ? 'https' : 'http'}://${hostForUrl}:${port}`;
   let closed: Promise<void> | undefined;
@@ -175,8 +181,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     port,
     state,
     oauth,
+    flex,
     close() {
       closed ??= new Promise<void>((resolve) => {
+        void flex?.close();
         hub.close();
         core.shutdown();
         server.close(() => resolve());
@@ -188,6 +196,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   };
 }
 
+export { SIM_FLEX_TOKEN, type SimFlexHandle, type SimFlexOptions } from './flex.js';
 export { type IssuedCredentials, oauthBaseString, parseDhPem, SimOAuth, type SimOAuthOptions } from './oauth.js';
 export type { IbProfile, SimState } from './state.js';
 export type { Instrument } from './universe.js';

@@ -10,8 +10,9 @@
  */
 import { localDay } from './calendar.js';
 import { childReadiness, reduceOcaGroup } from './order-bracket.js';
+import { legFills, quoteFor } from './order-combo.js';
 import { commissionFor, roundTo, type SimExecution, type SimOrder, type SimStatus } from './order-model.js';
-import { orderQuote, tickSize } from './order-quote.js';
+import { tickSize } from './order-quote.js';
 import { simPortfolio } from './portfolio.js';
 import { instrumentFlags, type SimState } from './state.js';
 
@@ -58,7 +59,7 @@ export class SimOrderBook {
       }
     }
     if (instrumentFlags(this.state, o.conid).halted) return;
-    const q = orderQuote(this.state, o.inst);
+    const q = quoteFor(this.state, o);
     const buy = o.side === 'BUY';
     const market = buy ? q.ask : q.bid;
     if (market === undefined) return;
@@ -115,39 +116,54 @@ export class SimOrderBook {
   }
 
   private fill(o: SimOrder, qty: number, price: number): void {
-    const commission = commissionFor(o.inst, qty, price);
+    // A combo fills at its net price, each leg booked as its own execution and position.
+    const legs = o.legs ? legFills(this.state, o.legs, o.side, qty, price) : undefined;
+    const commission = legs
+      ? Math.round(legs.reduce((s, f) => s + f.commission, 0) * 100) / 100
+      : commissionFor(o.inst, qty, price);
     const now = this.now;
     o.avgPrice = (o.avgPrice * o.filled + price * qty) / (o.filled + qty);
     o.filled = Math.round((o.filled + qty) * 10000) / 10000;
     o.commission += commission;
     o.updatedAt = now;
     o.status = o.filled >= o.qty ? 'Filled' : 'Submitted';
+    const parts = legs
+      ? legs.map((f) => ({ inst: f.leg.inst, side: f.side, qty: f.qty, price: f.price, commission: f.commission }))
+      : [{ inst: o.inst, side: o.side, qty, price, commission }];
+    for (const part of parts) this.book(o, part);
+    reduceOcaGroup(this.orders, o, qty, (sib) => this.finish(sib, 'Cancelled'));
+  }
+
+  /** One execution of an order (a combo: of one leg) and its change of the position. */
+  private book(
+    o: SimOrder,
+    x: { inst: SimOrder['inst']; side: 'BUY' | 'SELL'; qty: number; price: number; commission: number },
+  ): void {
     this.execSeq++;
     const exec: SimExecution = {
       executionId: `0000e0d5.${(this.execSeq + 0x6576fd38).toString(16)}.01.01`,
       orderId: o.orderId,
       acct: o.acct,
-      conid: o.conid,
-      inst: o.inst,
-      side: o.side,
-      qty,
-      price,
-      commission,
-      time: now,
+      conid: x.inst.conid,
+      inst: x.inst,
+      side: x.side,
+      qty: x.qty,
+      price: x.price,
+      commission: x.commission,
+      time: this.now,
     };
     if (o.cOID) exec.cOID = o.cOID;
     this.executions.push(exec);
-    reduceOcaGroup(this.orders, o, qty, (sib) => this.finish(sib, 'Cancelled'));
     const pf = simPortfolio(this.state);
     if (pf.hasAccount(o.acct)) {
       pf.applyFill({
         accountId: o.acct,
-        conid: o.conid,
-        side: o.side,
-        quantity: qty,
-        price,
-        commission,
-        currency: o.inst.currency,
+        conid: x.inst.conid,
+        side: x.side,
+        quantity: x.qty,
+        price: x.price,
+        commission: x.commission,
+        currency: x.inst.currency,
       });
     }
   }

@@ -9,6 +9,13 @@ export type SimOrderType = 'MKT' | 'LMT' | 'STP' | 'STOP_LIMIT' | 'TRAIL';
 export type SimTif = 'DAY' | 'GTC' | 'IOC' | 'OPG';
 export type SimStatus = 'PreSubmitted' | 'Submitted' | 'Filled' | 'Cancelled' | 'Inactive';
 
+/** One leg of a combo order: its contract and signed ratio (+ buy, − sell, per spread). */
+export interface SimLeg {
+  conid: number;
+  inst: Instrument;
+  ratio: number;
+}
+
 export interface SimOrder {
   orderId: number;
   cOID?: string;
@@ -42,6 +49,9 @@ export interface SimOrder {
   parentOrderId?: number;
   /** Bracket children share one OCA group: a fill of one reduces (then cancels) the others. */
   ocaGroup?: string;
+  /** A combo: its conidex as sent and its legs (`conid`/`inst` are then the spread's). */
+  conidex?: string;
+  legs?: SimLeg[];
 }
 
 export interface SimExecution {
@@ -72,6 +82,9 @@ export interface OrderSpec {
   tif: SimTif;
   outsideRth: boolean;
   cOID?: string;
+  /** A combo (order-combo.ts). */
+  conidex?: string;
+  legs?: SimLeg[];
 }
 
 /** One of IB's precautionary questions (message id and text). */

@@ -2,6 +2,8 @@
  * The rows the simulator's order engine answers with, in IB's wire format: a placed order, a
  * live-orders row, an order status, an execution of the trades list, a what-if preview.
  */
+
+import { comboWhatIf, quoteFor } from './order-combo.js';
 import {
   commissionFor,
   fmt,
@@ -11,7 +13,6 @@ import {
   type SimOrder,
   type SimOrderType,
 } from './order-model.js';
-import { orderQuote } from './order-quote.js';
 import { simPortfolio } from './portfolio.js';
 import { instrumentFlags, type SimState } from './state.js';
 
@@ -52,7 +53,7 @@ export function placedRow(o: SimOrder): Record<string, unknown> {
 export function liveRow(o: SimOrder): Record<string, unknown> {
   const row: Record<string, unknown> = {
     acct: o.acct,
-    conidex: String(o.conid),
+    conidex: o.conidex ?? String(o.conid),
     conid: o.conid,
     account: o.acct,
     orderId: o.orderId,
@@ -97,7 +98,7 @@ export function statusBody(o: SimOrder, requestId: number, profile: string): Rec
     request_id: String(requestId),
     server_id: '0',
     order_id: o.orderId,
-    conidex: String(o.conid),
+    conidex: o.conidex ?? String(o.conid),
     conid: o.conid,
     symbol: o.inst.symbol,
     side: o.side === 'BUY' ? 'B' : 'S',
@@ -190,20 +191,21 @@ export function tradeRow(e: SimExecution): Record<string, unknown> {
 /** The body of POST /iserver/account/{acct}/orders/whatif; `why`: IB's rejection, if any. */
 export function whatIfBody(state: SimState, spec: OrderSpec, why: string | undefined): Record<string, unknown> {
   const { inst } = spec;
-  const q = orderQuote(state, inst);
+  const q = quoteFor(state, spec);
   const px = spec.limit ?? (spec.side === 'BUY' ? Math.max(q.ask ?? 0, spec.stop ?? 0) : (q.bid ?? spec.stop ?? 0));
   const mult = inst.multiplier || 1;
-  const value = px * spec.qty * mult;
-  const comm = commissionFor(inst, spec.qty, px);
+  const combo = spec.legs ? comboWhatIf(state, spec) : undefined;
+  const value = combo?.value ?? px * spec.qty * mult;
+  const comm = combo?.commission ?? commissionFor(inst, spec.qty, px);
   const pf = simPortfolio(state);
   const known = pf.hasAccount(spec.acct);
   const v = known ? pf.valuation(spec.acct).base : undefined;
   const posNow = known ? pf.position(spec.acct, spec.conid) : 0;
   const signed = spec.side === 'BUY' ? spec.qty : -spec.qty;
   const marginRate = inst.secType === 'OPT' ? (spec.side === 'BUY' ? 1 : 0.2) : 0.25;
-  const im = value * marginRate;
+  const im = combo ? combo.margin : value * marginRate;
   const ccy = inst.currency;
-  const unit = inst.secType === 'OPT' ? 'Contracts' : 'Shares';
+  const unit = inst.secType === 'OPT' || combo ? 'Contracts' : 'Shares';
   const ba = (cur: number, ch: number) => ({ current: fmt(cur, 0), change: fmt(ch, 0), after: fmt(cur + ch, 0) });
   const flags = instrumentFlags(state, inst.conid);
   return {
@@ -213,8 +215,8 @@ export function whatIfBody(state: SimState, spec: OrderSpec, why: string | undef
       total: `${fmt(value + comm)} ${ccy}`,
     },
     equity: ba(v?.netLiquidation ?? 0, -comm),
-    initial: ba(v?.initMargin ?? 0, spec.side === 'BUY' ? im : im * 0.5),
-    maintenance: ba(v?.maintMargin ?? 0, (spec.side === 'BUY' ? im : im * 0.5) * 0.9),
+    initial: ba(v?.initMargin ?? 0, spec.side === 'BUY' || combo ? im : im * 0.5),
+    maintenance: ba(v?.maintMargin ?? 0, (spec.side === 'BUY' || combo ? im : im * 0.5) * 0.9),
     position: { current: String(posNow), change: String(signed), after: String(posNow + signed) },
     warn:
       flags.delayed || flags.frozen

@@ -4,8 +4,10 @@
  * far from the market, size or value above the precautionary limits, no market data), with
  * IB's texts.
  */
+
+import { quoteFor } from './order-combo.js';
 import { fmt, type OrderSpec, onTick, type Question } from './order-model.js';
-import { orderQuote, tickSize } from './order-quote.js';
+import { tickSize } from './order-quote.js';
 import { simPortfolio } from './portfolio.js';
 import { instrumentFlags, type SimState } from './state.js';
 
@@ -23,7 +25,13 @@ export function rejectionOf(state: SimState, spec: OrderSpec): string | undefine
   if (!(spec.qty > 0)) return `${label}\nOrder quantity must be positive.`;
   if (inst.secType !== 'STK' && !Number.isInteger(spec.qty))
     return `${label}\nFractional quantities are not supported for this contract.`;
-  if ((type === 'LMT' || type === 'STOP_LIMIT') && !(spec.limit! > 0)) return `${label}\nMissing order price.`;
+  if (spec.legs) {
+    // A combo: a net price that may be negative (a credit). The simulator takes LMT and MKT combos.
+    if (type !== 'LMT' && type !== 'MKT') return `${label}\nThis order type is not supported for combination orders.`;
+    if (type === 'LMT' && !spec.limit) return `${label}\nMissing order price.`;
+    if (spec.legs.some((l) => instrumentFlags(state, l.conid).halted))
+      return `${label}\nTrading is halted for a leg of this combo.`;
+  } else if ((type === 'LMT' || type === 'STOP_LIMIT') && !(spec.limit! > 0)) return `${label}\nMissing order price.`;
   if ((type === 'STP' || type === 'STOP_LIMIT') && !(spec.stop! > 0)) return `${label}\nMissing stop price.`;
   if (type === 'TRAIL' && !(spec.stop! > 0)) return `${label}\nMissing order price (the initial stop price).`;
   if (type === 'TRAIL' && !(spec.trailAmt! > 0)) return `${label}\nMissing trailing amount.`;
@@ -37,7 +45,7 @@ export function rejectionOf(state: SimState, spec: OrderSpec): string | undefine
   if (type === 'MKT' && spec.outsideRth) return `${label}\nMarket orders cannot execute outside regular trading hours.`;
   if (instrumentFlags(state, inst.conid).halted) return `${label}\nTrading is halted for this contract.`;
   if (spec.side === 'BUY') {
-    const q = orderQuote(state, inst);
+    const q = quoteFor(state, spec);
     const px = spec.limit ?? Math.max(spec.stop ?? 0, q.ask ?? 0);
     const value = px * spec.qty * (inst.multiplier || 1);
     const pf = simPortfolio(state);
@@ -74,9 +82,10 @@ export function questionsFor(state: SimState, spec: OrderSpec): Question[] {
       text: 'You are about to submit a stop order. Please be aware of the various stop order types available and the risks associated with each one.\nAre you sure you want to submit this order?',
     });
   }
-  const q = orderQuote(state, inst);
+  const q = quoteFor(state, spec);
   const mid = q.bid !== undefined && q.ask !== undefined ? (q.bid + q.ask) / 2 : q.last;
-  if (spec.limit !== undefined && mid) {
+  // The percentage constraint is checked for single contracts here (a combo's net can be ~0).
+  if (spec.limit !== undefined && mid && !spec.legs) {
     const dev = (Math.abs(spec.limit - mid) / mid) * 100;
     if (dev > PRICE_CONSTRAINT_PCT) {
       out.push({

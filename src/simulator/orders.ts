@@ -193,6 +193,10 @@ export class SimOrderEngine extends SimOrderBook {
       o.trailType = spec.trailType ?? 'amt';
     }
     if (o.type === 'TRAIL' && spec.stop !== undefined) o.trailStop = spec.stop;
+    if (spec.legs) {
+      o.legs = spec.legs;
+      if (spec.conidex) o.conidex = spec.conidex;
+    }
     if (o.type === 'STP' || o.type === 'STOP_LIMIT' || o.type === 'TRAIL' || o.tif === 'OPG') o.status = 'PreSubmitted';
     if (parentOrderId !== undefined) {
       o.parentOrderId = parentOrderId;

@@ -22,7 +22,20 @@ import {
 import { hashString } from './rng.js';
 import { ETFS, SP100 } from './universe-data.js';
 
-export type SimSecType = 'STK' | 'OPT' | 'FUT' | 'FOP' | 'IND' | 'CASH' | 'BOND' | 'WAR' | 'CFD' | 'FUND' | 'CRYPTO';
+export type SimSecType =
+  | 'STK'
+  | 'OPT'
+  | 'FUT'
+  | 'FOP'
+  | 'IND'
+  | 'CASH'
+  | 'BOND'
+  | 'WAR'
+  | 'CFD'
+  | 'FUND'
+  | 'CRYPTO'
+  /** A combo order's contract (order-combo.ts); never in the universe. */
+  | 'BAG';
 
 export interface Instrument {
   conid: number;

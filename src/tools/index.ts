@@ -12,11 +12,23 @@ import { OPTIONS_TOOLS } from './options.js';
 import { ORDERS_TOOLS } from './orders.js';
 import { RESEARCH_TOOLS } from './research.js';
 import { SESSION_TOOLS } from './session.js';
+import { SPREAD_TOOLS } from './spreads.js';
+import { STATEMENTS_TOOLS } from './statements.js';
 import type { ToolDef } from './tool.js';
 
 export { portfolioOf, positionOut } from './account.js';
+export {
+  APP_MIME,
+  APP_ONLY_TOOLS,
+  APP_VIEWS,
+  type AppViewName,
+  appUri,
+  declaresUi,
+  UI_EXTENSION,
+} from './apps.js';
 export { SymbolSchema } from './common.js';
 export { liveOut } from './order-reads.js';
+export { TICKET_META_KEY } from './orders.js';
 export {
   type AnyObject,
   annotationsFor,
@@ -33,7 +45,9 @@ export const ALL_TOOLS: readonly ToolDef[] = [
   ...OPTIONS_TOOLS,
   ...ACCOUNT_TOOLS,
   ...ORDERS_TOOLS,
+  ...SPREAD_TOOLS,
   ...ALERTS_TOOLS,
   ...RESEARCH_TOOLS,
+  ...STATEMENTS_TOOLS,
   ...SESSION_TOOLS,
 ] as unknown as ToolDef[];

@@ -317,6 +317,7 @@ const APPROVAL_TEXT: Record<Approval, string> = {
   token: 'confirm_order token',
   elicit: "the user's answer in the client's dialog",
   code: "the user's approval code",
+  ticket: "the user's Place in the order ticket",
 };
 
 // ---------------------------------------------------------------- dialog texts

@@ -12,7 +12,7 @@ import type { Contract } from '../broker/types.js';
 import { isDialogState } from '../safety/confirm.js';
 import { canonicalHash } from '../safety/confirm-token.js';
 import { orderService } from '../safety/index.js';
-import { type OrderDraft, outcome, type Prepared } from '../safety/outcome.js';
+import { type OrderDraft, type OrderOutcome, outcome, type Prepared } from '../safety/outcome.js';
 import { callOpts, ident, instrumentFields, queryFrom, untrusted } from './common.js';
 import { resolveOptionContract } from './options.js';
 import { ORDER_READ_TOOLS } from './order-reads.js';
@@ -38,6 +38,9 @@ import {
 import { defineTool, type ToolContext } from './tool.js';
 
 // ---------------------------------------------------------------- flow
+
+/** The result `_meta` key that carries an order ticket's id to the ticket app (not a secret). */
+export const TICKET_META_KEY = 'io.github.ibkr-mcp/ticket';
 
 /** Exactly one size: a quantity, or (stocks) a cash amount. Checked before any request to IB. */
 function assertOneSize(args: { quantity?: number | undefined; cashQty?: number | undefined }): void {
@@ -116,14 +119,24 @@ async function optionContract(ctx: ToolContext, args: OptionArgs): Promise<Contr
   return r.contract;
 }
 
+/** How an order tool shows a result and asks the human (spreads show their legs and payoff). */
+export interface OrderView<T> {
+  out: (r: OrderOutcome) => T;
+  ask: (p: Prepared) => string;
+}
+
+const ORDER_VIEW: OrderView<OrderResultT> = { out: resultOut, ask: elicitMessage };
+
 /** Place or modify, through safety's approval: a result, or a dialog for the human. */
-async function approveAndSend(
+export async function approveAndSend<T = OrderResultT>(
   ctx: ToolContext,
   toolName: string,
   args: Record<string, unknown>,
   prepare: () => Promise<Prepared>,
   clientOrderId?: string,
-): Promise<OrderResultT> {
+  view: OrderView<T> = ORDER_VIEW as unknown as OrderView<T>,
+  draft?: () => OrderDraft | undefined,
+): Promise<T> {
   const svc = orderService(ctx.app);
   const state = ctx.mcp.mcpReq.requestState();
   const answer = acceptedContent(ctx.mcp.mcpReq.inputResponses, 'confirm', ConfirmSchema);
@@ -133,12 +146,17 @@ async function approveAndSend(
       dialog: isDialogState(state) ? { state, accepted: answer?.confirm === true } : undefined,
       canAsk: supportsElicitation(ctx),
       clientOrderId,
+      ticket: ctx.uiClient && draft ? { draft } : undefined,
       prepare,
     },
     callOpts(ctx),
   );
-  if (step.kind === 'result') return resultOut(step.outcome);
-  const message = step.about === 'order' ? elicitMessage(step.prepared) : questionMessage(step.outcome);
+  if (step.kind === 'result') return view.out(step.outcome);
+  if (step.kind === 'ticket') {
+    ctx.setMeta?.({ [TICKET_META_KEY]: { id: step.ticket.id } });
+    return view.out(step.outcome);
+  }
+  const message = step.about === 'order' ? view.ask(step.prepared) : questionMessage(step.outcome);
   return inputRequired({
     inputRequests: { confirm: inputRequired.elicit({ message, requestedSchema: ConfirmSchema }) },
     requestState: step.state,
@@ -152,12 +170,18 @@ function placeFlow(
   resolve: () => Promise<Contract>,
 ): Promise<OrderResultT> {
   const svc = orderService(ctx.app);
+  let draft: OrderDraft | undefined;
   return approveAndSend(
     ctx,
     toolName,
     args as Record<string, unknown>,
-    async () => svc.prepare(draftFrom(args, await resolve()), callOpts(ctx)),
+    async () => {
+      draft = draftFrom(args, await resolve());
+      return svc.prepare(draft, callOpts(ctx));
+    },
     args.clientOrderId,
+    undefined,
+    () => draft,
   );
 }
 
@@ -308,20 +332,27 @@ export const modifyOrder = defineTool({
   output: OrderResultOut,
   async handle(args, ctx) {
     const svc = orderService(ctx.app);
-    return approveAndSend(ctx, 'modify_order', args as Record<string, unknown>, () =>
-      svc.prepareModify(
-        {
-          accountId: args.accountId,
-          orderId: args.orderId,
-          quantity: args.quantity,
-          limitPrice: args.price,
-          stopPrice: args.stopPrice,
-          tif: args.tif,
-          trailingAmount: args.trailingAmount,
-        },
-        (conid) => ctx.app.backend.resolveContract({ conid }, callOpts(ctx)),
-        callOpts(ctx),
-      ),
+    return approveAndSend(
+      ctx,
+      'modify_order',
+      args as Record<string, unknown>,
+      () =>
+        svc.prepareModify(
+          {
+            accountId: args.accountId,
+            orderId: args.orderId,
+            quantity: args.quantity,
+            limitPrice: args.price,
+            stopPrice: args.stopPrice,
+            tif: args.tif,
+            trailingAmount: args.trailingAmount,
+          },
+          (conid) => ctx.app.backend.resolveContract({ conid }, callOpts(ctx)),
+          callOpts(ctx),
+        ),
+      undefined,
+      undefined,
+      () => undefined,
     );
   },
   render: renderResult,

@@ -24,6 +24,13 @@ export interface ToolContext {
   clientCapabilities?: () => Record<string, unknown> | undefined;
   /** Adds a content block (an image, a resource link) after the text rendering of the result. */
   attach(block: ContentBlock): void;
+  /**
+   * True when the client renders MCP Apps (it declared the `io.modelcontextprotocol/ui` extension)
+   * and the server runs without --no-ui: a LIVE order is then held as an order ticket.
+   */
+  uiClient?: boolean;
+  /** Adds fields to the result's `_meta` (for the client's app, e.g. the order ticket's id). */
+  setMeta?(meta: Record<string, unknown>): void;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: schemas of any object shape

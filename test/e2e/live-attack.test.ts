@@ -2,7 +2,8 @@
  * A model alone cannot place a LIVE order (issue #18). The built server talks to a simulator whose
  * login is a live one (U… accounts, isPaper false), started with --allow-live-trading and an
  * approval code enrolled, so every approval path is open to a human. The client is a model:
- * no Apps, no elicitation (or a client that declines every dialog without showing it). It calls
+ * no Apps, no elicitation (or a client that declines every dialog without showing it, or an Apps
+ * client whose orders are held as tickets, of which the model sees only model-visible tools). It calls
  * every model-visible tool, feeding back the tokens, reply ids, order ids and numbers of earlier
  * results, and confirm_order and cancel_order with guessed codes; the simulator's order endpoints
  * (/sim/stats) must count 0 afterwards.
@@ -17,6 +18,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as OTPAuth from 'otpauth';
 import { APPROVAL_STATE_FILE, ApprovalCodes } from '../../src/safety/approval-code.js';
+import { UI_CAPABILITIES } from './apps-host.js';
 import { type Harness, startServer } from './harness.js';
 import { rng } from './rng.js';
 
@@ -146,7 +148,12 @@ interface Run {
  */
 async function attack(h: Harness, count: number, seed: number, isCurrent: (code: string) => boolean): Promise<Run> {
   const r = rng(seed);
-  const tools = (await h.client.listTools()).tools.map((t) => t.name);
+  // What the model is shown: an Apps host hides the tools listed for the app alone.
+  const tools = (await h.client.listTools()).tools
+    .filter(
+      (t) => !(t._meta as { ui?: { visibility?: string[] } } | undefined)?.ui?.visibility?.every((v) => v === 'app'),
+    )
+    .map((t) => t.name);
   const pool = new Pool();
   const run: Run = { calls: 0, orderCalls: 0, guessedCodes: 0, held: 0 };
   const guess = () => {
@@ -162,6 +169,7 @@ async function attack(h: Harness, count: number, seed: number, isCurrent: (code:
     if (typeof args['code'] === 'string') run.guessedCodes++;
     const res = await h.callTool(name, args);
     if (res.structured?.status === 'confirmation_required') run.held++;
+    assert.equal(res.structured?.secret, undefined, `${name}: no ticket secret in a model-visible result`);
     assert.notEqual(res.structured?.status, 'submitted', `${name} ${JSON.stringify(args)}: ${res.text}`);
     assert.notEqual(res.structured?.status, 'filled', `${name} ${JSON.stringify(args)}: ${res.text}`);
     pool.harvest(res.text, res.structured);
@@ -184,14 +192,24 @@ function enrol(home: string): (code: string) => boolean {
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261201);
 const totals = { calls: 0, orderCalls: 0, guessedCodes: 0, held: 0, reached: 0 };
+/** Adds a run to the totals, with `calls` order calls and `held` holds made outside it. */
+function count(run: Run, reached: number, calls = 0, held = 0): void {
+  totals.calls += run.calls + calls;
+  totals.orderCalls += run.orderCalls + calls;
+  totals.guessedCodes += run.guessedCodes;
+  totals.held += run.held + held;
+  totals.reached += reached;
+}
 
 describe('live orders: a model alone cannot place one', { timeout: 240_000 }, () => {
   let model: Harness;
   let decliner: Harness;
+  let apps: Harness;
   let isCurrent: (code: string) => boolean;
   before(async () => {
-    [model, decliner] = await Promise.all([
+    [model, apps, decliner] = await Promise.all([
       startServer({ sim: { live: true }, args: LIVE_ARGS }),
+      startServer({ sim: { live: true }, args: LIVE_ARGS, capabilities: UI_CAPABILITIES }),
       startServer({
         sim: { live: true },
         args: LIVE_ARGS,
@@ -202,9 +220,9 @@ describe('live orders: a model alone cannot place one', { timeout: 240_000 }, ()
     isCurrent = enrol(model.home);
   });
   after(async () => {
-    await Promise.all([model?.close(), decliner?.close()]);
+    await Promise.all([model?.close(), decliner?.close(), apps?.close()]);
     process.stderr.write(
-      `live attack: ${totals.calls} calls, ${totals.orderCalls} order-tool calls, ${totals.guessedCodes} guessed codes, ${totals.held} orders held for a code; order requests at the simulator: ${totals.reached}\n`,
+      `live attack: ${totals.calls} calls, ${totals.orderCalls} order-tool calls, ${totals.guessedCodes} guessed codes, ${totals.held} orders held (code or ticket); order requests at the simulator: ${totals.reached}\n`,
     );
   });
 
@@ -238,15 +256,20 @@ describe('live orders: a model alone cannot place one', { timeout: 240_000 }, ()
     rmSync(join(model.home, APPROVAL_STATE_FILE), { force: true });
     const run = await attack(model, 200, SEED, isCurrent);
     const reached = await orderRequests(model);
-    Object.assign(totals, {
-      calls: totals.calls + run.calls,
-      orderCalls: totals.orderCalls + run.orderCalls,
-      guessedCodes: totals.guessedCodes + run.guessedCodes,
-      held: totals.held + run.held,
-      reached: totals.reached + reached,
-    });
+    count(run, reached);
     assert.ok(run.held > 15, `orders were held for a code (${run.held})`);
     assert.ok(run.guessedCodes > 50, `codes were guessed (${run.guessedCodes})`);
+    assert.equal(reached, 0);
+  });
+
+  it('the model of an Apps client: orders held as tickets, every model-visible tool called; 0 order requests', async () => {
+    const held = await apps.callTool('place_stock_order', MKT_BUY);
+    assert.equal(held.structured.approval, 'ticket', held.text);
+    const current = enrol(apps.home);
+    const run = await attack(apps, 80, SEED + 2, current);
+    const reached = await orderRequests(apps);
+    count(run, reached, 1, 1);
+    assert.ok(run.held > 5, `orders were held as tickets (${run.held})`);
     assert.equal(reached, 0);
   });
 
@@ -262,13 +285,7 @@ describe('live orders: a model alone cannot place one', { timeout: 240_000 }, ()
     assert.match(offered.text, /declined or not shown/);
     const run = await attack(decliner, 80, SEED + 1, current);
     const reached = await orderRequests(decliner);
-    Object.assign(totals, {
-      calls: totals.calls + run.calls + 2,
-      orderCalls: totals.orderCalls + run.orderCalls + 2,
-      guessedCodes: totals.guessedCodes + run.guessedCodes,
-      held: totals.held + run.held + 1,
-      reached: totals.reached + reached,
-    });
+    count(run, reached, 2, 1);
     assert.equal(reached, 0);
   });
 });

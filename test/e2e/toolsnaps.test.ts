@@ -66,3 +66,33 @@ test('tools/list is deterministic and compact', async () => {
     tools.map((t) => t.name),
   );
 });
+
+test('an MCP Apps client: the same tools plus _meta.ui, and the app-only order_ticket (snapshot in apps/)', async () => {
+  const ui = await startServer({
+    sim: false,
+    args: ['--toolsets', 'all'],
+    capabilities: { extensions: { 'io.modelcontextprotocol/ui': { mimeTypes: ['text/html;profile=mcp-app'] } } },
+  });
+  try {
+    const listed: Json[] = (await ui.client.listTools()).tools;
+    const plain = new Map(tools.map((t) => [t.name, t]));
+    const apps: Record<string, Json> = {};
+    for (const t of listed) {
+      const { _meta, ...rest } = t;
+      if (t.name === 'order_ticket') {
+        apps[t.name] = t;
+        continue;
+      }
+      assert.deepEqual(rest, plain.get(t.name), `${t.name} is otherwise the same for an Apps client`);
+      if (_meta?.ui) apps[t.name] = { _meta };
+    }
+    assert.equal(listed.length, tools.length + 1);
+    const file = new URL('apps/tools.json', DIR);
+    const current = `${JSON.stringify(apps, null, 2)}\n`;
+    if (UPDATE) writeFileSync(file, current);
+    else
+      assert.equal(current, readFileSync(file, 'utf8'), 'the Apps tool list changed: update the snapshot on purpose');
+  } finally {
+    await ui.close();
+  }
+});

@@ -108,6 +108,10 @@ describe('planted violations fail the check, each under its rule', () => {
     // chart → tools is a folder cycle (tools → chart exists).
     writeFileSync(join(root, 'src/chart/planted.ts'), "export { num } from '../tools/format.js';\n");
     appendFileSync(join(root, 'src/tools/marketdata.ts'), "\nexport const planted = '/iserver/marketdata/snapshot';\n");
+    appendFileSync(
+      join(root, 'src/tools/statements.ts'),
+      "\nexport const plantedFlex = 'https://x/AccountManagement/FlexWebService';\n",
+    );
     dc = depcruise(root);
   });
   after(() => rmSync(root, { recursive: true, force: true }));
@@ -130,5 +134,6 @@ describe('planted violations fail the check, each under its rule', () => {
     const wire = wirePaths(root);
     assert.equal(wire.code, 1, wire.out);
     assert.match(wire.out, /src\/tools\/marketdata\.ts:\d+: export const planted/);
+    assert.match(wire.out, /src\/tools\/statements\.ts:\d+: export const plantedFlex/, 'a Flex Web Service path too');
   });
 });

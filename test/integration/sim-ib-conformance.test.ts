@@ -30,6 +30,9 @@ interface Ctx {
   orderId?: string;
   replyId?: string;
   alertId?: string;
+  /** Listed AAPL call strikes two months out, and two call conids among them (a combo's legs). */
+  strikes?: number[];
+  legs?: number[];
 }
 
 type Shape = 'array' | 'object' | { keys: string[] } | { arrayOf: string[] } | 'any';
@@ -186,7 +189,23 @@ const ROWS: Row[] = [
     spec: "[V3] paths['/iserver/secdef/strikes'].get ?conid&sectype&month&exchange",
     path: () => `/iserver/secdef/strikes?conid=${AAPL}&sectype=OPT&month=${monthCode(2)}&exchange=SMART`,
     shape: { keys: ['call', 'put'] },
+    read: (b, c) => {
+      c.strikes = Array.isArray(b?.call) ? (b.call as number[]) : [];
+    },
   },
+  // Two call contracts of that month, the legs of the combo row below.
+  ...[0.5, 0.6].map(
+    (at): Row => ({
+      route: 'GET /iserver/secdef/info',
+      spec: "[V3] paths['/iserver/secdef/info'].get ?conid&sectype=OPT&month&strike&right",
+      path: (c) =>
+        `/iserver/secdef/info?conid=${AAPL}&sectype=OPT&month=${monthCode(2)}&strike=${c.strikes?.[Math.floor((c.strikes?.length ?? 0) * at)]}&right=C`,
+      shape: { arrayOf: ['conid'] },
+      read: (b, c) => {
+        c.legs = [...(c.legs ?? []), Number(b[0].conid)];
+      },
+    }),
+  ),
   {
     route: 'GET /iserver/secdef/info',
     spec: "[V3] paths['/iserver/secdef/info'].get ?conid&sectype=STK",
@@ -274,6 +293,27 @@ const ROWS: Row[] = [
     spec: '[V3] ordersSubmissionRequest {orders: [singleOrderSubmissionRequest]}',
     path: (c) => `/iserver/account/${c.acct}/orders/whatif`,
     body: (c) => ({ orders: [order(c, 'conformance-whatif')] }),
+    shape: { keys: ['amount', 'equity'] },
+  },
+  {
+    // A combo: conidex "{spread conid};;;{leg}/{ratio},…" instead of conid (IBKR Campus, Web API v1.0,
+    // "Combo / Spread Orders", and the web UI's own body quoted in github.com/Voyz/ibind/issues/51).
+    route: 'POST /iserver/account/:accountId/orders/whatif',
+    spec: '[V3] ordersSubmissionRequest with a combo conidex (IBKR Campus combo orders)',
+    path: (c) => `/iserver/account/${c.acct}/orders/whatif`,
+    body: (c) => ({
+      orders: [
+        {
+          acctId: c.acct,
+          conidex: `28812380;;;${c.legs?.[0]}/1,${c.legs?.[1]}/-1`,
+          orderType: 'LMT',
+          price: 0.5,
+          side: 'BUY',
+          tif: 'DAY',
+          quantity: 1,
+        },
+      ],
+    }),
     shape: { keys: ['amount', 'equity'] },
   },
   {

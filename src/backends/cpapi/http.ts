@@ -3,7 +3,7 @@
  * pacing, retries and the mapping of the gateway's failure modes to BrokerError.
  */
 
-import type { Dispatcher, Pool } from 'undici';
+import { type Dispatcher, Pool } from 'undici';
 import { BrokerError } from '../../broker/errors.js';
 import { untrusted } from '../../broker/untrusted.js';
 import { isLoopbackHost as isLoopback } from '../../config/net.js';
@@ -209,37 +209,13 @@ interface Connections {
 }
 
 /**
- * undici's Pool and its request method alone (25 files, ~3 MB) rather than the package's index
- * (111 files with fetch, WebSocket and the rest: about three times the load time, twice the
- * memory). The index when those paths move (test/integration/cpapi-pool.test.ts notices).
+ * undici's Pool. The built server is one bundle (scripts/build.mjs) in which the WebSocket client
+ * (stream.ts) brings undici too: both use that one copy, so one HTTP parser (llhttp, WebAssembly)
+ * is in memory, not two (~1 MB resident less than loading the Pool's own files beside the bundle).
  */
-export async function loadPool(): Promise<{
-  lean: boolean;
-  open: (origin: string, opts: Pool.Options) => Connections;
-}> {
-  try {
-    const [{ default: P }, { default: request }] = (await Promise.all([
-      import(POOL_MODULE),
-      import(REQUEST_MODULE),
-    ])) as [
-      { default: typeof Pool },
-      { default: (this: Pool, o: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData> },
-    ];
-    if (typeof P !== 'function' || typeof request !== 'function') throw new Error('undici moved');
-    return {
-      lean: true,
-      open: (origin, opts) => {
-        const pool = new P(origin, opts);
-        return { request: (o) => request.call(pool, o), destroy: () => pool.destroy() };
-      },
-    };
-  } catch {
-    const { Pool: P } = await import('undici');
-    return { lean: false, open: (origin, opts) => new P(origin, opts) };
-  }
+export async function loadPool(): Promise<{ open: (origin: string, opts: Pool.Options) => Connections }> {
+  return { open: (origin, opts) => new Pool(origin, opts) };
 }
-const POOL_MODULE = 'undici/lib/dispatcher/pool.js';
-const REQUEST_MODULE = 'undici/lib/api/api-request.js';
 
 export class CpapiHttp {
   readonly url: string;

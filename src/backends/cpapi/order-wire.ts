@@ -18,6 +18,7 @@ import {
 } from '../../broker/orders.js';
 import { SEC_TYPES, type SecType } from '../../broker/types.js';
 import { untrusted } from '../../broker/untrusted.js';
+import { comboConidex } from './combo-wire.js';
 import { isObject, type Row, str } from './wire.js';
 
 /** IB's numbers: 185.5, "185.50", "1,977.60 USD (10 Shares)", "-1" → number. */
@@ -79,6 +80,7 @@ export function orderTypeOf(v: unknown): string {
 
 /** One order in IB's shape (the element of `orders[]`, or the whole body of a modify). */
 export function toWireOrder(o: OrderRequest, opts: { withClientId?: boolean } = {}): Row {
+  if (o.combo) return toWireCombo(o, opts);
   const w: Row = {
     acctId: o.accountId,
     conid: o.conid,
@@ -117,6 +119,22 @@ export function toWireOrder(o: OrderRequest, opts: { withClientId?: boolean } = 
     case 'MKT':
       break;
   }
+  return w;
+}
+
+/** A combo: conidex instead of conid, no secType or ticker (IBKR Campus's combo example), net price. */
+function toWireCombo(o: OrderRequest, opts: { withClientId?: boolean }): Row {
+  const w: Row = {
+    acctId: o.accountId,
+    conidex: comboConidex(o.combo!.currency, o.combo!.legs),
+    orderType: o.orderType,
+    side: o.side,
+    quantity: o.quantity,
+    tif: o.tif,
+    outsideRTH: o.outsideRth,
+  };
+  if (opts.withClientId !== false) w['cOID'] = o.clientOrderId;
+  if (o.orderType === 'LMT') w['price'] = o.limitPrice;
   return w;
 }
 

@@ -15,6 +15,7 @@
  * Control: GET /sim/orders → {orders, executions, cOIDSubmissions} for tests.
  */
 
+import { comboFrom, isComboConidex } from '../order-combo.js';
 import { orderQuote } from '../order-quote.js';
 import { type OrderSpec, type SimOrderType, type SimTif, simOrders } from '../orders.js';
 import { queryBool } from '../profiles.js';
@@ -44,7 +45,10 @@ function checkAccount(state: SimState, acct: string): void {
 function specFrom(state: SimState, acct: string, o: unknown): OrderSpec | Reply {
   if (!o || typeof o !== 'object') return { status: 500, body: { error: 'Invalid order' } };
   const r = o as Record<string, unknown>;
-  const conid = n(r['conid']) ?? n(String(r['conidex'] ?? '').split('@')[0]);
+  // A combo: conidex "{spread};;;{leg}/{ratio},…" instead of conid (order-combo.ts).
+  const combo = isComboConidex(r['conidex']) ? comboFrom(state, r['conidex']) : undefined;
+  if (typeof combo === 'string') return json({ error: combo });
+  const conid = combo?.inst.conid ?? n(r['conid']) ?? n(String(r['conidex'] ?? '').split('@')[0]);
   const type = String(r['orderType'] ?? '').toUpperCase();
   const side = String(r['side'] ?? '').toUpperCase();
   const tif = String(r['tif'] ?? 'DAY').toUpperCase();
@@ -55,7 +59,7 @@ function specFrom(state: SimState, acct: string, o: unknown): OrderSpec | Reply 
   if (side !== 'BUY' && side !== 'SELL') return { status: 500, body: { error: 'side must be BUY or SELL' } };
   if (!TIFS.has(tif)) return { status: 200, body: { error: `Invalid time in force: ${tif}` } };
   if (qty === undefined && cash === undefined) return { status: 500, body: { error: 'quantity is required' } };
-  const inst = simOrders(state).instrument(conid);
+  const inst = combo?.inst ?? simOrders(state).instrument(conid);
   if (!inst) return { status: 200, body: { error: `Contract ${conid} not found` } };
   if (cash !== undefined) {
     // A cash quantity order: stocks, market orders, no quantity beside it; sized here to 0.0001 share.
@@ -98,7 +102,8 @@ function specFrom(state: SimState, acct: string, o: unknown): OrderSpec | Reply 
     ['price', price],
     ['auxPrice', aux],
   ] as const) {
-    if (v !== undefined && !(v >= 0.0001)) {
+    // A combo's net price may be negative (a credit); zero is no price.
+    if (v !== undefined && !(combo ? v !== 0 : v >= 0.0001)) {
       return { status: 200, body: { error: `The ${name} ${v} is not a valid price.` } };
     }
   }
@@ -116,6 +121,10 @@ function specFrom(state: SimState, acct: string, o: unknown): OrderSpec | Reply 
     spec.trailType = r['trailingType'] === '%' ? '%' : 'amt';
   }
   if (typeof r['cOID'] === 'string' && r['cOID'] !== '') spec.cOID = r['cOID'];
+  if (combo) {
+    spec.conidex = combo.conidex;
+    spec.legs = combo.legs;
+  }
   return spec;
 }
 
