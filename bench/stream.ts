@@ -387,6 +387,8 @@ async function soak(total = 10_000) {
     }
     running = false;
     await clock;
+    if (process.env['BENCH_STREAM_RSS'])
+      console.error(`RSS every 100 notifications: ${rss.map((x) => x.toFixed(0)).join(' ')}`);
     const per = rss.length / (total / 1000);
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
     const first = mean(rss.slice(0, per));
