@@ -74,6 +74,8 @@ export interface Backend extends OptionsBackend, PortfolioBackend, OrdersBackend
    * (RATE_LIMITED) when every line is held, or (REFUSED) when the stream is off.
    */
   watchQuote?(conid: number, fields: readonly MarketField[], onUpdate: () => void): () => void;
+  /** Calls `listener` with the conid of every pushed quote change (streams nothing by itself). */
+  watchQuotes?(listener: (conid: number) => void): () => void;
   /** Calls `listener` whenever the broker pushes P&L; starts the push. Absent without a stream. */
   watchPnl?(listener: () => void): () => void;
 

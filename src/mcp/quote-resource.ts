@@ -12,7 +12,7 @@ import { plainDeep } from '../broker/untrusted.js';
 import type { App } from '../runtime.js';
 import { SymbolSchema } from '../tools/index.js';
 import { brokerErrorLine } from './errors.js';
-import { type Subscriptions, subscriptionsOf } from './subscriptions.js';
+import { quoteRead, type Subscriptions, subscriptionsOf } from './subscriptions.js';
 
 export const QUOTE_URI_TEMPLATE = 'ibkr://quote/{symbol}';
 
@@ -83,6 +83,7 @@ export function registerQuoteResource(
       try {
         const contract = await app.backend.resolveContract({ symbol }, { signal });
         const [snap] = await app.backend.snapshot([contract.conid], FIELDS, { signal });
+        if (subs.era === 'stateless') quoteRead(app.backend, contract.conid, uri.href);
         const quote: Record<string, unknown> = {
           symbol: contract.symbol,
           conid: contract.conid,

@@ -11,7 +11,8 @@
  * connection) updates are therefore sent for every URI that changed and the SDK passes on those a
  * listen asked for; what a resource holds is taken when the client reads it and kept until the
  * connection ends. Over HTTP each request has its own instance ('stateless'): nothing is held,
- * and feedChanges() publishes order, position and P&L changes onto the handler's listen bus.
+ * and feedChanges() publishes order, position, P&L and read quotes' changes onto the handler's
+ * listen bus.
  *
  * Either way updates are coalesced: the first change of a URI is announced at once, later ones
  * at most once every COALESCE_MS (the last change is never lost).
@@ -121,9 +122,23 @@ export function subscriptionsOf(server: McpServer, era: Era = 'legacy'): Subscri
   return subs;
 }
 
+/** Quote URIs read per conid, by backend: what feedChanges announces for a pushed quote change. */
+const readQuotes = new WeakMap<Backend, Map<number, Set<string>>>();
+
+/** A quote resource was read over stateless HTTP: its pushed changes go to listens naming `uri`. */
+export function quoteRead(backend: Backend, conid: number, uri: string): void {
+  const byConid = readQuotes.get(backend) ?? new Map<number, Set<string>>();
+  readQuotes.set(backend, byConid);
+  const uris = byConid.get(conid) ?? new Set<string>();
+  byConid.set(conid, uris);
+  uris.add(uri);
+}
+
 /**
- * Publishes what changes without a subscriber holding anything (orders, positions on fills, P&L)
- * to `publish`, coalesced per URI: the 2026-07-28 HTTP entry's listen bus. Returns its stop.
+ * Publishes what changes without a subscriber holding anything (orders, positions on fills, P&L,
+ * and quotes read over stateless HTTP while the stream carries them: a read streams its conid
+ * among the most recently asked, holding no line) to `publish`, coalesced per URI: the
+ * 2026-07-28 HTTP entry's listen bus. Returns its stop.
  */
 export function feedChanges(backend: Backend, publish: (uri: string) => void): () => void {
   const throttle = throttled(publish);
@@ -139,6 +154,9 @@ export function feedChanges(backend: Backend, publish: (uri: string) => void): (
       }
     }),
     backend.pushStatus?.().enabled ? backend.watchPnl?.(() => touch('ibkr://pnl')) : undefined,
+    backend.watchQuotes?.((conid) => {
+      for (const uri of readQuotes.get(backend)?.get(conid) ?? []) touch(uri);
+    }),
   ];
   return () => {
     throttle.stop();

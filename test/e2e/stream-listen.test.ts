@@ -1,8 +1,8 @@
 /**
  * The 2026-07-28 era's `subscriptions/listen` (SDK 2.4): over stdio, a quote read on the
  * connection holds its line and the listen named it, so its pushed changes arrive; URIs the
- * listen did not name are not delivered. Over HTTP (an instance per request), order changes
- * are published on the handler's listen bus.
+ * listen did not name are not delivered. Over HTTP (an instance per request), order changes and
+ * read quotes' changes are published on the handler's listen bus.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -66,7 +66,7 @@ describe('subscriptions/listen (2026-07-28)', () => {
     await sub.close();
   });
 
-  test('http: order changes reach a listen on ibkr://orders', async () => {
+  test('http: order and read quote changes reach a listen', async () => {
     const h = await startHttpServer({ args: ['--order-confirmation', 'none'] });
     cleanups.push(() => h.close());
     const client = await h.connect('modern');
@@ -84,6 +84,14 @@ describe('subscriptions/listen (2026-07-28)', () => {
     assert.ok(await until(() => updated.includes('ibkr://orders')), JSON.stringify(updated));
     assert.ok(!updated.some((u) => u.startsWith('ibkr://orders/')), 'only what the listen named');
     await sub.close();
+
+    // A quote read over HTTP is streamed (no line held): a listen naming it hears its changes.
+    const quotes = await client.listen({ resourceSubscriptions: ['ibkr://quote/AAPL'] });
+    await client.readResource({ uri: 'ibkr://quote/AAPL' });
+    updated.length = 0;
+    await simRequest(h.sim!, '/sim/clock', { advanceMs: 3_600_000 });
+    assert.ok(await until(() => updated.includes('ibkr://quote/AAPL')), JSON.stringify(updated));
+    await quotes.close();
 
     // 2025 era on the same server: a client that goes away frees the line its subscription held.
     const legacy = await h.connect('legacy');

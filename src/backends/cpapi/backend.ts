@@ -354,6 +354,10 @@ export class CpapiBackend implements Backend {
     return this.marketData.watch(conid, fields, onUpdate);
   }
 
+  watchQuotes(listener: (conid: number) => void): () => void {
+    return this.stream?.onQuote(listener) ?? (() => {});
+  }
+
   watchPnl(listener: () => void): () => void {
     const st = this.stream;
     if (!st) throw new BrokerError('REFUSED', "P&L updates need IB's WebSocket, which is off.");
