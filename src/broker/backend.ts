@@ -68,6 +68,16 @@ export interface Backend extends OptionsBackend, PortfolioBackend, OrdersBackend
 
   /** The broker's push stream (absent for a backend without one). */
   pushStatus?(): PushStatus;
+  /**
+   * Holds a streamed quote of a conid (a market-data line) and calls `onUpdate` on every pushed
+   * change, until the returned release is called (which frees the line). Throws a BrokerError
+   * (RATE_LIMITED) when every line is held, or (REFUSED) when the stream is off.
+   */
+  watchQuote?(conid: number, fields: readonly MarketField[], onUpdate: () => void): () => void;
+  /** Calls `listener` with the conid of every pushed quote change (streams nothing by itself). */
+  watchQuotes?(listener: (conid: number) => void): () => void;
+  /** Calls `listener` whenever the broker pushes P&L; starts the push. Absent without a stream. */
+  watchPnl?(listener: () => void): () => void;
 
   /** Releases connections and timers. */
   close(): Promise<void>;
@@ -75,6 +85,8 @@ export interface Backend extends OptionsBackend, PortfolioBackend, OrdersBackend
 
 /** A backend's push stream: its connection and what it holds. */
 export interface PushStatus {
+  /** The backend has a stream (switched on), connected or not. */
+  enabled: boolean;
   state: 'off' | 'connecting' | 'open' | 'down';
   /** Open and heard from recently: answers may come from it. */
   healthy: boolean;
@@ -85,6 +97,11 @@ export interface PushStatus {
   reconnects: number;
   /** Instruments it streams quotes for. */
   quotes: number;
+  /** Instruments whose line a subscription holds, and the most it streams at once. */
+  heldQuotes: number;
+  maxQuotes: number;
   /** It holds the whole order list. */
   orders: boolean;
+  /** It pushed P&L on this connection. */
+  pnl: boolean;
 }

@@ -4,6 +4,7 @@
  * IB's summary tags, ledger keys or position rows.
  */
 import type { CallOptions } from './backend.js';
+import type { DataSource } from './orders.js';
 import type { OptionRight, SecType } from './types.js';
 
 /** One account the session can see. */
@@ -121,6 +122,9 @@ export interface AccountPnl {
   netLiquidation?: number;
   excessLiquidity?: number;
   marketValue?: number;
+  /** Pushed by the broker's stream or asked for; epoch ms the figures arrived. */
+  source?: DataSource;
+  receivedAt?: number;
 }
 
 /** Market value by asset class, sector and industry group, long and short (base currency). */

@@ -36,6 +36,7 @@ import { addSecret, type Logger } from '../log.js';
 import type { App } from '../runtime.js';
 import { createMcpServer } from './server.js';
 import type { RunningServer } from './stdio.js';
+import { feedChanges } from './subscriptions.js';
 
 /** Largest MCP request body accepted. A 1000-symbol quote request is about 20 KB. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -263,7 +264,7 @@ function firstRequest(body: unknown): { method?: string } | undefined {
 
 export interface StartHttpOptions {
   /** The per-connection server factory; default createMcpServer(app). Tests pass their own. */
-  factory?: () => McpServer;
+  factory?: (ctx: { era: 'legacy' | 'modern' }) => McpServer;
   /** Announce on stderr (default true). */
   announce?: boolean;
   /** Tests shorten these: HEADERS_TIMEOUT_MS, BODY_TIMEOUT_MS, MAX_CONNECTIONS_PER_CLIENT. */
@@ -300,11 +301,15 @@ export async function startHttp(app: App, opts: StartHttpOptions = {}): Promise<
   const perClient = opts.maxConnectionsPerClient ?? MAX_CONNECTIONS_PER_CLIENT;
   // Filled in once the port is known (--port 0 picks one); the configured ones are checked now.
   let origins: Set<string> = allowedOrigins([], 'http', 1, config.allowedOrigins);
-  const factory = opts.factory ?? (() => createMcpServer(app));
+  // 2026-07-28 requests each get their own instance ('stateless'); 2025-era sessions keep theirs.
+  const factory =
+    opts.factory ?? ((ctx) => createMcpServer(app, undefined, ctx.era === 'modern' ? 'stateless' : 'legacy'));
   const onerror = (err: Error) => log.warn('mcp http error', { err: err.message });
 
   // 2026-07-28: per-request, stateless.
   const modern = createMcpHandler(factory, { legacy: 'reject', maxRequestBodySize: MAX_BODY_BYTES, onerror });
+  // Its subscriptions/listen streams hear of order, position and P&L changes (quotes: see subscriptions.ts).
+  const stopFeed = feedChanges(app.backend, (uri) => modern.notify.resourceUpdated(uri));
 
   // 2025-era: sessions, so server-to-client requests (elicitation) reach the client mid-call.
   const sessions = new Map<string, Session>();
@@ -365,7 +370,7 @@ export async function startHttp(app: App, opts: StartHttpOptions = {}): Promise<
       }
     }
     if (client === undefined) throw new Error('request without a client fingerprint');
-    const server = factory();
+    const server = factory({ era: 'legacy' });
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       maxRequestBodySize: MAX_BODY_BYTES,
@@ -534,6 +539,7 @@ export async function startHttp(app: App, opts: StartHttpOptions = {}): Promise<
     clearInterval(sweeper);
     await Promise.all([...sessions.values()].map((s) => s.close()));
     sessions.clear();
+    stopFeed();
     await modern.close().catch(() => {});
     server.closeAllConnections?.();
     await new Promise<void>((r) => server.close(() => r()));

@@ -2,7 +2,7 @@
  * Orders as subscribable resources: `ibkr://orders` (the session's live orders) and
  * `ibkr://orders/{orderId}` (one order). A client that subscribes (resources/subscribe) is sent
  * `notifications/resources/updated` when the broker pushes a new order or a status or fill change
- * (IB's WebSocket), coalesced to at most one notification per resource every 250 ms.
+ * (IB's WebSocket), coalesced to at most one notification per resource every 250 ms (subscriptions.ts).
  */
 import { type McpServer, ResourceNotFoundError, ResourceTemplate } from '@modelcontextprotocol/server';
 import { BrokerError } from '../broker/errors.js';
@@ -10,10 +10,10 @@ import { plainDeep } from '../broker/untrusted.js';
 import type { App } from '../runtime.js';
 import { liveOut } from '../tools/index.js';
 import { brokerErrorLine } from './errors.js';
+import { subscriptionsOf } from './subscriptions.js';
 
 export const ORDERS_URI = 'ibkr://orders';
 export const ORDER_TEMPLATE = 'ibkr://orders/{orderId}';
-const COALESCE_MS = 250;
 
 const json = (uri: string, body: unknown) => ({
   contents: [{ uri, mimeType: 'application/json', text: JSON.stringify(plainDeep(body)) }],
@@ -53,39 +53,13 @@ export function registerOrderResources(server: McpServer, app: App): void {
     },
   );
 
-  // Subscriptions of this connection, and the updates waiting for their coalescing window.
-  const subscribed = new Set<string>();
-  const due = new Set<string>();
-  let timer: NodeJS.Timeout | undefined;
-  const flush = () => {
-    timer = undefined;
-    for (const uri of due) void server.server.sendResourceUpdated({ uri }).catch(() => {});
-    due.clear();
-  };
-  const touch = (uri: string) => {
-    if (!subscribed.has(uri)) return;
-    due.add(uri);
-    timer ??= setTimeout(flush, COALESCE_MS);
-    timer.unref?.();
-  };
+  const subs = subscriptionsOf(server);
+  subs.subscribable((uri) => uri === ORDERS_URI || /^ibkr:\/\/orders\/\d{1,20}$/.test(uri));
   const off = orders.watchOrders?.((o) => {
-    touch(ORDERS_URI);
-    touch(`ibkr://orders/${o.orderId}`);
+    subs.touch(ORDERS_URI);
+    subs.touch(`ibkr://orders/${o.orderId}`);
   });
-  server.server.setRequestHandler('resources/subscribe', async (req) => {
-    subscribed.add(req.params.uri);
-    return {};
-  });
-  server.server.setRequestHandler('resources/unsubscribe', async (req) => {
-    subscribed.delete(req.params.uri);
-    return {};
-  });
-  const prev = server.server.onclose;
-  server.server.onclose = () => {
-    off?.();
-    if (timer) clearTimeout(timer);
-    prev?.();
-  };
+  subs.onClose(() => off?.());
 }
 
 function rethrow(err: unknown): never {

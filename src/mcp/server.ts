@@ -23,12 +23,14 @@ import {
 } from '../tools/index.js';
 import { registerApps } from './apps.js';
 import { errorResult } from './errors.js';
+import { registerLiveResources } from './live-resources.js';
 import { registerOrderResources } from './order-resources.js';
 import { registerPrompts } from './prompts.js';
 import { registerQuoteResource } from './quote-resource.js';
 import { selectTools } from './registry.js';
 import { registerResources } from './resources.js';
 import { advertised } from './schema.js';
+import { type Era, subscriptionsOf } from './subscriptions.js';
 import { type CallResult, enableTasks, TASK_TOOLS, type ToolRunner } from './tasks.js';
 import { registerEnableToolset } from './toolsets.js';
 
@@ -247,14 +249,20 @@ export const CACHE_HINTS = {
   'resources/list': { ttlMs: 60_000, cacheScope: 'private' },
 } as const;
 
-export function createMcpServer(app: App, tools: readonly ToolDef[] = selectTools(ALL_TOOLS, app.config)): McpServer {
+export function createMcpServer(
+  app: App,
+  tools: readonly ToolDef[] = selectTools(ALL_TOOLS, app.config),
+  era: Era = 'legacy',
+): McpServer {
+  const { toolsets } = app.config;
+  const subscribable = ['marketdata', 'account', 'orders'].some((t) => toolsets.includes(t as never));
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION },
     {
-      // Orders as resources can be subscribed to (order-resources.ts).
+      // Quotes, orders, P&L and positions as resources can be subscribed to (subscriptions.ts).
       capabilities: {
         tools: { listChanged: true },
-        ...(app.config.toolsets.includes('orders') ? { resources: { subscribe: true } } : {}),
+        ...(subscribable ? { resources: { subscribe: true } } : {}),
       },
       instructions: instructionsFor(app),
       cacheHints: CACHE_HINTS,
@@ -270,9 +278,13 @@ export function createMcpServer(app: App, tools: readonly ToolDef[] = selectTool
   for (const def of appOnlyTools(app)) register(def);
   registerEnableToolset(server, app, register);
   if (defs.size > 0) enableTasks(server, taskRunner(app, defs, notes));
-  if (app.config.toolsets.includes('marketdata')) registerQuoteResource(server, app);
-  if (app.config.toolsets.includes('account')) registerResources(server, app);
-  if (app.config.toolsets.includes('orders')) registerOrderResources(server, app);
+  const subs = subscriptionsOf(server, era);
+  if (toolsets.includes('marketdata')) registerQuoteResource(server, app, subs);
+  if (toolsets.includes('account')) {
+    registerResources(server, app);
+    registerLiveResources(server, app, subs);
+  }
+  if (toolsets.includes('orders')) registerOrderResources(server, app);
   registerPrompts(server, tools);
   registerApps(server, app, (ctx) => app.config.ui && declaresUi(clientCapabilities(server, ctx)));
   return server;

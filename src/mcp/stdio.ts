@@ -13,7 +13,7 @@ export interface RunningServer {
 }
 
 export async function startStdio(app: App): Promise<RunningServer> {
-  const handle = serveStdio(() => createMcpServer(app), {
+  const handle = serveStdio((ctx) => createMcpServer(app, undefined, ctx.era), {
     onerror: (err) => app.log.warn('stdio transport error', { err: err.message }),
   });
   let done!: () => void;

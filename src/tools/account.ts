@@ -7,6 +7,7 @@
 import * as z from 'zod';
 import type { CallOptions } from '../broker/backend.js';
 import { BrokerError } from '../broker/errors.js';
+import type { DataSource } from '../broker/orders.js';
 import type {
   AccountBalances,
   AccountInfo,
@@ -557,7 +558,16 @@ export const getPnl = defineTool({
   kind: 'read',
   description: "Today's P&L per account: daily, unrealized, realized.",
   input: z.object({ accountId: accountIdInput, allAccounts: allAccountsInput }),
-  output: z.object({ accounts: z.array(PnlOut), total: PnlOut.optional(), note: z.string().optional() }),
+  output: z.object({
+    accounts: z.array(PnlOut),
+    total: PnlOut.optional(),
+    source: z
+      .enum(['stream', 'request', 'mixed'])
+      .optional()
+      .describe("Today's and unrealized P&L: pushed, asked for, or some of each"),
+    ageMs: z.number().optional(),
+    note: z.string().optional(),
+  }),
   async handle(args, ctx) {
     const opts = callOpts(ctx);
     const accounts = await selectAccounts(ctx, args.accountId, opts, args.allAccounts === true);
@@ -595,7 +605,19 @@ export const getPnl = defineTool({
         }),
       };
     });
-    const result: { accounts: PnlOutT[]; total?: PnlOutT; note?: string } = { accounts: out };
+    const result: {
+      accounts: PnlOutT[];
+      total?: PnlOutT;
+      source?: DataSource | 'mixed';
+      ageMs?: number;
+      note?: string;
+    } = { accounts: out };
+    if (rows.length) {
+      const pushed = rows.filter((r) => r.source === 'stream').length;
+      result.source = pushed === rows.length ? 'stream' : pushed === 0 ? 'request' : 'mixed';
+      const oldest = Math.min(...rows.map((r) => r.receivedAt ?? Date.now()));
+      result.ageMs = Math.max(0, Date.now() - oldest);
+    }
     if (late)
       result.note = `IB's P&L feed did not answer within ${PNL_WAIT_MS / 1000} s (it allows one call per 5 s): today's P&L is n/a; the other figures are from the ledgers. Ask again in a few seconds.`;
     if (out.length > 1) {
@@ -624,6 +646,10 @@ export const getPnl = defineTool({
       `${label} (${ident(p.currency)}): today ${orNa(p.dailyPnl)}, unrealized ${orNa(p.unrealizedPnl)}, realized ${signedMoney(p.realizedPnl ?? 0)}; net liquidation ${money(p.netLiquidation)}${p.fx !== undefined ? ` (fx ${num(p.fx, 6)})` : ''}`;
     const lines = r.accounts.map((p) => line(p, `Account ${ident(p.id)}`));
     if (r.total) lines.push(line(r.total, `Total of ${r.accounts.length} accounts`));
+    if (r.source)
+      lines.push(
+        `P&L ${r.source === 'stream' ? 'pushed by IB' : r.source === 'mixed' ? 'partly pushed by IB, partly asked' : 'asked of IB'}, ${((r.ageMs ?? 0) / 1000).toFixed(1)} s old`,
+      );
     if (r.note) lines.push(r.note);
     return lines.join('\n');
   },

@@ -40,7 +40,10 @@ const SessionOut = z.object({
       state: z.string(),
       lastMessageAgeMs: z.number().optional(),
       authenticated: z.boolean().optional(),
+      healthy: z.boolean().describe('Open and heard from recently: reads may be answered from it'),
       reconnects: z.number().int(),
+      quotes: z.number().int().describe('Instruments streamed'),
+      heldQuotes: z.number().int().optional().describe('Of those, held by resource subscriptions'),
     })
     .optional(),
 });
@@ -71,8 +74,14 @@ function sessionOut(app: App, snap: SessionSnapshot): SessionOutT {
   if (push && push.state !== 'off') {
     out.push = {
       state: push.state,
+      healthy: push.healthy,
       reconnects: push.reconnects,
-      ...compact({ lastMessageAgeMs: push.lastMessageAgeMs, authenticated: push.authenticated }),
+      quotes: push.quotes,
+      ...compact({
+        lastMessageAgeMs: push.lastMessageAgeMs,
+        authenticated: push.authenticated,
+        heldQuotes: push.heldQuotes || undefined,
+      }),
     };
   }
   const gw = app.gateway?.gateway;
@@ -95,7 +104,7 @@ function renderSession(s: SessionOutT): string {
   if (s.push) {
     const age = s.push.lastMessageAgeMs;
     lines.push(
-      `IB WebSocket: ${s.push.state}${age !== undefined ? `, last message ${(age / 1000).toFixed(1)} s ago` : ''}${s.push.reconnects ? `, ${s.push.reconnects} reconnects` : ''}`,
+      `IB WebSocket: ${s.push.state}${s.push.healthy ? '' : ' (not answering reads: REST instead)'}${age !== undefined ? `, last message ${(age / 1000).toFixed(1)} s ago` : ''}${s.push.authenticated === false ? ', IB says the session ended' : ''}, ${s.push.quotes} quotes streamed${s.push.heldQuotes ? ` (${s.push.heldQuotes} subscribed)` : ''}${s.push.reconnects ? `, ${s.push.reconnects} reconnects` : ''}`,
     );
   }
   if (s.state !== 'authenticated') lines.push(`What to do: ${s.whatToDo}`);

@@ -4,7 +4,7 @@
  * knowledge (endpoints, field codes, quirks) stays in this folder.
  */
 import type { Backend, CallOptions, PushStatus, SearchOptions, SnapshotOptions } from '../../broker/backend.js';
-import type { BrokerError } from '../../broker/errors.js';
+import { BrokerError } from '../../broker/errors.js';
 import type { OptionChainInfo, OptionContractQuery, OptionStrikes } from '../../broker/options.js';
 import type {
   AccountCallOptions,
@@ -135,8 +135,11 @@ export class CpapiBackend implements Backend {
       session.onReady(() => {
         stream.start();
         stream.subscribeOrders();
+        // P&L about once a second: get_pnl answers from it without IB's 5-second paced request.
+        stream.subscribePnl();
       });
       session.onReset(() => stream.stop());
+      session.onSelect(() => stream.resubscribeOrders());
     }
     const ensureAccounts = (signal?: AbortSignal) => session.ensureAccounts(signal);
     const iserverAccounts = (signal?: AbortSignal) => session.tradingAccounts(signal);
@@ -160,6 +163,7 @@ export class CpapiBackend implements Backend {
       forAccount,
       isAdvisor: () => session.isAdvisor(),
       visible: (id) => session.visible(id),
+      ...(stream ? { pushedPnl: () => stream.pnlRows() } : {}),
       log,
     });
     const accountCurrencies = async (signal?: AbortSignal) => {
@@ -330,14 +334,29 @@ export class CpapiBackend implements Backend {
 
   pushStatus(): PushStatus {
     const st = this.stream;
-    if (!st) return { state: 'off', healthy: false, reconnects: 0, quotes: 0, orders: false };
+    if (!st)
+      return {
+        enabled: false,
+        state: 'off',
+        healthy: false,
+        reconnects: 0,
+        quotes: 0,
+        heldQuotes: 0,
+        maxQuotes: 0,
+        orders: false,
+        pnl: false,
+      };
     const s = st.status();
     const out: PushStatus = {
+      enabled: true,
       state: s.state,
       healthy: st.healthy(),
       reconnects: s.reconnects,
       quotes: s.quotes,
+      heldQuotes: s.held,
+      maxQuotes: s.maxQuotes,
       orders: s.orders,
+      pnl: s.pnl,
     };
     if (s.lastMessageAt) out.lastMessageAgeMs = Date.now() - s.lastMessageAt;
     if (s.authenticated !== undefined) out.authenticated = s.authenticated;
@@ -346,6 +365,21 @@ export class CpapiBackend implements Backend {
 
   watchOrders(listener: (order: LiveOrder) => void): () => void {
     return this.orders.watch(listener);
+  }
+
+  watchQuote(conid: number, fields: readonly MarketField[], onUpdate: () => void): () => void {
+    return this.marketData.watch(conid, fields, onUpdate);
+  }
+
+  watchQuotes(listener: (conid: number) => void): () => void {
+    return this.stream?.onQuote(listener) ?? (() => {});
+  }
+
+  watchPnl(listener: () => void): () => void {
+    const st = this.stream;
+    if (!st) throw new BrokerError('REFUSED', "P&L updates need IB's WebSocket, which is off.");
+    st.subscribePnl();
+    return st.onPnl(listener);
   }
 
   async close(): Promise<void> {

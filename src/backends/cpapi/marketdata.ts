@@ -17,7 +17,7 @@ import { parseHistoryResponse, toIbStartTime, validateHistoryParams } from './hi
 import type { CpapiHttp } from './http.js';
 import { isDerivative } from './options.js';
 import { MAX_SNAPSHOT_CONIDS, MAX_SNAPSHOT_FIELDS, SnapshotBatcher } from './snapshot-batcher.js';
-import type { CpapiStream } from './stream.js';
+import { type CpapiStream, QuoteLinesFull } from './stream.js';
 import { chunk, isObject, type Row, sleep, toConid } from './wire.js';
 
 const DEFAULT_MAX_WAIT_MS = 3000;
@@ -196,6 +196,38 @@ export class CpapiMarketData {
         snap.receivedAt = fromStream ?? answeredAt;
         return snap;
       });
+  }
+
+  /**
+   * Holds a streamed line for a conid (a subscription): `onUpdate` on every pushed change, until
+   * the release, which ends the stream and frees IB's line.
+   */
+  watch(conid: number, fields: readonly MarketField[], onUpdate: () => void): () => void {
+    const st = this.stream;
+    if (!st) {
+      throw new BrokerError('REFUSED', "Quote updates need IB's WebSocket, which is off (--no-websocket).", {
+        hint: 'Read the quote again instead, or start ibkr-mcp without --no-websocket.',
+      });
+    }
+    const codes = codesForFields([...new Set(fields)]);
+    if (!codes.includes(AVAILABILITY_CODE)) codes.push(AVAILABILITY_CODE);
+    let release: () => void;
+    try {
+      release = st.holdQuote(conid, codes);
+    } catch (err) {
+      if (!(err instanceof QuoteLinesFull)) throw err;
+      throw new BrokerError('RATE_LIMITED', err.message, {
+        hint: 'Unsubscribe from a quote you no longer need, then subscribe again.',
+        retryable: false,
+      });
+    }
+    const off = st.onQuote((c) => {
+      if (c === conid) onUpdate();
+    });
+    return () => {
+      off();
+      release();
+    };
   }
 
   /** Fields this conid still owes (ignoring ones it did not deliver in an earlier full wait). */

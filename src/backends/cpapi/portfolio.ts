@@ -310,6 +310,8 @@ export interface CpapiPortfolioDeps {
   isAdvisor?: () => boolean;
   /** --accounts: whether an account is shown (default: every one). */
   visible?: (accountId: string) => boolean;
+  /** P&L rows IB's WebSocket pushed (spl: {"U123.Core":{dpl,nl,upl,el,mv}}), when current. */
+  pushedPnl?: () => Record<string, { row: Record<string, unknown>; receivedAt: number }> | undefined;
   log?: Logger;
 }
 
@@ -321,6 +323,7 @@ export class CpapiPortfolio implements PortfolioMethods {
   private readonly isAdvisor: () => boolean;
   private readonly visible: (accountId: string) => boolean;
   private readonly log: Logger;
+  private readonly pushedPnl: CpapiPortfolioDeps['pushedPnl'];
   private accounts: AccountInfo[] | undefined;
   /** /portfolio/accounts was called in the current gateway session. */
   private primed = false;
@@ -341,6 +344,7 @@ export class CpapiPortfolio implements PortfolioMethods {
     this.isAdvisor = deps.isAdvisor ?? (() => false);
     this.visible = deps.visible ?? (() => true);
     this.log = deps.log ?? silentLogger;
+    this.pushedPnl = deps.pushedPnl;
   }
 
   /** The gateway session was lost or renewed: /portfolio/accounts and the P&L priming are due again. */
@@ -517,7 +521,8 @@ export class CpapiPortfolio implements PortfolioMethods {
 
   /** `rows` plus the rows of every other account of the session, cached as read at `at`. */
   private async completePnl(rows: AccountPnl[], signal: AbortSignal | undefined, at: number): Promise<AccountPnl[]> {
-    const all = await this.otherAccountsPnl(rows, signal);
+    const read = await this.otherAccountsPnl(rows, signal);
+    const all = read.map((r) => (r.source ? r : { ...r, source: 'request' as const, receivedAt: at }));
     this.pnlCache = { at: all.length === rows.length ? at : Date.now(), rows: all };
     return all;
   }
@@ -537,7 +542,38 @@ export class CpapiPortfolio implements PortfolioMethods {
   }
 
   async pnl(opts: CallOptions & { accountIds?: readonly string[] } = {}): Promise<AccountPnl[]> {
+    const only = opts.accountIds?.length ? new Set(opts.accountIds.map((a) => a.toUpperCase())) : undefined;
+    // IB's WebSocket pushes the same rows about once a second: no request while it does.
+    const pushed = this.pushedPnl?.();
+    if (pushed) {
+      const rows = Object.entries(pushed)
+        .flatMap(([key, p]) =>
+          parsePnl({ upnl: { [key]: p.row } }).map((r) => ({
+            ...r,
+            source: 'stream' as const,
+            receivedAt: p.receivedAt,
+          })),
+        )
+        .filter((r) => !only || only.has(r.accountId.toUpperCase()));
+      if (rows.length) {
+        const ids = opts.accountIds?.length ? opts.accountIds : await this.ensureIserverAccounts(opts.signal);
+        const seen = new Set(rows.map((r) => r.accountId.toUpperCase()));
+        const missing = (Array.isArray(ids) ? (ids as unknown[]) : []).filter(
+          (a): a is string => typeof a === 'string' && !seen.has(a.toUpperCase()),
+        );
+        if (missing.length === 0) return rows;
+        // Accounts the push leaves out (IB scopes P&L to the selected account): asked for, cached.
+        if (only) return [...rows, ...(await this.pnlOf(missing, opts.signal))];
+        const asked = await this.askedPnl(opts);
+        const want = new Set(missing.map((a) => a.toUpperCase()));
+        return [...rows, ...asked.filter((r) => want.has(r.accountId.toUpperCase()))];
+      }
+    }
     if (opts.accountIds?.length) return this.pnlOf(opts.accountIds, opts.signal);
+    return this.askedPnl(opts);
+  }
+
+  private askedPnl(opts: CallOptions): Promise<AccountPnl[]> {
     const cached = this.pnlCache;
     if (cached && Date.now() - cached.at < PNL_CACHE_MS) return this.completePnl(cached.rows, opts.signal, cached.at);
     // IB allows one call per 5 s (and one per account when it scopes P&L to the selected one):

@@ -139,6 +139,7 @@ export class CpapiSession implements BrokerSession {
   private warmed: Promise<void> | undefined;
   private warmUpWork: ((opts: CallOptions) => Promise<void>) | undefined;
   private readonly resetListeners: Array<() => void> = [];
+  private readonly selectListeners: Array<(accountId: string) => void> = [];
   private readonly readyListeners: Array<() => void> = [];
   /** The session id the last /tickle gave (it authenticates the WebSocket). */
   private tickleSession: string | undefined;
@@ -161,6 +162,11 @@ export class CpapiSession implements BrokerSession {
   }
 
   /** Registers what a reset must drop (a module's per-session cache). */
+  /** Another account was selected (POST /iserver/account): what IB pushes is scoped to it now. */
+  onSelect(l: (accountId: string) => void): void {
+    this.selectListeners.push(l);
+  }
+
   onReset(drop: () => void): void {
     this.resetListeners.push(drop);
   }
@@ -287,6 +293,7 @@ export class CpapiSession implements BrokerSession {
   private async select(accountId: string, signal?: AbortSignal): Promise<void> {
     // Until IB confirms, the selection is unknown: a switch that failed half-way (a timeout after IB
     // switched) must not leave the old account recorded, or the next call for it would skip its switch.
+    const before = this.read?.selected;
     if (this.read) this.read.selected = undefined;
     const res = await this.http.post<unknown>('/iserver/account', {
       body: { acctId: accountId },
@@ -306,6 +313,7 @@ export class CpapiSession implements BrokerSession {
     }
     if (this.read) this.read.selected = accountId;
     this.log.debug('cpapi: account selected', { accountId });
+    if (before?.toUpperCase() !== accountId.toUpperCase()) for (const l of this.selectListeners) l(accountId);
   }
 
   /** Runs the warm-up once per session, however many callers ask. Never throws. */

@@ -70,7 +70,16 @@ export interface StreamQuote {
   requestedAt: number;
   /** Epoch ms a read last asked for it (the least recently asked is dropped first). */
   askedAt: number;
+  /** Holders that keep its line (a subscribed resource): never dropped for another conid. */
+  holds: number;
   refused?: string;
+}
+
+/** A market-data line could not be had: every line the stream may use is held. */
+export class QuoteLinesFull extends Error {
+  constructor(readonly limit: number) {
+    super(`All ${limit} streamed market-data lines are held by subscriptions.`);
+  }
 }
 
 export interface OrderEvent {
@@ -89,7 +98,13 @@ export interface StreamStatus {
   authenticated?: boolean;
   reconnects: number;
   quotes: number;
+  /** Conids whose line a subscription holds. */
+  held: number;
+  /** The most conids streamed at once. */
+  maxQuotes: number;
   orders: boolean;
+  /** P&L pushed on this connection. */
+  pnl: boolean;
 }
 
 type Listener<T> = (v: T) => void;
@@ -132,7 +147,8 @@ export class CpapiStream {
   private readonly ordersWaiters = new Set<{ after: number; done: () => void }>();
   private readonly orderSeen = new Map<string, number>();
   private pnlWanted = false;
-  pnl: { rows: Record<string, Row>; receivedAt: number } | undefined;
+  /** Merged P&L rows; `live`: pushed on the current connection. */
+  private pnl: { rows: Record<string, { row: Row; receivedAt: number }>; live: boolean } | undefined;
   private readonly orderListeners = new Set<Listener<OrderEvent>>();
   private readonly quoteListeners = new Set<Listener<number>>();
   private readonly authListeners = new Set<Listener<boolean>>();
@@ -196,7 +212,10 @@ export class CpapiStream {
       since: this.since,
       reconnects: this.reconnects,
       quotes: [...this.quotes.values()].filter((q) => q.live).length,
+      held: [...this.quotes.values()].filter((q) => q.holds > 0).length,
+      maxQuotes: this.timers.maxQuotes,
       orders: this.ordersSeeded,
+      pnl: this.pnl?.live === true,
     };
     if (this.lastMessageAt) out.lastMessageAt = this.lastMessageAt;
     if (this.authenticated !== undefined) out.authenticated = this.authenticated;
@@ -257,6 +276,7 @@ export class CpapiStream {
     // Everything asked for so far is asked for again on this connection.
     this.unseed();
     for (const q of this.quotes.values()) q.live = false;
+    if (this.pnl) this.pnl.live = false;
     for (const [conid, q] of this.quotes) if (!q.refused) this.requestQuote(conid, q);
     if (this.ordersWanted) this.sendSor();
     if (this.pnlWanted) this.sendRaw('spl+{}');
@@ -306,6 +326,7 @@ export class CpapiStream {
     this.closeSocket();
     this.unseed();
     for (const q of this.quotes.values()) q.live = false;
+    if (this.pnl) this.pnl.live = false;
     if (!this.wanted) {
       this.setState('off');
       return;
@@ -359,10 +380,20 @@ export class CpapiStream {
 
   // ---------------------------------------------------------------- subscriptions
 
-  /** Streams these field codes of a conid from now on (kept across reconnects). */
-  subscribeQuote(conid: number, codes: readonly string[]): void {
+  /**
+   * Streams these field codes of a conid from now on (kept across reconnects). When every line is
+   * taken, the least recently asked conid no subscription holds gives its line up; false when all
+   * are held.
+   */
+  subscribeQuote(conid: number, codes: readonly string[]): boolean {
     const q = this.quotes.get(conid);
-    if (q && codes.every((c) => q.codes.has(c))) return;
+    if (q && codes.every((c) => q.codes.has(c))) return true;
+    if (!q && this.quotes.size >= this.timers.maxQuotes) {
+      let oldest: [number, StreamQuote] | undefined;
+      for (const e of this.quotes) if (e[1].holds === 0 && (!oldest || e[1].askedAt < oldest[1].askedAt)) oldest = e;
+      if (!oldest) return false;
+      this.dropQuote(oldest[0]);
+    }
     const next: StreamQuote = q ?? {
       row: { conid },
       codes: new Set(),
@@ -370,18 +401,35 @@ export class CpapiStream {
       live: false,
       requestedAt: 0,
       askedAt: Date.now(),
+      holds: 0,
     };
     for (const c of codes) next.codes.add(c);
-    if (!q && this.quotes.size >= this.timers.maxQuotes) {
-      let oldest: [number, StreamQuote] | undefined;
-      for (const e of this.quotes) if (!oldest || e[1].askedAt < oldest[1].askedAt) oldest = e;
-      if (oldest) this.unsubscribeQuote(oldest[0]);
-    }
     this.quotes.set(conid, next);
     if (this.state === 'open' && !next.refused) this.requestQuote(conid, next);
+    return true;
   }
 
-  unsubscribeQuote(conid: number): void {
+  /**
+   * Keeps a conid streamed until the returned release is called (a subscription); the last
+   * release ends the stream and frees IB's line. Throws QuoteLinesFull when every line is held.
+   */
+  holdQuote(conid: number, codes: readonly string[]): () => void {
+    if (!this.subscribeQuote(conid, codes)) throw new QuoteLinesFull(this.timers.maxQuotes);
+    const q = this.quotes.get(conid)!;
+    q.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const now = this.quotes.get(conid);
+      if (now !== q) return;
+      q.holds--;
+      if (q.holds === 0) this.dropQuote(conid);
+    };
+  }
+
+  /** Ends a conid's stream (umd) and forgets it: its line is free. */
+  private dropQuote(conid: number): void {
     if (this.quotes.delete(conid)) this.sendRaw(`umd+${conid}+{}`);
   }
 
@@ -401,6 +449,18 @@ export class CpapiStream {
   subscribeOrders(): void {
     if (this.ordersWanted) return;
     this.ordersWanted = true;
+    this.sendSor();
+  }
+
+  /**
+   * The session's selected account changed: IB scopes live orders to it, so the merged list is
+   * no longer the one a REST read returns. sor is asked for again (a new subscription, not seeded
+   * until a REST read after it; the resubscribe listeners start one).
+   */
+  resubscribeOrders(): void {
+    if (!this.ordersWanted) return;
+    // The rows stay (a re-pushed order is no new update); the next seed replaces them.
+    this.unseed();
     this.sendSor();
   }
 
@@ -446,6 +506,16 @@ export class CpapiStream {
     if (this.pnlWanted) return;
     this.pnlWanted = true;
     this.sendRaw('spl+{}');
+  }
+
+  /**
+   * P&L rows per IB account key ("U123.Core") with when each was last pushed, when this connection
+   * pushed them and is healthy. IB pushes the selected account's row: another's may be old.
+   */
+  pnlRows(): Record<string, { row: Row; receivedAt: number }> | undefined {
+    const p = this.pnl;
+    if (!p?.live || !this.healthy()) return undefined;
+    return p.rows;
   }
 
   onOrder(l: Listener<OrderEvent>): () => void {
@@ -563,9 +633,11 @@ export class CpapiStream {
 
   private onPnlMessage(args: unknown): void {
     if (!isObject(args)) return;
-    const rows: Record<string, Row> = { ...(this.pnl?.rows ?? {}) };
-    for (const [k, v] of Object.entries(args)) if (isObject(v)) rows[k] = { ...(rows[k] ?? {}), ...v };
-    this.pnl = { rows, receivedAt: Date.now() };
+    const rows = { ...(this.pnl?.rows ?? {}) };
+    const now = Date.now();
+    for (const [k, v] of Object.entries(args))
+      if (isObject(v)) rows[k] = { row: { ...rows[k]?.row, ...v }, receivedAt: now };
+    this.pnl = { rows, live: true };
     for (const l of this.pnlListeners) l();
   }
 
