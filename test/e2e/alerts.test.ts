@@ -153,7 +153,7 @@ describe('alerts end to end', () => {
   test('enable_toolset: research joins; in --read-only only its read tools', async () => {
     const { tools } = await h.client.listTools();
     const enable = tools.find((t) => t.name === 'enable_toolset');
-    assert.match(enable?.description ?? '', /research \(FX rates, watchlists, market scanner, news headlines\)/);
+    assert.match(enable?.description ?? '', /research \(FX, watchlists, scanner, news\)/);
     const r = await h.callTool('enable_toolset', { toolset: 'research' });
     assert.equal(r.isError, false, r.text);
     assert.deepEqual(r.structured.tools, [
