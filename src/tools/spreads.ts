@@ -12,7 +12,7 @@ import type { Contract } from '../broker/types.js';
 import { orderService } from '../safety/index.js';
 import { type OrderOutcome, outcome, type Prepared } from '../safety/outcome.js';
 import type { SpreadDraft } from '../safety/spread.js';
-import { type ContractOutT, callOpts, contractLabel, contractOut, ident, SymbolSchema, untrusted } from './common.js';
+import { callOpts, ident, SymbolSchema, untrusted } from './common.js';
 import { num } from './format.js';
 import { resolveOptionContract } from './options.js';
 import {

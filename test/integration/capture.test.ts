@@ -113,7 +113,14 @@ describe('capture mode', () => {
         fail: { endpoint: `GET /portfolio/${CANARY_ACCT}/summary`, status: 200, count: 50, body: summary },
       });
 
-      const { app, server, client } = await serverOn(sim.url, ['--capture', dir, '--keepalive-seconds', '1', '--default-account', 'all']);
+      const { app, server, client } = await serverOn(sim.url, [
+        '--capture',
+        dir,
+        '--keepalive-seconds',
+        '1',
+        '--default-account',
+        'all',
+      ]);
       try {
         const info = await call(client, 'get_account_info');
         assert.match(info, new RegExp(CANARY_ACCT), 'the live session itself is not redacted');
