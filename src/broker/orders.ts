@@ -70,6 +70,19 @@ export interface OrderRequest {
    * and `symbol` their underlying; the legs' ratios carry their sides (+ buy, − sell).
    */
   combo?: { currency: string; legs: OrderLeg[] };
+  /**
+   * One-cancels-all: the other orders of this order's group, each with its own client order id,
+   * sent with this one in one request (IB: `isSingleGroup` on every order of the request). A fill
+   * of one cancels the others. The group is approved, journaled and limited as one.
+   */
+  ocaSiblings?: OrderRequest[];
+  /** A name for the group (journal and display; IB's Client Portal API takes none). */
+  ocaGroup?: string;
+}
+
+/** The orders of a one-cancels-all group (this order first), or just this order. */
+export function ocaMembers(o: OrderRequest): OrderRequest[] {
+  return [o, ...(o.ocaSiblings ?? [])];
 }
 
 /** The bracket children of an order (none for a plain order), in the order they are sent. */
@@ -169,6 +182,8 @@ export interface LiveOrder {
   receivedAt?: number;
   /** A bracket child: the broker's order id of its parent. */
   parentId?: string;
+  /** The broker's id of the one-cancels-all group the order belongs to, when it says. */
+  ocaGroupId?: string;
 }
 
 /** How a backend got an answer: pushed over its stream, or asked for with a request. */

@@ -22,7 +22,7 @@ export const TOOLSET_PURPOSE: Record<Toolset, string> = {
   options: 'option chains and contracts',
   account: 'balances, positions, portfolio, P&L',
   orders: 'place, preview, confirm, modify, cancel and list orders',
-  order_groups: 'option spreads as combo orders',
+  order_groups: 'option spreads and OCA groups',
   alerts: 'price, volume, time and margin alerts',
   research: 'FX, watchlists, scanner, news',
   statements: 'Flex statements: trades, dividends, performance',

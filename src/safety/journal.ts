@@ -65,6 +65,8 @@ export interface JournalEntry {
   foreign?: true;
   /** How the human approved the order (or its last modification) before it was sent. */
   approval?: Approval;
+  /** An order of a one-cancels-all group: the client order id of the group's first order. */
+  group?: string;
 }
 
 export interface JournalLine {
@@ -85,6 +87,8 @@ export interface JournalLine {
   foreign?: true;
   /** attempt / modify / cancel: the approval it was sent with. */
   approval?: Approval;
+  /** attempt: the order belongs to this one-cancels-all group (its first order's client order id). */
+  group?: string;
 }
 
 export const FINAL_JOURNAL_STATES: ReadonlySet<JournalState> = new Set(['rejected', 'declined', 'not_found']);
@@ -262,6 +266,7 @@ export class Journal {
       };
       if (l.foreign) e.foreign = true;
       if (l.approval) e.approval = l.approval;
+      if (l.group) e.group = l.group;
       this.entries.set(l.cOID, e);
       if (l.orderId) {
         e.orderId = l.orderId;
@@ -319,26 +324,43 @@ export class Journal {
    * a client order id is sent at most once.
    */
   begin(order: OrderRequest, mode: TradingMode, approval?: Approval): JournalEntry {
+    return this.beginGroup([order], mode, approval)[0]!;
+  }
+
+  /**
+   * Records the orders of a one-cancels-all group before their one request is sent: every
+   * client order id is checked first, under one lock, then one attempt line per order (each
+   * marked with the group; a single order is a group of one, unmarked). Throws, writing
+   * nothing, if any of them was ever used.
+   */
+  beginGroup(orders: OrderRequest[], mode: TradingMode, approval?: Approval): JournalEntry[] {
     return this.locked(() => {
       this.refresh();
-      if (this.entries.has(order.clientOrderId)) {
-        throw new BrokerError('REFUSED', `Client order id ${order.clientOrderId} was already used; nothing was sent.`, {
-          details: { clientOrderId: order.clientOrderId, duplicate: true },
-        });
+      const used = orders.filter((o) => this.entries.has(o.clientOrderId));
+      if (used.length) {
+        throw new BrokerError(
+          'REFUSED',
+          `Client order id ${used.map((o) => o.clientOrderId).join(', ')} was already used; nothing was sent.`,
+          { details: { clientOrderId: used[0]!.clientOrderId, duplicate: true } },
+        );
       }
       this.opts.beforeAppend?.();
-      const line: JournalLine = {
-        t: this.now(),
-        cOID: order.clientOrderId,
-        ev: 'attempt',
-        accountId: order.accountId,
-        mode,
-        order,
-        state: 'sending',
-      };
-      if (approval) line.approval = approval;
-      this.writeAndApply(line);
-      return this.entries.get(order.clientOrderId)!;
+      const group = orders.length > 1 ? orders[0]!.clientOrderId : undefined;
+      return orders.map((order) => {
+        const line: JournalLine = {
+          t: this.now(),
+          cOID: order.clientOrderId,
+          ev: 'attempt',
+          accountId: order.accountId,
+          mode,
+          order,
+          state: 'sending',
+        };
+        if (group) line.group = group;
+        if (approval) line.approval = approval;
+        this.writeAndApply(line);
+        return this.entries.get(order.clientOrderId)!;
+      });
     });
   }
 

@@ -80,9 +80,20 @@ export interface OrderOutcome {
   autoConfirmed?: string[];
   /** True when this call did not send anything because the client order id was already used. */
   existing?: boolean;
+  /** A one-cancels-all group: each order's contract and where it stands (the first is this order). */
+  members?: GroupMember[];
   /** A spread: its legs, market and payoff as checked. */
   spread?: SpreadSummary;
   message: string;
+}
+
+/** One order of a group as a result shows it. */
+export interface GroupMember {
+  contract: Contract;
+  order: OrderRequest;
+  orderId?: string;
+  ibStatus?: string;
+  state?: OrderState | 'unknown';
 }
 
 /** An order as the user described it, before account and policy. */
@@ -118,8 +129,19 @@ export interface Prepared {
   orderId?: string;
   /** For modify: the fields changed. */
   changes?: Record<string, unknown>;
+  /** A one-cancels-all group: every order of it, prepared (the first is `order` itself). */
+  members?: Prepared[];
+  /** For modify of a bracket parent: its children's changes, sent once the parent's is accepted. */
+  childChanges?: ChildChange[];
   /** A spread: its legs, market and payoff as checked. */
   spread?: SpreadSummary;
+}
+
+/** A bracket child's new order, sent after its parent's change was accepted. */
+export interface ChildChange {
+  orderId: string;
+  role: 'take-profit' | 'stop-loss';
+  order: OrderRequest;
 }
 
 export interface CancelOutcome {
@@ -133,11 +155,13 @@ export interface CancelOutcome {
   uncertain?: true;
   message: string;
   order?: LiveOrder;
+  /** Other orders the cancel affects (a bracket parent's children), as IB shows them after it. */
+  affected?: Array<{ orderId: string; role: string; status: string; state: OrderState | 'unknown' }>;
 }
 
 /** What an order result is about: a prepared order, or an order as recorded (journal). */
 type Subject = Pick<Prepared, 'action' | 'order' | 'contract' | 'mode'> &
-  Partial<Pick<Prepared, 'orderId' | 'preview' | 'previewError' | 'limits' | 'spread'>>;
+  Partial<Pick<Prepared, 'orderId' | 'preview' | 'previewError' | 'limits' | 'members' | 'spread'>>;
 
 /** The one builder of order results: the subject's facts, then the status, message and extras. */
 export function outcome(
@@ -160,6 +184,7 @@ export function outcome(
   if (p.previewError) o.previewError = p.previewError;
   if (p.limits?.notional !== undefined) o.notional = p.limits.notional;
   if (p.limits?.notionalBasis) o.notionalBasis = p.limits.notionalBasis;
+  if (p.members?.length) o.members = p.members.map((m) => ({ contract: m.contract, order: m.order }));
   if (p.spread) o.spread = p.spread;
   for (const [k, v] of Object.entries(extra)) {
     if (v !== undefined && !(Array.isArray(v) && v.length === 0)) (o as unknown as Record<string, unknown>)[k] = v;

@@ -5,13 +5,20 @@
  */
 import type { CallOptions } from '../broker/backend.js';
 import { BrokerError } from '../broker/errors.js';
-import { isOrderType, type OrderRequest, type TimeInForce, type TradingAccounts } from '../broker/orders.js';
+import {
+  bracketChildren,
+  isOrderType,
+  type OrderRequest,
+  type TimeInForce,
+  type TradingAccounts,
+} from '../broker/orders.js';
 import { CLIENT_ORDER_ID_RE } from '../broker/patterns.js';
 import type { Contract } from '../broker/types.js';
 import { ident, idents } from '../broker/untrusted.js';
 import { DAY_MS, newClientOrderId, type OrderContext } from './context.js';
 import type { TradingMode } from './journal.js';
 import { assertNotHalted } from './killswitch.js';
+import { bracketOfModify } from './oca.js';
 import type { OrderDraft, Prepared } from './outcome.js';
 import {
   assertModeAllowed,
@@ -87,7 +94,7 @@ export class Preparer {
   }
 
   /** Everything short of sending: validates, prices, previews and checks limits. Throws REFUSED/INVALID_INPUT. */
-  async prepare(draft: OrderDraft, opts: CallOptions = {}, previewOnly = false): Promise<Prepared> {
+  async prepare(draft: OrderDraft, opts: CallOptions = {}, previewOnly = false, whatIf = true): Promise<Prepared> {
     if (!previewOnly) assertNotHalted(this.ctx.home, 'placing');
     const info = await this.accounts(opts);
     const accountId = this.pickAccount(draft.accountId, info);
@@ -134,7 +141,7 @@ export class Preparer {
     if (draft.takeProfit !== undefined) order.takeProfit = draft.takeProfit;
     if (draft.stopLoss !== undefined) order.stopLoss = draft.stopLoss;
     if (draft.cashQty !== undefined) order.cashQty = draft.cashQty;
-    return this.priceAndCheck({ action: 'place', order, contract: c, mode }, info, opts, true);
+    return this.priceAndCheck({ action: 'place', order, contract: c, mode }, info, opts, true, whatIf);
   }
 
   /**
@@ -181,6 +188,7 @@ export class Preparer {
     info: TradingAccounts,
     opts: CallOptions,
     newOrder: boolean,
+    whatIf = true,
   ): Promise<Prepared> {
     let base = given;
     const { contract } = base;
@@ -211,10 +219,12 @@ export class Preparer {
     }
     const [quote, preview] = await Promise.all([
       quoted,
-      this.ctx.api.previewOrder(order, opts).then(
-        (p) => ({ preview: p }),
-        (err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }),
-      ),
+      whatIf
+        ? this.ctx.api.previewOrder(order, opts).then(
+            (p) => ({ preview: p }),
+            (err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }),
+          )
+        : { preview: undefined },
     ]);
     const count = this.ctx.journal.attemptsSince(this.ctx.now() - DAY_MS, {
       accountId: order.accountId,
@@ -234,8 +244,8 @@ export class Preparer {
     );
     const out: Prepared = { ...base, limits };
     if (quote) out.quote = quote;
-    if ('preview' in preview) out.preview = preview.preview;
-    else out.previewError = preview.error;
+    if (!('preview' in preview)) out.previewError = preview.error;
+    else if (preview.preview) out.preview = preview.preview;
     return out;
   }
 
@@ -332,11 +342,15 @@ export class Preparer {
       throw new BrokerError('INVALID_INPUT', `Quantity ${order.quantity} is below the ${live.filled} already filled.`);
     }
     assertValidOrder({ ...order, secType: contract.secType });
-    return this.priceAndCheck(
+    const ourParent = !!ours && !ours.foreign && bracketChildren(ours.order).length > 0;
+    const childChanges = await bracketOfModify(this.ctx, live, order, args, ourParent, opts);
+    const p = await this.priceAndCheck(
       { action: 'modify', order, contract, mode, orderId: live.orderId, changes },
       info,
       opts,
       false,
     );
+    if (childChanges.length) p.childChanges = childChanges;
+    return p;
   }
 }

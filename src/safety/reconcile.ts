@@ -7,12 +7,19 @@
 import type { CallOptions } from '../broker/backend.js';
 import { isBrokerError } from '../broker/errors.js';
 import { numOrNa } from '../broker/numbers.js';
-import type { LiveOrder, Trade } from '../broker/orders.js';
+import { type LiveOrder, ocaMembers, type Trade } from '../broker/orders.js';
 import type { Contract } from '../broker/types.js';
 import { ident, untrusted } from '../broker/untrusted.js';
 import { errorText, type OrderContext } from './context.js';
 import { isFinalEntry, type JournalEntry } from './journal.js';
-import { liveFacts, type OrderOutcome, type OutcomeStatus, outcome, statusOfState } from './outcome.js';
+import {
+  type GroupMember,
+  liveFacts,
+  type OrderOutcome,
+  type OutcomeStatus,
+  outcome,
+  statusOfState,
+} from './outcome.js';
 
 const RETRY_MS = 30_000;
 
@@ -47,9 +54,22 @@ export class Reconciler {
     }
     if (e.replyId && e.state === 'questions') message += ` IB's question ${ident(e.replyId)} is still open.`;
     const facts = live ? liveFacts(live) : e.orderId ? { orderId: e.orderId } : {};
+    // The first order of a one-cancels-all group: the others as the journal has them.
+    const members: GroupMember[] | undefined = e.order.ocaSiblings?.length
+      ? ocaMembers(e.order).map((o) => {
+          const m = o === e.order ? e : this.ctx.journal.get(o.clientOrderId);
+          const c: Contract = { conid: o.conid, symbol: o.symbol, secType: o.secType };
+          const row: GroupMember = { contract: c, order: o };
+          if (m?.orderId) row.orderId = m.orderId;
+          if (m?.ibStatus) row.ibStatus = m.ibStatus;
+          return row;
+        })
+      : undefined;
+    if (members) message += ` It is the first of an OCA group of ${members.length} orders, sent together.`;
     return outcome({ action: 'place', order: e.order, contract, mode: e.mode }, status, message, {
       ...facts,
       existing: true,
+      members,
     });
   }
 

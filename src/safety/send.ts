@@ -13,6 +13,7 @@ import {
   type LiveOrder,
   type OrderRequest,
   type OrderType,
+  ocaMembers,
   type PlacedOrder,
   type PlaceOutcome,
   type TimeInForce,
@@ -21,6 +22,7 @@ import { ident, idents, untrusted } from '../broker/untrusted.js';
 import { canonicalHash } from './confirm-token.js';
 import { certainlyNotSent, DAY_MS, errorText, type OrderContext } from './context.js';
 import { assertNotHalted } from './killswitch.js';
+import { journalGroup, ocaLost, ocaPlaced, sendChildChanges } from './oca.js';
 import {
   type Approval,
   type CancelOutcome,
@@ -52,19 +54,28 @@ export class Sender {
     assertLiveApproval(p.mode, approval, safety, modify ? 'modifying an order' : 'placing an order');
     if (!modify) {
       const count = journal.attemptsSince(this.ctx.now() - DAY_MS, { accountId: p.order.accountId, mode: p.mode });
-      if (count + 1 > safety.maxOrdersPerDay) {
+      const group = ocaMembers(p.order);
+      if (count + group.length > safety.maxOrdersPerDay) {
         throw new BrokerError(
           'REFUSED',
-          `Order refused by the safety policy, nothing was sent: ${count} orders were sent for ${p.order.accountId} (${p.mode}) in the last 24 hours; --max-orders-per-day is ${safety.maxOrdersPerDay}.`,
+          `Order refused by the safety policy, nothing was sent: ${count} orders were sent for ${p.order.accountId} (${p.mode}) in the last 24 hours${group.length > 1 ? ` and the group has ${group.length}` : ''}; --max-orders-per-day is ${safety.maxOrdersPerDay}.`,
         );
       }
-      journal.begin(p.order, p.mode, approval);
+      if (group.length > 1) journal.beginGroup(group, p.mode, approval);
+      else journal.begin(p.order, p.mode, approval);
     } else {
       // Journaled before it is sent, whoever placed the order (an order from TWS gets an entry).
       const e = journal.byOrderId(p.orderId!) ?? journal.adopt(p.order, p.orderId!, p.mode);
       if (e.clientOrderId !== p.order.clientOrderId)
         p = { ...p, order: { ...p.order, clientOrderId: e.clientOrderId } };
-      journal.modify(e.clientOrderId, p.changes ?? {}, p.order, undefined, approval);
+      const kids = p.childChanges?.map((c) => c.orderId);
+      journal.modify(
+        e.clientOrderId,
+        { ...p.changes, ...(kids ? { children: kids } : {}) },
+        p.order,
+        undefined,
+        approval,
+      );
     }
     let answer: PlaceOutcome;
     try {
@@ -89,7 +100,11 @@ export class Sender {
     const cOID = p.order.clientOrderId;
     const modify = p.action === 'modify';
     let current = answer;
+    const oca = !modify && (p.order.ocaSiblings?.length ?? 0) > 0;
     for (let round = 0; ; round++) {
+      if (current.kind === 'placed' && oca) {
+        return ocaPlaced(this.ctx, p, current.orders, { autoConfirmed, approval });
+      }
       if (current.kind === 'placed') {
         const [first, ...children] = current.orders;
         const orderId = first?.orderId ?? p.orderId;
@@ -107,6 +122,16 @@ export class Sender {
           });
         } else
           journal.update(cOID, { orderState, ibStatus, message: `modification accepted (${ibStatus ?? 'pending'})` });
+        if (modify && p.childChanges?.length) {
+          const kids = await sendChildChanges(this.ctx, p.childChanges, opts);
+          journal.update(cOID, { message: kids.text });
+          return outcome(
+            p,
+            statusOfState(orderState ?? 'working'),
+            `Modification of order ${ident(orderId)} accepted by IB (${ibStatus ? ident(ibStatus) : 'status pending'}). ${kids.text}`,
+            { orderId, ibStatus, autoConfirmed, approval, children: kids.children },
+          );
+        }
         return outcome(
           p,
           statusOfState(orderState ?? 'working'),
@@ -117,7 +142,7 @@ export class Sender {
         );
       }
       if (current.kind === 'rejected') {
-        if (!modify) journal.update(cOID, { state: 'rejected', message: current.message, replyId: '' });
+        if (!modify) journalGroup(this.ctx, p, { state: 'rejected', message: current.message, replyId: '' });
         else journal.update(cOID, { message: `modification rejected: ${current.message}` });
         return outcome(
           p,
@@ -129,7 +154,8 @@ export class Sender {
       const q = current.question;
       const decision = decideQuestion(q, this.ctx.safety.autoConfirmMessageIds, p.mode);
       if (!decision.autoConfirm || round >= MAX_AUTO_REPLIES) {
-        if (!modify) journal.update(cOID, { state: 'questions', replyId: q.replyId, message: q.messages.join(' | ') });
+        if (!modify)
+          journalGroup(this.ctx, p, { state: 'questions', replyId: q.replyId, message: q.messages.join(' | ') });
         else journal.update(cOID, { message: `modification awaits IB's question ${q.replyId}` });
         this.ctx.pendingReplies.set(q.replyId, { prepared: p, autoConfirmed, approval });
         const asks = `IB asks for confirmation before ${modify ? 'changing' : 'placing'} this order (${idents(decision.blocking)}).`;
@@ -243,7 +269,7 @@ export class Sender {
       return this.answerLost(p, err, approval ?? pending.approval);
     }
     if (!confirmed) {
-      if (!modify) this.ctx.journal.update(p.order.clientOrderId, { state: 'declined', replyId: '' });
+      if (!modify) journalGroup(this.ctx, p, { state: 'declined', replyId: '' });
       return outcome(
         p,
         'declined',
@@ -262,9 +288,11 @@ export class Sender {
     const cOID = p.order.clientOrderId;
     const why = errorText(err);
     if (p.action === 'place' && certainlyNotSent(err)) {
-      journal.update(cOID, { state: 'rejected', message: `not sent: ${why}` });
+      journalGroup(this.ctx, p, { state: 'rejected', message: `not sent: ${why}` });
       throw err;
     }
+    if (p.action === 'place' && p.order.ocaSiblings?.length)
+      return ocaLost(this.ctx, p, why, approval, LOOKUP_TIMEOUT_MS);
     this.ctx.log.warn('order: answer lost, looking up by client order id', { cOID, err: why });
     let found: LiveOrder | undefined;
     let lookupError: string | undefined;
@@ -414,10 +442,20 @@ export class Sender {
     }
     // Journaled before it is sent, whoever placed the order.
     let cOID: string | undefined;
+    let kids: LiveOrder[] = [];
     if (live) {
       const at = { orderState: live.state, ibStatus: live.status };
-      cOID = (journal.byOrderId(live.orderId) ?? journal.adopt(orderOf(live), live.orderId, mode, at)).clientOrderId;
+      const entry = journal.byOrderId(live.orderId) ?? journal.adopt(orderOf(live), live.orderId, mode, at);
+      cOID = entry.clientOrderId;
+      // A bracket parent: IB cancels its children with it; they are named before and after.
+      if (bracketChildren(entry.order).length && live.state === 'working')
+        kids = await this.workingChildren(live.orderId);
       journal.cancel(cOID);
+      if (kids.length) {
+        journal.update(cOID, {
+          message: `cancel of bracket parent; children ${kids.map((k) => k.orderId).join(', ')}`,
+        });
+      }
     } else journal.note(accountId, 'cancel', 'cancel of every open order requested', approval);
     const base = { mode, accountId, ...(live ? { order: live } : {}) };
     let res: CancelResult;
@@ -432,7 +470,43 @@ export class Sender {
       return { ...base, answerLost: true, ...(await this.cancelLost(accountId, all ? undefined : args.orderId, why)) };
     }
     if (cOID) journal.update(cOID, { message: `cancel ${res.accepted ? 'accepted' : 'refused'}: ${res.message}` });
-    return { ...base, orderId: res.orderId, accepted: res.accepted, message: res.message };
+    const out: CancelOutcome = { ...base, orderId: res.orderId, accepted: res.accepted, message: res.message };
+    if (kids.length) out.affected = await this.afterCancel(kids, live!);
+    return out;
+  }
+
+  /** A parent's working bracket children (none when IB's list cannot be read: the answer then says so). */
+  private async workingChildren(parentId: string): Promise<LiveOrder[]> {
+    try {
+      const live = await this.ctx.api.liveOrders({ settled: true, signal: this.ctx.timers.timeout(LOOKUP_TIMEOUT_MS) });
+      return live.filter((o) => o.parentId === parentId && o.state === 'working');
+    } catch (e) {
+      this.ctx.log.info('cancel: bracket children not readable', { parentId, err: errorText(e) });
+      return [];
+    }
+  }
+
+  /**
+   * Where a cancelled parent's children stand, as IB shows each: IB cancels them after the
+   * parent, so a child still working is read again, up to three times, half a second apart.
+   */
+  private async afterCancel(kids: LiveOrder[], parent: LiveOrder): Promise<NonNullable<CancelOutcome['affected']>> {
+    const out = new Map<string, NonNullable<CancelOutcome['affected']>[number]>();
+    for (let round = 0; round < 3; round++) {
+      if (round > 0) await this.ctx.timers.sleep(500);
+      for (const k of kids) {
+        if (out.get(k.orderId)?.state === 'cancelled') continue;
+        const role = `${k.orderType === 'LMT' ? 'take-profit' : 'stop-loss'} of ${parent.orderId}`;
+        try {
+          const now = await this.ctx.api.orderStatus(k.orderId, { signal: this.ctx.timers.timeout(LOOKUP_TIMEOUT_MS) });
+          out.set(k.orderId, { orderId: k.orderId, role, status: now.status, state: now.state });
+        } catch (e) {
+          out.set(k.orderId, { orderId: k.orderId, role, status: `not readable: ${errorText(e)}`, state: 'unknown' });
+        }
+      }
+      if ([...out.values()].every((a) => a.state === 'cancelled')) break;
+    }
+    return [...out.values()];
   }
 
   /** The answer to a cancel was lost: IB's order list says whether it took effect. */
@@ -487,6 +561,8 @@ export function heldHash(h: { prepared: Prepared; argsHash?: string; replyId?: s
     action: h.prepared.action,
     order: h.prepared.order,
     orderId: h.prepared.orderId,
+    // A bracket parent's change carries its children's: the approval covers them too.
+    children: h.prepared.childChanges,
     argsHash: h.argsHash,
     replyId: h.replyId,
   });

@@ -28,6 +28,7 @@ import {
   REAL_TIMERS,
 } from './context.js';
 import { Journal, type JournalEntry, type TradingMode } from './journal.js';
+import { type OcaType, prepareOca } from './oca.js';
 import type { Approval, CancelOutcome, OrderDraft, OrderOutcome, Prepared } from './outcome.js';
 import type { ConfirmationMode, SafetyConfig } from './policy.js';
 import { type ModifyArgs, Preparer } from './prepare.js';
@@ -37,7 +38,16 @@ import { type SpreadDraft, SpreadPreparer } from './spread.js';
 import { Tickets } from './tickets.js';
 
 export { certainlyNotSent, newClientOrderId, type OrderTimers } from './context.js';
-export type { Approval, CancelOutcome, OrderDraft, OrderOutcome, OutcomeStatus, Prepared } from './outcome.js';
+export { MAX_OCA_ORDERS, OCA_TYPES, type OcaType } from './oca.js';
+export type {
+  Approval,
+  CancelOutcome,
+  GroupMember,
+  OrderDraft,
+  OrderOutcome,
+  OutcomeStatus,
+  Prepared,
+} from './outcome.js';
 export type { TicketStatus, TicketView } from './tickets.js';
 
 export interface OrderServiceOptions {
@@ -61,6 +71,7 @@ export class OrderService {
   private readonly sender: Sender;
   private readonly reconciler: Reconciler;
   private readonly approvals: Approvals;
+  private readonly ctx: OrderContext;
   private readonly spreads: SpreadPreparer;
   /** Order tickets of the Apps extension (tickets.ts). */
   readonly tickets: Tickets;
@@ -86,6 +97,7 @@ export class OrderService {
       now,
       timers: opts.timers ?? REAL_TIMERS,
     };
+    this.ctx = ctx;
     this.prep = new Preparer(ctx);
     this.spreads = new SpreadPreparer(ctx, this.prep);
     this.sender = new Sender(ctx, this.prep);
@@ -109,6 +121,15 @@ export class OrderService {
   }
   prepare(draft: OrderDraft, opts: CallOptions = {}, previewOnly = false): Promise<Prepared> {
     return this.prep.prepare(draft, opts, previewOnly);
+  }
+  /** A one-cancels-all group, prepared and checked as one (oca.ts). */
+  prepareOca(
+    drafts: OrderDraft[],
+    group: { name?: string | undefined; type?: OcaType | undefined },
+    opts: CallOptions = {},
+    previewOnly = false,
+  ): Promise<Prepared> {
+    return prepareOca(this.ctx, this.prep, drafts, group, opts, previewOnly);
   }
   /** spread.ts: a combo of option legs as one order. */
   prepareSpread(draft: SpreadDraft, opts: CallOptions = {}, previewOnly = false): Promise<Prepared> {

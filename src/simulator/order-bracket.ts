@@ -22,21 +22,47 @@ export function bracketQuestions(state: SimState, spec: OrderSpec, children: Ord
 }
 
 /**
- * Where a bracket child stands: 'cancel' when its parent is gone or cancelled, 'wait' until
- * the parent is filled, then 'work' (a child that is no stop order becomes Submitted).
+ * Where a bracket child stands: 'cancel' when its parent is gone, or cancelled before any fill;
+ * 'wait' until the parent has a fill; then 'work' (a child that is no stop order becomes
+ * Submitted). A parent cancelled after a partial fill leaves its children protecting the filled
+ * part: they shrink to it. Partial fills activate the children (see `childCap`): IB's documents
+ * in shared/ib say nothing about it, so the simulator takes the side that never leaves a filled
+ * part unprotected.
  */
 export function childReadiness(orders: Map<number, SimOrder>, o: SimOrder): 'cancel' | 'wait' | 'work' {
   if (o.parentOrderId === undefined) return 'work';
   const parent = orders.get(o.parentOrderId);
-  if (!parent || parent.status === 'Cancelled' || parent.status === 'Inactive') return 'cancel';
-  if (parent.status !== 'Filled') return 'wait';
+  if (!parent) return 'cancel';
+  if (parent.status === 'Cancelled' || parent.status === 'Inactive') {
+    if (parent.filled <= 0) return 'cancel';
+    const max = Math.round((o.filled + childCap(orders, o)) * 10000) / 10000;
+    if (o.qty > max) o.qty = max;
+    if (o.filled >= o.qty) return 'cancel';
+  } else if (parent.filled <= 0) return 'wait';
   if (o.status === 'PreSubmitted' && o.type !== 'STP' && o.type !== 'STOP_LIMIT' && o.type !== 'TRAIL') {
     o.status = 'Submitted';
   }
   return 'work';
 }
 
-/** A fill of `qty` on `o` reduces the other working orders of its OCA group; those left with nothing are cancelled. */
+/**
+ * How much more a bracket child may fill: what its parent has filled, less what the children
+ * have already closed (they share one OCA group); unlimited for any other order.
+ */
+export function childCap(orders: Map<number, SimOrder>, o: SimOrder): number {
+  if (o.parentOrderId === undefined) return Number.POSITIVE_INFINITY;
+  const parent = orders.get(o.parentOrderId);
+  if (!parent) return 0;
+  let closed = 0;
+  for (const c of orders.values()) if (c.parentOrderId === o.parentOrderId) closed += c.filled;
+  return Math.max(0, Math.round((parent.filled - closed) * 10000) / 10000);
+}
+
+/**
+ * A fill of `qty` on `o` acts on the other working orders of its OCA group by the group's type
+ * (TWS API "One Cancels All"; ibapi's OcaType): 1 cancels them all at the first fill, even a
+ * partial one; 2 and 3 reduce each by the filled quantity, and cancel those left with nothing.
+ */
 export function reduceOcaGroup(
   orders: Map<number, SimOrder>,
   o: SimOrder,
@@ -47,7 +73,16 @@ export function reduceOcaGroup(
   for (const sib of orders.values()) {
     if (sib === o || sib.ocaGroup !== o.ocaGroup) continue;
     if (sib.status !== 'Submitted' && sib.status !== 'PreSubmitted') continue;
+    if (o.ocaType === 1) {
+      cancel(sib);
+      continue;
+    }
     sib.qty = Math.round((sib.qty - qty) * 10000) / 10000;
     if (sib.qty <= sib.filled) cancel(sib);
   }
+}
+
+/** The OCA group of orders placed together with `isSingleGroup` (named after the first order). */
+export function singleGroupName(firstOrderId: number): string {
+  return `${firstOrderId}`;
 }

@@ -9,7 +9,7 @@
  * next engine step; DAY orders expire when the market date (New York) changes.
  */
 import { localDay } from './calendar.js';
-import { childReadiness, reduceOcaGroup } from './order-bracket.js';
+import { childCap, childReadiness, reduceOcaGroup } from './order-bracket.js';
 import { legFills, quoteFor } from './order-combo.js';
 import { commissionFor, roundTo, type SimExecution, type SimOrder, type SimStatus } from './order-model.js';
 import { tickSize } from './order-quote.js';
@@ -107,7 +107,9 @@ export class SimOrderBook {
     const sec = Math.floor(now / 1000);
     if (o.lastFillSec === sec && !justPlaced) return;
     const size = buy ? q.askSize : q.bidSize;
-    const remaining = Math.round((o.qty - o.filled) * 10000) / 10000;
+    // A bracket child closes no more than its parent has opened.
+    const remaining = Math.min(Math.round((o.qty - o.filled) * 10000) / 10000, childCap(this.orders, o));
+    if (!(remaining > 0)) return;
     const chunk = Math.min(remaining, Math.max(1, size));
     const price = limit !== undefined ? (buy ? Math.min(market, limit) : Math.max(market, limit)) : market;
     this.fill(o, chunk, price);

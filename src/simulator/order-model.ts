@@ -49,6 +49,11 @@ export interface SimOrder {
   parentOrderId?: number;
   /** Bracket children share one OCA group: a fill of one reduces (then cancels) the others. */
   ocaGroup?: string;
+  /**
+   * What a fill does to the rest of the group (IB's OCA types, TWS API "One Cancels All"):
+   * 1 cancels the others, 2 and 3 reduce them by the filled quantity. Default 2 (bracket children).
+   */
+  ocaType?: 1 | 2 | 3;
   /** A combo: its conidex as sent and its legs (`conid`/`inst` are then the spread's). */
   conidex?: string;
   legs?: SimLeg[];

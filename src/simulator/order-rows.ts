@@ -82,6 +82,8 @@ export function liveRow(o: SimOrder): Record<string, unknown> {
   };
   if (o.cOID) row['order_ref'] = o.cOID;
   if (o.parentOrderId !== undefined) row['parentId'] = o.parentOrderId;
+  // docs/ib/orders.md §7.5: rows may include ocaGroupId.
+  if (o.ocaGroup !== undefined) row['ocaGroupId'] = o.ocaGroup;
   if (o.filled > 0) row['avgPrice'] = round4(o.avgPrice);
   if (o.limit !== undefined) row['price'] = o.limit.toFixed(o.limit < 1 ? 4 : 2);
   if (o.type === 'STP') row['price'] = o.stop!.toFixed(2);

@@ -6,9 +6,10 @@
  */
 import { localDay } from './calendar.js';
 import { optionMarkets } from './options.js';
-import { bracketQuestions, ocaGroupFor } from './order-bracket.js';
+import { bracketQuestions, ocaGroupFor, singleGroupName } from './order-bracket.js';
 import { SimOrderBook } from './order-fills.js';
 import { type EngineAnswer, isDone, type OrderSpec, ok, type Question, reject, type SimOrder } from './order-model.js';
+import { orderQuote } from './order-quote.js';
 import { liveRow, placedRow, statusBody, tradeRow, whatIfBody } from './order-rows.js';
 import { MODIFY_QUESTIONS, questionsFor, rejectionOf } from './order-rules.js';
 import type { SimState } from './state.js';
@@ -29,8 +30,10 @@ interface PendingReply {
   id: string;
   kind: 'place' | 'modify';
   spec: OrderSpec;
-  /** Bracket children placed with the parent (`parentId` = the parent's cOID). */
+  /** Bracket children placed with the parent (`parentId` = the parent's cOID), or the OCA group's other orders. */
   children?: OrderSpec[];
+  /** The orders form one OCA group (isSingleGroup). */
+  oca?: boolean;
   targetOrderId?: number;
   remaining: Question[];
   stale: boolean;
@@ -90,7 +93,7 @@ export class SimOrderEngine extends SimOrderBook {
     kind: PendingReply['kind'],
     spec: OrderSpec,
     questions: Question[],
-    extra: Pick<PendingReply, 'children' | 'targetOrderId'>,
+    extra: Pick<PendingReply, 'children' | 'targetOrderId' | 'oca'>,
   ): PendingReply {
     return {
       id: this.newReplyId(),
@@ -108,9 +111,9 @@ export class SimOrderEngine extends SimOrderBook {
   /**
    * POST /iserver/account/{acct}/orders. `children`: a bracket's child orders (IB accepts a parent
    * and its children, `parentId` = the parent's cOID, in one request; the children wait for the
-   * parent's fill and form one OCA group).
+   * parent's fill and form one OCA group). `oca`: the orders are one OCA group instead (isSingleGroup).
    */
-  submit(spec: OrderSpec, children: OrderSpec[] = []): EngineAnswer {
+  submit(spec: OrderSpec, children: OrderSpec[] = [], oca = false): EngineAnswer {
     this.step();
     for (const sp of [spec, ...children]) {
       if (sp.cOID) this.cOIDSubmissions.set(sp.cOID, (this.cOIDSubmissions.get(sp.cOID) ?? 0) + 1);
@@ -126,9 +129,10 @@ export class SimOrderEngine extends SimOrderBook {
     }
     const questions = bracketQuestions(this.state, spec, children);
     if (questions.length) {
-      return this.ask(this.pendingFor('place', spec, questions, children.length ? { children } : {}));
+      const extra = { ...(children.length ? { children } : {}), ...(oca ? { oca } : {}) };
+      return this.ask(this.pendingFor('place', spec, questions, extra));
     }
-    return this.accept(spec, children);
+    return this.accept(spec, children, oca);
   }
 
   /** POST /iserver/reply/{id} */
@@ -145,23 +149,37 @@ export class SimOrderEngine extends SimOrderBook {
     p.remaining.shift();
     if (p.remaining.length) return this.ask({ ...p, id: this.newReplyId() });
     if (p.kind === 'modify') return this.applyModify(p.targetOrderId!, p.spec);
-    if (p.spec.cOID && this.registered.has(p.spec.cOID)) {
-      return reject(`Local order ID=${p.spec.cOID} is already registered.`);
+    for (const sp of [p.spec, ...(p.children ?? [])]) {
+      if (sp.cOID && this.registered.has(sp.cOID)) return reject(`Local order ID=${sp.cOID} is already registered.`);
     }
     const why = rejectionOf(this.state, p.spec);
     if (why) return reject(why);
-    return this.accept(p.spec, p.children ?? []);
+    return this.accept(p.spec, p.children ?? [], p.oca === true);
   }
 
-  private accept(spec: OrderSpec, children: OrderSpec[] = []): EngineAnswer {
+  private accept(spec: OrderSpec, children: OrderSpec[] = [], oca = false): EngineAnswer {
+    if (oca) {
+      // One OCA group: one placed row per order, in the request's order (cancel on fill: type 1).
+      // Every order exists before any works: a fill of the first cancels the others.
+      const group = singleGroupName(this.nextId);
+      const placed = [spec, ...children].map((sp) => this.acceptOne(sp, undefined, group, 1, false));
+      for (const o of placed) if (!isDone(o)) this.work(o, true);
+      return ok(placed.map((o) => placedRow(o)));
+    }
     const parent = this.acceptOne(spec);
     const rows = [placedRow(parent)];
-    const oca = ocaGroupFor(parent.orderId, children.length);
-    for (const c of children) rows.push(placedRow(this.acceptOne(c, parent.orderId, oca)));
+    const group = ocaGroupFor(parent.orderId, children.length);
+    for (const c of children) rows.push(placedRow(this.acceptOne(c, parent.orderId, group)));
     return ok(rows);
   }
 
-  private acceptOne(spec: OrderSpec, parentOrderId?: number, ocaGroup?: string): SimOrder {
+  private acceptOne(
+    spec: OrderSpec,
+    parentOrderId?: number,
+    ocaGroup?: string,
+    ocaType?: 1 | 2 | 3,
+    workNow = true,
+  ): SimOrder {
     const now = this.now;
     const o: SimOrder = {
       orderId: this.nextId++,
@@ -201,20 +219,23 @@ export class SimOrderEngine extends SimOrderBook {
     if (parentOrderId !== undefined) {
       o.parentOrderId = parentOrderId;
       o.status = 'PreSubmitted';
-      if (ocaGroup) o.ocaGroup = ocaGroup;
     }
+    if (ocaGroup) o.ocaGroup = ocaGroup;
+    if (ocaType) o.ocaType = ocaType;
     this.orders.set(o.orderId, o);
-    this.work(o, true);
+    if (workNow) this.work(o, true);
     return o;
   }
 
   /** POST /iserver/account/{acct}/orders/whatif */
-  whatIf(spec: OrderSpec, children: OrderSpec[] = []): EngineAnswer {
+  whatIf(spec: OrderSpec, children: OrderSpec[] = [], oca = false): EngineAnswer {
     this.step();
-    // A bracket's what-if is its entry's (the children only close what it opens); a child IB
-    // would reject makes the group's error.
+    // A bracket's what-if is its entry's (the children only close what it opens); an OCA group's
+    // is its largest order's (one fill cancels the rest). An order IB would reject makes the
+    // group's error.
     const why = [spec, ...children].map((sp) => rejectionOf(this.state, { ...sp, cOID: undefined })).find(Boolean);
-    return ok(whatIfBody(this.state, spec, why));
+    const lead = oca ? largest(this.state, [spec, ...children]) : spec;
+    return ok(whatIfBody(this.state, lead, why));
   }
 
   /** GET /iserver/account/orders */
@@ -320,6 +341,16 @@ export class SimOrderEngine extends SimOrderBook {
         .map(tradeRow),
     );
   }
+}
+
+/** The order of a group worth the most at the current quotes. */
+function largest(state: SimState, specs: OrderSpec[]): OrderSpec {
+  const worth = (sp: OrderSpec) => {
+    const q = orderQuote(state, sp.inst);
+    const px = sp.limit ?? sp.stop ?? (sp.side === 'BUY' ? q.ask : q.bid) ?? 0;
+    return px * sp.qty * (sp.inst.multiplier || 1);
+  };
+  return specs.reduce((a, b) => (worth(b) > worth(a) ? b : a));
 }
 
 /** The engine of a simulator state (one per state). */

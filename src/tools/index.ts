@@ -9,6 +9,7 @@ import { ALERTS_TOOLS } from './alerts.js';
 import { CHART_TOOLS } from './chart.js';
 import { MARKETDATA_TOOLS } from './marketdata.js';
 import { OPTIONS_TOOLS } from './options.js';
+import { ORDER_GROUP_TOOLS } from './order-groups.js';
 import { ORDERS_TOOLS } from './orders.js';
 import { RESEARCH_TOOLS } from './research.js';
 import { SESSION_TOOLS } from './session.js';
@@ -46,6 +47,7 @@ export const ALL_TOOLS: readonly ToolDef[] = [
   ...ACCOUNT_TOOLS,
   ...ORDERS_TOOLS,
   ...SPREAD_TOOLS,
+  ...ORDER_GROUP_TOOLS,
   ...ALERTS_TOOLS,
   ...RESEARCH_TOOLS,
   ...STATEMENTS_TOOLS,

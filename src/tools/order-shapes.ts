@@ -161,7 +161,7 @@ export const OrderResultOut = z.object({
   children: z
     .array(z.object({ orderId: z.string(), status: z.string() }))
     .optional()
-    .describe('Bracket: take-profit, stop-loss'),
+    .describe('Bracket: take-profit, stop-loss; OCA: the other orders'),
   filled: z.number().optional(),
   remaining: z.number().optional(),
   avgPrice: z.number().optional(),
@@ -226,6 +226,12 @@ export function resultOut(r: OrderOutcome): OrderResultT {
   if (r.orderId) out.orderId = r.orderId;
   if (r.ibStatus) out.ibStatus = r.ibStatus;
   if (r.children?.length) out.children = r.children.map((c) => ({ orderId: c.orderId, status: c.status }));
+  else if (r.members && r.members.length > 1) {
+    // A one-cancels-all group: its other orders, as IB placed them (confirm_order shows them too).
+    out.children = r.members
+      .slice(1)
+      .map((m) => ({ orderId: m.orderId ?? 'none', status: m.ibStatus ?? m.state ?? 'not sent' }));
+  }
   if (r.filled !== undefined) out.filled = r.filled;
   if (r.remaining !== undefined) out.remaining = r.remaining;
   if (r.avgPrice !== undefined) out.avgPrice = r.avgPrice;
@@ -346,6 +352,23 @@ export function elicitMessage(p: Prepared): string {
     `${o.side} ${sizeLabel(o, p.contract.currency)} ${contractLabel(c)} ${o.orderType} ${priceText}, ${o.tif}${o.outsideRth ? ', outside RTH' : ''}${bracketLabel(o)}`,
     `Estimated cost: ${money(pv?.amount ?? p.limits.notional, ccy)}; commission: ${money(pv?.commission, ccy)}; total: ${money(pv?.total, ccy)}`,
   ];
+  if (p.members && p.members.length > 1) {
+    // A one-cancels-all group: the human sees every order the one approval sends.
+    lines.splice(
+      1,
+      1,
+      `One-cancels-all group of ${p.members.length} orders, sent together; a fill of one cancels the others:`,
+      ...p.members.map(
+        (m, i) =>
+          `${i + 1}. ${m.order.side} ${num(m.order.quantity)} ${contractLabel(contractOut(m.contract))} ${m.order.orderType} ${priceLine(m.order, String)}, ${m.order.tif} (client order id ${m.order.clientOrderId})`,
+      ),
+    );
+  }
+  if (p.childChanges?.length) {
+    lines.push(
+      `Its bracket children follow, quantity ${num(o.quantity)}: ${p.childChanges.map((c) => `${c.role} ${ident(c.orderId)}`).join(', ')}`,
+    );
+  }
   if (pv?.equity?.after !== undefined) lines.push(`Equity after: ${money(pv.equity.after, ccy)}`);
   if (pv?.initialMargin?.after !== undefined) lines.push(`Initial margin after: ${money(pv.initialMargin.after, ccy)}`);
   for (const w of pv?.warnings ?? []) lines.push(`IB warning: ${untrusted(w)}`);

@@ -51,7 +51,7 @@ function assertOneSize(args: { quantity?: number | undefined; cashQty?: number |
   }
 }
 
-function draftFrom(args: StockArgs | OptionArgs, contract: Contract): OrderDraft {
+export function draftFrom(args: StockArgs | OptionArgs, contract: Contract): OrderDraft {
   const cashQty = 'cashQty' in args ? args.cashQty : undefined;
   assertOneSize({ quantity: args.quantity, cashQty });
   return {
@@ -73,7 +73,7 @@ function draftFrom(args: StockArgs | OptionArgs, contract: Contract): OrderDraft
   };
 }
 
-async function stockContract(ctx: ToolContext, args: StockArgs): Promise<Contract> {
+export async function stockContract(ctx: ToolContext, args: StockArgs): Promise<Contract> {
   const c = await ctx.app.backend.resolveContract(
     queryFrom({ ...args, secType: args.conid ? undefined : 'STK' }),
     callOpts(ctx),
@@ -89,7 +89,7 @@ async function stockContract(ctx: ToolContext, args: StockArgs): Promise<Contrac
   return c;
 }
 
-async function optionContract(ctx: ToolContext, args: OptionArgs): Promise<Contract> {
+export async function optionContract(ctx: ToolContext, args: OptionArgs): Promise<Contract> {
   if (args.conid !== undefined) {
     const c = await ctx.app.backend.resolveContract({ conid: args.conid }, callOpts(ctx));
     if (c.secType !== 'OPT') {
@@ -387,6 +387,10 @@ export const cancelOrder = defineTool({
     uncertain: z.boolean().optional().describe("IB's answer was lost: the cancel may or may not have taken effect"),
     symbol: z.string().optional(),
     clientOrderId: z.string().optional(),
+    affected: z
+      .array(z.object({ orderId: z.string(), role: z.string(), status: z.string() }))
+      .optional()
+      .describe('Bracket children cancelled with it'),
     message: z.string(),
   }),
   async handle(args, ctx) {
@@ -403,6 +407,7 @@ export const cancelOrder = defineTool({
       uncertain?: boolean;
       symbol?: string;
       clientOrderId?: string;
+      affected?: Array<{ orderId: string; role: string; status: string }>;
       message: string;
     } = {
       mode: r.mode,
@@ -418,6 +423,11 @@ export const cancelOrder = defineTool({
     if (r.uncertain) out.uncertain = true;
     if (r.order?.symbol) out.symbol = r.order.symbol;
     if (r.order?.clientOrderId) out.clientOrderId = r.order.clientOrderId;
+    if (r.affected?.length) {
+      out.affected = r.affected.map(({ orderId, role, status }) => ({ orderId, role, status }));
+      const open = r.affected.filter((a) => a.state !== 'cancelled');
+      out.message += ` Its bracket children: ${r.affected.map((a) => `${a.role} ${ident(a.orderId)} (${ident(a.status)})`).join(', ')}.${open.length ? ` ${open.length} of them do not show as cancelled yet: check get_live_orders.` : ' All cancelled with it.'}`;
+    }
     return out;
   },
   render: (r) =>

@@ -13,6 +13,7 @@ import {
   type OrderQuestion,
   type OrderRequest,
   type OrderState,
+  ocaMembers,
   type PlaceOutcome,
   type Trade,
 } from '../../broker/orders.js';
@@ -143,6 +144,12 @@ function toWireCombo(o: OrderRequest, opts: { withClientId?: boolean }): Row {
  * carry no cOID of their own but `parentId` = the parent's cOID (docs/ib/orders.md, §7.1).
  */
 export function toWireOrders(o: OrderRequest, opts: { withClientId?: boolean } = {}): Row[] {
+  if (o.ocaSiblings?.length) {
+    // One-cancels-all (docs/ib/orders.md, §7.1): every order of the request carries
+    // isSingleGroup true ([V3] singleOrderSubmissionRequest: "all orders in the containing array
+    // are to be treated as an OCA group") and its own cOID (none in a what-if).
+    return ocaMembers(o).map((m) => ({ ...toWireOrder(m, opts), isSingleGroup: true }));
+  }
   const children = bracketChildren(o);
   // A group needs the parent's cOID to link its children, also in a what-if.
   const parent = toWireOrder(o, { withClientId: opts.withClientId !== false || children.length > 0 });
@@ -315,6 +322,8 @@ function liveRow(r: Row): LiveOrder | undefined {
   if (typeof r['order_not_editable'] === 'boolean') o.editable = !r['order_not_editable'];
   const parent = str(r['parentId']) ?? str(r['parent_order_id']);
   if (parent && parent !== '0') o.parentId = parent;
+  const oca = str(r['ocaGroupId']) ?? str(r['oca_group_id']);
+  if (oca && oca !== '0') o.ocaGroupId = oca;
   return o;
 }
 

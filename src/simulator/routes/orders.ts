@@ -2,7 +2,8 @@
  * IB's order endpoints (docs/ib/orders.md, §7) over the simulator's order engine:
  *
  *   POST   /iserver/account/:accountId/orders          {"orders":[{…}]} → placed | question | {"error"}; a bracket
- *                                                      (parent with cOID, children with parentId = it) in one request
+ *                                                      (parent with cOID, children with parentId = it) or an OCA
+ *                                                      group (every order isSingleGroup) in one request
  *   POST   /iserver/account/:accountId/orders/whatif   same body → amount/equity/margin strings
  *   POST   /iserver/reply/:replyId                     {"confirmed":bool} → placed | next question | error; 503 stale
  *   GET    /iserver/account/orders?force&filters        {"orders":[],"snapshot":false} first (and after force)
@@ -131,24 +132,26 @@ function specFrom(state: SimState, acct: string, o: unknown): OrderSpec | Reply 
 const isReply = (x: OrderSpec | Reply): x is Reply => 'status' in x && !('acct' in x);
 
 /**
- * The `orders` array of a place or what-if body → the order and its bracket children. IB: "With
- * the exception of OCA groups and bracket orders, the orders endpoint does not currently support
- * the placement of unrelated orders in bulk." A bracket: the first order (the parent) carries a
- * cOID, every other one has parentId = that cOID.
+ * The `orders` array of a place or what-if body → the order, its bracket children, and whether
+ * the orders form one OCA group. IB: "With the exception of OCA groups and bracket orders, the
+ * orders endpoint does not currently support the placement of unrelated orders in bulk." A
+ * bracket: the first order (the parent) carries a cOID, every other one has parentId = that
+ * cOID. An OCA group: every order has isSingleGroup true ([V3] singleOrderSubmissionRequest:
+ * "all orders in the containing array are to be treated as an OCA group").
  */
-function groupFrom(state: SimState, acct: string, body: unknown): [OrderSpec, OrderSpec[]] | Reply {
+function groupFrom(state: SimState, acct: string, body: unknown): [OrderSpec, OrderSpec[], boolean] | Reply {
   const raw = (body as { orders?: unknown } | undefined)?.orders;
   const orders = Array.isArray(raw) ? raw : [];
   if (orders.length === 0) return { status: 500, body: { error: 'No orders in the request' } };
+  const single = orders.map((o) => (o as Record<string, unknown> | null)?.['isSingleGroup'] === true);
+  if (single.some(Boolean)) return ocaGroupFrom(state, acct, orders, single);
   const spec = specFrom(state, acct, orders[0]);
   if (isReply(spec)) return spec;
   const parentCOID = spec.cOID;
   const children: OrderSpec[] = [];
   for (const o of orders.slice(1)) {
     const pid = (o as Record<string, unknown> | null)?.['parentId'];
-    if (parentCOID === undefined || pid !== parentCOID) {
-      return json({ error: 'Placing unrelated orders in bulk is not supported; send one order at a time.' });
-    }
+    if (parentCOID === undefined || pid !== parentCOID) return unrelated();
     const c = specFrom(state, acct, o);
     if (isReply(c)) return c;
     if (c.side === spec.side) return json({ error: 'A bracket child must be on the side opposite its parent.' });
@@ -156,7 +159,32 @@ function groupFrom(state: SimState, acct: string, body: unknown): [OrderSpec, Or
       return json({ error: "A bracket child's quantity must equal its parent's." });
     children.push(c);
   }
-  return [spec, children];
+  return [spec, children, false];
+}
+
+const unrelated = (): Reply =>
+  json({ error: 'Placing unrelated orders in bulk is not supported; send one order at a time.' });
+
+/** An OCA group: two or more orders, every one with isSingleGroup true, none a bracket child. */
+function ocaGroupFrom(
+  state: SimState,
+  acct: string,
+  orders: unknown[],
+  single: boolean[],
+): [OrderSpec, OrderSpec[], boolean] | Reply {
+  if (!single.every(Boolean)) return unrelated();
+  if (orders.length < 2) return json({ error: 'An OCA group needs at least two orders.' });
+  const specs: OrderSpec[] = [];
+  for (const o of orders) {
+    const r = o as Record<string, unknown>;
+    if (r['parentId'] !== undefined && r['parentId'] !== null) return unrelated();
+    const sp = specFrom(state, acct, o);
+    if (isReply(sp)) return sp;
+    specs.push(sp);
+  }
+  const cOIDs = specs.map((sp) => sp.cOID).filter((c): c is string => c !== undefined);
+  if (new Set(cOIDs).size !== cOIDs.length) return json({ error: 'Each order of an OCA group needs its own cOID.' });
+  return [specs[0]!, specs.slice(1), true];
 }
 
 export function register(router: Router, state: SimState): void {
@@ -170,8 +198,8 @@ export function register(router: Router, state: SimState): void {
       checkAccount(state, acct);
       const group = groupFrom(state, acct, ctx.body);
       if (!Array.isArray(group)) return group;
-      const [spec, children] = group;
-      return engine().submit(spec, children);
+      const [spec, children, oca] = group;
+      return engine().submit(spec, children, oca);
     },
     { requiresAccounts: true },
   );
@@ -183,7 +211,7 @@ export function register(router: Router, state: SimState): void {
       checkAccount(state, acct);
       const group = groupFrom(state, acct, ctx.body);
       if (!Array.isArray(group)) return group;
-      return engine().whatIf(group[0], group[1]);
+      return engine().whatIf(group[0], group[1], group[2]);
     },
     { requiresAccounts: true },
   );
@@ -278,6 +306,7 @@ export function register(router: Router, state: SimState): void {
         stop: o.stop,
         tif: o.tif,
         parentOrderId: o.parentOrderId,
+        ocaGroup: o.ocaGroup,
       })),
       executions: e.executions.map((x) => ({
         executionId: x.executionId,
