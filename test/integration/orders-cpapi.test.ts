@@ -146,6 +146,38 @@ describe('order writes are sent once, never retried (against the simulator)', ()
     await b.close();
   });
 
+  test('a settled lookup takes a shared read still waiting for its slot: one read, the new order in it', async () => {
+    // A login's background read of the list waits for IB's one-per-interval slot; a cancel's lookup
+    // (settled: asked after the cancel began) arrives meanwhile. It used to queue behind it for a
+    // second slot and time out; a read sent after it arrived serves it.
+    const b = createCpapiBackend({
+      baseUrl: sim.url,
+      pacer: new Pacer({
+        endpoints: { '/iserver/account/orders': { minIntervalMs: 2000 } },
+        intervalMarginMs: 0,
+        maxPerWindow: 1000,
+      }),
+      timeoutMs: 5000,
+      sleep: async () => {},
+    });
+    await b.tradingAccounts();
+    await b.liveOrders({ force: true });
+    const reads = async () => (await stats()).byEndpoint['GET /iserver/account/orders'] ?? 0;
+    const before = await reads();
+    const shared = b.liveOrders();
+    let placed = await b.placeOrder({ ...order, clientOrderId: 'c-join', limitPrice: 1 });
+    while (placed.kind === 'questions') placed = await b.reply(placed.question.replyId, true);
+    assert.equal(placed.kind, 'placed');
+    const settled = await b.liveOrders({ settled: true });
+    assert.ok(
+      settled.some((o) => o.clientOrderId === 'c-join'),
+      'the order placed before the lookup is in it',
+    );
+    await shared;
+    assert.equal((await reads()) - before, 1, 'one read served both');
+    await b.close();
+  });
+
   test('live orders: the empty first call is polled through; unknown status is NOT_FOUND', async () => {
     const b = backend();
     const placed = await b.placeOrder({ ...order, clientOrderId: 'c-live', limitPrice: undefined, orderType: 'MKT' });

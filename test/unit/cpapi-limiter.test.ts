@@ -93,51 +93,6 @@ describe('cpapi pacer: background work', () => {
   });
 });
 
-describe('cpapi pacer: a paced endpoint', () => {
-  it("a tool call's retry goes before a background read queued earlier", async () => {
-    // A cancel's settled lookup got IB's empty placeholder and asks again; the login's seed read
-    // of the same list had queued meanwhile. Neither names an owner (the lookup's read is shared,
-    // so it carries no signal). The one slot 5 s later is the tool call's: it was the seed's, and
-    // the lookup timed out behind it.
-    let now = 0;
-    const pacer = new Pacer({
-      maxPerWindow: 10,
-      headroom: 0,
-      windowMs: 1000,
-      marginMs: 0,
-      intervalMarginMs: 0,
-      endpoints: { '/iserver/account/orders': { minIntervalMs: 5000 } },
-      now: () => now,
-    });
-    try {
-      (await pacer.acquire('/iserver/account/orders'))();
-      const order: string[] = [];
-      const seed = pacer.acquire('/iserver/account/orders', undefined, { background: true }).then((r) => {
-        order.push('seed');
-        r();
-      });
-      now = 100;
-      const retry = pacer.acquire('/iserver/account/orders').then((r) => {
-        order.push('tool call');
-        r();
-      });
-      await settle();
-      assert.deepEqual(order, []);
-      now = 5001;
-      pacer.tick();
-      await settle();
-      assert.deepEqual(order, ['tool call']);
-      now = 10_002;
-      pacer.tick();
-      await settle();
-      assert.deepEqual(order, ['tool call', 'seed']);
-      await Promise.all([seed, retry]);
-    } finally {
-      pacer.close();
-    }
-  });
-});
-
 describe('cpapi pacer: fairness between calls', () => {
   /** Runs `body` with a pacer on a hand-driven clock (2 requests per 1000 ms window), closed whatever happens. */
   async function withRig(

@@ -152,8 +152,6 @@ export interface AcquireOptions {
 
 /** The owner of requests that name none and carry no signal. */
 const ANONYMOUS: object = Object.freeze({});
-/** The owner of background requests that name none: they never hold a tool call's request behind them. */
-const BACKGROUND: object = Object.freeze({});
 
 /** Slots of the window a background request leaves free for tool calls. */
 const BACKGROUND_RESERVE = 7;
@@ -252,7 +250,7 @@ export class Pacer {
         signal,
         onAbort: undefined,
         background: opts.background === true,
-        owner: opts.owner ?? signal ?? (opts.background === true ? BACKGROUND : ANONYMOUS),
+        owner: opts.owner ?? signal ?? ANONYMOUS,
       };
       if (signal) {
         waiter.onAbort = () => {
@@ -397,16 +395,14 @@ export class Pacer {
   }
 
   /**
-   * The waiter that gets the next free slot: among waiters that may go now, tool calls before
-   * background reads, then the first one of the owner served least recently (an owner never served
-   * first, ties in arrival order). Returns -1
+   * The waiter that gets the next free slot: among waiters that may go now, the first one of the
+   * owner served least recently (an owner never served first, ties in arrival order). Returns -1
    * when none may go, with the time the earliest of them may.
    */
   private pick(now: number): { index: number; wakeAt: number } {
     let wakeAt = Number.POSITIVE_INFINITY;
     let best = -1;
     let bestServed = Number.POSITIVE_INFINITY;
-    let bestRank = 2;
     const considered = new Set<object>();
     for (let i = 0; i < this.queue.length; i++) {
       const w = this.queue[i] as Waiter;
@@ -429,14 +425,10 @@ export class Pacer {
       }
       considered.add(w.owner);
       const served = this.servedAt.get(w.owner) ?? Number.NEGATIVE_INFINITY;
-      // A tool call goes before a background read that may go too (a login's seed of the live-order
-      // list took the one 5-second slot a cancel's lookup was waiting for).
-      const rank = w.background ? 1 : 0;
-      if (rank < bestRank || (rank === bestRank && served < bestServed)) {
+      if (served < bestServed) {
         best = i;
         bestServed = served;
-        bestRank = rank;
-        if (rank === 0 && served === Number.NEGATIVE_INFINITY) break; // nobody can come before it
+        if (served === Number.NEGATIVE_INFINITY) break; // nobody can come before a never-served owner
       }
     }
     return { index: best, wakeAt };

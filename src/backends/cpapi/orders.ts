@@ -71,9 +71,19 @@ const STREAM_ORDERS_WAIT_MS = 1000;
  */
 const WRITE_SETTLE_MS = 3000;
 
+/** What a shared read tells a settled read that may take its answer (joinSharedRead). */
+interface ReadTrack {
+  /** When the request now under way was sent (undefined between requests). */
+  sentAt?: number | undefined;
+  /** When the request that brought a complete list was sent. */
+  completeSentAt?: number;
+}
+
+type ReadOptions = LiveOrdersOptions & { background?: boolean; track?: ReadTrack };
+
 export class CpapiOrders implements OrdersApi {
   /** Shared live-order reads, one per account (key '' for the selected account). */
-  private readonly liveFlights = new Map<string, Promise<LiveOrder[]>>();
+  private readonly liveFlights = new Map<string, { done: Promise<LiveOrder[]>; track: ReadTrack }>();
   /** Settled live-order reads per account: the one under way and the one callers wait for next. */
   private readonly settledTurns = new Map<
     string,
@@ -259,7 +269,10 @@ export class CpapiOrders implements OrdersApi {
       opts.report?.('request', asked);
       return list.map((o) => ({ ...o, source: 'request' as const, receivedAt: asked }));
     };
-    if (opts.settled === true) return stamp(await this.settledRead(opts));
+    if (opts.settled === true) {
+      const joined = await this.joinSharedRead(opts, Date.now());
+      return stamp(joined ?? (await this.settledRead(opts)));
+    }
     if (opts.force === true) return stamp(await this.readLiveOrders(opts));
     return stamp(await this.sharedRead(opts));
   }
@@ -296,20 +309,41 @@ export class CpapiOrders implements OrdersApi {
     return raceSignal(t.next, opts.signal);
   }
 
-  private sharedRead(opts: LiveOrdersOptions & { background?: boolean }): Promise<LiveOrder[]> {
+  private sharedRead(opts: ReadOptions): Promise<LiveOrder[]> {
     const key = opts.accountId?.toUpperCase() ?? '';
     let flight = this.liveFlights.get(key);
     if (!flight) {
-      flight = this.readLiveOrders({ ...opts, signal: undefined }).finally(() => {
+      const track: ReadTrack = {};
+      const done = this.readLiveOrders({ ...opts, signal: undefined, track }).finally(() => {
         this.liveFlights.delete(key);
       });
+      flight = { done, track };
       this.liveFlights.set(key, flight);
     }
-    return raceSignal(flight, opts.signal);
+    return raceSignal(flight.done, opts.signal);
+  }
+
+  /**
+   * A shared read whose answer a settled read may take: one whose current request, if any, was
+   * sent after `arrived` (a login's seed read still waiting for IB's 5-second slot), and which ends
+   * with a complete list asked for after `arrived`. Undefined when there is none or it did not.
+   * Without this, the seed and the settled read queued for the same slot, and a cancel's lookup of
+   * a bracket's children waited two slots and timed out.
+   */
+  private async joinSharedRead(opts: LiveOrdersOptions, arrived: number): Promise<LiveOrder[] | undefined> {
+    if (opts.force === true) return undefined;
+    const flight = this.liveFlights.get(opts.accountId?.toUpperCase() ?? '');
+    if (!flight || (flight.track.sentAt !== undefined && flight.track.sentAt < arrived)) return undefined;
+    const got = await raceSignal(
+      flight.done.catch(() => undefined),
+      opts.signal,
+    );
+    const t = flight.track;
+    return got && t.completeSentAt !== undefined && t.completeSentAt >= arrived ? got : undefined;
   }
 
   /** IB answers for the selected account: select it first, and keep only its rows when one was asked for. */
-  private readLiveOrders(opts: LiveOrdersOptions): Promise<LiveOrder[]> {
+  private readLiveOrders(opts: ReadOptions): Promise<LiveOrder[]> {
     return this.hooks.forAccount(opts.accountId, opts.signal, async () => {
       const rows = await this.pollLiveOrders(opts);
       const acct = opts.accountId?.toUpperCase();
@@ -317,7 +351,7 @@ export class CpapiOrders implements OrdersApi {
     });
   }
 
-  private async pollLiveOrders(opts: LiveOrdersOptions & { background?: boolean }): Promise<LiveOrder[]> {
+  private async pollLiveOrders(opts: ReadOptions): Promise<LiveOrder[]> {
     let force = opts.force === true;
     for (let i = 0; i < LIVE_POLLS; i++) {
       // Taken when the pacer sends it: only an answer asked for after the sor subscription seeds it.
@@ -328,6 +362,7 @@ export class CpapiOrders implements OrdersApi {
         query: () => {
           epoch = this.stream?.ordersEpoch() ?? 0;
           startedAt = Date.now();
+          if (opts.track) opts.track.sentAt = startedAt;
           return query;
         },
         signal: opts.signal,
@@ -338,6 +373,10 @@ export class CpapiOrders implements OrdersApi {
       // The selected account's whole list (a read for a named account may select another one).
       const rows = isObject(res.data) ? res.data['orders'] : undefined;
       if (snapshot && !opts.accountId && Array.isArray(rows)) this.stream?.seedOrders(epoch, rows, startedAt);
+      if (opts.track) {
+        opts.track.sentAt = undefined;
+        if (snapshot) opts.track.completeSentAt = startedAt;
+      }
       if (snapshot || orders.length) return orders;
       // IB's first call (and the one after force) is an empty placeholder: ask again.
       await this.wait(100, opts.signal);
