@@ -233,6 +233,23 @@ function jsonError(res: ServerResponse, status: number, message: string, headers
   res.end(body, () => socket?.destroy());
 }
 
+/**
+ * 413 for a declared body over the limit. Closing at once would reset a connection whose body is
+ * still arriving, and the reset can reach the client before it reads the answer (a 2 MB upload saw
+ * ECONNRESET, never 413). So the answer does not close the connection: Node discards the body,
+ * and the connection is closed a second later whatever the client does (no client keeps it busy).
+ */
+function refuseBody(res: ServerResponse, message: string, headers: Record<string, string>): void {
+  const body = JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
+  res.writeHead(413, {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+    ...headers,
+  });
+  const socket = res.socket;
+  res.end(body, () => setTimeout(() => socket?.destroy(), 1000).unref());
+}
+
 const CORS_HEADERS = {
   'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
   'access-control-allow-headers':
@@ -442,8 +459,7 @@ export async function startHttp(app: App, opts: StartHttpOptions = {}): Promise<
     }
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > MAX_BODY_BYTES) {
-      res.setHeader('connection', 'close');
-      return jsonError(res, 413, `Request body too large: at most ${MAX_BODY_BYTES} bytes.`, cors);
+      return refuseBody(res, `Request body too large: at most ${MAX_BODY_BYTES} bytes.`, cors);
     }
     for (const [k, v] of Object.entries(cors)) res.setHeader(k, v);
     (req as IncomingMessage & { auth?: unknown }).auth = {

@@ -45,9 +45,11 @@ function raw(
       },
     );
     // The server may answer (413) and close before the whole body is sent.
-    req.on('error', (err: NodeJS.ErrnoException) =>
-      err.code === 'EPIPE' || err.code === 'ECONNRESET' ? undefined : reject(err),
-    );
+    // A reset with no answer after it fails the test instead of hanging it.
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE' && err.code !== 'ECONNRESET') return reject(err);
+      setTimeout(() => reject(new Error(`${method} ${path}: ${err.code} and no answer`)), 2000).unref();
+    });
     if (body !== undefined) req.end(body);
     else req.end();
   });
