@@ -479,7 +479,10 @@ export class Sender {
   private async workingChildren(parentId: string): Promise<LiveOrder[]> {
     try {
       const live = await this.ctx.api.liveOrders({ settled: true, signal: this.ctx.timers.timeout(LOOKUP_TIMEOUT_MS) });
-      return live.filter((o) => o.parentId === parentId && o.state === 'working');
+      // In the order they were sent (take-profit, then stop-loss), whatever order IB lists them in.
+      return live
+        .filter((o) => o.parentId === parentId && o.state === 'working')
+        .sort((a, b) => Number(a.orderType !== 'LMT') - Number(b.orderType !== 'LMT'));
     } catch (e) {
       this.ctx.log.info('cancel: bracket children not readable', { parentId, err: errorText(e) });
       return [];
