@@ -62,6 +62,8 @@ export interface RequestOptions {
   background?: boolean;
   /** Whose request this is, for the pacer's fair sharing between calls (default: the signal). */
   owner?: object;
+  /** Retries after a 5xx, when fewer than the client's (an answer IB gives the same way again). */
+  retries?: number;
 }
 
 export interface CpapiResponse<T = unknown> {
@@ -378,7 +380,7 @@ export class CpapiHttp {
         });
       }
       if (status >= 500) {
-        if (retryable && attempt < this.maxRetries) {
+        if (retryable && attempt < (opts.retries ?? this.maxRetries)) {
           attempt++;
           await sleep(this.backoffMs * 2 ** (attempt - 1), opts.signal);
           continue;

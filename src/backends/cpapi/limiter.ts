@@ -211,6 +211,14 @@ export class Pacer {
     }
   }
 
+  /** How long until `path`'s minimum interval has passed (0: it may go now, as far as that rule goes). */
+  readyInMs(path: string): number {
+    const key = Pacer.keyFor(path);
+    const interval = this.rules[key]?.minIntervalMs;
+    if (interval === undefined) return 0;
+    return Math.max(0, this.endpoint(key).lastAt + interval + this.intervalMargin - this.now());
+  }
+
   /** Requests the pacer lets through per window (after headroom). */
   get effectiveLimit(): { requests: number; windowMs: number } {
     return { requests: this.limit, windowMs: this.window };

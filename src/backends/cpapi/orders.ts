@@ -71,6 +71,8 @@ const STREAM_ORDERS_WAIT_MS = 1000;
  */
 const WRITE_SETTLE_MS = 3000;
 
+const LIVE_ORDERS = '/iserver/account/orders';
+
 /** What a shared read tells a settled read that may take its answer (joinSharedRead). */
 interface ReadTrack {
   /** When the request now under way was sent (undefined between requests). */
@@ -331,7 +333,7 @@ export class CpapiOrders implements OrdersApi {
    * a bracket's children waited two slots and timed out.
    */
   private async joinSharedRead(opts: LiveOrdersOptions, arrived: number): Promise<LiveOrder[] | undefined> {
-    if (opts.force === true) return undefined;
+    if (opts.force === true || process.env['NOJOIN']) return undefined;
     const flight = this.liveFlights.get(opts.accountId?.toUpperCase() ?? '');
     if (!flight || (flight.track.sentAt !== undefined && flight.track.sentAt < arrived)) return undefined;
     const got = await raceSignal(
@@ -343,7 +345,15 @@ export class CpapiOrders implements OrdersApi {
   }
 
   /** IB answers for the selected account: select it first, and keep only its rows when one was asked for. */
-  private readLiveOrders(opts: ReadOptions): Promise<LiveOrder[]> {
+  private async readLiveOrders(opts: ReadOptions): Promise<LiveOrder[]> {
+    // A background read waits for IB's slot before it takes the account scope: held through the
+    // 5-second wait, the scope kept every call for another account waiting (after each account
+    // switch the stream's order list is seeded again: an unknown order id took 5 s per account).
+    if (opts.background) {
+      for (let ms = this.http.pacer.readyInMs(LIVE_ORDERS); ms > 0; ms = this.http.pacer.readyInMs(LIVE_ORDERS)) {
+        await sleep(ms, opts.signal);
+      }
+    }
     return this.hooks.forAccount(opts.accountId, opts.signal, async () => {
       const rows = await this.pollLiveOrders(opts);
       const acct = opts.accountId?.toUpperCase();
@@ -410,8 +420,10 @@ export class CpapiOrders implements OrdersApi {
       if (!isBrokerError(err) || err.code !== 'NOT_FOUND') throw err;
       const info = await this.hooks.iserverAccounts(signal);
       for (const other of info.accounts.filter((a) => a !== info.selected)) {
+        // IB answers 503 for an order the account does not have: asked in the other accounts, one
+        // retry (the selected account's lookup had all of them).
         const found = await this.hooks
-          .forAccount(other, signal, () => this.readOrderStatus(orderId, opts))
+          .forAccount(other, signal, () => this.readOrderStatus(orderId, { ...opts, retries: 1 }))
           .catch((e: unknown) => {
             if (isBrokerError(e) && e.code === 'NOT_FOUND') return undefined;
             throw e;
@@ -422,10 +434,11 @@ export class CpapiOrders implements OrdersApi {
     });
   }
 
-  private async readOrderStatus(orderId: string, opts: CallOptions): Promise<LiveOrder> {
+  private async readOrderStatus(orderId: string, opts: CallOptions & { retries?: number }): Promise<LiveOrder> {
     try {
       const res = await this.http.get<unknown>(`/iserver/account/order/status/${encodeURIComponent(orderId)}`, {
         signal: opts.signal,
+        ...(opts.retries !== undefined ? { retries: opts.retries } : {}),
       });
       const err = errorOf(res.data);
       const o = err === undefined ? parseOrderStatus(res.data) : undefined;

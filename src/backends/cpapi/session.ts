@@ -299,6 +299,9 @@ export class CpapiSession implements BrokerSession {
       body: { acctId: accountId },
       signal,
       idempotent: true,
+      // IB answers an account it does not know with 500 "Invalid account ID", every time: one
+      // retry for a passing fault, not three with back-off while every other account's call waits.
+      retries: 1,
     });
     const answer = readSelectAnswer(res.data);
     const other = answer.acctId !== undefined && answer.acctId.toUpperCase() !== accountId.toUpperCase();
