@@ -78,12 +78,36 @@ export function trimSchema(schema: Json, kind: 'input' | 'output'): Json {
   return out;
 }
 
-/** The same schema for validation, advertised with a trimmed JSON Schema. */
-export function advertised(schema: AnyObject, kind: 'input' | 'output'): StandardSchemaWithJSON {
+/**
+ * The same schema for validation, advertised with a trimmed JSON Schema. `strict` refuses a
+ * parameter the schema does not name (zod would drop it): a tool that changes something must not
+ * act with a setting the model believes it gave, such as an `ocaGroup` that links nothing.
+ */
+export function advertised(
+  schema: AnyObject,
+  kind: 'input' | 'output',
+  opts: { strict?: boolean } = {},
+): StandardSchemaWithJSON {
   const std = schema['~standard'] as unknown as StandardSchemaWithJSON['~standard'];
+  const known = Object.keys(schema.shape);
+  const validate: StandardSchemaWithJSON['~standard']['validate'] = (value) => {
+    if (opts.strict && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      const unknown = Object.keys(value).filter((k) => !known.includes(k));
+      if (unknown.length) {
+        return {
+          issues: unknown.map((k) => ({
+            path: [k],
+            message: `unknown parameter ${JSON.stringify(k.slice(0, 40))}: nothing was done; this tool takes only ${known.join(', ')}`,
+          })),
+        };
+      }
+    }
+    return std.validate(value);
+  };
   return {
     '~standard': {
       ...std,
+      validate,
       jsonSchema: {
         input: (o) => trimSchema(std.jsonSchema.input(o), kind),
         output: (o) => trimSchema(std.jsonSchema.output(o), kind),

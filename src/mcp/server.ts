@@ -187,7 +187,8 @@ export function registerTool(
     {
       title: def.title,
       description: def.description,
-      inputSchema: advertised(def.input, 'input'),
+      // Tools that change something (and previews of them) refuse parameters they do not know.
+      inputSchema: advertised(def.input, 'input', { strict: def.kind !== 'read' || def.name.startsWith('preview_') }),
       outputSchema: advertised(outputOf(def), 'output'),
       annotations: annotationsFor(def),
     },

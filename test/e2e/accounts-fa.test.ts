@@ -118,7 +118,7 @@ describe('--default-account and --accounts', () => {
         action: 'BUY',
         quantity: 1,
         orderType: 'LMT',
-        limitPrice: 1,
+        price: 1,
       });
       assert.equal(order.isError, true, order.text);
       assert.match(order.text, /not one of this session's accounts/);
