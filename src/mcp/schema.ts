@@ -78,6 +78,13 @@ export function trimSchema(schema: Json, kind: 'input' | 'output'): Json {
   return out;
 }
 
+/** What a model sending one of these parameters most likely meant. */
+const MEANT: Record<string, string> = {
+  ocaGroup:
+    "IB links orders one-cancels-all only when they are sent together: place_oca_orders (toolset 'order_groups')",
+  limitPrice: 'a limit price is `price`',
+};
+
 /**
  * The same schema for validation, advertised with a trimmed JSON Schema. `strict` refuses a
  * parameter the schema does not name (zod would drop it): a tool that changes something must not
@@ -97,7 +104,7 @@ export function advertised(
         return {
           issues: unknown.map((k) => ({
             path: [k],
-            message: `unknown parameter ${JSON.stringify(k.slice(0, 40))}: nothing was done; this tool takes only ${known.join(', ')}`,
+            message: `unknown parameter ${JSON.stringify(k.slice(0, 40))}: nothing was done; ${Object.hasOwn(MEANT, k) ? `${MEANT[k]}; ` : ''}this tool takes only ${known.join(', ')}`,
           })),
         };
       }

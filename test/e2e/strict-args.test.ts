@@ -34,6 +34,7 @@ describe('unknown parameters', () => {
     assert.equal(r.isError, true, r.text);
     assert.match(r.text, /unknown parameter "ocaGroup"/);
     assert.match(r.text, /nothing was done/);
+    assert.match(r.text, /place_oca_orders/, 'says how to link orders');
     assert.equal((await view()).orders.length, before, 'no order reached IB');
     // The same order without it goes through: the refusal was the parameter, nothing else.
     const ok = await h.callTool('place_stock_order', {
@@ -56,6 +57,13 @@ describe('unknown parameters', () => {
       assert.equal(r.isError, true, `${t.name}: ${r.text}`);
       assert.match(r.text, /unknown parameter "notAParameter"/, t.name);
     }
+  });
+
+  test('a hostile key is named as data, nothing more', async () => {
+    const r = await h.callTool('cancel_order', JSON.parse('{"orderId":"1","constructor":1,"__proto__":{"x":1}}'));
+    assert.equal(r.isError, true, r.text);
+    assert.match(r.text, /unknown parameter "constructor": nothing was done; this tool takes only/);
+    assert.doesNotMatch(r.text, /function|native code|object Object/);
   });
 
   test('a read tool ignores an extra parameter', async () => {
