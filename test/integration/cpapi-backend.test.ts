@@ -132,6 +132,20 @@ describe('cpapi backend against the simulator', () => {
     assert.equal((await stats()).total, 1);
   });
 
+  it('a pre-flight slower than the whole wait is followed by one more request, not an empty quote', async () => {
+    // Under CI load a quote came back with no value at all: the pre-flight (which never carries
+    // data) used up the 3 s wait, and the loop gave up without asking again.
+    const b = backend();
+    await b.snapshot([265598], ['last']);
+    await control('POST', '/sim/faults', { latencyMs: 700 });
+    try {
+      const [snap] = await b.snapshot([272093], ['last'], { maxWaitMs: 500 });
+      assert.equal(typeof snap?.values.last, 'number');
+    } finally {
+      await control('POST', '/sim/faults', { latencyMs: 50 });
+    }
+  });
+
   it('reports fields that never arrive as missing, bounded by maxWaitMs', async () => {
     const b = backend();
     const t0 = Date.now();

@@ -285,7 +285,10 @@ export class CpapiMarketData {
         deadline = Math.min(deadline, dataAt + STRAGGLER_MS);
       }
       const delay = POLL_DELAYS_MS[Math.min(round, POLL_DELAYS_MS.length - 1)] as number;
-      if (Date.now() + delay > deadline) {
+      // IB's pre-flight answer never carries data: when it alone took the whole wait (a busy
+      // machine), one more request is made rather than answering a quote with no value at all.
+      const secondLook = round === 0 && opts.maxWaitMs !== 0 && still.some((c) => !hasData(rows.get(c)));
+      if (Date.now() + delay > deadline && !secondLook) {
         // Give up on these fields for this session's later calls (they are requested, not awaited).
         for (const c of still) {
           const row = rows.get(c);
