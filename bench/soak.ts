@@ -52,7 +52,8 @@ export function mixedCall(i: number, period = 100): { name: string; args: Record
     case 1:
       return { name: 'get_quote', args: { symbol: s } };
     case 2:
-      return { name: 'get_positions', args: { limit: 20 } };
+      // Every account: the simulator's login has three, and a call without one asks which.
+      return { name: 'get_positions', args: { limit: 20, allAccounts: true } };
     case 3:
       return { name: 'search_contracts', args: { query: s } };
     case 4:
