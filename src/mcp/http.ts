@@ -219,35 +219,28 @@ function tokenMatches(header: string | undefined, token: string): boolean {
 /**
  * A refusal: the answer, then the connection is closed. The client may still be sending a
  * body (slowly, on purpose); we neither read it nor keep the socket for another request.
+ * `drain` (a declared body over the limit): closing at once would reset a connection whose body
+ * is still arriving, and the reset can reach the client before it reads the answer (a 2 MB upload
+ * saw ECONNRESET, never 413). The answer then leaves the connection open, Node discards the body,
+ * and the socket is destroyed a second later whatever the client does.
  */
-function jsonError(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+function jsonError(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  headers: Record<string, string> = {},
+  drain = false,
+): void {
   const body = JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
-  res.shouldKeepAlive = false;
+  if (!drain) res.shouldKeepAlive = false;
   res.writeHead(status, {
     'content-type': 'application/json',
     'content-length': String(Buffer.byteLength(body)),
-    connection: 'close',
+    ...(drain ? {} : { connection: 'close' }),
     ...headers,
   });
   const socket = res.socket;
-  res.end(body, () => socket?.destroy());
-}
-
-/**
- * 413 for a declared body over the limit. Closing at once would reset a connection whose body is
- * still arriving, and the reset can reach the client before it reads the answer (a 2 MB upload saw
- * ECONNRESET, never 413). So the answer does not close the connection: Node discards the body,
- * and the connection is closed a second later whatever the client does (no client keeps it busy).
- */
-function refuseBody(res: ServerResponse, message: string, headers: Record<string, string>): void {
-  const body = JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
-  res.writeHead(413, {
-    'content-type': 'application/json',
-    'content-length': String(Buffer.byteLength(body)),
-    ...headers,
-  });
-  const socket = res.socket;
-  res.end(body, () => setTimeout(() => socket?.destroy(), 1000).unref());
+  res.end(body, () => (drain ? setTimeout(() => socket?.destroy(), 1000).unref() : socket?.destroy()));
 }
 
 const CORS_HEADERS = {
@@ -459,7 +452,7 @@ export async function startHttp(app: App, opts: StartHttpOptions = {}): Promise<
     }
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > MAX_BODY_BYTES) {
-      return refuseBody(res, `Request body too large: at most ${MAX_BODY_BYTES} bytes.`, cors);
+      return jsonError(res, 413, `Request body too large: at most ${MAX_BODY_BYTES} bytes.`, cors, true);
     }
     for (const [k, v] of Object.entries(cors)) res.setHeader(k, v);
     (req as IncomingMessage & { auth?: unknown }).auth = {

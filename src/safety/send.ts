@@ -61,8 +61,7 @@ export class Sender {
           `Order refused by the safety policy, nothing was sent: ${count} orders were sent for ${p.order.accountId} (${p.mode}) in the last 24 hours${group.length > 1 ? ` and the group has ${group.length}` : ''}; --max-orders-per-day is ${safety.maxOrdersPerDay}.`,
         );
       }
-      if (group.length > 1) journal.beginGroup(group, p.mode, approval);
-      else journal.begin(p.order, p.mode, approval);
+      journal.beginGroup(group, p.mode, approval);
     } else {
       // Journaled before it is sent, whoever placed the order (an order from TWS gets an entry).
       const e = journal.byOrderId(p.orderId!) ?? journal.adopt(p.order, p.orderId!, p.mode);
@@ -316,7 +315,9 @@ export class Sender {
     }
     if (found && p.action === 'place') {
       const bracket = bracketChildren(p.order).length > 0;
-      const kids = bracket ? await this.childrenOf(found.orderId) : undefined;
+      const kids = bracket
+        ? (await this.childrenOf(found.orderId))?.map((o) => ({ orderId: o.orderId, status: o.status, state: o.state }))
+        : undefined;
       const group = kids ? bracketNote(p.order, kids) : undefined;
       journal.update(cOID, {
         state: 'placed',
@@ -381,15 +382,17 @@ export class Sender {
     );
   }
 
-  /** A bracket parent's children as IB lists them (undefined when the list cannot be read). */
-  private async childrenOf(parentId: string): Promise<PlacedOrder[] | undefined> {
+  /**
+   * A bracket parent's children as IB lists them, take-profit (a limit order) first, then
+   * stop-loss, as they were sent, whatever order IB lists them in. Undefined when the list cannot
+   * be read.
+   */
+  private async childrenOf(parentId: string): Promise<LiveOrder[] | undefined> {
     try {
       const live = await this.ctx.api.liveOrders({ settled: true, signal: this.ctx.timers.timeout(LOOKUP_TIMEOUT_MS) });
-      // Take-profit (a limit order) first, then stop-loss, as they were sent.
       return live
         .filter((o) => o.parentId === parentId)
-        .sort((a, b) => Number(b.orderType === 'LMT') - Number(a.orderType === 'LMT'))
-        .map((o) => ({ orderId: o.orderId, status: o.status, state: o.state }));
+        .sort((a, b) => Number(a.orderType !== 'LMT') - Number(b.orderType !== 'LMT'));
     } catch (e) {
       this.ctx.log.info('order: bracket children not readable', { parentId, err: errorText(e) });
       return undefined;
@@ -449,7 +452,7 @@ export class Sender {
       cOID = entry.clientOrderId;
       // A bracket parent: IB cancels its children with it; they are named before and after.
       if (bracketChildren(entry.order).length && live.state === 'working')
-        kids = await this.workingChildren(live.orderId);
+        kids = ((await this.childrenOf(live.orderId)) ?? []).filter((o) => o.state === 'working');
       journal.cancel(cOID);
       if (kids.length) {
         journal.update(cOID, {
@@ -473,20 +476,6 @@ export class Sender {
     const out: CancelOutcome = { ...base, orderId: res.orderId, accepted: res.accepted, message: res.message };
     if (kids.length) out.affected = await this.afterCancel(kids, live!);
     return out;
-  }
-
-  /** A parent's working bracket children (none when IB's list cannot be read: the answer then says so). */
-  private async workingChildren(parentId: string): Promise<LiveOrder[]> {
-    try {
-      const live = await this.ctx.api.liveOrders({ settled: true, signal: this.ctx.timers.timeout(LOOKUP_TIMEOUT_MS) });
-      // In the order they were sent (take-profit, then stop-loss), whatever order IB lists them in.
-      return live
-        .filter((o) => o.parentId === parentId && o.state === 'working')
-        .sort((a, b) => Number(a.orderType !== 'LMT') - Number(b.orderType !== 'LMT'));
-    } catch (e) {
-      this.ctx.log.info('cancel: bracket children not readable', { parentId, err: errorText(e) });
-      return [];
-    }
   }
 
   /**

@@ -333,7 +333,7 @@ export class CpapiOrders implements OrdersApi {
    * a bracket's children waited two slots and timed out.
    */
   private async joinSharedRead(opts: LiveOrdersOptions, arrived: number): Promise<LiveOrder[] | undefined> {
-    if (opts.force === true || process.env['NOJOIN']) return undefined;
+    if (opts.force === true) return undefined;
     const flight = this.liveFlights.get(opts.accountId?.toUpperCase() ?? '');
     if (!flight || (flight.track.sentAt !== undefined && flight.track.sentAt < arrived)) return undefined;
     const got = await raceSignal(
