@@ -178,19 +178,6 @@ describe('order writes are sent once, never retried (against the simulator)', ()
     await b.close();
   });
 
-  test('an unknown order id is looked for in the other accounts with one retry each, not three', async () => {
-    // IB answers 503 for an order the selected account lacks, every time: the selected account's
-    // read keeps the client's retries; each other account's gets one (they held the account scope
-    // through back-off while every other account's call waited).
-    await fetch(`${sim.url}/sim/reset`, { method: 'POST', body: '{}' });
-    const b = backend();
-    const { accounts } = await b.tradingAccounts();
-    assert.equal(accounts.length, 3);
-    await assert.rejects(b.orderStatus('999'), (e: unknown) => e instanceof BrokerError && e.code === 'NOT_FOUND');
-    assert.equal((await stats()).byEndpoint['GET /iserver/account/order/status/:orderId'], 4 + 2 * 2);
-    await b.close();
-  });
-
   test('live orders: the empty first call is polled through; unknown status is NOT_FOUND', async () => {
     const b = backend();
     const placed = await b.placeOrder({ ...order, clientOrderId: 'c-live', limitPrice: undefined, orderType: 'MKT' });
@@ -202,6 +189,19 @@ describe('order writes are sent once, never retried (against the simulator)', ()
     assert.ok(live.some((o) => o.clientOrderId === 'c-live'));
     assert.equal((await b.findOrderByClientId('c-live'))?.status, 'Filled');
     await assert.rejects(b.orderStatus('999'), (e: unknown) => e instanceof BrokerError && e.code === 'NOT_FOUND');
+    await b.close();
+  });
+
+  test('an unknown order id is looked for in the other accounts with one retry each, not three', async () => {
+    // IB answers 503 for an order the selected account lacks, every time: the selected account's
+    // read keeps the client's retries; each other account's gets one (they held the account scope
+    // through back-off while every other account's call waited).
+    await fetch(`${sim.url}/sim/reset`, { method: 'POST', body: '{}' });
+    const b = backend();
+    const { accounts } = await b.tradingAccounts();
+    assert.equal(accounts.length, 3);
+    await assert.rejects(b.orderStatus('999'), (e: unknown) => e instanceof BrokerError && e.code === 'NOT_FOUND');
+    assert.equal((await stats()).byEndpoint['GET /iserver/account/order/status/:orderId'], 4 + 2 * 2);
     await b.close();
   });
 });
