@@ -110,9 +110,9 @@ async function liveOrdersAfterLogin(websocket: boolean, second = false) {
   return withServer(websocket, async (sv) => {
     const st = await call(sv.client, 'get_connection_status', { refresh: true });
     if (!/authenticated/.test(st.text)) throw new Error(st.text);
-    if (second) await sv.client.callTool({ name: 'get_live_orders', arguments: {} });
+    if (second) await sv.client.callTool({ name: 'get_live_orders', arguments: { accountId: ACCT } });
     const t0 = performance.now();
-    const r = await sv.client.callTool({ name: 'get_live_orders', arguments: {} });
+    const r = await sv.client.callTool({ name: 'get_live_orders', arguments: { accountId: ACCT } });
     const ms = performance.now() - t0;
     const sc = r.structuredContent as
       | { source?: string; orders: Array<{ orderId: string; status: string; filled?: number }> }

@@ -104,4 +104,6 @@ export interface PushStatus {
   orders: boolean;
   /** It pushed P&L on this connection. */
   pnl: boolean;
+  /** Subscriptions the broker refused ('orders', 'pnl'): asked for again, read over requests meanwhile. */
+  refused?: string[];
 }

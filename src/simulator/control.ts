@@ -169,7 +169,7 @@ export function registerControl(router: Router, state: SimState): void {
     const b = (ctx.body ?? {}) as Record<string, unknown>;
     if (b.clear === true) {
       resetFlags(state);
-      simWs(state).configure({ delayMs: 0, refuse: 0 });
+      simWs(state).configure({ delayMs: 0, refuse: 0, refuseSor: 0, refuseSpl: 0, orphan: false, sorSnapshot: false });
       state.session.competing = false;
       state.session.noBridge = false;
     }
@@ -232,8 +232,12 @@ export function registerControl(router: Router, state: SimState): void {
   });
 
   router.addControl('POST', '/sim/session', (ctx) => {
-    const b = (ctx.body ?? {}) as { authenticated?: unknown; brokerage?: unknown };
-    if (b.authenticated === true) {
+    const b = (ctx.body ?? {}) as { authenticated?: unknown; brokerage?: unknown; relogin?: unknown };
+    if (b.relogin === true) {
+      // The gateway logs in again by itself (IB's nightly re-authentication): a new session id.
+      state.session = newSessionState(state, true);
+      for (const h of state.hooks.sessionStart) h();
+    } else if (b.authenticated === true) {
       login(state);
       if (b.brokerage === false) state.session.brokerage = false;
     } else if (b.authenticated === false) {

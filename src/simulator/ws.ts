@@ -16,9 +16,13 @@
  *
  * Faults and timers (POST /sim/faults {"ws":{…}}): "drop":true ends every socket without a close
  * frame; "silent":true stops sending on the open sockets without closing them; "delayMs":N delays
- * every message; "refuse":N refuses the next N upgrades; "hbMs", "tickMs", "smdLifetimeMs",
- * "maxLines" change the timers and the line limit; "sorSnapshot":false makes sor+{} send only
- * changes from then on, not the current orders first (IB's docs do not promise that list).
+ * every message; "refuse":N refuses the next N upgrades; "refuseSor":N / "refuseSpl":N answer
+ * the next N sor+{} / spl+{} with {"error":"unable to subscribe","code":500,"topic":…} (a real
+ * gateway did so on 17 of 20 reconnects); "orphan":true keeps a socket whose session a re-login
+ * replaced open, heartbeating, with every subscription dead (IB's nightly re-authentication)
+ * instead of ending it; "hbMs", "tickMs", "smdLifetimeMs", "maxLines" change the timers and the
+ * line limit; "sorSnapshot":true makes sor+{} first send every current order (by default it sends
+ * only changes from then on: IB's docs promise no more).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -71,6 +75,8 @@ interface Conn {
   str: boolean;
   strSeen: number;
   lastHb: number;
+  /** Its session was replaced by a re-login and the hub keeps it ("orphan"). */
+  orphaned: boolean;
 }
 
 export class SimWsHub {
@@ -81,7 +87,11 @@ export class SimWsHub {
   /** A filtered GET /iserver/account/orders stops sor updates until a force=true call (IB's trap). */
   sorBlocked = false;
   /** sor+{} first sends every current order (false: only changes from the subscription on). */
-  sorSnapshot = true;
+  sorSnapshot = false;
+  refuseSor = 0;
+  refuseSpl = 0;
+  /** A socket whose session a re-login replaced stays open with its heartbeat only. */
+  orphan = false;
   /** Messages sent, by topic (tests). */
   readonly sent: Record<string, number> = {};
   private timer: NodeJS.Timeout | undefined;
@@ -104,6 +114,9 @@ export class SimWsHub {
     if (typeof b['delayMs'] === 'number') this.delayMs = Math.max(0, b['delayMs']);
     if (typeof b['refuse'] === 'number') this.refuse = Math.max(0, b['refuse']);
     if (typeof b['sorSnapshot'] === 'boolean') this.sorSnapshot = b['sorSnapshot'];
+    if (typeof b['refuseSor'] === 'number') this.refuseSor = Math.max(0, b['refuseSor']);
+    if (typeof b['refuseSpl'] === 'number') this.refuseSpl = Math.max(0, b['refuseSpl']);
+    if (typeof b['orphan'] === 'boolean') this.orphan = b['orphan'];
     if (b['silent'] === true) for (const c of this.conns) c.silent = true;
     if (b['drop'] === true) this.dropAll();
     if (typeof b['tickMs'] === 'number' && this.timer) {
@@ -119,6 +132,9 @@ export class SimWsHub {
       refuse: this.refuse,
       sorBlocked: this.sorBlocked,
       sorSnapshot: this.sorSnapshot,
+      refuseSor: this.refuseSor,
+      refuseSpl: this.refuseSpl,
+      orphan: this.orphan,
       sockets: this.conns.size,
       lines: this.lines(),
       sent: this.sent,
@@ -169,6 +185,7 @@ export class SimWsHub {
       str: false,
       strSeen: 0,
       lastHb: Date.now(),
+      orphaned: false,
     };
     this.conns.add(conn);
     socket.on('data', (chunk: Buffer) => {
@@ -227,6 +244,11 @@ export class SimWsHub {
         return;
       }
       case 'sor':
+        if (this.refuseSor > 0 || conn.orphaned) {
+          if (!conn.orphaned) this.refuseSor -= 1;
+          this.send(conn, { error: 'unable to subscribe', code: 500, topic: 'sor' });
+          return;
+        }
         conn.sor = true;
         conn.sorRows.clear();
         this.pushOrders(conn, true, !this.sorSnapshot);
@@ -235,6 +257,11 @@ export class SimWsHub {
         conn.sor = false;
         return;
       case 'spl':
+        if (this.refuseSpl > 0 || conn.orphaned) {
+          if (!conn.orphaned) this.refuseSpl -= 1;
+          this.send(conn, { error: 'unable to subscribe', code: 500, topic: 'spl' });
+          return;
+        }
         conn.spl = true;
         conn.splLast = '';
         conn.splAt = 0;
@@ -256,6 +283,7 @@ export class SimWsHub {
   }
 
   private subscribeSmd(conn: Conn, rest: string): void {
+    if (conn.orphaned) return;
     const sep = rest.indexOf('+');
     const conid = Number(sep < 0 ? rest : rest.slice(0, sep));
     const args = (sep < 0 ? {} : parseJson(rest.slice(sep + 1))) as { fields?: unknown } | undefined;
@@ -370,7 +398,8 @@ export class SimWsHub {
     simOrders(this.state).step();
     for (const conn of [...this.conns]) {
       if (!conn.authed) continue;
-      if (!s.sso || !s.brokerage || s.id !== conn.session) {
+      if (this.orphan && s.sso && s.brokerage && s.id !== conn.session) conn.orphaned = true;
+      if (!conn.orphaned && (!s.sso || !s.brokerage || s.id !== conn.session)) {
         this.send(conn, { topic: 'sts', args: { authenticated: false, competing: s.competing, connected: s.sso } });
         this.end(conn, 1000, 'session ended');
         continue;
@@ -379,6 +408,8 @@ export class SimWsHub {
         conn.lastHb = now;
         this.send(conn, { topic: 'system', hb: now });
       }
+      // Bound to a session that is gone: the heartbeat goes on, nothing else does.
+      if (conn.orphaned) continue;
       for (const [conid, sub] of conn.smd) {
         // IB ends a market-data stream after about 15 minutes, silently: the line stays taken.
         if (now - sub.startedAt >= this.settings.smdLifetimeMs) continue;

@@ -44,6 +44,7 @@ const SessionOut = z.object({
       reconnects: z.number().int(),
       quotes: z.number().int().describe('Instruments streamed'),
       heldQuotes: z.number().int().optional().describe('Of those, held by resource subscriptions'),
+      refused: z.array(z.string()).optional().describe('Refused by IB, retrying'),
     })
     .optional(),
 });
@@ -81,6 +82,7 @@ function sessionOut(app: App, snap: SessionSnapshot): SessionOutT {
         lastMessageAgeMs: push.lastMessageAgeMs,
         authenticated: push.authenticated,
         heldQuotes: push.heldQuotes || undefined,
+        refused: push.refused?.length ? push.refused : undefined,
       }),
     };
   }
@@ -104,7 +106,7 @@ function renderSession(s: SessionOutT): string {
   if (s.push) {
     const age = s.push.lastMessageAgeMs;
     lines.push(
-      `IB WebSocket: ${s.push.state}${s.push.healthy ? '' : ' (not answering reads: REST instead)'}${age !== undefined ? `, last message ${(age / 1000).toFixed(1)} s ago` : ''}${s.push.authenticated === false ? ', IB says the session ended' : ''}, ${s.push.quotes} quotes streamed${s.push.heldQuotes ? ` (${s.push.heldQuotes} subscribed)` : ''}${s.push.reconnects ? `, ${s.push.reconnects} reconnects` : ''}`,
+      `IB WebSocket: ${s.push.state}${s.push.healthy ? '' : ' (not answering reads: REST instead)'}${age !== undefined ? `, last message ${(age / 1000).toFixed(1)} s ago` : ''}${s.push.authenticated === false ? ', IB says the session ended' : ''}, ${s.push.quotes} quotes streamed${s.push.heldQuotes ? ` (${s.push.heldQuotes} subscribed)` : ''}${s.push.reconnects ? `, ${s.push.reconnects} reconnects` : ''}${s.push.refused ? `, IB refused ${s.push.refused.join(' and ')} (asked again; read over REST meanwhile)` : ''}`,
     );
   }
   if (s.state !== 'authenticated') lines.push(`What to do: ${s.whatToDo}`);

@@ -47,13 +47,13 @@ describe('simulator websocket', () => {
 
   test('without a cookie commands are ignored until {"session":…}', async () => {
     const c = await open(sim);
-    c.ws.send('sor+{}');
+    c.ws.send('spl+{}');
     await new Promise((r) => setTimeout(r, 150));
     assert.equal(c.msgs.length, 0);
     c.ws.send(JSON.stringify({ session: sim.state.session.id }));
     await c.until((m) => m.topic === 'sts');
-    c.ws.send('sor+{}');
-    await c.until((m) => m.topic === 'sor');
+    c.ws.send('spl+{}');
+    await c.until((m) => m.topic === 'spl');
     c.ws.close();
   });
 
@@ -82,10 +82,55 @@ describe('simulator websocket', () => {
     c.ws.close();
   });
 
+  test('sor: only changes by default, the current orders first when asked; refusals', async () => {
+    const c = await open(sim, `api=${sim.state.session.id}`);
+    await c.until((m) => m.topic === 'sts');
+    c.ws.send('sor+{}');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.ok(!c.msgs.some((m) => m.topic === 'sor'), 'IB promises no list on subscribing');
+    await call(sim, 'POST', '/sim/faults', { ws: { sorSnapshot: true } });
+    c.ws.send('sor+{}');
+    await c.until((m) => m.topic === 'sor' && Array.isArray(m.args));
+    await call(sim, 'POST', '/sim/faults', { ws: { refuseSor: 1, refuseSpl: 1, sorSnapshot: false } });
+    c.ws.send('sor+{}');
+    c.ws.send('spl+{}');
+    await c.until((m) => m.topic === 'sor' && m.error === 'unable to subscribe' && m.code === 500);
+    await c.until((m) => m.topic === 'spl' && m.error === 'unable to subscribe');
+    c.ws.send('spl+{}');
+    await c.until((m) => m.topic === 'spl' && m.args !== undefined);
+    c.ws.close();
+  });
+
+  test('orphan: a re-login leaves the old socket beating with its subscriptions dead', async () => {
+    const c = await open(sim, `api=${sim.state.session.id}`);
+    await c.until((m) => m.topic === 'sts');
+    c.ws.send('spl+{}');
+    await c.until((m) => m.topic === 'spl');
+    await call(sim, 'POST', '/sim/faults', { ws: { orphan: true } });
+    await call(sim, 'POST', '/sim/session', { relogin: true });
+    await new Promise((r) => setTimeout(r, 150));
+    const n = c.msgs.length;
+    c.ws.send('spl+{}');
+    await c.until((m) => m.topic === 'spl' && m.error === 'unable to subscribe');
+    await new Promise((r) => setTimeout(r, 300));
+    const later = c.msgs.slice(n);
+    assert.ok(
+      later.some((m) => m.topic === 'system' && m.hb),
+      'still beating',
+    );
+    assert.ok(!later.some((m) => m.topic === 'sts' || (m.topic === 'spl' && m.args)), JSON.stringify(later));
+    assert.equal(c.isClosed(), false);
+    await call(sim, 'POST', '/sim/faults', { clear: true });
+    // The new session, as the next test expects one: its accounts asked for.
+    await call(sim, 'GET', '/iserver/accounts');
+    c.ws.close();
+  });
+
   test('sor: rows then partial updates; a filtered REST call stops them until force', async () => {
     const c = await open(sim, `api=${sim.state.session.id}`);
+    await c.until((m) => m.topic === 'sts');
     c.ws.send('sor+{}');
-    await c.until((m) => m.topic === 'sor');
+    await new Promise((r) => setTimeout(r, 100));
     const placed = await call(sim, 'POST', '/iserver/account/DU1234567/orders', {
       orders: [{ conid: 265598, orderType: 'LMT', price: 1, side: 'BUY', quantity: 1, tif: 'GTC', cOID: 'ws-t1' }],
     });

@@ -127,6 +127,7 @@ export class CpapiBackend implements Backend {
             insecureTls,
             cookies: () => this.http.cookieHeader() ?? this.control.cookieHeader(),
             sessionToken: () => session.sessionToken(),
+            prime: () => session.tradingAccounts(),
             log: log.child({ mod: 'stream' }),
             timers: typeof opts.stream === 'object' ? opts.stream : {},
           });
@@ -140,6 +141,7 @@ export class CpapiBackend implements Backend {
       });
       session.onReset(() => stream.stop());
       session.onSelect(() => stream.resubscribeOrders());
+      session.onSessionChange(() => stream.reconnect('the gateway session changed'));
     }
     const ensureAccounts = (signal?: AbortSignal) => session.ensureAccounts(signal);
     const iserverAccounts = (signal?: AbortSignal) => session.tradingAccounts(signal);
@@ -173,7 +175,14 @@ export class CpapiBackend implements Backend {
     };
     this.orders = new CpapiOrders(
       this.http,
-      { ensureAccounts, iserverAccounts, accountCurrencies, forAccount, singleAccount: () => session.singleAccount() },
+      {
+        ensureAccounts,
+        iserverAccounts,
+        accountCurrencies,
+        forAccount,
+        singleAccount: () => session.singleAccount(),
+        selectedAccount: () => session.selectedAccount(),
+      },
       log,
       opts.sleep,
       stream,
@@ -360,6 +369,7 @@ export class CpapiBackend implements Backend {
     };
     if (s.lastMessageAt) out.lastMessageAgeMs = Date.now() - s.lastMessageAt;
     if (s.authenticated !== undefined) out.authenticated = s.authenticated;
+    if (s.refused) out.refused = Object.keys(s.refused);
     return out;
   }
 

@@ -54,6 +54,8 @@ export interface CpapiOrdersHooks {
    * on a login with several its list cannot answer for a named account: that read goes to REST.
    */
   singleAccount?(): boolean;
+  /** The account IB has selected, as the session last read or set it (session.ts). */
+  selectedAccount?(): string | undefined;
   /** Runs `work` with the account selected (IB scopes live orders and order status to it); session.ts. */
   forAccount<T>(
     accountId: string | undefined,
@@ -63,6 +65,8 @@ export interface CpapiOrdersHooks {
 }
 
 const LIVE_POLLS = 3;
+/** Background reads that may seed the stream's order list after one subscription. */
+const SEED_READS = 3;
 /** How long a read waits for the WebSocket to hear of this client's last order change before asking IB. */
 const STREAM_ORDERS_WAIT_MS = 1000;
 /**
@@ -79,6 +83,8 @@ interface ReadTrack {
   sentAt?: number | undefined;
   /** When the request that brought a complete list was sent. */
   completeSentAt?: number;
+  /** The account the read ran for (the one selected while it ran). */
+  account?: string | undefined;
 }
 
 type ReadOptions = LiveOrdersOptions & { background?: boolean; track?: ReadTrack };
@@ -147,14 +153,21 @@ export class CpapiOrders implements OrdersApi {
     // Before the first login this waits for it (the request is held at the session's gate).
     await this.hooks.ensureAccounts(opts.signal);
     if (!st.orders()) return undefined;
-    // The stream has the selected account's orders: another account's would come out missing.
-    if (opts.accountId && this.hooks.singleAccount?.() !== true) return undefined;
+    // The stream has the orders of the account whose list seeded it: another's would come out missing.
+    const seededFor = st.orders()?.account;
+    if (
+      opts.accountId &&
+      this.hooks.singleAccount?.() !== true &&
+      seededFor?.toUpperCase() !== opts.accountId.toUpperCase()
+    )
+      return undefined;
     // After this client changed an order: wait a moment for the push.
     if (Date.now() - this.lastWrite < 2 * STREAM_ORDERS_WAIT_MS) {
       await raceSignal(st.waitForOrders(STREAM_ORDERS_WAIT_MS, this.lastWrite), opts.signal);
     }
     const got = st.orders();
     if (!got || (got.receivedAt <= this.lastWrite && Date.now() - this.lastWrite <= WRITE_SETTLE_MS)) return undefined;
+    if (got.account !== seededFor) return undefined;
     if (
       [...this.writes.keys()].some(
         (id) => id !== '-1' && got.rows.some((r) => String(r['orderId']) === id) && !this.streamFresh(id),
@@ -252,9 +265,14 @@ export class CpapiOrders implements OrdersApi {
    * interval): the answer seeds the WebSocket's order list. A tool call asking meanwhile shares it.
    */
   async seedLiveOrders(opts: CallOptions = {}): Promise<void> {
-    if (this.stream?.orders()) return;
-    await this.hooks.ensureAccounts(opts.signal);
-    await this.sharedRead({ signal: opts.signal, background: true });
+    const st = this.stream;
+    // A read that began before the subscription (the login's, sent before the socket opened)
+    // cannot seed it: one more, as long as a subscription on an open socket waits for its list.
+    for (let i = 0; i < SEED_READS; i++) {
+      if (st?.orders() || (i > 0 && st?.ordersEpoch() === 0)) return;
+      await this.hooks.ensureAccounts(opts.signal);
+      await this.sharedRead({ signal: opts.signal, background: true });
+    }
   }
 
   /**
@@ -311,8 +329,18 @@ export class CpapiOrders implements OrdersApi {
     return raceSignal(t.next, opts.signal);
   }
 
-  private sharedRead(opts: ReadOptions): Promise<LiveOrder[]> {
+  private async sharedRead(opts: ReadOptions): Promise<LiveOrder[]> {
     const key = opts.accountId?.toUpperCase() ?? '';
+    // A read for the selected account (the login's seed read, a call naming none) answers a call
+    // naming that account too: on a login with several accounts the tools always name one.
+    const anon = key && !this.liveFlights.has(key) ? this.anonFor(key) : undefined;
+    if (anon) {
+      const got = await raceSignal(
+        anon.done.catch(() => undefined),
+        opts.signal,
+      );
+      if (got && anon.track.account?.toUpperCase() === key) return got.filter((o) => o.accountId.toUpperCase() === key);
+    }
     let flight = this.liveFlights.get(key);
     if (!flight) {
       const track: ReadTrack = {};
@@ -334,14 +362,28 @@ export class CpapiOrders implements OrdersApi {
    */
   private async joinSharedRead(opts: LiveOrdersOptions, arrived: number): Promise<LiveOrder[] | undefined> {
     if (opts.force === true) return undefined;
-    const flight = this.liveFlights.get(opts.accountId?.toUpperCase() ?? '');
+    const key = opts.accountId?.toUpperCase() ?? '';
+    // A read naming no account (the login's seed) answers for the account it ran for.
+    const flight = this.liveFlights.get(key) ?? (key ? this.anonFor(key) : undefined);
     if (!flight || (flight.track.sentAt !== undefined && flight.track.sentAt < arrived)) return undefined;
     const got = await raceSignal(
       flight.done.catch(() => undefined),
       opts.signal,
     );
     const t = flight.track;
-    return got && t.completeSentAt !== undefined && t.completeSentAt >= arrived ? got : undefined;
+    if (!got || t.completeSentAt === undefined || t.completeSentAt < arrived) return undefined;
+    if (!key) return got;
+    return t.account?.toUpperCase() === key ? got.filter((o) => o.accountId.toUpperCase() === key) : undefined;
+  }
+
+  /**
+   * The read naming no account under way, when it runs (or, not started yet, will run) for `key`:
+   * worth waiting for. Another account's call, or an unknown one, does not wait for it.
+   */
+  private anonFor(key: string): { done: Promise<LiveOrder[]>; track: ReadTrack } | undefined {
+    const anon = this.liveFlights.get('');
+    const account = anon?.track.account ?? this.hooks.selectedAccount?.();
+    return account?.toUpperCase() === key ? anon : undefined;
   }
 
   /** IB answers for the selected account: select it first, and keep only its rows when one was asked for. */
@@ -354,14 +396,15 @@ export class CpapiOrders implements OrdersApi {
         await sleep(ms, opts.signal);
       }
     }
-    return this.hooks.forAccount(opts.accountId, opts.signal, async () => {
-      const rows = await this.pollLiveOrders(opts);
+    return this.hooks.forAccount(opts.accountId, opts.signal, async (ranFor) => {
+      if (opts.track) opts.track.account = ranFor;
+      const rows = await this.pollLiveOrders(opts, ranFor);
       const acct = opts.accountId?.toUpperCase();
       return acct ? rows.filter((o) => o.accountId.toUpperCase() === acct) : rows;
     });
   }
 
-  private async pollLiveOrders(opts: ReadOptions): Promise<LiveOrder[]> {
+  private async pollLiveOrders(opts: ReadOptions, ranFor: string | undefined): Promise<LiveOrder[]> {
     let force = opts.force === true;
     for (let i = 0; i < LIVE_POLLS; i++) {
       // Taken when the pacer sends it: only an answer asked for after the sor subscription seeds it.
@@ -380,9 +423,9 @@ export class CpapiOrders implements OrdersApi {
       });
       force = false;
       const { orders, snapshot } = parseLiveOrders(res.data);
-      // The selected account's whole list (a read for a named account may select another one).
+      // The selected account's whole list (the read selected `ranFor` first, and held the scope).
       const rows = isObject(res.data) ? res.data['orders'] : undefined;
-      if (snapshot && !opts.accountId && Array.isArray(rows)) this.stream?.seedOrders(epoch, rows, startedAt);
+      if (snapshot && Array.isArray(rows)) this.stream?.seedOrders(epoch, rows, startedAt, ranFor);
       if (opts.track) {
         opts.track.sentAt = undefined;
         if (snapshot) opts.track.completeSentAt = startedAt;

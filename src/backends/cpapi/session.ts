@@ -141,6 +141,7 @@ export class CpapiSession implements BrokerSession {
   private readonly resetListeners: Array<() => void> = [];
   private readonly selectListeners: Array<(accountId: string) => void> = [];
   private readonly readyListeners: Array<() => void> = [];
+  private readonly sessionChangeListeners: Array<() => void> = [];
   /** The session id the last /tickle gave (it authenticates the WebSocket). */
   private tickleSession: string | undefined;
   /** Serialises account selection with the reads IB scopes to the selected account. */
@@ -169,6 +170,11 @@ export class CpapiSession implements BrokerSession {
 
   onReset(drop: () => void): void {
     this.resetListeners.push(drop);
+  }
+
+  /** The session id /tickle gives changed (IB logged in again without this server). */
+  onSessionChange(l: () => void): void {
+    this.sessionChangeListeners.push(l);
   }
 
   /** Registers what starts with each brokerage session (the WebSocket). */
@@ -357,7 +363,11 @@ export class CpapiSession implements BrokerSession {
     // The session id authenticates the websocket: a secret like the password.
     if (tickle.session) {
       addSecret(tickle.session);
+      const before = this.tickleSession;
       this.tickleSession = tickle.session;
+      // IB logged in again underneath (its nightly re-authentication): a WebSocket opened under
+      // the old session keeps its heartbeat while every subscription on it is dead.
+      if (before !== undefined && before !== tickle.session) for (const l of this.sessionChangeListeners) l();
     }
     // IB's failed tickle is 200 {"error":"failed to process request"}: it says nothing about the
     // session, so the session's state comes from /iserver/auth/status instead.

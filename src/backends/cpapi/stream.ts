@@ -5,9 +5,11 @@
  *   smd+C+{"fields":[…]}  partial field updates per conid → one merged row per conid; renewed
  *                         before IB ends the stream (about 15 minutes after the request)
  *   sor+{}                live-order rows → one merged row per order id, answered from only once
- *                         seeded by a REST list read after the subscription (IB need not send
- *                         the current orders first; a reconnect un-seeds it)
- *   spl+{}                P&L per account;  sts  the brokerage session's state
+ *                         seeded by a REST list read after the subscription (IB's docs: sor
+ *                         relays changes; the day's orders come from /iserver/account/orders; a
+ *                         reconnect un-seeds it). IB often refuses it ({"error":"unable to
+ *                         subscribe","topic":"sor"}): un-seeded, asked again with back-off
+ *   spl+{}                P&L per account (refused the same way);  sts  the session's state
  *   system hb / any message  liveness: nothing for `staleMs` → the socket is dead, reconnect
  *
  * Reconnects back off (0.25 s … 10 s) and resubscribe everything. While the socket is down the
@@ -30,6 +32,8 @@ export interface StreamTimers {
   smdRenewMs: number;
   /** Reconnect delays, the last one repeated. */
   backoffMs: readonly number[];
+  /** Delays before a subscription IB refused (sor, spl) is asked for again, the last one repeated. */
+  resubscribeMs: readonly number[];
   /**
    * At most this many conids streamed; the one asked for least recently is dropped for a new one.
    * IB's market-data lines (100 by default) are shared with REST snapshots: half stay free.
@@ -43,6 +47,7 @@ export const DEFAULT_STREAM_TIMERS: StreamTimers = {
   ticMs: 60_000,
   smdRenewMs: 10 * 60_000,
   backoffMs: [250, 500, 1000, 2000, 5000, 10_000],
+  resubscribeMs: [2000, 5000, 10_000, 30_000, 60_000],
   maxQuotes: 50,
 };
 
@@ -54,6 +59,8 @@ export interface CpapiStreamOptions {
   cookies: () => string | undefined;
   /** The session id /tickle gives: sent as {"session":…} once connected. */
   sessionToken: () => Promise<string | undefined>;
+  /** Before a refused subscription is asked for again (GET /iserver/accounts, IB's precondition). */
+  prime?: () => Promise<unknown>;
   log?: Logger;
   timers?: Partial<StreamTimers>;
 }
@@ -105,6 +112,10 @@ export interface StreamStatus {
   orders: boolean;
   /** P&L pushed on this connection. */
   pnl: boolean;
+  /** IB refused the subscription (its error text); asked for again with back-off. */
+  refused?: { orders?: string; pnl?: string };
+  /** Subscriptions IB refused since start. */
+  refusals: number;
 }
 
 type Listener<T> = (v: T) => void;
@@ -138,6 +149,10 @@ export class CpapiStream {
    * subscription, with every push since merged on top.
    */
   private ordersSeeded = false;
+  /** The account whose REST list seeded it (IB's list is the selected account's). */
+  private seedAccount: string | undefined;
+  /** The last seed since start(), kept over an un-seed: a re-seed of its account announces changes. */
+  private lastSeed: { account: string | undefined } | undefined;
   /** This connection's sor subscription (0: none sent on it yet). */
   private sorEpoch = 0;
   private sorEpochs = 0;
@@ -154,8 +169,11 @@ export class CpapiStream {
   private readonly authListeners = new Set<Listener<boolean>>();
   private readonly pnlListeners = new Set<Listener<void>>();
   private readonly resubscribeListeners = new Set<Listener<void>>();
-  /** sor subscriptions since start(): from the second on, each follows a reconnect. */
-  private sorSubscriptions = 0;
+  /** What IB said refusing a subscription, per topic, until it is asked for again. */
+  private readonly refusedNow = new Map<'sor' | 'spl', string>();
+  /** A refused subscription's retry; `fired`: asked again, and data since resets the back-off. */
+  private readonly retries = new Map<'sor' | 'spl', { timer?: NodeJS.Timeout; attempt: number; fired: boolean }>();
+  private refusals = 0;
 
   constructor(opts: CpapiStreamOptions) {
     this.opts = opts;
@@ -183,7 +201,6 @@ export class CpapiStream {
   /** Ends the socket and forgets the session's state (logout, session reset, close). */
   stop(): void {
     this.wanted = false;
-    this.sorSubscriptions = 0;
     clearTimeout(this.retryTimer);
     this.closeSocket();
     this.setState('off');
@@ -191,7 +208,9 @@ export class CpapiStream {
     this.orderRows.clear();
     this.orderSeen.clear();
     this.unseed();
+    this.lastSeed = undefined;
     this.pnl = undefined;
+    this.refusals = 0;
   }
 
   async close(): Promise<void> {
@@ -216,7 +235,16 @@ export class CpapiStream {
       maxQuotes: this.timers.maxQuotes,
       orders: this.ordersSeeded,
       pnl: this.pnl?.live === true,
+      refusals: this.refusals,
     };
+    if (this.refusedNow.size) {
+      const r: { orders?: string; pnl?: string } = {};
+      const sor = this.refusedNow.get('sor');
+      const spl = this.refusedNow.get('spl');
+      if (sor !== undefined) r.orders = sor;
+      if (spl !== undefined) r.pnl = spl;
+      out.refused = r;
+    }
     if (this.lastMessageAt) out.lastMessageAt = this.lastMessageAt;
     if (this.authenticated !== undefined) out.authenticated = this.authenticated;
     return out;
@@ -279,7 +307,7 @@ export class CpapiStream {
     if (this.pnl) this.pnl.live = false;
     for (const [conid, q] of this.quotes) if (!q.refused) this.requestQuote(conid, q);
     if (this.ordersWanted) this.sendSor();
-    if (this.pnlWanted) this.sendRaw('spl+{}');
+    if (this.pnlWanted) this.sendSpl();
     clearInterval(this.watchTimer);
     const every = Math.max(20, Math.min(1000, Math.floor(this.timers.staleMs / 4)));
     this.watchTimer = setInterval(() => this.watch(), every);
@@ -311,6 +339,9 @@ export class CpapiStream {
   /** Ends the current socket; its late events are ignored (a new generation). */
   private closeSocket(): void {
     this.gen++;
+    for (const r of this.retries.values()) clearTimeout(r.timer);
+    this.retries.clear();
+    this.refusedNow.clear();
     clearInterval(this.watchTimer);
     this.watchTimer = undefined;
     const ws = this.ws;
@@ -367,13 +398,15 @@ export class CpapiStream {
   /** Subscribes sor on this connection: a new epoch, not seeded until a REST list read after it. */
   private sendSor(): void {
     if (!this.sendRaw('sor+{}')) return;
+    this.refusedNow.delete('sor');
     this.unseed();
     this.sorEpoch = ++this.sorEpochs;
-    if (++this.sorSubscriptions > 1) for (const l of this.resubscribeListeners) l();
+    for (const l of this.resubscribeListeners) l();
   }
 
   private unseed(): void {
     this.ordersSeeded = false;
+    this.seedAccount = undefined;
     this.sorEpoch = 0;
     this.pushed.clear();
   }
@@ -464,10 +497,18 @@ export class CpapiStream {
     this.sendSor();
   }
 
-  /** Every order of the session as merged rows, once seeded on this connection (else undefined). */
-  orders(): { rows: Row[]; receivedAt: number } | undefined {
+  /**
+   * Every order of the session as merged rows, once seeded on this connection (else undefined);
+   * `account`: the account whose REST list seeded it.
+   */
+  orders(): { rows: Row[]; receivedAt: number; account?: string } | undefined {
     if (!this.ordersSeeded || !this.healthy()) return undefined;
-    return { rows: [...this.orderRows.values()], receivedAt: this.ordersAt };
+    const out: { rows: Row[]; receivedAt: number; account?: string } = {
+      rows: [...this.orderRows.values()],
+      receivedAt: this.ordersAt,
+    };
+    if (this.seedAccount !== undefined) out.account = this.seedAccount;
+    return out;
   }
 
   /**
@@ -480,10 +521,11 @@ export class CpapiStream {
 
   /**
    * Seeds the order list from a complete REST answer (`GET /iserver/account/orders`, snapshot)
-   * whose request started at `startedAt` under subscription `epoch`: its rows, with what this
-   * subscription pushed merged on top. Refused (false) when the socket reconnected since.
+   * whose request started at `startedAt` under subscription `epoch`, for `account` (the one
+   * selected): its rows, with what this subscription pushed merged on top. Refused (false) when
+   * the socket reconnected or IB refused the subscription since.
    */
-  seedOrders(epoch: number, rows: readonly unknown[], startedAt: number): boolean {
+  seedOrders(epoch: number, rows: readonly unknown[], startedAt: number, account?: string): boolean {
     if (epoch === 0 || epoch !== this.sorEpoch || this.state !== 'open') return false;
     const next = new Map<string, Row>();
     for (const r of rows) {
@@ -491,12 +533,26 @@ export class CpapiStream {
       if (id !== undefined && isObject(r)) next.set(id, { ...r });
     }
     for (const [id, p] of this.pushed) next.set(id, { ...(next.get(id) ?? {}), ...p });
+    // A re-seed (after a reconnect or a refusal) of the same account's list: what changed while
+    // nothing was pushed (a fill while the socket was down) is announced as a push would have been,
+    // once. The first seed of a login, or of another account's list, announces nothing.
+    const before = this.lastSeed?.account === account ? new Map(this.orderRows) : undefined;
     this.orderRows.clear();
+    const news: OrderEvent[] = [];
     for (const [id, row] of next) {
       this.orderRows.set(id, row);
       this.orderSeen.set(id, Math.max(this.orderSeen.get(id) ?? 0, startedAt));
+      if (!before) continue;
+      const prev = before.get(id);
+      const changed = prev
+        ? Object.keys(row).filter((k) => ORDER_PROGRESS_KEYS.has(k) && String(prev[k]) !== String(row[k]))
+        : Object.keys(row);
+      if (changed.length) news.push({ orderId: id, row, changed });
     }
     this.ordersSeeded = true;
+    this.seedAccount = account;
+    this.lastSeed = { account };
+    for (const e of news) for (const l of this.orderListeners) l(e);
     this.ordersAt = Math.max(this.ordersAt, startedAt);
     this.wakeOrderWaiters();
     return true;
@@ -505,7 +561,21 @@ export class CpapiStream {
   subscribePnl(): void {
     if (this.pnlWanted) return;
     this.pnlWanted = true;
-    this.sendRaw('spl+{}');
+    this.sendSpl();
+  }
+
+  private sendSpl(): void {
+    if (this.sendRaw('spl+{}')) this.refusedNow.delete('spl');
+  }
+
+  /**
+   * The session under the socket changed (a re-login IB did on its own): a socket opened under the
+   * old one may keep its heartbeat with every subscription dead. A new one is opened.
+   */
+  reconnect(why: string): void {
+    if (!this.wanted || this.state === 'off') return;
+    this.log.info('stream: reconnecting', { why });
+    this.dropped(why);
   }
 
   /**
@@ -530,7 +600,7 @@ export class CpapiStream {
   onPnl(l: Listener<void>): () => void {
     return listen(this.pnlListeners, l);
   }
-  /** sor subscribed again after a reconnect: the order list needs seeding again. */
+  /** sor subscribed (at login, after a reconnect, a refusal or an account switch): the list needs seeding. */
   onResubscribe(l: Listener<void>): () => void {
     return listen(this.resubscribeListeners, l);
   }
@@ -547,9 +617,52 @@ export class CpapiStream {
     if (!isObject(msg)) return;
     const topic = typeof msg['topic'] === 'string' ? msg['topic'] : '';
     if (topic.startsWith('smd+')) this.onQuoteMessage(topic, msg);
+    else if ((topic === 'sor' || topic === 'spl') && msg['args'] === undefined && msg['error'] !== undefined)
+      this.onRefused(topic, msg['error']);
     else if (topic === 'sor') this.onOrders(msg['args']);
     else if (topic === 'spl') this.onPnlMessage(msg['args']);
     else if (topic === 'sts') this.onSts(msg['args']);
+  }
+
+  /**
+   * IB refused a subscription ({"error":"unable to subscribe","code":500,"topic":"sor"}, seen on
+   * most reconnects of one gateway): nothing will be pushed, so nothing is answered from it. It is
+   * asked for again after a back-off, primed by /iserver/accounts; a sor subscription is seeded
+   * again by the REST read its resubscribe listeners start.
+   */
+  private onRefused(topic: 'sor' | 'spl', error: unknown): void {
+    const text = typeof error === 'string' ? error.slice(0, 200) : JSON.stringify(error).slice(0, 200);
+    this.refusals++;
+    this.refusedNow.set(topic, text);
+    if (topic === 'sor') {
+      this.unseed();
+    } else if (this.pnl) {
+      this.pnl.live = false;
+    }
+    this.log.info('stream: subscription refused', { topic, error: text });
+    const prev = this.retries.get(topic);
+    if (prev) clearTimeout(prev.timer);
+    const attempt = prev?.attempt ?? 0;
+    const list = this.timers.resubscribeMs;
+    const delay = list[Math.min(attempt, list.length - 1)] ?? 5000;
+    const gen = this.gen;
+    const entry: { timer?: NodeJS.Timeout; attempt: number; fired: boolean } = { attempt: attempt + 1, fired: false };
+    entry.timer = setTimeout(() => {
+      entry.fired = true;
+      void (async () => {
+        await this.opts.prime?.().catch(() => undefined);
+        if (gen !== this.gen || this.state !== 'open') return;
+        if (topic === 'sor' && this.ordersWanted) this.sendSor();
+        if (topic === 'spl' && this.pnlWanted) this.sendSpl();
+      })();
+    }, delay);
+    entry.timer.unref();
+    this.retries.set(topic, entry);
+  }
+
+  /** The topic delivered data: a later refusal starts the back-off from the beginning. */
+  private delivered(topic: 'sor' | 'spl'): void {
+    if (this.retries.get(topic)?.fired) this.retries.delete(topic);
   }
 
   private onQuoteMessage(topic: string, msg: Row): void {
@@ -570,6 +683,7 @@ export class CpapiStream {
 
   private onOrders(args: unknown): void {
     this.ordersAt = Date.now();
+    this.delivered('sor');
     if (!Array.isArray(args)) args = [];
     for (const r of args as unknown[]) {
       if (!isObject(r)) continue;
@@ -633,6 +747,7 @@ export class CpapiStream {
 
   private onPnlMessage(args: unknown): void {
     if (!isObject(args)) return;
+    this.delivered('spl');
     const rows = { ...(this.pnl?.rows ?? {}) };
     const now = Date.now();
     for (const [k, v] of Object.entries(args))
