@@ -169,7 +169,15 @@ export function registerControl(router: Router, state: SimState): void {
     const b = (ctx.body ?? {}) as Record<string, unknown>;
     if (b.clear === true) {
       resetFlags(state);
-      simWs(state).configure({ delayMs: 0, refuse: 0, refuseSor: 0, refuseSpl: 0, orphan: false, sorSnapshot: false });
+      simWs(state).configure({
+        delayMs: 0,
+        refuse: 0,
+        refuseSor: 0,
+        refuseSpl: 0,
+        orphan: false,
+        sorSnapshot: false,
+        sorNewPartial: false,
+      });
       state.session.competing = false;
       state.session.noBridge = false;
     }

@@ -20,7 +20,8 @@
  * the next N sor+{} / spl+{} with {"error":"unable to subscribe","code":500,"topic":…} (a real
  * gateway did so on 17 of 20 reconnects); "orphan":true keeps a socket whose session a re-login
  * replaced open, heartbeating, with every subscription dead (IB's nightly re-authentication)
- * instead of ending it; "hbMs", "tickMs", "smdLifetimeMs", "maxLines" change the timers and the
+ * instead of ending it; "sorNewPartial":true announces a new order by its ids alone (acct, conid,
+ * orderId, isEventTrading: a frame captured from IB), the rest only as later changes; "hbMs", "tickMs", "smdLifetimeMs", "maxLines" change the timers and the
  * line limit; "sorSnapshot":true makes sor+{} first send every current order (by default it sends
  * only changes from then on: IB's docs promise no more).
  */
@@ -90,6 +91,8 @@ export class SimWsHub {
   sorSnapshot = false;
   refuseSor = 0;
   refuseSpl = 0;
+  /** A new order's first sor frame carries only its ids (acct, conid, orderId), as one captured from IB. */
+  sorNewPartial = false;
   /** A socket whose session a re-login replaced stays open with its heartbeat only. */
   orphan = false;
   /** Messages sent, by topic (tests). */
@@ -117,6 +120,7 @@ export class SimWsHub {
     if (typeof b['refuseSor'] === 'number') this.refuseSor = Math.max(0, b['refuseSor']);
     if (typeof b['refuseSpl'] === 'number') this.refuseSpl = Math.max(0, b['refuseSpl']);
     if (typeof b['orphan'] === 'boolean') this.orphan = b['orphan'];
+    if (typeof b['sorNewPartial'] === 'boolean') this.sorNewPartial = b['sorNewPartial'];
     if (b['silent'] === true) for (const c of this.conns) c.silent = true;
     if (b['drop'] === true) this.dropAll();
     if (typeof b['tickMs'] === 'number' && this.timer) {
@@ -135,6 +139,7 @@ export class SimWsHub {
       refuseSor: this.refuseSor,
       refuseSpl: this.refuseSpl,
       orphan: this.orphan,
+      sorNewPartial: this.sorNewPartial,
       sockets: this.conns.size,
       lines: this.lines(),
       sent: this.sent,
@@ -348,7 +353,12 @@ export class SimWsHub {
       const row = liveRow(o);
       const last = conn.sorRows.get(o.orderId);
       if (!last) {
-        args.push(row);
+        // "sorNewPartial": a new order announced by its ids alone (a frame captured from IB).
+        args.push(
+          this.sorNewPartial && !full
+            ? { acct: o.acct, conidex: String(o.conid), conid: o.conid, orderId: o.orderId, isEventTrading: '0' }
+            : row,
+        );
       } else {
         const diff: Record<string, unknown> = {};
         for (const [k, v] of Object.entries(row)) if (JSON.stringify(last[k]) !== JSON.stringify(v)) diff[k] = v;

@@ -6,6 +6,7 @@
  *   seeded from REST would go stale while the socket looks healthy;
  * - log in again underneath the socket (the nightly re-authentication): the old socket keeps its
  *   heartbeat with every subscription dead; only /tickle's new session id shows it;
+ * - announce a new order by its ids alone (a captured frame: acct, conid, orderId, isEventTrading);
  * - a login with several accounts: the tools always name one, and the stream must still answer for
  *   the account whose list seeded it.
  */
@@ -158,6 +159,25 @@ describe('refused subscriptions, a re-login under the socket, several accounts',
     // Another account: asked of IB (the stream carries the selected account's list).
     const theirs = await b.liveOrders({ accountId: 'DU7654321' });
     assert.ok(theirs.every((o) => o.source === 'request' && o.accountId === 'DU7654321'));
+  });
+
+  test('a new order pushed by its ids alone is listed: the stream reads the list again', async () => {
+    await faults({ ws: { sorNewPartial: true } });
+    const b = await login();
+    await b.session.warmUp();
+    await until(() => b.stream!.orders() !== undefined, 3000, 'seeded');
+    const other = await login(false);
+    const id = await place(other, 'partial');
+    // The push names the order without its terms: the stream must not answer without it.
+    await until(() => b.stream!.orderSeenAt(id) > 0, 3000, 'the partial push');
+    const list = await b.liveOrders({ accountId: 'DU1234567' });
+    const got = list.find((o) => o.orderId === id);
+    assert.ok(got, `order ${id} missing: ${list.map((o) => `${o.orderId}/${o.source}`).join(',')}`);
+    assert.equal(got.side, 'BUY');
+    // Read again in the background (the pushes merged on top): answered from the stream again.
+    await until(() => b.stream!.orders() !== undefined, 5000, 'seeded again');
+    const again = await b.liveOrders({ accountId: 'DU1234567' });
+    assert.ok(again.some((o) => o.orderId === id && o.source === 'stream'));
   });
 
   test('a fill while the socket is down is announced once, when the list is seeded again', async () => {

@@ -685,6 +685,7 @@ export class CpapiStream {
     this.ordersAt = Date.now();
     this.delivered('sor');
     if (!Array.isArray(args)) args = [];
+    let incomplete = false;
     for (const r of args as unknown[]) {
       if (!isObject(r)) continue;
       const orderId = orderIdOf(r);
@@ -700,10 +701,27 @@ export class CpapiStream {
       }
       this.orderRows.set(orderId, row);
       this.orderSeen.set(orderId, this.ordersAt);
+      // An order known only from a partial push (a captured one: acct, conid, orderId and
+      // isEventTrading, nothing else) cannot be listed: the list would leave it out.
+      // (Another account's order is not in the seeded list's account: nothing to complete.)
+      const acct = row['acct'] ?? row['account'];
+      const ours =
+        acct === undefined ||
+        this.seedAccount === undefined ||
+        String(acct).toUpperCase() === this.seedAccount.toUpperCase();
+      if (ours && (row['side'] === undefined || row['conid'] === undefined)) incomplete = true;
       // Listeners hear of new orders and of progress (status, fills), each once: a resend after a
       // reconnect that changes nothing is no update.
       if (prev && !changed.some((k) => ORDER_PROGRESS_KEYS.has(k))) continue;
       for (const l of this.orderListeners) l({ orderId, row, changed });
+    }
+    if (incomplete && this.ordersSeeded) {
+      // Not answered from until a REST read on this subscription completes the rows (the pushes
+      // merge on top of it); the resubscribe listeners start one.
+      this.log.info('stream: an order pushed without its terms; the list is read again');
+      this.ordersSeeded = false;
+      for (const l of this.resubscribeListeners) l();
+      return;
     }
     this.wakeOrderWaiters();
   }
