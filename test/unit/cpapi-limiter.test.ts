@@ -91,6 +91,31 @@ describe('cpapi pacer: background work', () => {
     assert.equal(bg, true, 'background runs once the window is quiet');
     pacer.close();
   });
+
+  it('a background request a tool call comes to share goes at once when promoted', async () => {
+    const pacer = new Pacer({
+      maxPerWindow: 10,
+      headroom: 1,
+      windowMs: 1000,
+      marginMs: 0,
+      endpoints: {},
+      now: () => 0,
+    });
+    for (let i = 0; i < 2; i++) (await pacer.acquire('/fg'))();
+    let shared = false;
+    let bg = false;
+    const background = pacer.acquire('/orders', undefined, { background: () => !shared }).then((r) => {
+      bg = true;
+      return r;
+    });
+    await settle();
+    assert.equal(bg, false, 'waits for a quiet window while nobody waits for it');
+    shared = true;
+    pacer.promoted();
+    (await background)();
+    assert.equal(bg, true, 'granted in the same busy window');
+    pacer.close();
+  });
 });
 
 describe('cpapi pacer: fairness between calls', () => {

@@ -58,8 +58,8 @@ export interface RequestOptions {
   coalesce?: boolean;
   /** Skip the "Please query /accounts first" recovery (used by the /iserver/accounts call itself). */
   noRecovery?: boolean;
-  /** Background work (warm-up): paced behind tool calls, only in a quiet window. */
-  background?: boolean;
+  /** Background work (warm-up): paced behind tool calls, only in a quiet window (Pacer's AcquireOptions). */
+  background?: boolean | (() => boolean);
   /** Whose request this is, for the pacer's fair sharing between calls (default: the signal). */
   owner?: object;
   /** Retries after a 5xx, when fewer than the client's (an answer IB gives the same way again). */
@@ -470,7 +470,7 @@ export class CpapiHttp {
     if (this.closed) throw new BrokerError('CANCELLED', 'The connection to the gateway was closed.');
     const pool = await this.connections();
     const release = await this.pacer.acquire(path, opts.signal, {
-      background: opts.background === true,
+      ...(opts.background ? { background: opts.background } : {}),
       ...(opts.owner ? { owner: opts.owner } : {}),
     });
     const started = Date.now();

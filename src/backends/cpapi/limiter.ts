@@ -134,15 +134,22 @@ interface Waiter {
   reject: (err: unknown) => void;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
-  /** Background work (warm-ups, priming): runs only in a quiet window, never ahead of a tool call. */
-  background: boolean;
+  /**
+   * Background work (warm-ups, priming): runs only in a quiet window, never ahead of a tool call.
+   * Asked each time the waiter is considered: a tool call that comes to share it promotes it.
+   */
+  background: () => boolean;
   /** Who is waiting (one tool call), for fair sharing of the budget between callers. */
   owner: object;
 }
 
 export interface AcquireOptions {
-  /** Background work (warm-up): paced behind tool calls, only in a quiet window. */
-  background?: boolean;
+  /**
+   * Background work (warm-up): paced behind tool calls, only in a quiet window. A function is asked
+   * each time the request is considered (false once a tool call waits for its answer; then call
+   * `promoted()`).
+   */
+  background?: boolean | (() => boolean);
   /**
    * The caller the request belongs to, for fairness: slots rotate between owners. Defaults to
    * the abort signal (one per tool call); requests with neither share one anonymous owner.
@@ -219,6 +226,11 @@ export class Pacer {
     return Math.max(0, this.endpoint(key).lastAt + interval + this.intervalMargin - this.now());
   }
 
+  /** A waiting background request became a tool call's: it may go now (see AcquireOptions). */
+  promoted(): void {
+    this.pump();
+  }
+
   /** Requests the pacer lets through per window (after headroom). */
   get effectiveLimit(): { requests: number; windowMs: number } {
     return { requests: this.limit, windowMs: this.window };
@@ -257,7 +269,7 @@ export class Pacer {
         reject,
         signal,
         onAbort: undefined,
-        background: opts.background === true,
+        background: typeof opts.background === 'function' ? opts.background : () => opts.background === true,
         owner: opts.owner ?? signal ?? ANONYMOUS,
       };
       if (signal) {
@@ -416,7 +428,7 @@ export class Pacer {
       const w = this.queue[i] as Waiter;
       // Only an owner's first eligible waiter competes: its later ones keep their order.
       if (considered.has(w.owner)) continue;
-      if (w.background && this.grants.length >= this.limit - BACKGROUND_RESERVE) {
+      if (this.grants.length >= this.limit - BACKGROUND_RESERVE && w.background()) {
         wakeAt = Math.min(wakeAt, this.oldestGrant() + this.window);
         continue; // foreground callers behind it go first
       }
