@@ -111,6 +111,12 @@ async function waitForFinal(ctx: ToolContext, first: LiveOrder, seconds: number)
       await ctx.progress(++changes, undefined, `${o.status}: filled ${numOrNa(o.filled)} of ${numOrNa(o.quantity)}`);
   };
   try {
+    // The wait has begun (a client can tell a wait from a slow first read): progress 0.
+    await ctx.progress(
+      0,
+      undefined,
+      `${first.status}: filled ${numOrNa(first.filled)} of ${numOrNa(first.quantity)}; waiting up to ${seconds} s`,
+    );
     while (cur.state === 'working' && Date.now() < deadline && !ctx.signal.aborted) {
       if (pushed.length === 0) {
         await new Promise<void>((resolve) => {

@@ -78,7 +78,10 @@ describe("IB's WebSocket through the tools", () => {
     const waiting = h.client.callTool({ name: 'get_order_status', arguments: { orderId: id, waitSeconds: 20 } }, {
       onprogress: (p: { message?: string }) => progress.push({ at: Date.now(), message: p.message }),
     } as never);
-    await new Promise((r) => setTimeout(r, 300));
+    // The wait announces itself (progress 0): only then is the order made marketable.
+    for (const end = Date.now() + 10_000; progress.length === 0 && Date.now() < end; )
+      await new Promise((r) => setTimeout(r, 10));
+    assert.match(progress[0]?.message ?? '', /waiting up to 20 s/);
     const t0 = Date.now();
     const m = await h.callTool('modify_order', { orderId: id, price: cents(ask * 1.02) });
     assert.equal(m.isError, false, m.text);
