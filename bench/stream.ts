@@ -15,7 +15,7 @@
  *      every IB and client timer is divided by 30): smd ends every 15 (simulated) minutes, two
  *      socket drops; the worst gap between updates of a held quote, in real ms, and fills missed
  *      or announced twice
- *   6. soak: 50 quote subscriptions, ibkr://orders and ibkr://pnl on one server until 10,000
+ *   6. soak: 50 quote subscriptions, ibkr://orders and ibkr://pnl on one server until 40,000
  *      update notifications: resident memory over the first and the last thousand, reconnects
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -361,7 +361,7 @@ async function compressedSession() {
 }
 
 /** 50 quote subscriptions plus orders and P&L until `total` notifications: RSS per thousand. */
-async function soak(total = 10_000) {
+async function soak(total = 40_000) {
   return withServer(true, async (sv, s, notes) => {
     for (const sym of SP50) await sv.client.subscribeResource({ uri: `ibkr://quote/${sym}` });
     await sv.client.subscribeResource({ uri: 'ibkr://orders' });
@@ -495,7 +495,7 @@ async function main() {
     show();
   }
   if (want('soak')) {
-    const k = await soak();
+    const k = await soak(Number(process.env['BENCH_STREAM_SOAK'] ?? 40_000));
     const drift = ((k.lastMb - k.firstMb) / k.firstMb) * 100;
     rows.push([
       `soak: 50 quote + orders + P&L subscriptions, ${k.updates} notifications in ${fmt(k.seconds)} s: server RSS, first vs last thousand`,
