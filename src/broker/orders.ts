@@ -186,6 +186,18 @@ export interface LiveOrder {
   ocaGroupId?: string;
 }
 
+/**
+ * An instruction the broker lists with the orders that is neither a buy nor a sell (IB: an option
+ * exercise, side "EXER"): shown beside the orders, never handled as one.
+ */
+export interface UnlistedOrder {
+  orderId: string;
+  accountId: string;
+  /** The broker's own words for it (its description, side and contract). */
+  what: string;
+  status?: string;
+}
+
 /** How a backend got an answer: pushed over its stream, or asked for with a request. */
 export type DataSource = 'stream' | 'request';
 
@@ -241,6 +253,8 @@ export interface LiveOrdersOptions extends AccountCallOptions {
   settled?: boolean;
   /** Told where the answer came from and when it arrived (also for an empty list). */
   report?: (source: DataSource, receivedAt: number) => void;
+  /** Told of the instructions listed with the orders that are not orders (see UnlistedOrder). */
+  unlisted?: (rows: UnlistedOrder[]) => void;
 }
 
 export interface OrdersApi {

@@ -4,7 +4,7 @@
 import * as z from 'zod';
 import { BrokerError } from '../broker/errors.js';
 import { numOrNa } from '../broker/numbers.js';
-import type { DataSource, LiveOrder, OrdersApi, Trade } from '../broker/orders.js';
+import type { DataSource, LiveOrder, OrdersApi, Trade, UnlistedOrder } from '../broker/orders.js';
 import { orderService } from '../safety/index.js';
 import { oneAccount } from './account.js';
 import { callOpts, ident, num, SymbolSchema, untrusted } from './common.js';
@@ -168,21 +168,50 @@ export const getLiveOrders = defineTool({
   input: z.object({
     accountId: AccountId.optional(),
   }),
-  output: z.object({ mode: z.string(), orders: z.array(LiveOrderOut), ...FreshOut }),
+  output: z.object({
+    mode: z.string(),
+    orders: z.array(LiveOrderOut),
+    other: z
+      .array(z.object({ orderId: z.string(), accountId: z.string(), what: z.string(), status: z.string().optional() }))
+      .optional()
+      .describe('Not buy/sell orders (an option exercise)'),
+    ...FreshOut,
+  }),
   async handle(args, ctx) {
     const acct = (await accountOfRead(ctx, args.accountId))?.toUpperCase();
     let fresh: { source?: DataSource; ageMs?: number } = {};
     const report = (source: DataSource, at: number) => {
       fresh = { source, ageMs: Math.max(0, Date.now() - at) };
     };
-    const rows = await api(ctx).liveOrders({ ...callOpts(ctx), ...(acct ? { accountId: acct } : {}), report });
+    let other: UnlistedOrder[] = [];
+    const unlisted = (rows: UnlistedOrder[]) => {
+      other = rows;
+    };
+    const rows = await api(ctx).liveOrders({
+      ...callOpts(ctx),
+      ...(acct ? { accountId: acct } : {}),
+      report,
+      unlisted,
+    });
     const mine = rows.filter((o) => !acct || o.accountId.toUpperCase() === acct);
-    return { mode: ctx.app.mode(), orders: mine.map(liveOut), ...fresh };
+    return {
+      mode: ctx.app.mode(),
+      orders: mine.map(liveOut),
+      ...(other.length ? { other: other.map((o) => ({ ...o, what: untrusted(o.what, { max: 200 }) })) } : {}),
+      ...fresh,
+    };
   },
   render: (r) =>
-    r.orders.length
-      ? [`[${r.mode}] ${r.orders.length} orders${freshText(r)}:`, ...r.orders.map(liveLine)].join('\n')
-      : `[${r.mode}] No live orders${freshText(r)}.`,
+    [
+      r.orders.length
+        ? [`[${r.mode}] ${r.orders.length} orders${freshText(r)}:`, ...r.orders.map(liveLine)].join('\n')
+        : `[${r.mode}] No live orders${freshText(r)}.`,
+      ...(r.other?.length
+        ? [
+            `Also at IB, not buy/sell orders: ${r.other.map((o) => `${ident(o.orderId)} ${o.what}${o.status ? ` (${ident(o.status)})` : ''} ${ident(o.accountId)}`).join('; ')}`,
+          ]
+        : []),
+    ].join('\n'),
 });
 
 export const getOrderStatus = defineTool({

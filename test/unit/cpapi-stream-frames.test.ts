@@ -7,9 +7,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseSnapshotRow } from '../../src/backends/cpapi/fields.js';
-import { parseLiveOrders } from '../../src/backends/cpapi/order-wire.js';
+import { parseLiveOrders, unlistedRows } from '../../src/backends/cpapi/order-wire.js';
 import { CpapiStream } from '../../src/backends/cpapi/stream.js';
 import { isObject } from '../../src/backends/cpapi/wire.js';
+import { getLiveOrders } from '../../src/tools/order-reads.js';
 
 interface Frame {
   source: string;
@@ -123,6 +124,32 @@ describe("IB's WebSocket frames through the stream", () => {
     assert.equal(market?.quantity, 1);
     // The ids-alone row is held (its terms may follow) but cannot be listed by itself.
     assert.ok(st.orderRows.has('656804954'));
+  });
+
+  test('an option exercise (side EXER) is no buy or sell order: shown beside the orders, not dropped', () => {
+    const { st, feed } = fresh();
+    feed(FRAMES.sorExercise!.text);
+    feed(FRAMES.sorMarket!.text);
+    feed(FRAMES.sorIdsOnly!.text);
+    const rows = [...st.orderRows.values()];
+    assert.deepEqual(
+      parseLiveOrders({ orders: rows, snapshot: true }).orders.map((o) => o.orderId),
+      ['196655192'],
+    );
+    // The exercise is named; the ids-alone row is not (its terms are still to come), nor the BUY.
+    const other = unlistedRows(rows);
+    assert.equal(other.length, 1);
+    assert.equal(other[0]!.orderId, '827785484');
+    assert.equal(other[0]!.accountId, 'DU1234567');
+    assert.equal(other[0]!.status, 'Inactive');
+    assert.match(other[0]!.what, /^EXERCISE 5, Day AAPL JUN 28 '24 192\.5 Call$/);
+    const text = getLiveOrders.render({
+      mode: 'PAPER',
+      orders: [],
+      other: [{ ...other[0]!, what: '⟦EXERCISE 5, Day AAPL⟧' }],
+    } as never);
+    assert.match(text, /No live orders/);
+    assert.match(text, /Also at IB, not buy\/sell orders: 827785484 ⟦EXERCISE 5, Day AAPL⟧ \(Inactive\) DU1234567/);
   });
 
   test('a refusal is no order push: nothing merged, the refusal shown', () => {

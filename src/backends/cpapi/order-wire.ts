@@ -16,6 +16,7 @@ import {
   ocaMembers,
   type PlaceOutcome,
   type Trade,
+  type UnlistedOrder,
 } from '../../broker/orders.js';
 import { SEC_TYPES, type SecType } from '../../broker/types.js';
 import { untrusted } from '../../broker/untrusted.js';
@@ -355,6 +356,31 @@ export function parseLiveOrders(data: unknown): { orders: LiveOrder[]; snapshot:
     if (!prev || (o.time ?? 0) >= (prev.time ?? 0)) byId.set(o.orderId, o);
   }
   return { orders: [...byId.values()], snapshot };
+}
+
+/**
+ * Rows of a live-order list that are not buy or sell orders: an id, a contract and a side IB gave
+ * that is neither (an option exercise pushed as side "EXER", IBKR Campus). A row without a side (a
+ * push of ids alone) is not one: its terms are still to come.
+ */
+export function unlistedRows(rows: readonly unknown[]): UnlistedOrder[] {
+  const out: UnlistedOrder[] = [];
+  for (const r of rows) {
+    if (!isObject(r)) continue;
+    const orderId = str(r['orderId']) ?? str(r['order_id']);
+    const side = str(r['side']);
+    if (!orderId || orderId === '-1' || !side || sideOf(side) || liveRow(r)) continue;
+    const what = [str(r['orderDesc']), str(r['ticker']), str(r['description2'])].filter(Boolean).join(' ');
+    const o: UnlistedOrder = {
+      orderId,
+      accountId: str(r['acct']) ?? str(r['account']) ?? '',
+      what: what || `side ${side}`,
+    };
+    const status = str(r['status']) ?? str(r['order_status']);
+    if (status) o.status = status;
+    out.push(o);
+  }
+  return out;
 }
 
 export function parseOrderStatus(data: unknown): LiveOrder | undefined {

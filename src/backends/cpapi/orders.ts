@@ -21,6 +21,7 @@ import type {
   PlaceOutcome,
   Trade,
   TradingAccounts,
+  UnlistedOrder,
 } from '../../broker/orders.js';
 import { type Logger, silentLogger } from '../../log.js';
 import { type CpapiHttp, raceSignal } from './http.js';
@@ -34,6 +35,7 @@ import {
   parseWhatIf,
   toWireOrder,
   toWireOrders,
+  unlistedRows,
 } from './order-wire.js';
 import type { CpapiStream } from './stream.js';
 import { isObject, sleep } from './wire.js';
@@ -109,6 +111,9 @@ export class CpapiOrders implements OrdersApi {
     private readonly stream?: CpapiStream,
   ) {}
 
+  /** Per account read, the last complete list's rows that are not buy or sell orders (an exercise). */
+  private readonly unlistedAt = new Map<string, UnlistedOrder[]>();
+
   /** When this client last changed orders (place, modify, cancel, reply), epoch ms; per order id for modify and cancel. */
   private lastWrite = 0;
   private readonly writes = new Map<string, number>();
@@ -179,6 +184,7 @@ export class CpapiOrders implements OrdersApi {
     }
     const acct = opts.accountId?.toUpperCase();
     opts.report?.('stream', got.receivedAt);
+    opts.unlisted?.(unlistedRows(got.rows).filter((o) => !acct || o.accountId.toUpperCase() === acct));
     return parseLiveOrders({ orders: got.rows, snapshot: true })
       .orders.filter((o) => !acct || o.accountId.toUpperCase() === acct)
       .map((o) => ({ ...o, source: 'stream' as const, receivedAt: got.receivedAt }));
@@ -289,6 +295,11 @@ export class CpapiOrders implements OrdersApi {
     const stamp = (list: LiveOrder[]) => {
       const asked = Date.now();
       opts.report?.('request', asked);
+      if (opts.unlisted) {
+        const acct = opts.accountId?.toUpperCase();
+        const rows = [...this.unlistedAt.values()].flat();
+        opts.unlisted(rows.filter((o) => !acct || o.accountId.toUpperCase() === acct));
+      }
       return list.map((o) => ({ ...o, source: 'request' as const, receivedAt: asked }));
     };
     if (opts.settled === true) {
@@ -441,7 +452,10 @@ export class CpapiOrders implements OrdersApi {
       const { orders, snapshot } = parseLiveOrders(res.data);
       // The selected account's whole list (the read selected `ranFor` first, and held the scope).
       const rows = isObject(res.data) ? res.data['orders'] : undefined;
-      if (snapshot && Array.isArray(rows)) this.stream?.seedOrders(epoch, rows, startedAt, ranFor);
+      if (snapshot && Array.isArray(rows)) {
+        this.stream?.seedOrders(epoch, rows, startedAt, ranFor);
+        this.unlistedAt.set(ranFor?.toUpperCase() ?? '', unlistedRows(rows));
+      }
       if (opts.track) {
         opts.track.sentAt = undefined;
         if (snapshot) opts.track.completeSentAt = startedAt;
