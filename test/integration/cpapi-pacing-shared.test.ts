@@ -92,3 +92,33 @@ describe('after a 429 the pacer slows down and, if the gateway keeps refusing, s
     pacer.close();
   });
 });
+
+describe("a read's own 429 retries never stop the pacer", () => {
+  test('one call refused by 429 on a quiet gateway: RATE_LIMITED, no stop; the next call after the pause works', async () => {
+    const sim = await startSimulator({ port: 0, seed: 9, tls: false, pacing: false });
+    const http = new CpapiHttp({ baseUrl: sim.url, pacer: new Pacer() });
+    try {
+      await http.get('/iserver/accounts');
+      await fetch(`${sim.url}/sim/faults`, {
+        method: 'POST',
+        body: JSON.stringify({ fail: { endpoint: 'GET /iserver/accounts', status: 429, count: 20 } }),
+        headers: { 'content-type': 'application/json' },
+      });
+      await assert.rejects(
+        http.get('/iserver/accounts'),
+        (e: unknown) => e instanceof BrokerError && e.code === 'RATE_LIMITED',
+      );
+      // Two attempts, two 429s: the stop (three in a row) is for a gateway that refuses call after call.
+      assert.equal(http.pacer.stoppedUntilMs, undefined, 'stopped by one call');
+      await fetch(`${sim.url}/sim/faults`, {
+        method: 'POST',
+        body: '{"clear":true}',
+        headers: { 'content-type': 'application/json' },
+      });
+      assert.equal((await http.get('/iserver/accounts')).status, 200);
+    } finally {
+      await http.close();
+      await sim.close();
+    }
+  });
+});
